@@ -1,0 +1,23 @@
+# LLAVA_CUDA=AUTO|ON|OFF -> LLAVA_HAVE_CUDA. AUTO builds kernels/ when nvcc is found.
+# Device code: sm_75 (Turing), sm_80 (A100), sm_86 (RTX 30), sm_89 (RTX 40 / L4), sm_90 (H100/H200),
+# plus PTX for sm_90 so newer GPUs JIT-compile.
+set(LLAVA_HAVE_CUDA OFF)
+if(NOT LLAVA_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 75-real 80-real 86-real 89-real 90)
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    set(LLAVA_HAVE_CUDA ON)
+    message(STATUS "Llava Insight: CUDA backend ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, archs ${CMAKE_CUDA_ARCHITECTURES})")
+  elseif(LLAVA_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "LLAVA_CUDA=ON but no CUDA compiler (nvcc) was found")
+  else()
+    message(STATUS "Llava Insight: CUDA backend OFF (nvcc not found)")
+  endif()
+endif()
