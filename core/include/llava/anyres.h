@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "llava/status.h"
 #include "llava/types.h"
 
 namespace llava {
@@ -35,8 +36,8 @@ struct ImageLayout {
     int cropCount() const { return 1 + gridCols * gridRows; }
 };
 
-// Errors: width/height < 1 or no candidates -> InvalidArgument (reported by the caller; here we assert
-// nothing and return an empty layout with imageTokens == 0 only for invalid input).
-ImageLayout computeImageLayout(int width, int height, const AnyresParams& params);
+// Errors: width/height < 1, sizes above kMaxImageSide, or no candidates -> InvalidArgument naming the value.
+constexpr int kMaxImageSide = 1 << 16;
+Result<ImageLayout> computeImageLayout(int width, int height, const AnyresParams& params);
 
 }  // namespace llava
