@@ -1,0 +1,163 @@
+// The compute seam between the model code (core/src/model) and a device: buffers + ~15 ops.
+// core ships the CPU implementation (core/src/backend/cpu); kernels/ implements the CUDA one.
+// The model never sees a device pointer: it holds Tensor handles (tensor.h) and calls these ops.
+//
+// Conventions every implementation follows (the CPU backend is the reference for parity tests):
+//   * Activations are F32, row-major, shapes outer -> inner. Weights may be F32/F16/BF16/Q8/Q4.
+//   * Every op accumulates in fp32. Ops run in issue order; a backend may run them asynchronously,
+//     download()/argmax()/synchronize() wait for completion.
+//   * Errors (bad shapes, OOM, device faults) come back as Status; no exceptions cross this API.
+//     Shape errors name the op and both shapes ("matmul: x [7, 64] vs w [32, 60]").
+//   * `out` may alias an input only where the op says so ("in place ok").
+//   * A backend object is used from one thread at a time (the engine's inference thread).
+// Deliberately not here: graphs, scheduling, autodiff, broadcasting beyond what each op documents.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "llava/checkpoint.h"
+#include "llava/status.h"
+#include "llava/tensor.h"
+
+namespace llava {
+
+// Precision weights are converted to once, at upload (EngineOptions::precision).
+enum class WeightPrecision : std::uint8_t {
+    AsStored,  // keep F32/F16/BF16 as in the file (the CPU backend then reads the mapping in place)
+    F16,       // convert to F16
+    Q8,        // int8 per output channel (StorageFormat::Q8PerChannel); vectors stay F32
+    Q4,        // int4 groups of 128 (StorageFormat::Q4Group128); matrices whose cols % 128 != 0 -> Q8
+};
+std::string_view weightPrecisionName(WeightPrecision precision);  // "as-stored" | "f16" | "q8" | "q4"
+bool parseWeightPrecision(std::string_view text, WeightPrecision* out);
+
+enum class MatmulMode : std::uint8_t { Overwrite, Accumulate };  // out = ... | out += ... (fused residual)
+enum class AttentionMask : std::uint8_t { Causal, None };
+
+struct BackendMemory {
+    std::uint64_t weightBytes = 0;    // buffers allocated with BufferRole::Weights (0 for in-place mmap use)
+    std::uint64_t mappedWeightBytes = 0;  // weights read in place from the checkpoint mapping (CPU)
+    std::uint64_t kvCacheBytes = 0;
+    std::uint64_t scratchBytes = 0;
+    std::uint64_t deviceTotalBytes = 0;   // 0 when unknown
+    std::uint64_t deviceFreeBytes = 0;
+};
+
+struct BackendInfo {
+    std::string name;      // "cpu", "cuda"
+    std::string device;    // "2 threads, AVX2" / "NVIDIA H100 80GB HBM3 (sm_90)"
+    int threads = 1;
+    BackendMemory memory;
+};
+
+struct AttentionParams {
+    int nHeads = 0;          // query heads
+    int nKvHeads = 0;        // key/value heads; q head h uses kv head h / (nHeads / nKvHeads)
+    int headDim = 0;
+    int nPast = 0;           // Causal: query row i sits at position nPast + i and sees keys [0, nPast + i]
+    float scale = 1.0f;      // usually 1/sqrt(headDim)
+    AttentionMask mask = AttentionMask::Causal;
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual BackendInfo info() const = 0;
+
+    // ---- buffers --------------------------------------------------------------------------------
+    // OutOfMemory (naming the bytes requested and the name) when the device cannot hold it.
+    virtual Result<Tensor> allocate(const Shape& shape, StorageFormat format, BufferRole role,
+                                    std::string_view name) = 0;
+    virtual void release(const Tensor& tensor) = 0;  // frees the whole buffer behind the handle
+    // Copy `bytes` between host memory and the start of the tensor (bytes <= the tensor's storage).
+    virtual Status upload(const Tensor& dst, const void* host, std::size_t bytes) = 0;
+    virtual Status download(const Tensor& src, void* host, std::size_t bytes) = 0;
+    // A weight from the checkpoint, converted to `precision` (vectors are stored as F32 or kept as-is).
+    // The CPU backend with AsStored keeps a handle to the mapping (no copy): the Checkpoint must outlive it.
+    virtual Result<Tensor> uploadWeight(const TensorView& view, WeightPrecision precision) = 0;
+    virtual Status synchronize() = 0;
+
+    // ---- ops ------------------------------------------------------------------------------------
+    // out (M, N) = x (M, K) · wᵀ (w: (N, K), any format) + bias (N, optional: null handle); fp32 accumulation.
+    virtual Status matmul(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& bias,
+                          MatmulMode mode) = 0;
+    // out (M, D) = x / sqrt(mean(x²) + eps) * w;  w: (D) any float format. In place ok.
+    virtual Status rmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps) = 0;
+    // out (M, D) = (x - mean) / sqrt(var + eps) * w + b (biased variance). In place ok.
+    virtual Status layerNorm(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& b, float eps) = 0;
+    // In place on x (M, nHeads*headDim): rotate-half RoPE, row i at position positionStart + i,
+    // inv_freq[j] = theta^(-2j/headDim) computed in fp32 like HF.
+    virtual Status rope(const Tensor& x, int nHeads, int headDim, int positionStart, double theta) = 0;
+    // out (M, nHeads*headDim) = softmax(q kᵀ * scale [+ causal mask]) v, per head, softmax in fp32.
+    // q (M, nHeads*headDim); k, v (nKeys, nKvHeads*headDim) with nKeys = nPast + M (Causal) or any (None).
+    virtual Status attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v,
+                             const AttentionParams& params) = 0;
+    virtual Status quickGelu(const Tensor& x) = 0;  // in place: x * sigmoid(1.702 x)
+    virtual Status gelu(const Tensor& x) = 0;       // in place: 0.5 x (1 + erf(x / sqrt 2))
+    // out (M, F) = silu(gate) * up; out may alias gate.
+    virtual Status siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) = 0;
+    // out (M, D) = a (M, D) + b, b: (M, D) or (1, D)/(D) broadcast over rows, any float format. Aliasing ok.
+    virtual Status add(const Tensor& out, const Tensor& a, const Tensor& b) = 0;
+    // out row i = table row ids[i] (converted to F32); ids[i] < 0 leaves row i untouched (image splice
+    // slots, filled by copy()). OutOfRange naming the id when ids[i] >= table rows.
+    virtual Status embed(const Tensor& out, const Tensor& table, std::span<const std::int32_t> ids) = 0;
+    // Conv with kernel = stride = p, no padding, no bias: pixels (nCrops, 3, S, S) F32, weight (D, 3, p, p)
+    // -> out (nCrops * (S/p)², D), patch index = row * (S/p) + col within each crop.
+    virtual Status patchEmbed(const Tensor& out, const Tensor& pixels, const Tensor& weight) = 0;
+    // dst = src element-wise with format conversion (F32/F16/BF16); equal element counts required.
+    virtual Status copy(const Tensor& dst, const Tensor& src) = 0;
+    // Index of the largest of the first nValid elements of the vector x (ties -> lowest index).
+    virtual Result<std::int32_t> argmax(const Tensor& x, std::int64_t nValid) = 0;
+};
+
+// ---- views (no data movement, any backend) ------------------------------------------------------
+// Rows [rowBegin, rowBegin + rowCount) of a tensor seen as (rows, cols); F32/F16/BF16/I32 only.
+Result<Tensor> rowView(const Tensor& tensor, std::int64_t rowBegin, std::int64_t rowCount);
+// Same bytes, new shape with the same element count.
+Result<Tensor> reshaped(const Tensor& tensor, const Shape& shape);
+
+// ---- selection -----------------------------------------------------------------------------------
+enum class BackendKind : std::uint8_t { Auto, Cpu, Cuda };
+std::string_view backendKindName(BackendKind kind);  // "auto" | "cpu" | "cuda"
+
+struct BackendRequest {
+    int threads = 0;                  // CPU: 0 = all hardware threads
+    int deviceIndex = 0;              // CUDA device ordinal
+    std::uint64_t requiredBytes = 0;  // estimated weights + KV cache + scratch, for a memory check
+};
+
+using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(const BackendRequest&)>;
+
+struct BackendChoice {
+    std::unique_ptr<Backend> backend;
+    std::string fallbackReason;       // empty unless Auto fell back to the CPU ("no CUDA device found")
+};
+
+// Which backends exist in this process. The CPU backend is always registered; the app registers the
+// CUDA factory when it is built with CUDA. The factory returns an error whose message says why not
+// ("no NVIDIA driver", "no CUDA device", "not enough memory: requires 15.2 GB, 7.9 GB free").
+// Owned by whoever creates engines (no global instance).
+class BackendRegistry {
+public:
+    BackendRegistry();
+    void registerFactory(BackendKind kind, BackendFactory factory);  // kind Cpu or Cuda; replaces
+    bool has(BackendKind kind) const;
+    // Auto: CUDA if registered and its factory succeeds, else CPU with the reason.
+    // Cpu/Cuda: exactly that one, or its error (Unsupported when not registered).
+    Result<BackendChoice> create(BackendKind kind, const BackendRequest& request) const;
+
+private:
+    BackendFactory m_cpu;
+    BackendFactory m_cuda;
+};
+
+// The built-in CPU backend (fp32 compute, own thread pool). threads <= 0: all hardware threads.
+std::unique_ptr<Backend> createCpuBackend(int threads);
+
+}  // namespace llava

@@ -1,0 +1,49 @@
+// Next-token selection from one row of logits: greedy, temperature, top-k, top-p, min-p and a
+// repetition penalty, with a seeded std::mt19937_64 so a (seed, logits) sequence always gives the same
+// ids on every platform that implements the standard distributions the same way (we use our own
+// uniform draw from the raw 64-bit output for that reason). No device code: logits arrive on the host.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+namespace llava {
+
+struct SamplingParams {
+    float temperature = 0.2f;        // <= 0 -> greedy (argmax), as ORIG's "sampling iff temperature > 0"
+    int topK = 0;                    // 0 = off
+    float topP = 1.0f;               // 1 = off; keep the smallest prefix of sorted probs whose sum >= topP
+    float minP = 0.0f;               // 0 = off; drop tokens with p < minP * p_max
+    float repetitionPenalty = 1.0f;  // 1 = off; CTRL/HF rule: logit > 0 ? logit / r : logit * r
+    int repetitionWindow = 64;       // how many recent tokens the penalty looks at (0 = all)
+    std::uint64_t seed = 0;
+    int maxNewTokens = 512;
+};
+
+class Sampler {
+public:
+    explicit Sampler(const SamplingParams& params);
+    void reset(std::uint64_t seed);
+
+    // logits: the first nValid entries are candidates (padded vocabulary rows excluded by the caller);
+    // recent: previously seen token ids (prompt + generated) for the repetition penalty.
+    // Modifies nothing outside; returns an id in [0, logits.size()).
+    std::int32_t sample(std::span<const float> logits, std::span<const std::int32_t> recent);
+
+    // The distribution sample() draws from after every filter (probabilities, 0 for removed ids).
+    // Exposed for tests with hand-computed distributions; empty for greedy.
+    std::vector<float> distribution(std::span<const float> logits, std::span<const std::int32_t> recent) const;
+
+    const SamplingParams& params() const { return m_params; }
+
+private:
+    std::vector<float> penalised(std::span<const float> logits, std::span<const std::int32_t> recent) const;
+    double uniform();  // [0, 1)
+
+    SamplingParams m_params;
+    std::mt19937_64 m_rng;
+};
+
+}  // namespace llava
