@@ -1,0 +1,188 @@
+// Tokenizer: sentencepiece behind a pimpl (so no sentencepiece header leaks into the public API)
+// plus literal special-token splitting. Why the splitting: sentencepiece never produces control
+// symbols (<s>, </s>, Yi's <|endoftext|>) from text, but the HF tokenizers ORIG and HF use do.
+#include "llava/tokenizer.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include <sentencepiece_processor.h>
+
+namespace llava {
+
+struct Tokenizer::Impl {
+    sentencepiece::SentencePieceProcessor sp;
+    bool dummyPrefix = true;
+};
+
+namespace {
+
+constexpr std::string_view kSpaceSymbol = "\xE2\x96\x81";  // "▁" U+2581
+
+Status fromSp(const sentencepiece::util::Status& status, const std::string& source, const char* what) {
+    return makeError(ErrorCode::ParseError,
+                     source + ": " + what + " failed: " + std::string(status.ToString()));
+}
+
+}  // namespace
+
+Tokenizer::Tokenizer(std::unique_ptr<Impl> impl, std::string sourceName)
+    : m_impl(std::move(impl)), m_sourceName(std::move(sourceName)) {}
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+Tokenizer::~Tokenizer() = default;
+
+Result<Tokenizer> Tokenizer::loadFile(const std::filesystem::path& modelPath) {
+    const std::string name = modelPath.string();
+    std::ifstream in(modelPath, std::ios::binary);
+    if (!in) return makeError(ErrorCode::NotFound, name + ": cannot open tokenizer model");
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    if (in.bad()) return makeError(ErrorCode::IoError, name + ": read failed");
+    return loadBytes(bytes.str(), name);
+}
+
+Result<Tokenizer> Tokenizer::loadBytes(std::string_view serializedModel, std::string sourceName) {
+    if (serializedModel.empty())
+        return makeError(ErrorCode::ParseError, sourceName + ": empty tokenizer model");
+    auto impl = std::make_unique<Impl>();
+    const auto status = impl->sp.LoadFromSerializedProto(serializedModel);
+    if (!status.ok()) return fromSp(status, sourceName, "loading sentencepiece model");
+    if (impl->sp.GetPieceSize() <= 0)
+        return makeError(ErrorCode::ParseError, sourceName + ": tokenizer model has no pieces");
+
+    // The normalizer spec is not exposed without protobuf headers; observe it instead: with a dummy
+    // prefix, "a" encodes to pieces starting with "▁".
+    std::vector<std::string> probe;
+    if (impl->sp.Encode("a", &probe).ok() && !probe.empty())
+        impl->dummyPrefix = probe.front().rfind(kSpaceSymbol, 0) == 0;
+
+    Tokenizer tokenizer(std::move(impl), std::move(sourceName));
+    tokenizer.addDefaultSpecials();
+    tokenizer.m_addBos = tokenizer.bosId() >= 0 ? AddBos::Yes : AddBos::No;
+    return tokenizer;
+}
+
+void Tokenizer::addDefaultSpecials() {
+    // Exactly the tokens HF declares special for Llama-family tokenizers: unk, bos, eos. Other control
+    // pieces (Yi's <|Human|>, reserved slots) are only split when tokenizer_config.json lists them.
+    for (int id : {unkId(), bosId(), eosId()}) {
+        if (id >= 0 && id < vocabSize()) (void)addSpecialToken(idToPiece(id), id);
+    }
+}
+
+Status Tokenizer::addSpecialToken(std::string text, int id) {
+    if (text.empty()) return makeError(ErrorCode::InvalidArgument, m_sourceName + ": empty special token text");
+    if (id < 0 || id >= vocabSize())
+        return makeError(ErrorCode::OutOfRange, m_sourceName + ": special token '" + text + "' id " +
+                                                    std::to_string(id) + " outside vocabulary of " +
+                                                    std::to_string(vocabSize()));
+    for (auto& special : m_specials) {
+        if (special.text == text) {
+            special.id = id;
+            return Status::ok();
+        }
+    }
+    m_specials.push_back({std::move(text), id});
+    std::stable_sort(m_specials.begin(), m_specials.end(),
+                     [](const SpecialToken& a, const SpecialToken& b) { return a.text.size() > b.text.size(); });
+    return Status::ok();
+}
+
+std::vector<int> Tokenizer::encodePlain(std::string_view text) const {
+    std::vector<int> ids;
+    if (text.empty()) return ids;
+    // Encode only fails on an unloaded model, which the factory functions rule out.
+    (void)m_impl->sp.Encode(text, &ids);
+    return ids;
+}
+
+std::vector<int> Tokenizer::encode(std::string_view text, AddBos addBos) const {
+    std::vector<int> ids;
+    if (addBos == AddBos::Yes && bosId() >= 0) ids.push_back(bosId());
+    std::size_t chunkBegin = 0;
+    std::size_t pos = 0;
+    auto flushChunk = [&](std::size_t end) {
+        const auto chunk = encodePlain(text.substr(chunkBegin, end - chunkBegin));
+        ids.insert(ids.end(), chunk.begin(), chunk.end());
+    };
+    while (pos < text.size()) {
+        const SpecialToken* match = nullptr;
+        for (const auto& special : m_specials) {  // longest first
+            if (text.compare(pos, special.text.size(), special.text) == 0) {
+                match = &special;
+                break;
+            }
+        }
+        if (!match) {
+            ++pos;
+            continue;
+        }
+        // Each plain chunk is a fresh sentencepiece string (dummy prefix included), as the HF
+        // legacy tokenizers and ORIG's per-chunk tokenizer_image_token do.
+        flushChunk(pos);
+        ids.push_back(match->id);
+        pos += match->text.size();
+        chunkBegin = pos;
+    }
+    flushChunk(text.size());
+    return ids;
+}
+
+std::string Tokenizer::decode(const std::vector<int>& ids) const {
+    std::vector<int> valid;
+    valid.reserve(ids.size());
+    for (int id : ids) {
+        if (id >= 0 && id < vocabSize()) valid.push_back(id);
+    }
+    std::string text;
+    (void)m_impl->sp.Decode(valid, &text);
+    return text;
+}
+
+std::vector<std::string> Tokenizer::idsToPieces(const std::vector<int>& ids) const {
+    std::vector<std::string> pieces;
+    pieces.reserve(ids.size());
+    for (int id : ids) pieces.push_back(idToPiece(id));
+    return pieces;
+}
+
+std::string Tokenizer::idToPiece(int id) const {
+    if (id < 0 || id >= vocabSize()) return {};
+    return m_impl->sp.IdToPiece(id);
+}
+
+std::optional<int> Tokenizer::pieceToId(std::string_view piece) const {
+    const int id = m_impl->sp.PieceToId(piece);
+    // PieceToId answers unk for unknown pieces; only the unk piece itself really maps to unk.
+    if (id == unkId() && piece != idToPiece(unkId())) return std::nullopt;
+    return id;
+}
+
+int Tokenizer::vocabSize() const { return m_impl->sp.GetPieceSize(); }
+int Tokenizer::bosId() const { return m_impl->sp.bos_id(); }
+int Tokenizer::eosId() const { return m_impl->sp.eos_id(); }
+int Tokenizer::unkId() const { return m_impl->sp.unk_id(); }
+bool Tokenizer::addsDummyPrefix() const { return m_impl->dummyPrefix; }
+
+bool Tokenizer::isControl(int id) const {
+    return id >= 0 && id < vocabSize() && m_impl->sp.IsControl(id);
+}
+
+bool Tokenizer::isUnknown(int id) const {
+    return id >= 0 && id < vocabSize() && m_impl->sp.IsUnknown(id);
+}
+
+std::optional<std::uint8_t> Tokenizer::byteValue(int id) const {
+    if (id < 0 || id >= vocabSize() || !m_impl->sp.IsByte(id)) return std::nullopt;
+    const std::string piece = idToPiece(id);  // "<0xAB>"
+    if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') return std::nullopt;
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(piece.data() + 3, piece.data() + 5, value, 16);
+    if (ec != std::errc() || end != piece.data() + 5) return std::nullopt;
+    return static_cast<std::uint8_t>(value);
+}
+
+}  // namespace llava
