@@ -1,0 +1,42 @@
+// Decoding of user images (files, clipboard/drag bytes) into llava::RgbImage with Qt's image plugins.
+// Matches PIL.Image.open(...).convert('RGB') as ORIG does it (spec §3.1): EXIF orientation is NOT
+// applied unless asked for, alpha is dropped, palette/grayscale expanded, GIFs give their first frame.
+// Every failure is a llava::Status whose message names the file. Safe to call from any thread.
+#pragma once
+
+#include <QByteArray>
+#include <QImage>
+#include <QSize>
+#include <QString>
+
+#include "llava/image.h"
+#include "llava/status.h"
+
+namespace imageio {
+
+// transformers' load_image applies ImageOps.exif_transpose; ORIG and the image processors do not.
+enum class ExifTranspose { Off, On };
+
+// Full decode to RGB8. `name` labels error messages for byte input ("clipboard", a URL).
+llava::Result<llava::RgbImage> decodeImageFile(const QString& path, ExifTranspose exif = ExifTranspose::Off);
+llava::Result<llava::RgbImage> decodeImageBytes(const QByteArray& bytes, const QString& name,
+                                                 ExifTranspose exif = ExifTranspose::Off);
+
+// The decoded QImage in its native format (for display and for toRgbImage); same checks and errors.
+llava::Result<QImage> readImageFile(const QString& path, ExifTranspose exif = ExifTranspose::Off);
+llava::Result<QImage> readImageBytes(const QByteArray& bytes, const QString& name,
+                                     ExifTranspose exif = ExifTranspose::Off);
+
+// Header-only size (W, H) after the optional EXIF transpose: milliseconds even for a 12 MP photo,
+// so the inspector can draw the anyres layout before the pixels are decoded.
+llava::Result<QSize> readImageSize(const QString& path, ExifTranspose exif = ExifTranspose::Off);
+
+// A display-sized decode: at most maxSide pixels on the longer side (JPEG uses libjpeg's fast DCT
+// scaling). Not for inference: the pixels are not Pillow-exact.
+llava::Result<QImage> readPreview(const QString& path, int maxSide, ExifTranspose exif = ExifTranspose::Off);
+
+// True when `bytes` is a JPEG whose entropy-coded data ends without an EOI marker (PIL refuses these
+// with "image file is truncated"; libjpeg would silently fill the rest with gray).
+bool isTruncatedJpeg(const QByteArray& bytes);
+
+}  // namespace imageio
