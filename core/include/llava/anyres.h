@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "llava/modelconfig.h"
 #include "llava/status.h"
 #include "llava/types.h"
 
@@ -39,5 +40,11 @@ struct ImageLayout {
 // Errors: width/height < 1, sizes above kMaxImageSide, or no candidates -> InvalidArgument naming the value.
 constexpr int kMaxImageSide = 1 << 16;
 Result<ImageLayout> computeImageLayout(int width, int height, const AnyresParams& params);
+
+// Params of a model: tile size and patches from config.vision, candidates from candidateResolutions()
+// in `reference`'s iteration order.
+AnyresParams anyresParams(const ModelConfig& config, Reference reference);
+// computeImageLayout(width, height, anyresParams(config, reference)).
+Result<ImageLayout> computeImageLayout(int width, int height, const ModelConfig& config, Reference reference);
 
 }  // namespace llava
