@@ -1,0 +1,169 @@
+// CpuBackend: the reference Backend (host memory, fp32 compute, one ThreadPool owned by the backend).
+// Buffers are host allocations or, for AsStored weights, read-only pointers into the checkpoint mapping
+// (zero copies; the mapping must outlive the backend). Each op validates formats and shapes, then calls
+// a raw kernel (cpukernels.h). Buffer management lives in cpubackend.cpp, the ops in cpuops.cpp.
+#pragma once
+
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/cpukernels.h"
+#include "llava/backend.h"
+
+namespace llava::cpu {
+
+
+struct CpuBuffer {
+    std::unique_ptr<std::byte[]> owned;
+    const std::byte* data = nullptr;
+    std::size_t bytes = 0;
+    BufferRole role = BufferRole::Scratch;
+    bool mapped = false;  // points into the checkpoint mapping
+};
+
+inline bool isFloatFormat(StorageFormat f) {
+    return f == StorageFormat::F32 || f == StorageFormat::F16 || f == StorageFormat::BF16;
+}
+
+inline std::string shapeOf(const Tensor& t) { return shapeToString(t.shape); }
+
+class CpuBackend final : public Backend {
+public:
+    explicit CpuBackend(int threads) : m_pool(threads) {}
+
+    BackendInfo info() const override {
+        BackendInfo info;
+        info.name = "cpu";
+        info.threads = m_pool.size();
+        info.device = std::to_string(m_pool.size()) + " threads";
+#if defined(__x86_64__) && defined(__GNUC__)
+        info.device += __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? ", AVX2+FMA" : ", SSE2";
+#endif
+        for (const auto& b : m_buffers) {
+            if (!b.data) continue;
+            if (b.mapped) info.memory.mappedWeightBytes += b.bytes;
+            else if (b.role == BufferRole::Weights) info.memory.weightBytes += b.bytes;
+            else if (b.role == BufferRole::KvCache) info.memory.kvCacheBytes += b.bytes;
+            else info.memory.scratchBytes += b.bytes;
+        }
+        return info;
+    }
+
+    Result<Tensor> allocate(const Shape& shape, StorageFormat format, BufferRole role, std::string_view name) override {
+        Tensor t;
+        t.shape = shape;
+        t.format = format;
+        for (auto d : shape)
+            if (d < 0) return makeError(ErrorCode::InvalidArgument, "allocate " + std::string(name) + ": negative dim");
+        const std::size_t bytes = storageBytes(format, t.rows(), t.cols());
+        CpuBuffer buffer;
+        buffer.owned.reset(new (std::nothrow) std::byte[std::max<std::size_t>(bytes, 1)]);
+        if (!buffer.owned)
+            return makeError(ErrorCode::OutOfMemory, "cpu: cannot allocate " + std::to_string(bytes) + " bytes for " +
+                                                         std::string(name));
+        std::memset(buffer.owned.get(), 0, std::max<std::size_t>(bytes, 1));
+        buffer.data = buffer.owned.get();
+        buffer.bytes = bytes;
+        buffer.role = role;
+        t.buffer = addBuffer(std::move(buffer));
+        return t;
+    }
+
+    void release(const Tensor& tensor) override {
+        if (tensor.buffer == 0 || tensor.buffer > m_buffers.size()) return;
+        m_buffers[tensor.buffer - 1] = CpuBuffer{};
+        m_free.push_back(tensor.buffer);
+    }
+
+    Status upload(const Tensor& dst, const void* host, std::size_t bytes) override {
+        LLAVA_ASSIGN_OR_RETURN(std::byte* p, writable(dst, bytes, "upload"));
+        std::memcpy(p, host, bytes);
+        return Status::ok();
+    }
+
+    Status download(const Tensor& src, void* host, std::size_t bytes) override {
+        LLAVA_ASSIGN_OR_RETURN(const std::byte* p, readable(src, bytes, "download"));
+        std::memcpy(host, p, bytes);
+        return Status::ok();
+    }
+
+    Result<Tensor> uploadWeight(const TensorView& view, WeightPrecision precision) override;
+    Status synchronize() override { return Status::ok(); }
+
+    Status matmul(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& bias, MatmulMode mode) override;
+    Status rmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps) override;
+    Status layerNorm(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& b, float eps) override;
+    Status rope(const Tensor& x, int nHeads, int headDim, int positionStart, double theta) override;
+    Status attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v,
+                     const AttentionParams& params) override;
+    Status quickGelu(const Tensor& x) override;
+    Status gelu(const Tensor& x) override;
+    Status siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) override;
+    Status add(const Tensor& out, const Tensor& a, const Tensor& b) override;
+    Status embed(const Tensor& out, const Tensor& table, std::span<const std::int32_t> ids) override;
+    Status patchEmbed(const Tensor& out, const Tensor& pixels, const Tensor& weight) override;
+    Status copy(const Tensor& dst, const Tensor& src) override;
+    Result<std::int32_t> argmax(const Tensor& x, std::int64_t nValid) override;
+
+private:
+    std::uint32_t addBuffer(CpuBuffer buffer) {
+        if (!m_free.empty()) {
+            const std::uint32_t id = m_free.back();
+            m_free.pop_back();
+            m_buffers[id - 1] = std::move(buffer);
+            return id;
+        }
+        m_buffers.push_back(std::move(buffer));
+        return static_cast<std::uint32_t>(m_buffers.size());
+    }
+
+    Result<const std::byte*> readable(const Tensor& t, std::size_t bytes, const char* op) const {
+        if (t.buffer == 0 || t.buffer > m_buffers.size() || !m_buffers[t.buffer - 1].data)
+            return makeError(ErrorCode::InvalidArgument, std::string(op) + ": null or released tensor");
+        const CpuBuffer& b = m_buffers[t.buffer - 1];
+        if (t.offset + bytes > b.bytes)
+            return makeError(ErrorCode::OutOfRange, std::string(op) + ": " + std::to_string(bytes) + " bytes at offset " +
+                                                        std::to_string(t.offset) + " exceed buffer of " +
+                                                        std::to_string(b.bytes));
+        return b.data + t.offset;
+    }
+    Result<std::byte*> writable(const Tensor& t, std::size_t bytes, const char* op) {
+        LLAVA_ASSIGN_OR_RETURN(const std::byte* p, readable(t, bytes, op));
+        if (m_buffers[t.buffer - 1].mapped)
+            return makeError(ErrorCode::InvalidArgument, std::string(op) + ": tensor is a read-only mapped weight");
+        return const_cast<std::byte*>(p);
+    }
+    // fp32 activation pointer with a full-size check.
+    Result<float*> f32(const Tensor& t, const char* op) {
+        if (t.format != StorageFormat::F32)
+            return makeError(ErrorCode::ShapeMismatch, std::string(op) + ": expected an F32 activation, got " +
+                                                           std::string(storageFormatName(t.format)));
+        LLAVA_ASSIGN_OR_RETURN(std::byte* p, writable(t, storageBytes(t.format, t.rows(), t.cols()), op));
+        return reinterpret_cast<float*>(p);
+    }
+    // Any float vector/matrix decoded to fp32 (norm weights, biases, embeddings rows).
+    Result<const float*> asF32(const Tensor& t, std::vector<float>& tmp, const char* op) {
+        if (!isFloatFormat(t.format))
+            return makeError(ErrorCode::Unsupported, std::string(op) + ": quantised tensor where a float vector is needed");
+        LLAVA_ASSIGN_OR_RETURN(const std::byte* p, readable(t, storageBytes(t.format, t.rows(), t.cols()), op));
+        if (t.format == StorageFormat::F32) return reinterpret_cast<const float*>(p);
+        tmp.resize(static_cast<std::size_t>(t.elementCount()));
+        decodeElements(t.format, p, 0, t.elementCount(), tmp.data());
+        return static_cast<const float*>(tmp.data());
+    }
+
+    ThreadPool m_pool;
+    Scratch m_scratch;
+    std::vector<CpuBuffer> m_buffers;   // id = index + 1
+    std::vector<std::uint32_t> m_free;
+    std::vector<float> m_tmpA, m_tmpB;  // decoded weight vectors
+};
+
+inline Status mismatch(const char* op, const Tensor& a, const Tensor& b) {
+    return makeError(ErrorCode::ShapeMismatch, std::string(op) + ": " + shapeOf(a) + " vs " + shapeOf(b));
+}
+
+}  // namespace llava::cpu

@@ -1,0 +1,56 @@
+// Raw-pointer kernels of the CPU backend (fp32 compute). The CpuBackend class validates handles and
+// shapes, then calls these; they assume valid inputs (PRECONDITIONS documented per function).
+// Weight matrices may be F32/F16/BF16/Q8/Q4 and are decoded to fp32 in small panels inside the matmul.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "llava/tensor.h"
+#include "llava/threadpool.h"
+
+namespace llava::cpu {
+
+// A matrix in any storage format. For Q8/Q4 `data` points at the start of the quantised block
+// (values, then scales; see tensor.h).
+struct WeightMatrix {
+    StorageFormat format = StorageFormat::F32;
+    const std::byte* data = nullptr;
+    std::int64_t rows = 0, cols = 0;  // (N, K)
+};
+
+// Per-thread fp32 scratch, grown on demand (never shrinks, so the decode loop does not allocate).
+struct Scratch {
+    std::vector<std::vector<float>> perThread;
+    float* get(int thread, std::size_t floats);
+};
+
+// out[i] = element i of row `row` columns [k0, k0 + n) as fp32. PRECONDITION (Q4): k0 % 128 == 0.
+void decodeRow(const WeightMatrix& w, std::int64_t row, std::int64_t k0, std::int64_t n, float* out);
+// Decodes `n` consecutive elements of a non-quantised vector/matrix starting at element `first`.
+void decodeElements(StorageFormat format, const std::byte* data, std::int64_t first, std::int64_t n, float* out);
+// Encodes fp32 into F32/F16/BF16 storage at element `first`.
+void encodeElements(StorageFormat format, std::byte* data, std::int64_t first, std::int64_t n, const float* in);
+
+// out (M, N) (=|+=) x (M, K) · wᵀ + bias (N, fp32, may be null). PRECONDITION: w.cols == K.
+void matmul(ThreadPool& pool, Scratch& scratch, float* out, const float* x, std::int64_t m, const WeightMatrix& w,
+            const float* bias, bool accumulate);
+
+// Quantise a (rows, cols) fp32 matrix. dst must hold storageBytes(format, rows, cols).
+void quantiseQ8(const float* src, std::int64_t rows, std::int64_t cols, std::byte* dst);
+void quantiseQ4(const float* src, std::int64_t rows, std::int64_t cols, std::byte* dst);  // cols % 128 == 0
+
+// Scaled causal/non-causal attention; see Backend::attention. Row strides are the tensors' widths.
+struct AttentionShape {
+    std::int64_t nQueries = 0, nKeys = 0;
+    int nHeads = 0, nKvHeads = 0, headDim = 0, nPast = 0;
+    float scale = 1.0f;
+    bool causal = true;
+};
+void attention(ThreadPool& pool, Scratch& scratch, float* out, const float* q, const float* k, const float* v,
+               const AttentionShape& shape);
+
+float dot(const float* a, const float* b, std::int64_t n);
+
+}  // namespace llava::cpu

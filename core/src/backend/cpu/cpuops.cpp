@@ -1,0 +1,221 @@
+// CpuBackend ops: validation (formats, shapes, aliasing rules of backend.h) then a plain fp32 loop or
+// a kernel from cpukernels.h. Row-parallel where the op is big enough to matter (norms, matmul,
+// attention); the rest is a single pass over memory.
+#include <algorithm>
+#include <cmath>
+
+#include "backend/cpu/cpubackend.h"
+
+namespace llava::cpu {
+
+Status CpuBackend::matmul(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& bias, MatmulMode mode) {
+    if (w.shape.size() != 2 || x.cols() != w.shape[1]) return mismatch("matmul x·wᵀ", x, w);
+    if (out.rows() != x.rows() || out.cols() != w.shape[0]) return mismatch("matmul out", out, w);
+    LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "matmul out"));
+    LLAVA_ASSIGN_OR_RETURN(float* in, f32(x, "matmul x"));
+    LLAVA_ASSIGN_OR_RETURN(const std::byte* wp, readable(w, storageBytes(w.format, w.shape[0], w.shape[1]), "matmul w"));
+    const float* b = nullptr;
+    if (!bias.isNull()) {
+        if (bias.elementCount() != w.shape[0]) return mismatch("matmul bias", bias, w);
+        LLAVA_ASSIGN_OR_RETURN(b, asF32(bias, m_tmpA, "matmul bias"));
+    }
+    const WeightMatrix wm{w.format, wp, w.shape[0], w.shape[1]};
+    cpu::matmul(m_pool, m_scratch, o, in, x.rows(), wm, b, mode == MatmulMode::Accumulate);
+    return Status::ok();
+}
+
+Status CpuBackend::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps) {
+    if (out.shape != x.shape || w.elementCount() != x.cols()) return mismatch("rmsNorm", x, w);
+    LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "rmsNorm out"));
+    LLAVA_ASSIGN_OR_RETURN(const float* in, f32(x, "rmsNorm x"));
+    LLAVA_ASSIGN_OR_RETURN(const float* g, asF32(w, m_tmpA, "rmsNorm w"));
+    const std::int64_t d = x.cols();
+    m_pool.parallelFor(x.rows(), 16, [&](std::int64_t r0, std::int64_t r1, int) {
+        for (std::int64_t r = r0; r < r1; ++r) {
+            const float* xr = in + r * d;
+            const float ss = cpu::dot(xr, xr, d);
+            const float inv = 1.0f / std::sqrt(ss / static_cast<float>(d) + eps);
+            for (std::int64_t i = 0; i < d; ++i) o[r * d + i] = (xr[i] * inv) * g[i];
+        }
+    });
+    return Status::ok();
+}
+
+Status CpuBackend::layerNorm(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& b, float eps) {
+    if (out.shape != x.shape || w.elementCount() != x.cols() || b.elementCount() != x.cols())
+        return mismatch("layerNorm", x, w);
+    LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "layerNorm out"));
+    LLAVA_ASSIGN_OR_RETURN(const float* in, f32(x, "layerNorm x"));
+    LLAVA_ASSIGN_OR_RETURN(const float* g, asF32(w, m_tmpA, "layerNorm w"));
+    LLAVA_ASSIGN_OR_RETURN(const float* beta, asF32(b, m_tmpB, "layerNorm b"));
+    const std::int64_t d = x.cols();
+    m_pool.parallelFor(x.rows(), 16, [&](std::int64_t r0, std::int64_t r1, int) {
+        for (std::int64_t r = r0; r < r1; ++r) {
+            const float* xr = in + r * d;
+            double mean = 0;
+            for (std::int64_t i = 0; i < d; ++i) mean += xr[i];
+            mean /= static_cast<double>(d);
+            double var = 0;
+            for (std::int64_t i = 0; i < d; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+            var /= static_cast<double>(d);
+            const float m = static_cast<float>(mean), inv = static_cast<float>(1.0 / std::sqrt(var + eps));
+            for (std::int64_t i = 0; i < d; ++i) o[r * d + i] = (xr[i] - m) * inv * g[i] + beta[i];
+        }
+    });
+    return Status::ok();
+}
+
+Status CpuBackend::rope(const Tensor& x, int nHeads, int headDim, int positionStart, double theta) {
+    if (x.cols() != static_cast<std::int64_t>(nHeads) * headDim || headDim % 2 != 0)
+        return makeError(ErrorCode::ShapeMismatch, "rope: x " + shapeOf(x) + " vs " + std::to_string(nHeads) + " heads x " +
+                                                       std::to_string(headDim));
+    LLAVA_ASSIGN_OR_RETURN(float* p, f32(x, "rope x"));
+    const int half = headDim / 2;
+    std::vector<float> invFreq(static_cast<std::size_t>(half));
+    for (int i = 0; i < half; ++i)  // HF: 1 / theta ** (arange(0, dim, 2).float() / dim), in fp32
+        invFreq[static_cast<std::size_t>(i)] =
+            1.0f / std::pow(static_cast<float>(theta), static_cast<float>(2 * i) / static_cast<float>(headDim));
+    for (std::int64_t r = 0; r < x.rows(); ++r) {
+        const float pos = static_cast<float>(positionStart + r);
+        for (int i = 0; i < half; ++i) {
+            const float angle = pos * invFreq[static_cast<std::size_t>(i)];  // fp32 product like HF
+            const float c = std::cos(angle), s = std::sin(angle);
+            for (int h = 0; h < nHeads; ++h) {
+                float* v = p + r * x.cols() + h * headDim;
+                const float a = v[i], b = v[i + half];
+                v[i] = a * c - b * s;
+                v[i + half] = b * c + a * s;
+            }
+        }
+    }
+    return Status::ok();
+}
+
+Status CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v,
+                             const AttentionParams& p) {
+    if (p.nHeads <= 0 || p.nKvHeads <= 0 || p.nHeads % p.nKvHeads != 0 || p.headDim <= 0)
+        return makeError(ErrorCode::InvalidArgument, "attention: heads " + std::to_string(p.nHeads) + "/" +
+                                                         std::to_string(p.nKvHeads));
+    if (q.cols() != static_cast<std::int64_t>(p.nHeads) * p.headDim || out.shape != q.shape) return mismatch("attention q", q, out);
+    if (k.shape != v.shape || k.cols() != static_cast<std::int64_t>(p.nKvHeads) * p.headDim) return mismatch("attention k/v", k, v);
+    if (p.mask == AttentionMask::Causal && p.nPast + q.rows() > k.rows()) return mismatch("attention causal keys", q, k);
+    LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "attention out"));
+    LLAVA_ASSIGN_OR_RETURN(const float* qp, f32(q, "attention q"));
+    LLAVA_ASSIGN_OR_RETURN(const float* kp, f32(k, "attention k"));
+    LLAVA_ASSIGN_OR_RETURN(const float* vp, f32(v, "attention v"));
+    AttentionShape s;
+    s.nQueries = q.rows();
+    s.nKeys = p.mask == AttentionMask::Causal ? p.nPast + q.rows() : k.rows();
+    s.nHeads = p.nHeads;
+    s.nKvHeads = p.nKvHeads;
+    s.headDim = p.headDim;
+    s.nPast = p.nPast;
+    s.scale = p.scale;
+    s.causal = p.mask == AttentionMask::Causal;
+    cpu::attention(m_pool, m_scratch, o, qp, kp, vp, s);
+    return Status::ok();
+}
+
+Status CpuBackend::quickGelu(const Tensor& x) {
+    LLAVA_ASSIGN_OR_RETURN(float* p, f32(x, "quickGelu"));
+    for (std::int64_t i = 0, n = x.elementCount(); i < n; ++i) p[i] = p[i] / (1.0f + std::exp(-1.702f * p[i]));
+    return Status::ok();
+}
+
+Status CpuBackend::gelu(const Tensor& x) {
+    LLAVA_ASSIGN_OR_RETURN(float* p, f32(x, "gelu"));
+    for (std::int64_t i = 0, n = x.elementCount(); i < n; ++i)
+        p[i] = 0.5f * p[i] * (1.0f + std::erf(p[i] * 0.70710678118654752f));
+    return Status::ok();
+}
+
+Status CpuBackend::siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
+    if (out.shape != gate.shape || gate.shape != up.shape) return mismatch("siluMul", gate, up);
+    LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "siluMul out"));
+    LLAVA_ASSIGN_OR_RETURN(const float* g, f32(gate, "siluMul gate"));
+    LLAVA_ASSIGN_OR_RETURN(const float* u, f32(up, "siluMul up"));
+    for (std::int64_t i = 0, n = out.elementCount(); i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    return Status::ok();
+}
+
+Status CpuBackend::add(const Tensor& out, const Tensor& a, const Tensor& b) {
+    if (out.shape != a.shape) return mismatch("add out", out, a);
+    const bool broadcast = b.elementCount() == a.cols() && a.rows() != 1;
+    if (!broadcast && b.elementCount() != a.elementCount()) return mismatch("add", a, b);
+    LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "add out"));
+    LLAVA_ASSIGN_OR_RETURN(const float* ap, f32(a, "add a"));
+    LLAVA_ASSIGN_OR_RETURN(const float* bp, asF32(b, m_tmpA, "add b"));
+    const std::int64_t d = a.cols();
+    for (std::int64_t i = 0, n = a.elementCount(); i < n; ++i) o[i] = ap[i] + bp[broadcast ? i % d : i];
+    return Status::ok();
+}
+
+Status CpuBackend::embed(const Tensor& out, const Tensor& table, std::span<const std::int32_t> ids) {
+    if (!isFloatFormat(table.format)) return makeError(ErrorCode::Unsupported, "embed: quantised table");
+    if (out.rows() != static_cast<std::int64_t>(ids.size()) || out.cols() != table.cols()) return mismatch("embed", out, table);
+    LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "embed out"));
+    LLAVA_ASSIGN_OR_RETURN(const std::byte* t, readable(table, storageBytes(table.format, table.rows(), table.cols()), "embed"));
+    const std::int64_t d = table.cols();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (ids[i] < 0) continue;
+        if (ids[i] >= table.rows())
+            return makeError(ErrorCode::OutOfRange, "embed: token id " + std::to_string(ids[i]) + " >= vocabulary rows " +
+                                                        std::to_string(table.rows()));
+        decodeElements(table.format, t, ids[i] * d, d, o + static_cast<std::int64_t>(i) * d);
+    }
+    return Status::ok();
+}
+
+Status CpuBackend::patchEmbed(const Tensor& out, const Tensor& pixels, const Tensor& weight) {
+    if (pixels.shape.size() != 4 || weight.shape.size() != 4 || pixels.shape[1] != 3 || weight.shape[1] != 3 ||
+        weight.shape[2] != weight.shape[3] || pixels.shape[2] != pixels.shape[3] || pixels.shape[2] % weight.shape[2] != 0)
+        return mismatch("patchEmbed", pixels, weight);
+    const std::int64_t crops = pixels.shape[0], side = pixels.shape[2], p = weight.shape[2], d = weight.shape[0];
+    const std::int64_t grid = side / p, patches = grid * grid, k = 3 * p * p;
+    if (out.rows() != crops * patches || out.cols() != d) return mismatch("patchEmbed out", out, weight);
+    LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "patchEmbed out"));
+    LLAVA_ASSIGN_OR_RETURN(const float* px, f32(pixels, "patchEmbed pixels"));
+    LLAVA_ASSIGN_OR_RETURN(const std::byte* wp, readable(weight, storageBytes(weight.format, d, k), "patchEmbed w"));
+    // im2col: one row of (3, p, p) values per patch, then an ordinary matmul.
+    std::vector<float> cols(static_cast<std::size_t>(crops * patches * k));  // (crops*patches, 3*p*p)
+    for (std::int64_t c = 0; c < crops; ++c)
+        for (std::int64_t gy = 0; gy < grid; ++gy)
+            for (std::int64_t gx = 0; gx < grid; ++gx) {
+                float* row = cols.data() + ((c * grid + gy) * grid + gx) * k;
+                for (std::int64_t ch = 0; ch < 3; ++ch)
+                    for (std::int64_t y = 0; y < p; ++y)
+                        for (std::int64_t x = 0; x < p; ++x)
+                            row[(ch * p + y) * p + x] = px[((c * 3 + ch) * side + gy * p + y) * side + gx * p + x];
+            }
+    cpu::matmul(m_pool, m_scratch, o, cols.data(), crops * patches, WeightMatrix{weight.format, wp, d, k}, nullptr, false);
+    return Status::ok();
+}
+
+Status CpuBackend::copy(const Tensor& dst, const Tensor& src) {
+    if (dst.elementCount() != src.elementCount()) return mismatch("copy", dst, src);
+    if (!isFloatFormat(dst.format) || !isFloatFormat(src.format))
+        return makeError(ErrorCode::Unsupported, "copy: quantised tensors cannot be copied");
+    const std::int64_t n = src.elementCount();
+    LLAVA_ASSIGN_OR_RETURN(std::byte* d, writable(dst, storageBytes(dst.format, 1, n), "copy dst"));
+    LLAVA_ASSIGN_OR_RETURN(const std::byte* s, readable(src, storageBytes(src.format, 1, n), "copy src"));
+    if (dst.format == src.format) {
+        std::memmove(d, s, storageBytes(src.format, 1, n));
+        return Status::ok();
+    }
+    std::vector<float> tmp(static_cast<std::size_t>(n));
+    decodeElements(src.format, s, 0, n, tmp.data());
+    encodeElements(dst.format, d, 0, n, tmp.data());
+    return Status::ok();
+}
+
+Result<std::int32_t> CpuBackend::argmax(const Tensor& x, std::int64_t nValid) {
+    LLAVA_ASSIGN_OR_RETURN(const float* p, f32(x, "argmax"));
+    if (nValid <= 0 || nValid > x.elementCount())
+        return makeError(ErrorCode::OutOfRange, "argmax: nValid " + std::to_string(nValid) + " of " + shapeOf(x));
+    std::int64_t best = 0;
+    for (std::int64_t i = 1; i < nValid; ++i)
+        if (p[i] > p[best]) best = i;
+    return static_cast<std::int32_t>(best);
+}
+
+}  // namespace llava::cpu

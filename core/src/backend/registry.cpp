@@ -1,0 +1,47 @@
+// BackendRegistry: CPU always available; CUDA only when the app registered a factory. Auto tries CUDA
+// first and falls back to the CPU with the CUDA factory's error message as the human-readable reason.
+#include "llava/backend.h"
+
+namespace llava {
+
+BackendRegistry::BackendRegistry() {
+    m_cpu = [](const BackendRequest& request) -> Result<std::unique_ptr<Backend>> {
+        return createCpuBackend(request.threads);
+    };
+}
+
+void BackendRegistry::registerFactory(BackendKind kind, BackendFactory factory) {
+    if (kind == BackendKind::Cpu) m_cpu = std::move(factory);
+    if (kind == BackendKind::Cuda) m_cuda = std::move(factory);
+}
+
+bool BackendRegistry::has(BackendKind kind) const {
+    if (kind == BackendKind::Cuda) return static_cast<bool>(m_cuda);
+    return static_cast<bool>(m_cpu);
+}
+
+Result<BackendChoice> BackendRegistry::create(BackendKind kind, const BackendRequest& request) const {
+    BackendChoice choice;
+    if (kind == BackendKind::Cuda || kind == BackendKind::Auto) {
+        std::string reason;
+        if (!m_cuda) {
+            reason = "this build has no CUDA backend";
+        } else {
+            auto cuda = m_cuda(request);
+            if (cuda.isOk()) {
+                choice.backend = std::move(cuda).value();
+                return choice;
+            }
+            reason = cuda.status().message();
+        }
+        if (kind == BackendKind::Cuda) return makeError(ErrorCode::Unsupported, "CUDA backend unavailable: " + reason);
+        choice.fallbackReason = reason;
+    }
+    if (!m_cpu) return makeError(ErrorCode::Internal, "no CPU backend registered");
+    auto cpu = m_cpu(request);
+    if (!cpu.isOk()) return cpu.status();
+    choice.backend = std::move(cpu).value();
+    return choice;
+}
+
+}  // namespace llava

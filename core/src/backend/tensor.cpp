@@ -1,0 +1,101 @@
+// Backend-independent parts of the seam: storage format sizes, Tensor shape helpers, views, names.
+#include <string>
+
+#include "llava/backend.h"
+#include "llava/tensor.h"
+
+namespace llava {
+
+std::string_view storageFormatName(StorageFormat format) {
+    switch (format) {
+    case StorageFormat::F32: return "F32";
+    case StorageFormat::F16: return "F16";
+    case StorageFormat::BF16: return "BF16";
+    case StorageFormat::Q8PerChannel: return "Q8";
+    case StorageFormat::Q4Group128: return "Q4";
+    case StorageFormat::I32: return "I32";
+    }
+    return "?";
+}
+
+std::size_t storageBytes(StorageFormat format, std::int64_t rows, std::int64_t cols) {
+    const auto r = static_cast<std::size_t>(rows), c = static_cast<std::size_t>(cols);
+    switch (format) {
+    case StorageFormat::F32:
+    case StorageFormat::I32: return r * c * 4;
+    case StorageFormat::F16:
+    case StorageFormat::BF16: return r * c * 2;
+    case StorageFormat::Q8PerChannel: return r * c + r * 4;
+    case StorageFormat::Q4Group128: return r * (c / 2) + r * (c / 128) * 4;
+    }
+    return 0;
+}
+
+std::int64_t Tensor::elementCount() const {
+    if (shape.empty()) return 0;
+    std::int64_t n = 1;
+    for (auto d : shape) n *= d;
+    return n;
+}
+
+std::int64_t Tensor::rows() const {
+    std::int64_t n = 1;
+    for (std::size_t i = 0; i + 1 < shape.size(); ++i) n *= shape[i];
+    return n;
+}
+
+std::int64_t Tensor::cols() const { return shape.empty() ? 0 : shape.back(); }
+
+Result<Tensor> rowView(const Tensor& tensor, std::int64_t rowBegin, std::int64_t rowCount) {
+    if (tensor.format == StorageFormat::Q8PerChannel || tensor.format == StorageFormat::Q4Group128)
+        return makeError(ErrorCode::Unsupported, "rowView: quantised tensors have no row views");
+    const std::int64_t rows = tensor.rows();
+    if (rowBegin < 0 || rowCount < 0 || rowBegin + rowCount > rows)
+        return makeError(ErrorCode::OutOfRange, "rowView: rows [" + std::to_string(rowBegin) + ", " +
+                                                    std::to_string(rowBegin + rowCount) + ") of " +
+                                                    shapeToString(tensor.shape));
+    Tensor view = tensor;
+    view.offset += storageBytes(tensor.format, rowBegin, tensor.cols());
+    view.shape = {rowCount, tensor.cols()};
+    return view;
+}
+
+Result<Tensor> reshaped(const Tensor& tensor, const Shape& shape) {
+    Tensor view = tensor;
+    view.shape = shape;
+    if (view.elementCount() != tensor.elementCount())
+        return makeError(ErrorCode::ShapeMismatch,
+                         "reshape " + shapeToString(tensor.shape) + " -> " + shapeToString(shape));
+    return view;
+}
+
+std::string_view weightPrecisionName(WeightPrecision precision) {
+    switch (precision) {
+    case WeightPrecision::AsStored: return "as-stored";
+    case WeightPrecision::F16: return "f16";
+    case WeightPrecision::Q8: return "q8";
+    case WeightPrecision::Q4: return "q4";
+    }
+    return "?";
+}
+
+bool parseWeightPrecision(std::string_view text, WeightPrecision* out) {
+    for (auto p : {WeightPrecision::AsStored, WeightPrecision::F16, WeightPrecision::Q8, WeightPrecision::Q4}) {
+        if (text == weightPrecisionName(p)) {
+            *out = p;
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string_view backendKindName(BackendKind kind) {
+    switch (kind) {
+    case BackendKind::Auto: return "auto";
+    case BackendKind::Cpu: return "cpu";
+    case BackendKind::Cuda: return "cuda";
+    }
+    return "?";
+}
+
+}  // namespace llava
