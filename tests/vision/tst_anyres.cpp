@@ -16,6 +16,8 @@ private slots:
     void specTable();
     void matchesPythonReference();
     void degenerateMaps();
+    void fromModelConfig_data();
+    void fromModelConfig();
     void rejectsBadInput();
 };
 
@@ -145,6 +147,34 @@ void TestAnyres::degenerateMaps() {
     auto huge = llava::computeImageLayout(llava::kMaxImageSide, llava::kMaxImageSide, visiontest::paramsFor(Reference::Original));
     QVERIFY(huge.isOk());
     QCOMPARE(huge->imageTokens, 2928);
+}
+
+void TestAnyres::fromModelConfig_data() {
+    QTest::addColumn<int>("w");
+    QTest::addColumn<int>("h");
+    QTest::addColumn<bool>("hf");
+    QTest::addColumn<int>("tokens");
+    // Spec §4.6 rows where the flavours differ: the config's pinpoint order must reach the tie-break.
+    QTest::newRow("300x200 orig") << 300 << 200 << false << 976;
+    QTest::newRow("300x200 hf") << 300 << 200 << true << 1464;
+    QTest::newRow("205x656 orig") << 205 << 656 << false << 1296;
+    QTest::newRow("205x656 hf") << 205 << 656 << true << 1392;
+    QTest::newRow("1920x1080 orig") << 1920 << 1080 << false << 1948;
+}
+
+void TestAnyres::fromModelConfig() {
+    QFETCH(int, w);
+    QFETCH(int, h);
+    QFETCH(bool, hf);
+    QFETCH(int, tokens);
+    llava::ModelConfig config;  // v1.6 pinpoints exactly as config.json stores them
+    config.gridPinpoints = {{336, 672}, {672, 336}, {672, 672}, {1008, 336}, {336, 1008}};
+    auto r = llava::computeImageLayout(w, h, config, hf ? Reference::Transformers : Reference::Original);
+    QVERIFY2(r.isOk(), r.status().toString().c_str());
+    QCOMPARE(r->imageTokens, tokens);
+    const llava::AnyresParams p = llava::anyresParams(config, Reference::Original);
+    QCOMPARE(p.tileSize, 336);
+    QCOMPARE(p.patchesPerSide, 24);
 }
 
 void TestAnyres::rejectsBadInput() {
