@@ -1,0 +1,192 @@
+// Chat templates, ported from the rendering rules in spec §5.1–5.3 (ORIG llava/conversation.py,
+// SeparatorStyle LLAMA_2 / TWO / MPT) plus HF's llava-v1.6-mistral chat template spacing.
+// One table describes every template; three small renderers implement the separator styles.
+#include "llava/chattemplate.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace llava {
+
+namespace {
+
+enum class SepStyle { Llama2, Two, Mpt };
+
+struct TemplateDef {
+    std::string_view name;
+    SepStyle style;
+    std::string_view system;
+    std::string_view userRole;       // TWO/MPT role prefixes
+    std::string_view assistantRole;
+    std::string_view sep;
+    std::string_view sep2;
+    std::string_view stop;
+};
+
+constexpr std::string_view kVicunaSystemLlava =
+    "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, "
+    "detailed, and polite answers to the human's questions.";
+constexpr std::string_view kVicunaSystemV1 =
+    "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, "
+    "detailed, and polite answers to the user's questions.";
+constexpr std::string_view kLlavaLlama2System =
+    "You are a helpful language and vision assistant. You are able to understand the visual content that the "
+    "user provides, and assist the user with a variety of tasks using natural language.";
+
+constexpr std::array kTemplates = {
+    TemplateDef{"mistral_instruct", SepStyle::Llama2, "", "USER", "ASSISTANT", "", "</s>", "</s>"},
+    TemplateDef{"chatml_direct", SepStyle::Mpt, "<|im_start|>system\nAnswer the questions.", "<|im_start|>user\n",
+                "<|im_start|>assistant\n", "<|im_end|>", "", "<|im_end|>"},
+    TemplateDef{"llava_v1", SepStyle::Two, kVicunaSystemLlava, "USER", "ASSISTANT", " ", "</s>", "</s>"},
+    TemplateDef{"vicuna_v1", SepStyle::Two, kVicunaSystemV1, "USER", "ASSISTANT", " ", "</s>", "</s>"},
+    TemplateDef{"llava_llama_2", SepStyle::Llama2, kLlavaLlama2System, "USER", "ASSISTANT", "<s>", "</s>", "</s>"},
+};
+
+struct Alias {
+    std::string_view alias;
+    std::string_view name;
+};
+constexpr std::array kAliases = {Alias{"mistral_direct", "chatml_direct"}};
+
+const TemplateDef* lookup(std::string_view name) {
+    for (const auto& alias : kAliases) {
+        if (alias.alias == name) name = alias.name;
+    }
+    for (const auto& def : kTemplates) {
+        if (def.name == name) return &def;
+    }
+    return nullptr;
+}
+
+std::string knownNamesText() {
+    std::string text;
+    for (const auto& def : kTemplates) text += (text.empty() ? "" : ", ") + std::string(def.name);
+    for (const auto& alias : kAliases) text += ", " + std::string(alias.alias);
+    return text;
+}
+
+// The ChatML system slot holds "<|im_start|>system\n" + prompt; other templates hold the bare prompt.
+std::string systemText(const TemplateDef& def, const RenderOptions& options) {
+    if (!options.useSystemPrompt) return def.style == SepStyle::Mpt ? "<|im_start|>system\n" : "";
+    if (options.systemPrompt.empty()) return std::string(def.system);
+    return def.style == SepStyle::Mpt ? "<|im_start|>system\n" + options.systemPrompt : options.systemPrompt;
+}
+
+// ORIG LLAMA_2: "[INST] " + (<<SYS>> block on the first message) + text + " [/INST]", answers
+// " " + text + " " + sep2, user turns preceded by sep, and a leading sep stripped at the end.
+std::string renderLlama2(const TemplateDef& def, const std::vector<ChatTurn>& turns, const std::vector<std::string>& texts,
+                         const std::string& system, TemplateFlavour flavour) {
+    const std::string sysBlock = system.empty() ? "" : "<<SYS>>\n" + system + "\n<</SYS>>\n\n";
+    std::string out;
+    for (std::size_t i = 0; i < turns.size(); ++i) {
+        const std::string& text = texts[i];
+        if (turns[i].role == ChatRole::User) {
+            const std::string message = (i == 0 ? sysBlock : "") + text;
+            out += (flavour == TemplateFlavour::Original ? std::string(def.sep) : "") + "[INST] " + message + " [/INST]";
+        } else if (flavour == TemplateFlavour::Original) {
+            out += " " + text + " " + std::string(def.sep2);
+        } else {
+            out += " " + text + std::string(def.sep2) + " ";  // HF: "A1</s> [INST]"
+        }
+    }
+    // Python str.lstrip(sep) strips a character set; every rendering starts with "[INST]" after sep,
+    // so removing the literal sep prefix is equivalent.
+    if (!def.sep.empty() && out.compare(0, def.sep.size(), def.sep) == 0) out.erase(0, def.sep.size());
+    return out;
+}
+
+// ORIG TWO: system + sep, then "ROLE: text" + (sep | sep2); pending reply "ASSISTANT:".
+std::string renderTwo(const TemplateDef& def, const std::vector<ChatTurn>& turns, const std::vector<std::string>& texts,
+                      const std::string& system) {
+    std::string out = system + std::string(def.sep);
+    for (std::size_t i = 0; i < turns.size(); ++i) {
+        const bool user = turns[i].role == ChatRole::User;
+        out += std::string(user ? def.userRole : def.assistantRole) + ": " + texts[i] +
+               std::string(i % 2 == 0 ? def.sep : def.sep2);
+    }
+    return out;
+}
+
+// ORIG MPT: system + sep, then role + text + sep; pending reply is the bare assistant role.
+std::string renderMpt(const TemplateDef& def, const std::vector<ChatTurn>& turns, const std::vector<std::string>& texts,
+                      const std::string& system) {
+    std::string out = system + std::string(def.sep);
+    for (std::size_t i = 0; i < turns.size(); ++i) {
+        const bool user = turns[i].role == ChatRole::User;
+        out += std::string(user ? def.userRole : def.assistantRole) + texts[i] + std::string(def.sep);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::string> chatTemplateNames() {
+    std::vector<std::string> names;
+    for (const auto& def : kTemplates) names.emplace_back(def.name);
+    return names;
+}
+
+Result<ChatTemplateInfo> findChatTemplate(std::string_view name) {
+    const TemplateDef* def = lookup(name);
+    if (!def)
+        return makeError(ErrorCode::InvalidArgument,
+                         "unknown chat template '" + std::string(name) + "'; known: " + knownNamesText());
+    return ChatTemplateInfo{std::string(def->name), std::string(def->style == SepStyle::Mpt ? "Answer the questions." : def->system),
+                            {std::string(def->stop)}};
+}
+
+Result<std::string> autoChatTemplateName(std::string_view modelNameOrPath) {
+    std::string lower(modelNameOrPath);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const auto has = [&lower](std::string_view needle) { return lower.find(needle) != std::string::npos; };
+    // Same order as ORIG llava/serve/cli.py (spec §6): the first match wins.
+    if (has("llama-2")) return std::string("llava_llama_2");
+    if (has("mistral")) return std::string("mistral_instruct");
+    if (has("v1.6-34b")) return std::string("chatml_direct");
+    if (has("v1")) return std::string("llava_v1");
+    const char* origChoice = has("mpt") ? "mpt" : "llava_v0";
+    return makeError(ErrorCode::Unsupported, "model '" + std::string(modelNameOrPath) + "' maps to ORIG template '" +
+                                                 origChoice + "', which is not supported; choose one of: " +
+                                                 knownNamesText());
+}
+
+Result<std::string> renderChat(std::string_view templateName, const std::vector<ChatTurn>& turns,
+                               const RenderOptions& options) {
+    const TemplateDef* def = lookup(templateName);
+    if (!def)
+        return makeError(ErrorCode::InvalidArgument,
+                         "unknown chat template '" + std::string(templateName) + "'; known: " + knownNamesText());
+    if (turns.empty()) return makeError(ErrorCode::InvalidArgument, "empty conversation");
+    if (options.nImages < 0) return makeError(ErrorCode::InvalidArgument, "negative image count");
+    std::vector<std::string> texts;
+    for (std::size_t i = 0; i < turns.size(); ++i) {
+        const ChatRole expected = i % 2 == 0 ? ChatRole::User : ChatRole::Assistant;
+        if (turns[i].role != expected)
+            return makeError(ErrorCode::InvalidArgument,
+                             "turn " + std::to_string(i) + " must be a " +
+                                 (expected == ChatRole::User ? "user" : "assistant") + " turn (turns alternate, user first)");
+        texts.push_back(turns[i].text);
+    }
+    // The image markers go into the first user message only (ORIG cli.py: "<image>\n" + question).
+    std::string markers;
+    for (int i = 0; i < options.nImages; ++i) markers += "<image>\n";
+    texts[0] = markers + texts[0];
+
+    const std::string system = systemText(*def, options);
+    std::string out;
+    switch (def->style) {
+    case SepStyle::Llama2: out = renderLlama2(*def, turns, texts, system, options.flavour); break;
+    case SepStyle::Two: out = renderTwo(*def, turns, texts, system); break;
+    case SepStyle::Mpt: out = renderMpt(*def, turns, texts, system); break;
+    }
+    // Pending reply: ORIG appends (assistant, None), which renders as the bare assistant prefix.
+    if (turns.back().role == ChatRole::User) {
+        if (def->style == SepStyle::Two) out += std::string(def->assistantRole) + ":";
+        if (def->style == SepStyle::Mpt) out += std::string(def->assistantRole);
+    }
+    return out;
+}
+
+}  // namespace llava
