@@ -82,12 +82,14 @@ inline std::uint8_t clip8(std::int32_t acc) {
 }
 
 // The horizontal pass works on blocks of kRowBlock source rows, transposed so that one source pixel
-// of all rows is kLanes contiguous int32 (row-major (inWidth, kRowBlock, 3)). Each tap is then a
-// fixed-length multiply-add over kLanes lanes, which vectorises well, instead of Pillow's 3-wide loop.
+// of all rows is contiguous: row-major (inWidth, kRowBlock, 4) bytes, RGB plus one ignored byte, so the
+// transpose is one 4-byte move per pixel. Each tap is then a fixed-length multiply-add over kLanes
+// int32 lanes, which vectorises well, instead of Pillow's 3-wide per-pixel loop.
 constexpr int kRowBlock = 8;
-constexpr int kLanes = kRowBlock * kChannels;  // 24
+constexpr int kPixelBytes = 4;
+constexpr int kLanes = kRowBlock * kPixelBytes;  // 32
 
-// AVX2 doubles the int32 lanes; the default clone keeps the binary portable (GCC ifunc dispatch).
+// AVX2 widens the int32 lanes; the default clone keeps the binary portable (GCC ifunc dispatch).
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define LLAVA_VISION_CLONES __attribute__((target_clones("avx2", "default")))
 #else
@@ -95,11 +97,11 @@ constexpr int kLanes = kRowBlock * kChannels;  // 24
 #endif
 
 LLAVA_VISION_CLONES
-void horizontalBlock(const std::int32_t* t /* (inWidth, kLanes) */, std::uint8_t* const* outRows, int nRows,
+void horizontalBlock(const std::uint8_t* t /* (inWidth, kRowBlock, 4) */, std::uint8_t* const* outRows, int nRows,
                      int outWidth, const AxisCoeffs& c) {
     for (int x = 0; x < outWidth; ++x) {
         const std::int32_t* k = c.k.data() + static_cast<std::size_t>(x) * static_cast<std::size_t>(c.ksize);
-        const std::int32_t* p = t + static_cast<std::size_t>(c.first[static_cast<std::size_t>(x)]) * kLanes;
+        const std::uint8_t* p = t + static_cast<std::size_t>(c.first[static_cast<std::size_t>(x)]) * kLanes;
         const int n = c.count[static_cast<std::size_t>(x)];
         std::int32_t acc[kLanes];
         for (int l = 0; l < kLanes; ++l) acc[l] = kHalf;
@@ -108,25 +110,24 @@ void horizontalBlock(const std::int32_t* t /* (inWidth, kLanes) */, std::uint8_t
             for (int l = 0; l < kLanes; ++l) acc[l] += p[l] * w;
         }
         for (int r = 0; r < nRows; ++r)
-            for (int ch = 0; ch < kChannels; ++ch) outRows[r][x * kChannels + ch] = clip8(acc[r * kChannels + ch]);
+            for (int ch = 0; ch < kChannels; ++ch) outRows[r][x * kChannels + ch] = clip8(acc[r * kPixelBytes + ch]);
     }
 }
 
 // Rows [begin, end) of the source window -> the same rows of the horizontal output.
 void horizontalRows(const RgbImage& src, int firstRow, int begin, int end, std::uint8_t* out, std::size_t outStride,
                     int outWidth, const AxisCoeffs& c) {
-    std::vector<std::int32_t> t(static_cast<std::size_t>(src.width) * kLanes, 0);  // (inWidth, kLanes)
+    std::vector<std::uint8_t> t(static_cast<std::size_t>(src.width) * kLanes, 0);  // (inWidth, kRowBlock, 4)
     std::uint8_t* outRows[kRowBlock];
     for (int r0 = begin; r0 < end; r0 += kRowBlock) {
         const int nRows = std::min(kRowBlock, end - r0);
         for (int r = 0; r < nRows; ++r) {
             const std::uint8_t* in = src.row(firstRow + r0 + r);
-            std::int32_t* dst = t.data() + r * kChannels;
-            for (int x = 0; x < src.width; ++x, in += kChannels, dst += kLanes) {
-                dst[0] = in[0];
-                dst[1] = in[1];
-                dst[2] = in[2];
-            }
+            std::uint8_t* dst = t.data() + r * kPixelBytes;
+            // 4-byte moves carry the next pixel's red into the ignored byte; the last pixel of a row
+            // copies 3 bytes so the read never passes the end of the image.
+            for (int x = 0; x + 1 < src.width; ++x, in += kChannels, dst += kLanes) std::memcpy(dst, in, 4);
+            std::memcpy(dst, in, 3);
             outRows[r] = out + static_cast<std::size_t>(r0 + r) * outStride;
         }
         horizontalBlock(t.data(), outRows, nRows, outWidth, c);
