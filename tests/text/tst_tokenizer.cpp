@@ -25,6 +25,7 @@ private slots:
     void yiChatMlIds();
     void byteValues();
     void encodeFromManyThreadsIsDeterministic();
+    void tokenizerConfigJson();
 };
 
 void TstTokenizer::sha256Matches_data() {
@@ -141,6 +142,31 @@ void TstTokenizer::encodeFromManyThreadsIsDeterministic() {
         }));
     }
     for (auto& worker : workers) QVERIFY(worker.get());
+}
+
+// Guards: add_bos_token and added tokens from the checkpoint must change ids; bad JSON must not abort.
+void TstTokenizer::tokenizerConfigJson() {
+    auto tok = llavatest::loadVerified(llavatest::kYi);
+    QVERIFY2(tok.isOk(), tok.status().toString().c_str());
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    QVERIFY(tok->applyTokenizerConfig(dir.path().toStdString()).isOk());  // no file: nothing changes
+    QCOMPARE(tok->defaultAddBos(), AddBos::Yes);
+    QCOMPARE(tok->encode("<|Human|>", AddBos::No).size() > 1, true);  // control piece: not split by default
+    QFile config(dir.filePath("tokenizer_config.json"));
+    QVERIFY(config.open(QIODevice::WriteOnly));
+    config.write(R"({"add_bos_token": false, "added_tokens_decoder": {"3": {"content": "<|Human|>", "special": true},
+                 "64000": {"content": "<image>", "special": true}}})");
+    config.close();
+    QVERIFY(tok->applyTokenizerConfig(dir.path().toStdString()).isOk());
+    QCOMPARE(tok->defaultAddBos(), AddBos::No);
+    QCOMPARE(tok->encode("<|Human|>", AddBos::No), (Ids{3}));
+    QVERIFY(config.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    config.write("{ not json");
+    config.close();
+    const auto bad = tok->applyTokenizerConfig(dir.path().toStdString());
+    QCOMPARE(bad.code(), llava::ErrorCode::ParseError);
+    QVERIFY(bad.message().find("tokenizer_config.json") != std::string::npos);
 }
 
 QTEST_APPLESS_MAIN(TstTokenizer)
