@@ -40,6 +40,7 @@ struct EngineOptions {
     int contextLength = 4096;                    // KV cache rows; clamped to the model's max positions
     std::optional<Reference> reference;          // default: the checkpoint layout's reference
     std::string templateName;                    // empty: ModelConfig::templateName
+    std::filesystem::path tokenizerPath;         // empty: <modelDir>/tokenizer.model
 };
 
 // Called during load with bytes processed so far; return false to cancel (load -> Cancelled).
@@ -56,7 +57,8 @@ struct BackendReport {
 
 struct UserMessage {
     std::string text;
-    std::vector<RgbImage> images;   // each becomes one <image> placeholder before the text (first turn: ORIG)
+    std::vector<RgbImage> images;   // each becomes one "<image>\n" before the text; only in the first message
+                                    // of a chat (as ORIG); images in later messages -> InvalidArgument
 };
 
 struct TokenEvent {

@@ -1,0 +1,155 @@
+// ChatSessionImpl::reply: render the whole conversation with the chat template, tokenise it with the
+// image markers expanded (prompt.h), reuse the KV cache for the longest common prefix with the ids
+// already cached, prefill the rest (image rows spliced from the first message's features), then
+// sample until EOS / a stop string / maxNewTokens / the context limit / cancel.
+#include <algorithm>
+#include <chrono>
+
+#include "engine/engineimpl.h"
+#include "llava/detokenizer.h"
+#include "llava/preprocess.h"
+#include "llava/prompt.h"
+
+namespace llava {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+}  // namespace
+
+int ChatSessionImpl::contextLimit() const { return m_engine.m_model->contextLength(); }
+
+void ChatSessionImpl::clear() {
+    m_turns.clear();
+    m_images.clear();
+    m_cachedIds.clear();
+}
+
+Status ChatSessionImpl::encodeImages(const std::vector<RgbImage>& images, const CancelPredicate& cancel) {
+    const ModelConfig& config = m_engine.config();
+    for (const RgbImage& image : images) {
+        LLAVA_TRY(validateImage(image));
+        LLAVA_ASSIGN_OR_RETURN(ImageLayout layout, m_engine.planImage(image.width, image.height));
+        LLAVA_ASSIGN_OR_RETURN(PreprocessedImage pre, preprocessImage(image, layout, config.vision));
+        LLAVA_ASSIGN_OR_RETURN(std::vector<float> features, m_engine.m_model->encodeImage(pre.pixels, layout, cancel));
+        m_images.push_back({layout, std::move(features)});
+    }
+    return Status::ok();
+}
+
+Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const SamplingParams& sampling,
+                                               const TokenCallback& onToken, const CancelPredicate& cancel) {
+    const auto t0 = Clock::now();
+    GenerationStats stats;
+    if (message.text.empty() && message.images.empty())
+        return makeError(ErrorCode::InvalidArgument, "empty message: type a question or attach an image");
+    if (!message.images.empty() && !m_turns.empty())
+        return makeError(ErrorCode::InvalidArgument,
+                         "images can only be attached to the first message of a chat; clear the chat to ask about a new image");
+    const ModelConfig& config = m_engine.config();
+    const Tokenizer& tokenizer = *m_engine.m_tokenizer;
+    LlavaModel& model = *m_engine.m_model;
+
+    const std::size_t imagesBefore = m_images.size();
+    if (!message.images.empty()) {
+        const auto tImg = Clock::now();
+        Status s = encodeImages(message.images, cancel);
+        if (!s.isOk()) {
+            m_images.resize(imagesBefore);
+            return s;
+        }
+        stats.imageEncodeMs = msSince(tImg);
+    }
+    auto rollbackImages = [&] { m_images.resize(imagesBefore); };
+
+    std::vector<ChatTurn> turns = m_turns;
+    turns.push_back({ChatRole::User, message.text});
+    RenderOptions render;
+    render.flavour = m_engine.m_reference == Reference::Original ? TemplateFlavour::Original : TemplateFlavour::Transformers;
+    render.nImages = static_cast<int>(m_images.size());
+    auto rendered = renderChat(m_engine.m_template.name, turns, render);
+    if (!rendered.isOk()) return rollbackImages(), rendered.status();
+    std::vector<int> counts;
+    for (const auto& img : m_images) counts.push_back(img.layout.imageTokens);
+    PromptOptions promptOptions;
+    promptOptions.addBos = tokenizer.defaultAddBos();
+    auto prompt = buildPrompt(tokenizer, *rendered, counts, promptOptions);
+    if (!prompt.isOk()) return rollbackImages(), prompt.status();
+
+    std::vector<std::int32_t> ids(prompt->hfIds.begin(), prompt->hfIds.end());
+    std::vector<ImageSlot> slots;
+    for (const auto& seg : prompt->segments) {
+        if (seg.kind != SegmentKind::Image) continue;
+        std::fill(ids.begin() + seg.begin, ids.begin() + seg.begin + seg.length, -1);
+        slots.push_back({seg.begin, m_images[static_cast<std::size_t>(seg.imageIndex)].features});
+    }
+    if (static_cast<int>(ids.size()) + 1 > contextLimit()) {
+        rollbackImages();
+        return makeError(ErrorCode::OutOfRange,
+                         "the conversation needs " + std::to_string(ids.size() + 1) + " tokens but the context holds " +
+                             std::to_string(contextLimit()) + "; clear the chat or load the model with a longer context");
+    }
+    // Longest common prefix with the cache; at least one new id must be run to get logits.
+    std::size_t common = 0;
+    while (common < m_cachedIds.size() && common < ids.size() && m_cachedIds[common] == ids[common]) ++common;
+    if (common == ids.size()) --common;
+    std::vector<ImageSlot> newSlots;
+    for (const auto& slot : slots) {
+        const int d = config.text.dModel;
+        const int rows = static_cast<int>(slot.features.size()) / d;
+        const int from = std::max(slot.position, static_cast<int>(common));
+        if (from >= slot.position + rows) continue;
+        newSlots.push_back({from - static_cast<int>(common),
+                            slot.features.subspan(static_cast<std::size_t>(from - slot.position) * d)});
+    }
+    stats.imageTokens = prompt->nImageTokens;
+    stats.textTokens = static_cast<int>(ids.size() - common) - std::max(0, prompt->nImageTokens - static_cast<int>(common));
+    const auto tPrefill = Clock::now();
+    m_cachedIds.resize(common);
+    Status s = model.prefill(std::span(ids).subspan(common), newSlots, static_cast<int>(common), cancel);
+    if (!s.isOk()) return rollbackImages(), s;
+    m_cachedIds = ids;
+    stats.prefillMs = msSince(tPrefill);
+    stats.prefillTokPerS = static_cast<double>(ids.size() - common) / std::max(1e-9, stats.prefillMs / 1000.0);
+
+    Sampler sampler(sampling);
+    StreamingDetokenizer detok(tokenizer);
+    std::string replyText;
+    std::vector<std::int32_t> history(ids.begin(), ids.end());
+    const int nValid = std::min(config.text.nVocabText, config.text.nVocab);
+    stats.stopReason = StopReason::MaxTokens;
+    const auto tDecode = Clock::now();
+    for (int step = 0; step < sampling.maxNewTokens; ++step) {
+        if (cancel && cancel()) { stats.stopReason = StopReason::Cancelled; break; }
+        const auto& logits = model.logits();
+        const std::int32_t id = sampler.sample(std::span(logits).first(static_cast<std::size_t>(nValid)), history);
+        if (id == tokenizer.eosId() || id == config.text.eosId) { stats.stopReason = StopReason::Eos; break; }
+        ++stats.generatedTokens;
+        history.push_back(id);
+        TokenEvent event{id, detok.push(id)};
+        replyText += event.piece;
+        if (stats.generatedTokens == 1) stats.timeToFirstTokenMs = msSince(t0);
+        bool stopString = false;
+        for (const auto& stop : m_engine.m_template.stopStrings)
+            if (!stop.empty() && replyText.size() >= stop.size() &&
+                replyText.compare(replyText.size() - stop.size(), stop.size(), stop) == 0) {
+                replyText.resize(replyText.size() - stop.size());
+                stopString = true;
+            }
+        if (onToken && !onToken(event)) { stats.stopReason = StopReason::Cancelled; break; }
+        if (stopString) { stats.stopReason = StopReason::StopString; break; }
+        if (contextUsed() + 1 > contextLimit()) { stats.stopReason = StopReason::ContextFull; break; }
+        Status d = model.decode(id, contextUsed());
+        if (!d.isOk()) return d;
+        m_cachedIds.push_back(id);
+    }
+    replyText += detok.flush();
+    const double decodeS = msSince(tDecode) / 1000.0;
+    stats.decodeTokPerS = stats.generatedTokens > 1 ? (stats.generatedTokens - 1) / std::max(1e-9, decodeS) : 0.0;
+    m_turns.push_back({ChatRole::User, message.text});
+    m_turns.push_back({ChatRole::Assistant, replyText});
+    return stats;
+}
+
+}  // namespace llava

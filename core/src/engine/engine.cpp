@@ -1,0 +1,85 @@
+// Engine::load (checkpoint, tokenizer, backend selection, weight upload, KV cache) and the small
+// Engine queries. The chat loop is in chatsession.cpp.
+#include <algorithm>
+
+#include "engine/engineimpl.h"
+#include "llava/anyres.h"
+
+namespace llava {
+
+std::string_view stopReasonName(StopReason reason) {
+    switch (reason) {
+    case StopReason::Eos: return "eos";
+    case StopReason::StopString: return "stop-string";
+    case StopReason::MaxTokens: return "max-tokens";
+    case StopReason::ContextFull: return "context-full";
+    case StopReason::Cancelled: return "cancelled";
+    }
+    return "?";
+}
+
+Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& modelDir, const EngineOptions& options,
+                                             const LoadProgress& progress) {
+    auto engine = std::make_unique<EngineImpl>();
+    if (progress && !progress(0, 0, "config")) return makeError(ErrorCode::Cancelled, "loading cancelled");
+    LLAVA_ASSIGN_OR_RETURN(engine->m_checkpoint, Checkpoint::open(modelDir));
+    const ModelConfig& config = engine->m_checkpoint->config();
+    engine->m_reference = options.reference.value_or(config.defaultReference);
+
+    if (progress && !progress(0, 0, "tokenizer")) return makeError(ErrorCode::Cancelled, "loading cancelled");
+    const auto tokPath = options.tokenizerPath.empty() ? modelDir / "tokenizer.model" : options.tokenizerPath;
+    LLAVA_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::loadFile(tokPath));
+    LLAVA_TRY(tokenizer.applyTokenizerConfig(modelDir));
+    engine->m_tokenizer = std::make_unique<Tokenizer>(std::move(tokenizer));
+
+    std::string templateName = options.templateName.empty() ? config.templateName : options.templateName;
+    if (templateName.empty()) {
+        LLAVA_ASSIGN_OR_RETURN(templateName, autoChatTemplateName(config.name));
+    }
+    LLAVA_ASSIGN_OR_RETURN(engine->m_template, findChatTemplate(templateName));
+
+    const auto& t = config.text;
+    const int context = std::min(options.contextLength, t.maxPositions);
+    BackendRequest request;
+    request.threads = options.threads;
+    request.requiredBytes = engine->m_checkpoint->totalTensorBytes() +
+                            2ull * static_cast<std::uint64_t>(t.nLayers) * context * t.nKvHeads * t.headDim * 4;
+    const BackendRegistry cpuOnly;
+    const BackendRegistry& registry = options.registry ? *options.registry : cpuOnly;
+    LLAVA_ASSIGN_OR_RETURN(BackendChoice choice, registry.create(options.backend, request));
+    engine->m_backend = std::move(choice.backend);
+    engine->m_fallbackReason = choice.fallbackReason;
+    engine->m_precision = options.precision;
+
+    ModelProgress weightProgress;
+    if (progress)
+        weightProgress = [&](std::uint64_t done, std::uint64_t total) { return progress(done, total, "weights"); };
+    LLAVA_ASSIGN_OR_RETURN(engine->m_model, LlavaModel::create(*engine->m_backend, *engine->m_checkpoint,
+                                                               options.precision, context, weightProgress));
+    if (progress && !progress(1, 1, "kv-cache")) return makeError(ErrorCode::Cancelled, "loading cancelled");
+    engine->m_session = std::make_unique<ChatSessionImpl>(*engine);
+    return std::unique_ptr<Engine>(std::move(engine));
+}
+
+BackendReport EngineImpl::backendReport() const {
+    const BackendInfo info = m_backend->info();
+    BackendReport report;
+    report.name = info.name;
+    report.device = info.device;
+    report.fallbackReason = m_fallbackReason;
+    report.precision = m_precision;
+    report.memory = info.memory;
+    return report;
+}
+
+Result<ImageLayout> EngineImpl::planImage(int width, int height) const {
+    const ModelConfig& config = m_checkpoint->config();
+    AnyresParams params;
+    params.tileSize = config.vision.imageSize;
+    params.patchesPerSide = config.vision.patchesPerSide();
+    params.candidates = candidateResolutions(config, m_reference);
+    params.reference = m_reference;
+    return computeImageLayout(width, height, params);
+}
+
+}  // namespace llava

@@ -1,0 +1,165 @@
+// LlavaModel forward passes. CLIP runs one crop at a time through pre-allocated (577, dVision)
+// buffers; the decoder runs `rows` <= m_chunk positions per pass with residual adds fused into the
+// output projections (MatmulMode::Accumulate). Cancellation is polled between crops, layers and chunks.
+#include <algorithm>
+#include <cmath>
+
+#include "model/llavamodel.h"
+
+namespace llava {
+namespace {
+
+Status cancelled(const char* where) { return makeError(ErrorCode::Cancelled, std::string("cancelled during ") + where); }
+
+Result<Tensor> rows(const Tensor& t, std::int64_t count) { return rowView(t, 0, count); }
+
+}  // namespace
+
+Status LlavaModel::clipLayer(int layer, const Tensor& h) {
+    const auto& w = m_clip[static_cast<std::size_t>(layer)];
+    const auto& vc = m_config.vision;
+    Backend& b = m_backend;
+    LLAVA_TRY(b.layerNorm(m_hn, h, w.ln1W, w.ln1B, vc.layerNormEps));
+    LLAVA_TRY(b.matmul(m_vq, m_hn, w.qW, w.qB, MatmulMode::Overwrite));
+    LLAVA_TRY(b.matmul(m_vk, m_hn, w.kW, w.kB, MatmulMode::Overwrite));
+    LLAVA_TRY(b.matmul(m_vv, m_hn, w.vW, w.vB, MatmulMode::Overwrite));
+    const int headDim = vc.dVision / vc.nHeads;
+    const AttentionParams params{vc.nHeads, vc.nHeads, headDim, 0, 1.0f / std::sqrt(static_cast<float>(headDim)),
+                                 AttentionMask::None};
+    LLAVA_TRY(b.attention(m_vatt, m_vq, m_vk, m_vv, params));
+    LLAVA_TRY(b.matmul(h, m_vatt, w.oW, w.oB, MatmulMode::Accumulate));
+    LLAVA_TRY(b.layerNorm(m_hn, h, w.ln2W, w.ln2B, vc.layerNormEps));
+    LLAVA_TRY(b.matmul(m_vf, m_hn, w.fc1W, w.fc1B, MatmulMode::Overwrite));
+    LLAVA_TRY(b.quickGelu(m_vf));
+    return b.matmul(h, m_vf, w.fc2W, w.fc2B, MatmulMode::Accumulate);
+}
+
+Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels, const ImageLayout& layout,
+                                                   const CancelPredicate& cancel) {
+    const auto& vc = m_config.vision;
+    const int d = m_config.text.dModel, nPatches = vc.nPatches();
+    const std::size_t cropFloats = 3u * static_cast<std::size_t>(vc.imageSize) * static_cast<std::size_t>(vc.imageSize);
+    const int nCrops = layout.cropCount();
+    if (pixels.size() != cropFloats * static_cast<std::size_t>(nCrops))
+        return makeError(ErrorCode::ShapeMismatch, "encodeImage: " + std::to_string(pixels.size()) + " floats for " +
+                                                       std::to_string(nCrops) + " crops");
+    Backend& b = m_backend;
+    std::vector<float> selected, projected(static_cast<std::size_t>(nCrops) * nPatches * d);  // (nCrops*576, dModel)
+    if (m_debug) selected.resize(static_cast<std::size_t>(nCrops) * nPatches * vc.dVision);
+    for (int c = 0; c < nCrops; ++c) {
+        if (cancel && cancel()) return cancelled("image encoding");
+        LLAVA_TRY(b.upload(m_pixels, pixels.data() + cropFloats * static_cast<std::size_t>(c), cropFloats * 4));
+        LLAVA_TRY(b.patchEmbed(m_patches, m_pixels, m_patchW));
+        LLAVA_ASSIGN_OR_RETURN(Tensor cls, rowView(m_h, 0, 1));
+        LLAVA_ASSIGN_OR_RETURN(Tensor body, rowView(m_h, 1, nPatches));
+        LLAVA_TRY(b.copy(cls, m_classEmb));
+        LLAVA_TRY(b.copy(body, m_patches));
+        LLAVA_TRY(b.add(m_h, m_h, m_posEmb));
+        LLAVA_TRY(b.layerNorm(m_h, m_h, m_preW, m_preB, vc.layerNormEps));
+        for (int l = 0; l < vc.layersToRun(); ++l) {
+            if (cancel && cancel()) return cancelled("image encoding");
+            LLAVA_TRY(clipLayer(l, m_h));
+        }
+        if (m_debug)
+            LLAVA_TRY(b.download(body, selected.data() + static_cast<std::size_t>(c) * nPatches * vc.dVision,
+                                 static_cast<std::size_t>(nPatches) * vc.dVision * 4));
+        LLAVA_TRY(b.matmul(m_p1, body, m_proj1W, m_proj1B, MatmulMode::Overwrite));
+        LLAVA_TRY(b.gelu(m_p1));
+        LLAVA_TRY(b.matmul(m_p2, m_p1, m_proj2W, m_proj2B, MatmulMode::Overwrite));
+        LLAVA_TRY(b.download(m_p2, projected.data() + static_cast<std::size_t>(c) * nPatches * d,
+                             static_cast<std::size_t>(nPatches) * d * 4));
+    }
+    dump("vision.selected", selected, {nCrops * nPatches, vc.dVision});
+    dump("projector.out", projected, {nCrops * nPatches, d});
+    std::vector<float> newline(static_cast<std::size_t>(d));
+    LLAVA_ASSIGN_OR_RETURN(Tensor nl, rowView(m_lastNorm, 0, 1));
+    LLAVA_TRY(b.copy(nl, m_newline));
+    LLAVA_TRY(b.download(nl, newline.data(), newline.size() * 4));
+    std::vector<float> merged = mergeImageFeatures(projected, layout, vc.patchesPerSide(), newline, d);
+    dump("image.merged", merged, {static_cast<std::int64_t>(merged.size() / static_cast<std::size_t>(d)), d});
+    return merged;
+}
+
+Status LlavaModel::llmLayer(int layer, const Tensor& x, int n, int position) {
+    const auto& w = m_llm[static_cast<std::size_t>(layer)];
+    const auto& t = m_config.text;
+    Backend& b = m_backend;
+    LLAVA_ASSIGN_OR_RETURN(Tensor xn, rows(m_xn, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor q, rows(m_q, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor k, rows(m_k, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor v, rows(m_v, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor att, rows(m_att, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor gate, rows(m_gate, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor up, rows(m_up, n));
+    const auto& kc = m_kCache[static_cast<std::size_t>(layer)];
+    const auto& vcache = m_vCache[static_cast<std::size_t>(layer)];
+    LLAVA_ASSIGN_OR_RETURN(Tensor kDst, rowView(kc, position, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor vDst, rowView(vcache, position, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor kAll, rowView(kc, 0, position + n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor vAll, rowView(vcache, 0, position + n));
+
+    LLAVA_TRY(b.rmsNorm(xn, x, w.inNorm, t.rmsNormEps));
+    LLAVA_TRY(b.matmul(q, xn, w.q, {}, MatmulMode::Overwrite));
+    LLAVA_TRY(b.matmul(k, xn, w.k, {}, MatmulMode::Overwrite));
+    LLAVA_TRY(b.matmul(v, xn, w.v, {}, MatmulMode::Overwrite));
+    LLAVA_TRY(b.rope(q, t.nHeads, t.headDim, position, t.ropeTheta));
+    LLAVA_TRY(b.rope(k, t.nKvHeads, t.headDim, position, t.ropeTheta));
+    LLAVA_TRY(b.copy(kDst, k));
+    LLAVA_TRY(b.copy(vDst, v));
+    const AttentionParams params{t.nHeads, t.nKvHeads, t.headDim, position,
+                                 1.0f / std::sqrt(static_cast<float>(t.headDim)), AttentionMask::Causal};
+    LLAVA_TRY(b.attention(att, q, kAll, vAll, params));
+    LLAVA_TRY(b.matmul(x, att, w.o, {}, MatmulMode::Accumulate));
+    LLAVA_TRY(b.rmsNorm(xn, x, w.postNorm, t.rmsNormEps));
+    LLAVA_TRY(b.matmul(gate, xn, w.gate, {}, MatmulMode::Overwrite));
+    LLAVA_TRY(b.matmul(up, xn, w.up, {}, MatmulMode::Overwrite));
+    LLAVA_TRY(b.siluMul(gate, gate, up));
+    return b.matmul(x, gate, w.down, {}, MatmulMode::Accumulate);
+}
+
+Status LlavaModel::forwardRows(const Tensor& x, int n, int position, const CancelPredicate& cancel) {
+    for (int l = 0; l < m_config.text.nLayers; ++l) {
+        if (cancel && cancel()) return cancelled("prefill");
+        LLAVA_TRY(llmLayer(l, x, n, position));
+    }
+    return Status::ok();
+}
+
+Status LlavaModel::prefill(std::span<const std::int32_t> ids, const std::vector<ImageSlot>& images, int nPast,
+                           const CancelPredicate& cancel) {
+    const int total = static_cast<int>(ids.size()), d = m_config.text.dModel;
+    if (total == 0) return makeError(ErrorCode::InvalidArgument, "prefill: no tokens");
+    if (nPast < 0 || nPast + total > m_context)
+        return makeError(ErrorCode::OutOfRange, "prefill: " + std::to_string(total) + " tokens after " +
+                                                    std::to_string(nPast) + " exceed the context of " + std::to_string(m_context));
+    Backend& b = m_backend;
+    for (int c0 = 0; c0 < total; c0 += m_chunk) {
+        const int n = std::min(m_chunk, total - c0);
+        LLAVA_ASSIGN_OR_RETURN(Tensor x, rows(m_x, n));
+        LLAVA_TRY(b.embed(x, m_embed, ids.subspan(static_cast<std::size_t>(c0), static_cast<std::size_t>(n))));
+        for (const auto& img : images) {
+            const int imgRows = static_cast<int>(img.features.size() / static_cast<std::size_t>(d));
+            const int from = std::max(img.position, c0), to = std::min(img.position + imgRows, c0 + n);
+            if (from >= to) continue;
+            LLAVA_ASSIGN_OR_RETURN(Tensor dst, rowView(x, from - c0, to - from));
+            LLAVA_TRY(b.upload(dst, img.features.data() + static_cast<std::size_t>(from - img.position) * d,
+                               static_cast<std::size_t>(to - from) * d * 4));
+        }
+        LLAVA_TRY(forwardRows(x, n, nPast + c0, cancel));
+        if (c0 + n == total) {
+            LLAVA_ASSIGN_OR_RETURN(Tensor last, rowView(x, n - 1, 1));
+            LLAVA_TRY(b.rmsNorm(m_lastNorm, last, m_finalNorm, m_config.text.rmsNormEps));
+            LLAVA_TRY(b.matmul(m_logits, m_lastNorm, m_lmHead, {}, MatmulMode::Overwrite));
+            LLAVA_TRY(b.download(m_logits, m_logitsHost.data(), m_logitsHost.size() * 4));
+        }
+    }
+    dump("logits", m_logitsHost, {m_config.text.nVocab});
+    return Status::ok();
+}
+
+Status LlavaModel::decode(std::int32_t id, int position) {
+    const std::int32_t ids[1] = {id};
+    return prefill(ids, {}, position, {});
+}
+
+}  // namespace llava

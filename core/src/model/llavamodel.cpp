@@ -1,0 +1,159 @@
+// LlavaModel construction: weight upload by canonical name (checkpoint.h), KV cache and activation
+// buffers sized once from the config, the context length and the prefill chunk; plus the host merge.
+#include "model/llavamodel.h"
+
+#include <algorithm>
+#include <string>
+
+namespace llava {
+
+LlavaModel::~LlavaModel() {
+    for (const auto& t : m_owned) m_backend.release(t);
+}
+
+Result<std::unique_ptr<LlavaModel>> LlavaModel::create(Backend& backend, const Checkpoint& checkpoint,
+                                                       WeightPrecision precision, int contextLength,
+                                                       const ModelProgress& progress) {
+    std::unique_ptr<LlavaModel> model(new LlavaModel(backend, checkpoint.config()));
+    const auto& text = model->m_config.text;
+    if (contextLength < 1) return makeError(ErrorCode::InvalidArgument, "context length must be >= 1");
+    model->m_context = std::min(contextLength, text.maxPositions);
+    LLAVA_TRY(model->loadWeights(checkpoint, precision, progress));
+    LLAVA_TRY(model->allocateActivations());
+    return model;
+}
+
+Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress) {
+    const std::uint64_t total = checkpoint.totalTensorBytes();
+    std::uint64_t done = 0;
+    auto get = [&](const std::string& name, Tensor& out, bool required = true) -> Status {
+        const TensorView* view = checkpoint.find(name);
+        if (!view) {
+            if (!required) return Status::ok();
+            return makeError(ErrorCode::NotFound, "weight " + name + " missing from " + checkpoint.directory().string());
+        }
+        LLAVA_ASSIGN_OR_RETURN(out, m_backend.uploadWeight(*view, precision));
+        m_owned.push_back(out);
+        done += view->byteSize;
+        if (progress && !progress(done, total)) return makeError(ErrorCode::Cancelled, "loading cancelled");
+        return Status::ok();
+    };
+    const auto& vc = m_config.vision;
+    LLAVA_TRY(get("vision.embeddings.patch_embedding.weight", m_patchW));
+    LLAVA_TRY(get("vision.embeddings.class_embedding", m_classEmb));
+    LLAVA_TRY(get("vision.embeddings.position_embedding.weight", m_posEmb));
+    LLAVA_TRY(get("vision.pre_layrnorm.weight", m_preW));
+    LLAVA_TRY(get("vision.pre_layrnorm.bias", m_preB));
+    m_clip.resize(static_cast<std::size_t>(vc.layersToRun()));
+    for (int l = 0; l < vc.layersToRun(); ++l) {
+        const std::string p = "vision.encoder.layers." + std::to_string(l) + ".";
+        auto& w = m_clip[static_cast<std::size_t>(l)];
+        LLAVA_TRY(get(p + "layer_norm1.weight", w.ln1W));
+        LLAVA_TRY(get(p + "layer_norm1.bias", w.ln1B));
+        LLAVA_TRY(get(p + "layer_norm2.weight", w.ln2W));
+        LLAVA_TRY(get(p + "layer_norm2.bias", w.ln2B));
+        LLAVA_TRY(get(p + "self_attn.q_proj.weight", w.qW));
+        LLAVA_TRY(get(p + "self_attn.q_proj.bias", w.qB));
+        LLAVA_TRY(get(p + "self_attn.k_proj.weight", w.kW));
+        LLAVA_TRY(get(p + "self_attn.k_proj.bias", w.kB));
+        LLAVA_TRY(get(p + "self_attn.v_proj.weight", w.vW));
+        LLAVA_TRY(get(p + "self_attn.v_proj.bias", w.vB));
+        LLAVA_TRY(get(p + "self_attn.out_proj.weight", w.oW));
+        LLAVA_TRY(get(p + "self_attn.out_proj.bias", w.oB));
+        LLAVA_TRY(get(p + "mlp.fc1.weight", w.fc1W));
+        LLAVA_TRY(get(p + "mlp.fc1.bias", w.fc1B));
+        LLAVA_TRY(get(p + "mlp.fc2.weight", w.fc2W));
+        LLAVA_TRY(get(p + "mlp.fc2.bias", w.fc2B));
+    }
+    LLAVA_TRY(get("projector.linear_1.weight", m_proj1W));
+    LLAVA_TRY(get("projector.linear_1.bias", m_proj1B));
+    LLAVA_TRY(get("projector.linear_2.weight", m_proj2W));
+    LLAVA_TRY(get("projector.linear_2.bias", m_proj2B));
+    LLAVA_TRY(get("image_newline", m_newline));
+    LLAVA_TRY(get("llm.embed_tokens.weight", m_embed));
+    LLAVA_TRY(get("llm.norm.weight", m_finalNorm));
+    LLAVA_TRY(get("llm.lm_head.weight", m_lmHead, !m_config.text.tieWordEmbeddings));
+    if (m_lmHead.isNull()) m_lmHead = m_embed;
+    m_llm.resize(static_cast<std::size_t>(m_config.text.nLayers));
+    for (int l = 0; l < m_config.text.nLayers; ++l) {
+        const std::string p = "llm.layers." + std::to_string(l) + ".";
+        auto& w = m_llm[static_cast<std::size_t>(l)];
+        LLAVA_TRY(get(p + "input_layernorm.weight", w.inNorm));
+        LLAVA_TRY(get(p + "post_attention_layernorm.weight", w.postNorm));
+        LLAVA_TRY(get(p + "self_attn.q_proj.weight", w.q));
+        LLAVA_TRY(get(p + "self_attn.k_proj.weight", w.k));
+        LLAVA_TRY(get(p + "self_attn.v_proj.weight", w.v));
+        LLAVA_TRY(get(p + "self_attn.o_proj.weight", w.o));
+        LLAVA_TRY(get(p + "mlp.gate_proj.weight", w.gate));
+        LLAVA_TRY(get(p + "mlp.up_proj.weight", w.up));
+        LLAVA_TRY(get(p + "mlp.down_proj.weight", w.down));
+    }
+    return Status::ok();
+}
+
+Status LlavaModel::allocateActivations() {
+    const auto& t = m_config.text;
+    const auto& vc = m_config.vision;
+    auto alloc = [&](Tensor& out, Shape shape, BufferRole role, const char* name) -> Status {
+        LLAVA_ASSIGN_OR_RETURN(out, m_backend.allocate(shape, StorageFormat::F32, role, name));
+        m_owned.push_back(out);
+        return Status::ok();
+    };
+    const std::int64_t kvWidth = static_cast<std::int64_t>(t.nKvHeads) * t.headDim, qWidth = std::int64_t{t.nHeads} * t.headDim;
+    m_kCache.resize(static_cast<std::size_t>(t.nLayers));
+    m_vCache.resize(static_cast<std::size_t>(t.nLayers));
+    for (int l = 0; l < t.nLayers; ++l) {
+        LLAVA_TRY(alloc(m_kCache[static_cast<std::size_t>(l)], {m_context, kvWidth}, BufferRole::KvCache, "k cache"));
+        LLAVA_TRY(alloc(m_vCache[static_cast<std::size_t>(l)], {m_context, kvWidth}, BufferRole::KvCache, "v cache"));
+    }
+    const std::int64_t c = m_chunk;
+    LLAVA_TRY(alloc(m_x, {c, t.dModel}, BufferRole::Scratch, "x"));
+    LLAVA_TRY(alloc(m_xn, {c, t.dModel}, BufferRole::Scratch, "xn"));
+    LLAVA_TRY(alloc(m_q, {c, qWidth}, BufferRole::Scratch, "q"));
+    LLAVA_TRY(alloc(m_att, {c, qWidth}, BufferRole::Scratch, "att"));
+    LLAVA_TRY(alloc(m_k, {c, kvWidth}, BufferRole::Scratch, "k"));
+    LLAVA_TRY(alloc(m_v, {c, kvWidth}, BufferRole::Scratch, "v"));
+    LLAVA_TRY(alloc(m_gate, {c, t.dFfn}, BufferRole::Scratch, "gate"));
+    LLAVA_TRY(alloc(m_up, {c, t.dFfn}, BufferRole::Scratch, "up"));
+    LLAVA_TRY(alloc(m_lastNorm, {1, t.dModel}, BufferRole::Scratch, "final norm"));
+    LLAVA_TRY(alloc(m_logits, {1, t.nVocab}, BufferRole::Scratch, "logits"));
+    const std::int64_t s = vc.imageSize, n = vc.nPatches() + 1, dv = vc.dVision;
+    LLAVA_TRY(alloc(m_pixels, {1, 3, s, s}, BufferRole::Scratch, "pixels"));
+    LLAVA_TRY(alloc(m_patches, {n - 1, dv}, BufferRole::Scratch, "patches"));
+    LLAVA_TRY(alloc(m_h, {n, dv}, BufferRole::Scratch, "clip h"));
+    LLAVA_TRY(alloc(m_hn, {n, dv}, BufferRole::Scratch, "clip hn"));
+    LLAVA_TRY(alloc(m_vq, {n, dv}, BufferRole::Scratch, "clip q"));
+    LLAVA_TRY(alloc(m_vk, {n, dv}, BufferRole::Scratch, "clip k"));
+    LLAVA_TRY(alloc(m_vv, {n, dv}, BufferRole::Scratch, "clip v"));
+    LLAVA_TRY(alloc(m_vatt, {n, dv}, BufferRole::Scratch, "clip att"));
+    LLAVA_TRY(alloc(m_vf, {n, vc.dFfn}, BufferRole::Scratch, "clip fc1"));
+    LLAVA_TRY(alloc(m_p1, {n - 1, t.dModel}, BufferRole::Scratch, "projector 1"));
+    LLAVA_TRY(alloc(m_p2, {n - 1, t.dModel}, BufferRole::Scratch, "projector 2"));
+    m_logitsHost.resize(static_cast<std::size_t>(t.nVocab));
+    return Status::ok();
+}
+
+void LlavaModel::dump(std::string_view name, const std::vector<float>& data, const Shape& shape) const {
+    if (m_debug) m_debug(name, data, shape);
+}
+
+std::vector<float> mergeImageFeatures(std::span<const float> projected, const ImageLayout& layout, int patchesPerSide,
+                                      std::span<const float> newline, int d) {
+    const std::size_t du = static_cast<std::size_t>(d), side = static_cast<std::size_t>(patchesPerSide);
+    const std::size_t perCrop = side * side * du;
+    std::vector<float> out(projected.begin(), projected.begin() + static_cast<std::ptrdiff_t>(perCrop));  // base crop
+    out.reserve(static_cast<std::size_t>(layout.imageTokens) * du);
+    for (int y = layout.keptRowBegin; y < layout.keptRowEnd; ++y) {
+        const int tileRow = y / patchesPerSide, i = y % patchesPerSide;
+        for (int x = layout.keptColBegin; x < layout.keptColEnd; ++x) {
+            const int tileCol = x / patchesPerSide, j = x % patchesPerSide;
+            const std::size_t crop = 1 + static_cast<std::size_t>(tileRow * layout.gridCols + tileCol);
+            const float* f = projected.data() + crop * perCrop + (static_cast<std::size_t>(i) * side + static_cast<std::size_t>(j)) * du;
+            out.insert(out.end(), f, f + d);
+        }
+        out.insert(out.end(), newline.begin(), newline.end());
+    }
+    return out;
+}
+
+}  // namespace llava

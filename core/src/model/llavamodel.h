@@ -1,0 +1,100 @@
+// LLaVA-NeXT forward passes on a Backend: CLIP tower (layers up to the selected one), mlp2x_gelu
+// projector, spatial_unpad merge with image_newline (host side, spec §4), and the Mistral/Llama
+// decoder with a KV cache sized at creation, chunked prefill and single-token decode.
+// Weights are uploaded once from the Checkpoint (which must outlive the model: the CPU backend reads
+// AsStored weights in place). Not here: prompts, sampling, stop strings (engine/).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "llava/anyres.h"
+#include "llava/backend.h"
+#include "llava/checkpoint.h"
+#include "llava/engine.h"
+
+namespace llava {
+
+struct ClipLayerWeights {
+    Tensor ln1W, ln1B, ln2W, ln2B;       // (dVision)
+    Tensor qW, qB, kW, kB, vW, vB, oW, oB;  // (dVision, dVision) / (dVision)
+    Tensor fc1W, fc1B, fc2W, fc2B;       // (dFfnV, dVision) / (dFfnV); (dVision, dFfnV) / (dVision)
+};
+
+struct LlmLayerWeights {
+    Tensor inNorm, postNorm;             // (dModel)
+    Tensor q, k, v, o;                   // (nHeads*headDim, dModel), (nKvHeads*headDim, dModel) x2, (dModel, nHeads*headDim)
+    Tensor gate, up, down;               // (dFfn, dModel) x2, (dModel, dFfn)
+};
+
+// Image features spliced into a prefill: rows [position, position + rows) of the sequence.
+struct ImageSlot {
+    int position = 0;                    // index into the ids passed to prefill
+    std::span<const float> features;     // (rows, dModel)
+};
+
+using ModelProgress = std::function<bool(std::uint64_t done, std::uint64_t total)>;
+
+class LlavaModel {
+public:
+    static Result<std::unique_ptr<LlavaModel>> create(Backend& backend, const Checkpoint& checkpoint,
+                                                      WeightPrecision precision, int contextLength,
+                                                      const ModelProgress& progress);
+    ~LlavaModel();
+
+    const ModelConfig& config() const { return m_config; }
+    int contextLength() const { return m_context; }
+    void setDebugHook(DebugHook hook) { m_debug = std::move(hook); }
+
+    // pixels (nCrops, 3, S, S) normalised -> merged image embedding (imageTokens, dModel) on the host.
+    Result<std::vector<float>> encodeImage(std::span<const float> pixels, const ImageLayout& layout,
+                                           const CancelPredicate& cancel);
+    // Runs ids (image slots: id < 0, features from `images`) at positions [nPast, nPast + ids.size()),
+    // fills the KV cache, leaves the last row's logits in logits(). Cancelled between chunks/layers.
+    Status prefill(std::span<const std::int32_t> ids, const std::vector<ImageSlot>& images, int nPast,
+                   const CancelPredicate& cancel);
+    // One token at position `position` (== tokens already cached).
+    Status decode(std::int32_t id, int position);
+    const std::vector<float>& logits() const { return m_logitsHost; }  // (nVocab)
+
+private:
+    LlavaModel(Backend& backend, ModelConfig config) : m_backend(backend), m_config(std::move(config)) {}
+    Status loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress);
+    Status allocateActivations();
+    Status llmLayer(int layer, const Tensor& x, int rows, int position);
+    Status clipLayer(int layer, const Tensor& h);
+    Status forwardRows(const Tensor& x, int rows, int position, const CancelPredicate& cancel);
+    void dump(std::string_view name, const std::vector<float>& data, const Shape& shape) const;
+
+    Backend& m_backend;
+    ModelConfig m_config;
+    int m_context = 0;
+    int m_chunk = 256;                   // prefill rows per pass
+    DebugHook m_debug;
+    std::vector<Tensor> m_owned;         // everything allocated, released in the destructor
+
+    // weights
+    Tensor m_patchW, m_classEmb, m_posEmb, m_preW, m_preB;   // (dV,3,p,p), (dV), (577,dV), (dV) x2
+    std::vector<ClipLayerWeights> m_clip;
+    Tensor m_proj1W, m_proj1B, m_proj2W, m_proj2B;           // (dModel,dV),(dModel),(dModel,dModel),(dModel)
+    Tensor m_newline;                                        // (dModel)
+    Tensor m_embed, m_finalNorm, m_lmHead;                   // (nVocab,dModel), (dModel), (nVocab,dModel)
+    std::vector<LlmLayerWeights> m_llm;
+
+    // KV cache and activations
+    std::vector<Tensor> m_kCache, m_vCache;                  // per layer (context, nKvHeads*headDim)
+    Tensor m_x, m_xn, m_q, m_k, m_v, m_att, m_gate, m_up;    // (chunk, ...) LLM scratch
+    Tensor m_lastNorm, m_logits;                             // (1, dModel), (1, nVocab)
+    Tensor m_pixels, m_h, m_hn, m_vq, m_vk, m_vv, m_vatt, m_vf, m_patches, m_p1, m_p2;  // CLIP scratch, one crop
+    std::vector<float> m_logitsHost;
+};
+
+// Spec §4.2-4.4 on the host: base crop tokens, then kept rows of the stitched tile map each followed by
+// `newline`. projected: (nCrops*576, d) with crop 0 = base. Exposed for tests.
+std::vector<float> mergeImageFeatures(std::span<const float> projected, const ImageLayout& layout, int patchesPerSide,
+                                      std::span<const float> newline, int d);
+
+}  // namespace llava
