@@ -94,6 +94,8 @@ LlmFamily familyFor(bool mistral, int nVocabText, const std::string& lowerName) 
     return LlmFamily::Llama;
 }
 
+Status readVision(const Json& root, VisionConfig* vision, const std::string& what);
+
 // ---- original layout (spec §1.1.1) ---------------------------------------------------------------
 
 Result<ModelConfig> parseOriginal(const Json& root, const std::string& modelType, const std::string& name,
@@ -120,10 +122,16 @@ Result<ModelConfig> parseOriginal(const Json& root, const std::string& modelType
     config.text.family = familyFor(mistral, config.text.nVocabText, lower(name));
 
     // Multimodal fields; fallbacks are the getattr defaults of haotian-liu/LLaVA.
-    std::string tower;
-    LLAVA_TRY(io::readString(root, "mm_vision_tower", &tower, what));
-    if (!contains(tower, "clip-vit-large-patch14-336"))
-        return unsupported(what, "mm_vision_tower", tower, "openai/clip-vit-large-patch14-336");
+    // Real original configs only name the tower; its shape is CLIP-L/336 (VisionConfig defaults).
+    // Extension for tiny test/demo models: an HF-style "vision_config" object replaces the name.
+    if (root.contains("vision_config")) {
+        LLAVA_TRY(readVision(root, &config.vision, what));
+    } else {
+        std::string tower;
+        LLAVA_TRY(io::readString(root, "mm_vision_tower", &tower, what));
+        if (!contains(tower, "clip-vit-large-patch14-336"))
+            return unsupported(what, "mm_vision_tower", tower, "openai/clip-vit-large-patch14-336");
+    }
     LLAVA_TRY(requireString(root, "mm_projector_type", "linear", "mlp2x_gelu", what));
     LLAVA_TRY(requireString(root, "mm_patch_merge_type", "flat", "spatial_unpad", what));
     LLAVA_TRY(requireString(root, "image_aspect_ratio", "square", "anyres", what));
