@@ -75,17 +75,17 @@ VARIANTS = {
         hf_naming="legacy", shards=2,
         images=["landscape_640x480", "small_300x200", "tall_205x656", "wide16x9_704x396", "wide_800x200"],
         orig_images=["landscape_640x480", "small_300x200", "tall_205x656", "wide16x9_704x396"],
-        full_debug=True),
+        full_debug=True, debug_images=["landscape_640x480", "small_300x200"]),
     "vicuna": dict(
         folder="llava-v1.6-vicuna-tiny-hf", seed=2345, text_cls=LlamaConfig, text_model_type="llama",
-        tokenizer="llama-2.model", hidden=16, heads=2, kv_heads=2, ffn=48, layers=2, rope_theta=10000.0,
+        tokenizer="llama-2.model", hidden=8, heads=2, kv_heads=2, ffn=24, layers=2, rope_theta=10000.0,
         max_pos=4096, vocab_text=32000, vocab=32064, image_token=32000, pad_token=32001, add_bos=True,
         extra_text={}, template="llava_v1",
         prompt=f"{VICUNA_SYSTEM} USER: <image>\n{QUESTION} ASSISTANT:",
         hf_naming="legacy", shards=1, images=["landscape_640x480", "small_300x200"], full_debug=False),
     "yi": dict(
         folder="llava-v1.6-34b-tiny-hf", seed=3456, text_cls=LlamaConfig, text_model_type="llama",
-        tokenizer="yi-34b.model", hidden=16, heads=2, kv_heads=1, ffn=48, layers=2, rope_theta=5e6,
+        tokenizer="yi-34b.model", hidden=8, heads=2, kv_heads=1, ffn=24, layers=2, rope_theta=5e6,
         max_pos=4096, vocab_text=64000, vocab=64064, image_token=64000, pad_token=64001, add_bos=False,
         extra_text={}, template="chatml_direct",
         prompt=("<|im_start|>system\nAnswer the questions.<|im_end|><|im_start|>user\n<image>\n"
@@ -154,12 +154,16 @@ def sha256(path: Path) -> str:
 def make_tokenizer(v):
     path = SHARED_TOK / v["tokenizer"]
     assert sha256(path) == TOKENIZER_SHA256[v["tokenizer"]], f"wrong tokenizer file {path}"
+    yi = v["tokenizer"] == "yi-34b.model"
+    extra = dict(bos_token="<|startoftext|>", eos_token="<|endoftext|>") if yi else {}
     tok = LlamaTokenizer(vocab_file=str(path), legacy=True, add_bos_token=v["add_bos"], add_eos_token=False,
-                         padding_side="left")
-    tok.add_special_tokens({"additional_special_tokens": ["<image>"]})
+                         padding_side="left", **extra)
+    assert len(tok) == v["vocab_text"], len(tok)
+    specials = (["<|im_start|>", "<|im_end|>"] if yi else []) + ["<image>"]
+    tok.add_special_tokens({"additional_special_tokens": specials})
     tok.add_special_tokens({"pad_token": "<pad>"})
-    if v["tokenizer"] == "yi-34b.model":
-        tok.add_special_tokens({"additional_special_tokens": ["<image>", "<|im_start|>", "<|im_end|>"]})
+    if yi:
+        assert tok.convert_tokens_to_ids(["<|im_start|>", "<|im_end|>"]) == [6, 7]
     assert tok.convert_tokens_to_ids("<image>") == v["image_token"], tok.convert_tokens_to_ids("<image>")
     assert tok.convert_tokens_to_ids("<pad>") == v["pad_token"]
     return tok, path
@@ -652,7 +656,7 @@ def main():
                 res["grid_rows_cols"] = np.array([rows, cols], np.int64)
                 res["unpadded_hw"] = np.array([hp, wp], np.int64)
                 res["n_image_tokens"] = np.array([n_img], np.int64)
-                if v["full_debug"] and (flavour == "hf" or crops_flavour == "orig"):
+                if v["full_debug"] and ((flavour == "hf" and img_name in v["debug_images"]) or crops_flavour == "orig"):
                     res["vision_hidden"] = hs
                     res["projector_out"] = proj[:1]
                 model_folder = v["folder"] if flavour == "hf" else v["orig_folder"]
