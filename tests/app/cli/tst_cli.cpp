@@ -9,8 +9,11 @@
 #include <QFile>
 #include <QImage>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <csignal>
 
 #include "clitestutil.h"
 #include "text/testtokenizers.h"
@@ -65,6 +68,9 @@ private slots:
     void preprocessMatchesPillow();
     void badInput_data();
     void badInput();
+    void chatGreedyMatchesTransformers();
+    void chatInteractive();
+    void chatCtrlCStopsTheAnswer();
     void chatGreedyIsDeterministic();
 
 private:
@@ -367,6 +373,82 @@ void TstCli::badInput() {
     QVERIFY2(isOneLine(run.err), run.err.constData());
     QVERIFY2(QString::fromUtf8(run.err).contains(mention), run.err.constData());
     QVERIFY2(run.out.isEmpty(), run.out.constData());
+}
+
+namespace {
+
+const QString kTinyHf = QStringLiteral(LLAVA_SOURCE_DIR "/tests/fixtures/models/llava-v1.6-mistral-tiny-hf");
+const QString kTinyImage = QStringLiteral(LLAVA_SOURCE_DIR "/tests/fixtures/images/landscape_640x480.png");
+
+QStringList tinyChatArgs(int maxNewTokens) {
+    return {"chat", "--model", kTinyHf, "--tokenizer", mistralTokenizer(), "--temperature", "0",
+            "--max-new-tokens", QString::number(maxNewTokens), "--backend", "cpu", "--threads", "2"};
+}
+
+}  // namespace
+
+// Greedy ids of the tiny llava-hf fixture vs transformers' generate() (tests/fixtures/golden/manifest.json,
+// made by tests/reference/gen_fixtures.py): the whole CLI path (decode, anyres, template, engine) end to end.
+void TstCli::chatGreedyMatchesTransformers() {
+    const QJsonObject manifest =
+        clitest::parseJson(readFile(QStringLiteral(LLAVA_SOURCE_DIR "/tests/fixtures/golden/manifest.json")));
+    const QJsonObject entry = manifest.value("files").toObject()
+                                  .value("llava-v1.6-mistral-tiny-hf__landscape_640x480.safetensors").toObject();
+    const QList<int> expected = ints(entry.value("greedy_tokens"));
+    QCOMPARE(expected.size(), 32);
+    QCOMPARE(entry.value("prompt").toString(), QStringLiteral("[INST] <image>\nWhat is in this picture? [/INST]"));
+    const auto run = runCli(tinyChatArgs(32) + QStringList{"--image", kTinyImage, "--prompt",
+                                                           "What is in this picture?", "--json"},
+                            {}, 300000);
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    const QJsonObject json = clitest::parseJson(run.out);
+    QCOMPARE(ints(json.value("tokens")), expected);
+    const QJsonObject stats = json.value("stats").toObject();
+    QCOMPARE(stats.value("image_tokens").toInt(), entry.value("n_image_tokens").toInt());
+    QCOMPARE(stats.value("generated_tokens").toInt(), 32);
+    QCOMPARE(stats.value("stop_reason").toString(), QStringLiteral("max-tokens"));
+    QCOMPARE(json.value("backend").toString(), QStringLiteral("cpu"));
+    QVERIFY2(run.err.contains("backend: cpu"), run.err.constData());
+
+    // The streamed (non-JSON) text is the JSON text plus a final newline.
+    const auto streamed = runCli(tinyChatArgs(32) + QStringList{"--image", kTinyImage, "--prompt",
+                                                                "What is in this picture?"},
+                                 {}, 300000);
+    QVERIFY2(streamed.exitCode == 0, streamed.err.constData());
+    QCOMPARE(streamed.out, json.value("text").toString().toUtf8() + "\n");
+}
+
+// stdin chat: /image attaches to the next message, an image in a later message is refused with one
+// error line and the chat goes on, /clear starts over, /quit exits 0.
+void TstCli::chatInteractive() {
+    const auto oneShot = runCli(tinyChatArgs(6) + QStringList{"--image", kTinyImage, "--prompt", "Hi", "--json"},
+                                {}, 300000);
+    QVERIFY2(oneShot.exitCode == 0, oneShot.err.constData());
+    const QByteArray answer = clitest::parseJson(oneShot.out).value("text").toString().toUtf8();
+    const QByteArray input = "/image " + kTinyImage.toUtf8() + "\nHi\n/image " + kTinyImage.toUtf8() +
+                             "\nAgain\n/clear\n/image " + kTinyImage.toUtf8() + "\nHi\n/quit\n";
+    const auto run = runCli(tinyChatArgs(6), input, 300000);
+    QVERIFY2(run.exitCode == 0, run.err.constData());
+    // The refused second message prints only the newline that ends its (empty) answer.
+    QCOMPARE(run.out, answer + "\n" + "\n" + answer + "\n");
+    QVERIFY2(run.err.contains("(chat cleared)"), run.err.constData());
+    QCOMPARE(run.err.count("error: "), 1);
+}
+
+// SIGINT while an answer streams: the handler's flag reaches the engine's cancel predicate, the answer
+// stops (stop reason "cancelled") and the process exits normally instead of being killed.
+void TstCli::chatCtrlCStopsTheAnswer() {
+    QProcess process;
+    process.start(QStringLiteral(LLAVA_CLI_PATH),
+                  tinyChatArgs(100000) + QStringList{"--image", kTinyImage, "--prompt", "Tell a long story."});
+    QVERIFY(process.waitForStarted(30000));
+    QVERIFY2(process.waitForReadyRead(120000), "no streamed text");
+    QCOMPARE(::kill(static_cast<pid_t>(process.processId()), SIGINT), 0);
+    QVERIFY(process.waitForFinished(60000));
+    const QByteArray err = process.readAllStandardError();
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(process.exitCode(), 0);
+    QVERIFY2(err.contains("stop cancelled"), err.constData());
 }
 
 // Greedy decoding on a demo model: same ids twice (spec-independent: determinism of the engine+CLI path).
