@@ -62,6 +62,7 @@ private slots:
     void inspectReferenceDifferences_data();
     void inspectReferenceDifferences();
     void inspectText1408x792ShowsBothReferences();
+    void inspectModelFolderUsesItsReference();
     void seedPromptLayout();
     void tokenizeSeedPrompt();
     void preprocessMatchesPillow_data();
@@ -222,6 +223,22 @@ void TstCli::inspectText1408x792ShowsBothReferences() {
     QCOMPARE(kv.value("image tokens"), QStringLiteral("1850 (576 base + 1248 grid + 26 newlines)"));
     QVERIFY2(run.out.contains("references differ: transformers gives 1948 image tokens (grid 2x2, unpadded 28x48)"),
              run.out.constData());
+}
+
+// A llava-hf folder defaults to the transformers reference (spec policy); --reference overrides it.
+void TstCli::inspectModelFolderUsesItsReference() {
+    const QString folder = QStringLiteral(LLAVA_SOURCE_DIR "/tests/fixtures/models/llava-v1.6-mistral-tiny-hf");
+    const auto hf = runCli({"inspect", "--model", folder, "--image-size", "1408x792", "--json"});
+    QVERIFY2(hf.exitCode == 0, hf.err.constData());
+    const QJsonObject json = clitest::parseJson(hf.out);
+    QCOMPARE(json.value("reference").toString(), QStringLiteral("transformers"));
+    QCOMPARE(json.value("image_tokens").toInt(), 1948);
+    QCOMPARE(ints(json.value("unpadded")), (QList<int>{28, 48}));
+    QCOMPARE(json.value("other_reference").toObject().value("image_tokens").toInt(), 1850);
+    const auto orig = runCli({"inspect", "--model", folder, "--image-size", "1408x792", "--reference", "original"});
+    QCOMPARE(orig.exitCode, 0);
+    QCOMPARE(clitest::parseKeyValues(orig.out).value("image tokens"),
+             QStringLiteral("1850 (576 base + 1248 grid + 26 newlines)"));
 }
 
 // Spec §5.5: "[INST] <image>\nIs there any person in this photo [/INST]" = 5 + N + 13 tokens.
