@@ -1,0 +1,105 @@
+// BackendCuda: core's Backend on one CUDA device and ONE stream. Owns the stream, the cuBLAS handle,
+// every device buffer (id = index + 1, like the CPU backend), pinned staging for uploads and growable
+// scratch regions (sized at first use, so the decode loop allocates nothing once warm).
+// Layering: each op method validates formats/shapes like the CPU reference (same messages), resolves
+// device pointers, then calls a launcher (ops.h) or gemm (gemm.h). Errors inside are BackendError
+// exceptions; guarded() turns them into Status so nothing throws across the Backend API.
+// LLAVA_CUDA_SYNC=1 synchronises after every op so an asynchronous fault names its op.
+#pragma once
+
+#include <new>
+#include <string>
+#include <vector>
+
+#include "device_buffer.h"
+#include "gemm.h"
+#include "llava/backend.h"
+#include "ops.h"
+
+namespace llava::cuda {
+
+class BackendCuda final : public Backend {
+public:
+    explicit BackendCuda(int device);  // throws BackendError
+    ~BackendCuda() override;
+
+    BackendInfo info() const override;
+    Result<Tensor> allocate(const Shape& shape, StorageFormat format, BufferRole role, std::string_view name) override;
+    void release(const Tensor& tensor) override;
+    Status upload(const Tensor& dst, const void* host, std::size_t bytes) override;
+    Status download(const Tensor& src, void* host, std::size_t bytes) override;
+    Result<Tensor> uploadWeight(const TensorView& view, WeightPrecision precision) override;
+    Status synchronize() override;
+
+    Status matmul(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& bias, MatmulMode mode) override;
+    Status rmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps) override;
+    Status layerNorm(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& b, float eps) override;
+    Status rope(const Tensor& x, int nHeads, int headDim, int positionStart, double theta) override;
+    Status attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v,
+                     const AttentionParams& params) override;
+    Status quickGelu(const Tensor& x) override;
+    Status gelu(const Tensor& x) override;
+    Status siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) override;
+    Status add(const Tensor& out, const Tensor& a, const Tensor& b) override;
+    Status embed(const Tensor& out, const Tensor& table, std::span<const std::int32_t> ids) override;
+    Status patchEmbed(const Tensor& out, const Tensor& pixels, const Tensor& weight) override;
+    Status copy(const Tensor& dst, const Tensor& src) override;
+    Result<std::int32_t> argmax(const Tensor& x, std::int64_t nValid) override;
+
+    // For the helpers of cuda_backend.h (benchmarks, tests).
+    cudaStream_t stream() const { return m_stream.get(); }
+    void* devicePointer(const Tensor& t, std::size_t bytes, const char* op) const;  // throws BackendError
+    template <typename F>
+    Status guarded(const char* op, F&& body);
+
+private:
+    struct CudaBuffer {
+        DeviceBuffer memory;
+        BufferRole role = BufferRole::Scratch;
+    };
+
+    std::uint32_t addBuffer(CudaBuffer buffer);
+    float* activation(const Tensor& t, const char* op) const;               // F32, whole tensor in range
+    const void* floatVector(const Tensor& t, const char* op) const;         // F32/F16/BF16, whole tensor
+    void stagedUpload(void* dst, const void* host, std::size_t bytes);      // pinned double buffer
+    void linear(float* out, const float* x, const Tensor& w, const void* bias, StorageFormat biasFormat,
+                std::int64_t m, bool accumulate, const char* op);
+    GemmContext gemmContext() { return {m_cublas.get(), m_stream.get(), &m_gemmActivations, &m_gemmWeights}; }
+    void afterOp(const char* op);
+
+    int m_device = 0;
+    std::string m_deviceName;
+    int m_sm = 0;
+    bool m_syncEachOp = false;
+    Stream m_stream;
+    CublasHandle m_cublas;
+    std::vector<CudaBuffer> m_buffers;  // id = index + 1
+    std::vector<std::uint32_t> m_free;
+    PinnedBuffer m_staging[2];          // weight upload chunks
+    Event m_stagingFree[2];             // recorded after the copy out of m_staging[i]
+    PinnedBuffer m_hostIds;             // embed ids on their way to the device
+    Event m_hostIdsFree;
+    PinnedBuffer m_hostResult;          // argmax result
+    ScratchBuffer m_gemmActivations, m_gemmWeights, m_im2col, m_attention, m_ids, m_result;
+};
+
+// BackendError -> Status with the matching ErrorCode.
+Status toStatus(const BackendError& error);
+[[noreturn]] void fail(BackendErrorKind kind, const std::string& message);
+[[noreturn]] void failShapes(const char* op, const Tensor& a, const Tensor& b);  // "op: [2, 3] vs [4]"
+
+template <typename F>
+Status BackendCuda::guarded(const char* op, F&& body) {
+    try {
+        LLAVA_CUDA_CHECK(cudaSetDevice(m_device));  // the inference thread may differ from the loader's
+        body();
+        afterOp(op);
+        return Status::ok();
+    } catch (const BackendError& error) {
+        return toStatus(error);
+    } catch (const std::bad_alloc&) {
+        return makeError(ErrorCode::OutOfMemory, std::string(op) + ": host allocation failed");
+    }
+}
+
+}  // namespace llava::cuda

@@ -1,0 +1,229 @@
+// BackendCuda ops: the middle layer of kernel -> launcher -> op. Each method repeats the CPU
+// reference's checks (formats, shapes, aliasing rules of backend.h) with the same messages, resolves
+// device pointers with a range check, then picks a launcher. All work goes on the backend's stream.
+#include <cstring>
+
+#include "backend_cuda.h"
+
+namespace llava::cuda {
+namespace {
+
+bool isFloatFormat(StorageFormat f) {
+    return f == StorageFormat::F32 || f == StorageFormat::F16 || f == StorageFormat::BF16;
+}
+
+std::size_t bytesOf(const Tensor& t) { return storageBytes(t.format, t.rows(), t.cols()); }
+
+}  // namespace
+
+float* BackendCuda::activation(const Tensor& t, const char* op) const {
+    if (t.format != StorageFormat::F32)
+        fail(BackendErrorKind::ShapeMismatch,
+             std::string(op) + ": expected an F32 activation, got " + std::string(storageFormatName(t.format)));
+    return static_cast<float*>(devicePointer(t, bytesOf(t), op));
+}
+
+const void* BackendCuda::floatVector(const Tensor& t, const char* op) const {
+    if (!isFloatFormat(t.format))
+        fail(BackendErrorKind::Unsupported, std::string(op) + ": quantised tensor where a float vector is needed");
+    return devicePointer(t, bytesOf(t), op);
+}
+
+// out (m, N) = x (m, K) · wᵀ + bias: matrix-vector kernels for decode-sized m, cuBLAS otherwise.
+void BackendCuda::linear(float* out, const float* x, const Tensor& w, const void* bias, StorageFormat biasFormat,
+                         std::int64_t m, bool accumulate, const char* op) {
+    const std::int64_t n = w.shape[0], k = w.shape[1];
+    const void* wp = devicePointer(w, storageBytes(w.format, n, k), op);
+    if (m <= kMatvecMaxRows) {
+        matvec(out, x, wp, w.format, bias, biasFormat, m, n, k, accumulate, m_stream.get());
+        return;
+    }
+    gemm(gemmContext(), out, x, wp, w.format, m, n, k, accumulate);
+    if (bias) cuda::add(out, out, bias, biasFormat, m, n, true, m_stream.get());
+}
+
+Status BackendCuda::matmul(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& bias, MatmulMode mode) {
+    return guarded("matmul", [&] {
+        if (w.shape.size() != 2 || x.cols() != w.shape[1]) failShapes("matmul x·wᵀ", x, w);
+        if (out.rows() != x.rows() || out.cols() != w.shape[0]) failShapes("matmul out", out, w);
+        float* o = activation(out, "matmul out");
+        const float* in = activation(x, "matmul x");
+        const void* b = nullptr;
+        if (!bias.isNull()) {
+            if (bias.elementCount() != w.shape[0]) failShapes("matmul bias", bias, w);
+            b = floatVector(bias, "matmul bias");
+        }
+        linear(o, in, w, b, bias.format, x.rows(), mode == MatmulMode::Accumulate, "matmul w");
+    });
+}
+
+Status BackendCuda::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps) {
+    return guarded("rmsNorm", [&] {
+        if (out.shape != x.shape || w.elementCount() != x.cols()) failShapes("rmsNorm", x, w);
+        float* o = activation(out, "rmsNorm out");
+        const float* in = activation(x, "rmsNorm x");
+        cuda::rmsNorm(o, in, floatVector(w, "rmsNorm w"), w.format, x.rows(), x.cols(), eps, m_stream.get());
+    });
+}
+
+Status BackendCuda::layerNorm(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& b, float eps) {
+    return guarded("layerNorm", [&] {
+        if (out.shape != x.shape || w.elementCount() != x.cols() || b.elementCount() != x.cols())
+            failShapes("layerNorm", x, w);
+        float* o = activation(out, "layerNorm out");
+        const float* in = activation(x, "layerNorm x");
+        cuda::layerNorm(o, in, floatVector(w, "layerNorm w"), w.format, floatVector(b, "layerNorm b"), b.format,
+                        x.rows(), x.cols(), eps, m_stream.get());
+    });
+}
+
+Status BackendCuda::rope(const Tensor& x, int nHeads, int headDim, int positionStart, double theta) {
+    return guarded("rope", [&] {
+        if (x.cols() != static_cast<std::int64_t>(nHeads) * headDim || headDim % 2 != 0)
+            fail(BackendErrorKind::ShapeMismatch, "rope: x " + shapeToString(x.shape) + " vs " + std::to_string(nHeads) +
+                                                      " heads x " + std::to_string(headDim));
+        cuda::rope(activation(x, "rope x"), x.rows(), nHeads, headDim, positionStart, static_cast<float>(theta),
+                   m_stream.get());
+    });
+}
+
+Status BackendCuda::attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v,
+                              const AttentionParams& p) {
+    return guarded("attention", [&] {
+        if (p.nHeads <= 0 || p.nKvHeads <= 0 || p.nHeads % p.nKvHeads != 0 || p.headDim <= 0)
+            fail(BackendErrorKind::InvalidArgument,
+                 "attention: heads " + std::to_string(p.nHeads) + "/" + std::to_string(p.nKvHeads));
+        if (q.cols() != static_cast<std::int64_t>(p.nHeads) * p.headDim || out.shape != q.shape)
+            failShapes("attention q", q, out);
+        if (k.shape != v.shape || k.cols() != static_cast<std::int64_t>(p.nKvHeads) * p.headDim)
+            failShapes("attention k/v", k, v);
+        if (p.mask == AttentionMask::Causal && p.nPast + q.rows() > k.rows()) failShapes("attention causal keys", q, k);
+        if (p.headDim > kAttentionMaxHeadDim)
+            fail(BackendErrorKind::Unsupported, "attention: headDim " + std::to_string(p.headDim) + " > " +
+                                                    std::to_string(kAttentionMaxHeadDim));
+        AttentionDims d;
+        d.nQueries = q.rows();
+        d.nKeys = p.mask == AttentionMask::Causal ? p.nPast + q.rows() : k.rows();
+        d.nHeads = p.nHeads;
+        d.nKvHeads = p.nKvHeads;
+        d.headDim = p.headDim;
+        d.nPast = p.nPast;
+        d.scale = p.scale;
+        d.causal = p.mask == AttentionMask::Causal;
+        float* o = activation(out, "attention out");
+        const float* qp = activation(q, "attention q");
+        const float* kp = activation(k, "attention k");
+        const float* vp = activation(v, "attention v");
+        if (d.nQueries == 1 && d.nKeys > 0) {
+            const auto floats = static_cast<std::size_t>(attentionDecodeScratchFloats(d));
+            auto* partial = static_cast<float*>(m_attention.ensure(floats * 4, m_stream.get(), "attention splits"));
+            attentionDecode(o, qp, kp, vp, d, partial, m_stream.get());
+        } else {
+            attentionPrefill(o, qp, kp, vp, d, m_stream.get());
+        }
+    });
+}
+
+Status BackendCuda::quickGelu(const Tensor& x) {
+    return guarded("quickGelu", [&] {
+        cuda::activation(activation(x, "quickGelu"), x.elementCount(), Activation::QuickGelu, m_stream.get());
+    });
+}
+
+Status BackendCuda::gelu(const Tensor& x) {
+    return guarded("gelu", [&] { cuda::activation(activation(x, "gelu"), x.elementCount(), Activation::Gelu, m_stream.get()); });
+}
+
+Status BackendCuda::siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
+    return guarded("siluMul", [&] {
+        if (out.shape != gate.shape || gate.shape != up.shape) failShapes("siluMul", gate, up);
+        cuda::siluMul(activation(out, "siluMul out"), activation(gate, "siluMul gate"), activation(up, "siluMul up"),
+                      out.elementCount(), m_stream.get());
+    });
+}
+
+Status BackendCuda::add(const Tensor& out, const Tensor& a, const Tensor& b) {
+    return guarded("add", [&] {
+        if (out.shape != a.shape) failShapes("add out", out, a);
+        const bool broadcast = b.elementCount() == a.cols() && a.rows() != 1;
+        if (!broadcast && b.elementCount() != a.elementCount()) failShapes("add", a, b);
+        cuda::add(activation(out, "add out"), activation(a, "add a"), floatVector(b, "add b"), b.format, a.rows(),
+                  a.cols(), broadcast, m_stream.get());
+    });
+}
+
+Status BackendCuda::embed(const Tensor& out, const Tensor& table, std::span<const std::int32_t> ids) {
+    return guarded("embed", [&] {
+        if (!isFloatFormat(table.format)) fail(BackendErrorKind::Unsupported, "embed: quantised table");
+        if (out.rows() != static_cast<std::int64_t>(ids.size()) || out.cols() != table.cols())
+            failShapes("embed", out, table);
+        for (const std::int32_t id : ids)
+            if (id >= table.rows())
+                fail(BackendErrorKind::OutOfRange, "embed: token id " + std::to_string(id) + " >= vocabulary rows " +
+                                                       std::to_string(table.rows()));
+        float* o = activation(out, "embed out");
+        const void* t = devicePointer(table, bytesOf(table), "embed");
+        if (ids.empty()) return;
+        const std::size_t bytes = ids.size_bytes();
+        // The previous embed's copy out of the pinned buffer must be done before it is overwritten.
+        LLAVA_CUDA_CHECK(cudaEventSynchronize(m_hostIdsFree.get()));
+        if (m_hostIds.bytes() < bytes) m_hostIds = PinnedBuffer::allocate(std::max<std::size_t>(bytes, 64 * 1024));
+        std::memcpy(m_hostIds.data(), ids.data(), bytes);
+        auto* deviceIds = static_cast<std::int32_t*>(m_ids.ensure(bytes, m_stream.get(), "embed ids"));
+        LLAVA_CUDA_CHECK(cudaMemcpyAsync(deviceIds, m_hostIds.data(), bytes, cudaMemcpyHostToDevice, m_stream.get()));
+        LLAVA_CUDA_CHECK(cudaEventRecord(m_hostIdsFree.get(), m_stream.get()));
+        cuda::embed(o, t, table.format, deviceIds, static_cast<std::int64_t>(ids.size()), table.cols(), m_stream.get());
+    });
+}
+
+Status BackendCuda::patchEmbed(const Tensor& out, const Tensor& pixels, const Tensor& weight) {
+    return guarded("patchEmbed", [&] {
+        if (pixels.shape.size() != 4 || weight.shape.size() != 4 || pixels.shape[1] != 3 || weight.shape[1] != 3 ||
+            weight.shape[2] != weight.shape[3] || pixels.shape[2] != pixels.shape[3] || weight.shape[2] <= 0 ||
+            pixels.shape[2] % weight.shape[2] != 0)
+            failShapes("patchEmbed", pixels, weight);
+        const std::int64_t crops = pixels.shape[0], side = pixels.shape[2], p = weight.shape[2], d = weight.shape[0];
+        const std::int64_t grid = side / p, patches = crops * grid * grid, k = 3 * p * p;
+        if (out.rows() != patches || out.cols() != d) failShapes("patchEmbed out", out, weight);
+        float* o = activation(out, "patchEmbed out");
+        const float* px = activation(pixels, "patchEmbed pixels");
+        auto* cols = static_cast<float*>(m_im2col.ensure(static_cast<std::size_t>(patches * k) * 4, m_stream.get(), "im2col"));
+        im2col(cols, px, crops, side, p, m_stream.get());
+        Tensor w2 = weight;  // the conv weight seen as the (D, 3*p*p) matrix it is in memory
+        w2.shape = {d, k};
+        linear(o, cols, w2, nullptr, StorageFormat::F32, patches, false, "patchEmbed w");
+    });
+}
+
+Status BackendCuda::copy(const Tensor& dst, const Tensor& src) {
+    return guarded("copy", [&] {
+        if (dst.elementCount() != src.elementCount()) failShapes("copy", dst, src);
+        if (!isFloatFormat(dst.format) || !isFloatFormat(src.format))
+            fail(BackendErrorKind::Unsupported, "copy: quantised tensors cannot be copied");
+        const std::int64_t n = src.elementCount();
+        void* d = devicePointer(dst, storageBytes(dst.format, 1, n), "copy dst");
+        const void* s = devicePointer(src, storageBytes(src.format, 1, n), "copy src");
+        if (dst.format == src.format)
+            LLAVA_CUDA_CHECK(cudaMemcpyAsync(d, s, storageBytes(src.format, 1, n), cudaMemcpyDeviceToDevice, m_stream.get()));
+        else
+            convert(d, dst.format, s, src.format, n, m_stream.get());
+    });
+}
+
+Result<std::int32_t> BackendCuda::argmax(const Tensor& x, std::int64_t nValid) {
+    std::int32_t index = 0;
+    const Status status = guarded("argmax", [&] {
+        const float* p = activation(x, "argmax");
+        if (nValid <= 0 || nValid > x.elementCount())
+            fail(BackendErrorKind::OutOfRange, "argmax: nValid " + std::to_string(nValid) + " of " + shapeToString(x.shape));
+        auto* result = static_cast<std::int32_t*>(m_result.ensure(sizeof(std::int32_t), m_stream.get(), "argmax"));
+        cuda::argmax(result, p, nValid, m_stream.get());
+        LLAVA_CUDA_CHECK(cudaMemcpyAsync(m_hostResult.data(), result, sizeof index, cudaMemcpyDeviceToHost, m_stream.get()));
+        LLAVA_CUDA_CHECK(cudaStreamSynchronize(m_stream.get()));
+        std::memcpy(&index, m_hostResult.data(), sizeof index);
+    });
+    if (!status.isOk()) return status;
+    return index;
+}
+
+}  // namespace llava::cuda
