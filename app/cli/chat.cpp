@@ -180,7 +180,8 @@ llava::Result<Answer> answer(llava::Engine& engine, const llava::UserMessage& me
     return result;
 }
 
-llava::Result<std::vector<llava::RgbImage>> loadImages(const std::vector<std::string>& paths, bool exif) {
+llava::Result<std::vector<llava::RgbImage>> loadImages(const std::vector<std::string>& paths,
+                                                       imageio::ExifTranspose exif) {
     std::vector<llava::RgbImage> images;
     for (const std::string& path : paths) {
         LLAVA_ASSIGN_OR_RETURN(llava::RgbImage image, loadImage(path, exif));
@@ -190,7 +191,7 @@ llava::Result<std::vector<llava::RgbImage>> loadImages(const std::vector<std::st
 }
 
 llava::Status interactive(llava::Engine& engine, const llava::SamplingParams& sampling,
-                          std::vector<llava::RgbImage> pending, bool exif) {
+                          std::vector<llava::RgbImage> pending, imageio::ExifTranspose exif) {
     std::cerr << "interactive chat: /image PATH, /clear, /quit; Ctrl+C stops an answer\n";
     std::string line;
     while (true) {
@@ -238,7 +239,7 @@ llava::Status runChat(const Args& argv) {
     if (args.has("json") && !args.has("prompt"))
         return llava::makeError(llava::ErrorCode::InvalidArgument, "--json needs --prompt");
     LLAVA_ASSIGN_OR_RETURN(ChatSetup setup, readSetup(args));
-    const bool exif = args.has("exif-transpose");
+    const imageio::ExifTranspose exif = exifFrom(args);
     LLAVA_ASSIGN_OR_RETURN(std::vector<llava::RgbImage> images, loadImages(args.values("image"), exif));
 
     const llava::BackendRegistry registry = makeBackendRegistry();

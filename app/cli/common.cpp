@@ -3,7 +3,6 @@
 
 #include <QString>
 
-#include "imagedecoder.h"
 
 namespace cli {
 
@@ -57,9 +56,12 @@ llava::Reference otherReference(llava::Reference reference) {
     return reference == llava::Reference::Original ? llava::Reference::Transformers : llava::Reference::Original;
 }
 
-llava::Result<llava::RgbImage> loadImage(const std::string& path, bool exifTranspose) {
-    return imageio::decodeImageFile(QString::fromStdString(path),
-                                    exifTranspose ? imageio::ExifTranspose::On : imageio::ExifTranspose::Off);
+llava::Result<llava::RgbImage> loadImage(const std::string& path, imageio::ExifTranspose exif) {
+    return imageio::decodeImageFile(QString::fromStdString(path), exif);
+}
+
+imageio::ExifTranspose exifFrom(const ParsedArgs& args) {
+    return args.has("exif-transpose") ? imageio::ExifTranspose::On : imageio::ExifTranspose::Off;
 }
 
 llava::Result<std::optional<llava::Tokenizer>> loadTokenizerFor(const ParsedArgs& args, const ModelSource* model) {

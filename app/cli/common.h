@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "args.h"
+#include "imagedecoder.h"
 #include "llava/anyres.h"
 #include "llava/image.h"
 #include "llava/modelconfig.h"
@@ -35,7 +36,9 @@ llava::Result<llava::Reference> resolveReference(const ParsedArgs& args, const l
 llava::Reference otherReference(llava::Reference reference);
 
 // Full decode (like PIL open + convert('RGB')); errors name the file.
-llava::Result<llava::RgbImage> loadImage(const std::string& path, bool exifTranspose);
+llava::Result<llava::RgbImage> loadImage(const std::string& path, imageio::ExifTranspose exif);
+// --exif-transpose given?
+imageio::ExifTranspose exifFrom(const ParsedArgs& args);
 
 // --tokenizer FILE, else <model dir>/tokenizer.model when it exists; nullopt when neither is available.
 // The model folder's tokenizer_config.json is applied when there is a model folder.

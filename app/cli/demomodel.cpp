@@ -34,8 +34,10 @@ llava::Status runMakeDemoModel(const Args& argv) {
     const auto out = args.value("out");
     if (!out) return llava::makeError(llava::ErrorCode::InvalidArgument, "missing --out DIR");
 #ifdef LLAVA_CLI_HAVE_DEMOMODEL
-    LLAVA_TRY(llava::writeDemoModel(*out));
-    std::cout << "wrote demo model to " << *out << "\nrandom weights: answers are meaningless\n";
+    LLAVA_ASSIGN_OR_RETURN(llava::DemoModelInfo info, llava::writeDemoModel(*out));
+    std::cout << "wrote " << info.name << " to " << info.directory.string() << " (" << info.bytesWritten
+              << " bytes, vocabulary " << info.tokenizerVocab << ")\n"
+              << "random weights: answers are meaningless\n";
     return llava::Status::ok();
 #else
     return llava::makeError(llava::ErrorCode::Unsupported, "this build has no demo-model writer (llava/demomodel.h)");

@@ -54,7 +54,7 @@ llava::Result<std::pair<int, int>> imageSize(const ParsedArgs& args) {
     if (file && size) return llava::makeError(llava::ErrorCode::InvalidArgument, "give --image or --image-size, not both");
     if (size) return parseSizeOption("image-size", *size);
     if (!file) return llava::makeError(llava::ErrorCode::InvalidArgument, "missing --image FILE or --image-size WxH");
-    LLAVA_ASSIGN_OR_RETURN(llava::RgbImage image, loadImage(*file, args.has("exif-transpose")));
+    LLAVA_ASSIGN_OR_RETURN(llava::RgbImage image, loadImage(*file, exifFrom(args)));
     return std::pair<int, int>{image.width, image.height};
 }
 

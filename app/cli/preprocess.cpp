@@ -113,7 +113,7 @@ llava::Status runPreprocess(const Args& argv) {
     if (!outDir) return llava::makeError(llava::ErrorCode::InvalidArgument, "missing --out DIR");
     LLAVA_ASSIGN_OR_RETURN(ModelSource model, resolveModel(args));
     LLAVA_ASSIGN_OR_RETURN(llava::Reference reference, resolveReference(args, model.config));
-    LLAVA_ASSIGN_OR_RETURN(llava::RgbImage image, loadImage(*imagePath, args.has("exif-transpose")));
+    LLAVA_ASSIGN_OR_RETURN(llava::RgbImage image, loadImage(*imagePath, exifFrom(args)));
     LLAVA_ASSIGN_OR_RETURN(llava::ImageLayout layout,
                            llava::computeImageLayout(image.width, image.height, model.config, reference));
     LLAVA_ASSIGN_OR_RETURN(llava::PreprocessedImage result,
