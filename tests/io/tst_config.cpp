@@ -301,6 +301,28 @@ private slots:
         QCOMPARE(r->text.family, LlmFamily::Yi);
         QCOMPARE(r->templateName, std::string("chatml_direct"));
     }
+
+    // llava-hf folders carry image_mean/image_std in preprocessor_config.json; without one the CLIP
+    // constants of spec §3.6 apply.
+    void preprocessorConfigOverridesNormalisation() {
+        QTemporaryDir dir;
+        QFile f(dir.filePath("config.json"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(kHfMistral);
+        f.close();
+        auto plain = loadModelConfig(dir.path().toStdString());
+        QVERIFY2(plain.isOk(), plain.status().toString().c_str());
+        QCOMPARE(plain->vision.imageMean[0], 0.48145466f);
+        QCOMPARE(plain->vision.imageStd[2], 0.27577711f);
+        QFile p(dir.filePath("preprocessor_config.json"));
+        QVERIFY(p.open(QIODevice::WriteOnly));
+        p.write(R"({"image_mean": [0.5, 0.25, 0.125], "image_std": [2, 4, 8], "crop_size": {"height": 336, "width": 336}})");
+        p.close();
+        auto r = loadModelConfig(dir.path().toStdString());
+        QVERIFY2(r.isOk(), r.status().toString().c_str());
+        QCOMPARE(r->vision.imageMean, (std::array<float, 3>{0.5f, 0.25f, 0.125f}));
+        QCOMPARE(r->vision.imageStd, (std::array<float, 3>{2.0f, 4.0f, 8.0f}));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestConfig)

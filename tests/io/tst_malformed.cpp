@@ -10,6 +10,7 @@
 #include <set>
 
 #include "iotestutil.h"
+#include "llava/checkpoint.h"
 #include "llava/modelconfig.h"
 #include "llava/safetensors.h"
 
@@ -69,6 +70,11 @@ Status runParser(Input input, const QByteArray& bytes) {
 }  // namespace
 
 Q_DECLARE_METATYPE(Input)
+
+// Folder-level defects: the files are fine one by one, the folder is not.
+enum class Folder { NoConfig, NoWeights, EmptyShard, ShardIsDirectory, MissingShard, TensorInTwoShards,
+                    TensorNotInIndex, IndexNamesWrongShard, IndexTensorAbsent, NoLlmTensors, BadPreprocessorStd };
+Q_DECLARE_METATYPE(Folder)
 
 namespace {
 // One malformed input and the message fragment that only its defect produces.
@@ -211,6 +217,79 @@ private slots:
         QVERIFY2(!s.isOk(), "accepted a malformed input");
         QVERIFY2(s.message().find(expected.toStdString()) != std::string::npos,
                  ("message was: " + s.message()).c_str());
+    }
+
+    void folderRejected_data() {
+        QTest::addColumn<Folder>("defect");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("folder: no config.json") << Folder::NoConfig << "config.json: No such file or directory";
+        QTest::newRow("folder: no weights") << Folder::NoWeights
+                                            << "neither model.safetensors.index.json nor model.safetensors found";
+        QTest::newRow("folder: empty shard file") << Folder::EmptyShard << "file of 0 bytes is too small";
+        QTest::newRow("folder: shard is a directory") << Folder::ShardIsDirectory << "is not a regular file";
+        QTest::newRow("folder: index names a missing shard") << Folder::MissingShard
+                                                             << "lists shard \"model-00002-of-00002.safetensors\" but";
+        QTest::newRow("folder: tensor in two shards") << Folder::TensorInTwoShards
+                                                      << "\"model.norm.weight\" is stored in two shards";
+        QTest::newRow("folder: tensor missing from the index") << Folder::TensorNotInIndex
+                                                               << "is not listed in model.safetensors.index.json";
+        QTest::newRow("folder: index names the wrong shard") << Folder::IndexNamesWrongShard
+                                                             << "but model.safetensors.index.json says";
+        QTest::newRow("folder: indexed tensor absent from its shard") << Folder::IndexTensorAbsent
+                                                                      << "but that shard does not contain it";
+        QTest::newRow("folder: no LLM tensor names") << Folder::NoLlmTensors << "cannot tell the checkpoint layout";
+        QTest::newRow("folder: zero image_std") << Folder::BadPreprocessorStd << "\"image_std\" entry 0 is not valid";
+    }
+    void folderRejected() {
+        QFETCH(Folder, defect);
+        QFETCH(QString, expected);
+        QTemporaryDir tmp;
+        const std::string dir = tmp.path().toStdString();
+        const std::string s1 = "model-00001-of-00002.safetensors", s2 = "model-00002-of-00002.safetensors";
+        const std::string index = dir + "/model.safetensors.index.json";
+        std::vector<std::byte> four(4, std::byte{1});
+        const TensorRecord norm{"model.norm.weight", DType::F32, {1}, four};
+        const TensorRecord embed{"model.embed_tokens.weight", DType::F32, {1}, four};
+        if (defect != Folder::NoConfig) iotest::writeFile(tmp.filePath("config.json"), iotest::tinyConfig(true));
+        switch (defect) {
+        case Folder::NoConfig:
+        case Folder::NoWeights: break;
+        case Folder::EmptyShard: iotest::writeFile(tmp.filePath("model.safetensors"), std::string()); break;
+        case Folder::ShardIsDirectory: QVERIFY(QDir().mkpath(tmp.filePath("model.safetensors"))); break;
+        case Folder::MissingShard:
+            QVERIFY(writeSafetensors(dir + "/" + s1, {norm}).isOk());
+            QVERIFY(writeShardIndex(index, {{norm.name, s1}, {embed.name, s2}}, 8).isOk());
+            break;
+        case Folder::TensorInTwoShards:
+            QVERIFY(writeSafetensors(dir + "/" + s1, {norm}).isOk());
+            QVERIFY(writeSafetensors(dir + "/" + s2, {norm, embed}).isOk());
+            QVERIFY(writeShardIndex(index, {{norm.name, s1}, {embed.name, s2}}, 8).isOk());
+            break;
+        case Folder::TensorNotInIndex:
+            QVERIFY(writeSafetensors(dir + "/" + s1, {norm, embed}).isOk());
+            QVERIFY(writeShardIndex(index, {{norm.name, s1}}, 4).isOk());
+            break;
+        case Folder::IndexNamesWrongShard:
+            QVERIFY(writeSafetensors(dir + "/" + s1, {norm}).isOk());
+            QVERIFY(writeSafetensors(dir + "/" + s2, {embed}).isOk());
+            QVERIFY(writeShardIndex(index, {{norm.name, s2}, {embed.name, s1}}, 8).isOk());
+            break;
+        case Folder::IndexTensorAbsent:
+            QVERIFY(writeSafetensors(dir + "/" + s1, {norm}).isOk());
+            QVERIFY(writeSafetensors(dir + "/" + s2, {}).isOk());
+            QVERIFY(writeShardIndex(index, {{norm.name, s1}, {embed.name, s2}}, 8).isOk());
+            break;
+        case Folder::NoLlmTensors:
+            QVERIFY(writeSafetensors(dir + "/model.safetensors", {{"foo.bar", DType::F32, {1}, four}}).isOk());
+            break;
+        case Folder::BadPreprocessorStd:
+            iotest::writeFile(tmp.filePath("preprocessor_config.json"), std::string(R"({"image_std": [0.5, 0, 0.5]})"));
+            break;
+        }
+        auto r = Checkpoint::open(dir);
+        QVERIFY2(!r.isOk(), "accepted a malformed folder");
+        QVERIFY2(r.status().message().find(expected.toStdString()) != std::string::npos,
+                 ("message was: " + r.status().message()).c_str());
     }
 
     // Every row's message is its own: no two defects collapse into one generic error.

@@ -310,11 +310,42 @@ Result<ModelConfig> parseModelConfig(const std::string& configJson, const std::s
     return config;
 }
 
+namespace {
+
+// llava-hf folders carry the CLIP normalisation in preprocessor_config.json; original folders have
+// none (spec §1.1) and keep the CLIP defaults of VisionConfig.
+Status readPreprocessorConfig(const std::filesystem::path& path, VisionConfig* vision) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return Status::ok();
+    LLAVA_ASSIGN_OR_RETURN(std::string text, io::readTextFile(path));
+    const std::string what = path.filename().string();
+    Json root;
+    LLAVA_TRY(io::parseJsonStrict(text, &root, what));
+    if (!root.is_object()) return makeError(ErrorCode::ParseError, what + ": must be a JSON object");
+    for (auto [key, target] : {std::pair{"image_mean", &vision->imageMean}, std::pair{"image_std", &vision->imageStd}}) {
+        auto it = root.find(key);
+        if (it == root.end() || it->is_null()) continue;
+        if (!it->is_array() || it->size() != 3)
+            return makeError(ErrorCode::ParseError, what + ": \"" + key + "\" must be an array of 3 numbers");
+        for (std::size_t c = 0; c < 3; ++c) {
+            const Json& v = (*it)[c];
+            if (!v.is_number() || (std::string_view(key) == "image_std" && !(v.get<double>() > 0.0)))
+                return makeError(ErrorCode::ParseError, what + ": \"" + key + "\" entry " + v.dump() + " is not valid");
+            (*target)[c] = v.get<float>();
+        }
+    }
+    return Status::ok();
+}
+
+}  // namespace
+
 Result<ModelConfig> loadModelConfig(const std::filesystem::path& modelDir) {
     std::filesystem::path dir = modelDir;
     if (!dir.has_filename()) dir = dir.parent_path();  // "models/llava/" -> "llava"
     LLAVA_ASSIGN_OR_RETURN(std::string text, io::readTextFile(dir / "config.json"));
-    return parseModelConfig(text, dir.filename().string());
+    LLAVA_ASSIGN_OR_RETURN(ModelConfig config, parseModelConfig(text, dir.filename().string()));
+    LLAVA_TRY(readPreprocessorConfig(dir / "preprocessor_config.json", &config.vision));
+    return config;
 }
 
 }  // namespace llava
