@@ -10,7 +10,15 @@ DeviceInfo queryDevice(int ordinal) {
     int count = 0;
     cudaError_t err = cudaGetDeviceCount(&count);
     if (err != cudaSuccess) {
-        info.whyNot = std::string("CUDA unavailable: ") + cudaGetErrorString(err);
+        int runtime = 0;
+        cudaRuntimeGetVersion(&runtime);
+        const std::string version = std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10);
+        if (err == cudaErrorInsufficientDriver)
+            info.whyNot = "no NVIDIA driver, or one older than this build's CUDA " + version + " runtime";
+        else if (err == cudaErrorNoDevice)
+            info.whyNot = "no CUDA device found";
+        else
+            info.whyNot = std::string("CUDA unavailable: ") + cudaGetErrorName(err) + ": " + cudaGetErrorString(err);
         cudaGetLastError();
         return info;
     }
