@@ -61,9 +61,13 @@ struct UserMessage {
                                     // of a chat (as ORIG); images in later messages -> InvalidArgument
 };
 
+// The concatenated pieces of a reply are exactly its kept text. A piece may be empty while a character is
+// split or while text could still be the start of a stop string (held back, never shown if it completes).
+// The last event of a reply may carry id -1: text flushed at the end (held-back text, U+FFFD for the bytes
+// of an unfinished character); it is no token.
 struct TokenEvent {
-    std::int32_t id = 0;
-    std::string piece;              // UTF-8 safe text for this token (may be empty while a character is split)
+    std::int32_t id = 0;            // -1: end-of-reply flush (see above)
+    std::string piece;              // UTF-8 safe text for this token
 };
 
 enum class StopReason { Eos, StopString, MaxTokens, ContextFull, Cancelled };
@@ -95,7 +99,9 @@ public:
     virtual ~ChatSession() = default;
     // Cancelled (with the partial reply kept) is reported through stats.stopReason, not as an error;
     // a cancel during image encoding or prefill returns ErrorCode::Cancelled and leaves the session
-    // as it was before the call.
+    // as it was before the call (same turns; contextUsed() may shrink to the still-valid cached prefix,
+    // the next reply re-prefills the rest and gives the same result). An empty message (no text, no
+    // image) -> InvalidArgument; an image with empty text is a valid message.
     virtual Result<GenerationStats> reply(const UserMessage& message, const SamplingParams& sampling,
                                           const TokenCallback& onToken, const CancelPredicate& cancel) = 0;
     virtual void clear() = 0;                   // forget all turns (KV cache reset)

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace llava {
@@ -20,6 +21,9 @@ struct SamplingParams {
     int repetitionWindow = 64;       // how many recent tokens the penalty looks at (0 = all)
     std::uint64_t seed = 0;
     int maxNewTokens = 512;
+    // Extra stop strings (besides the chat template's): generation stops when the reply text contains one;
+    // it and anything after it are never streamed and not kept. Used by ChatSession, ignored by Sampler.
+    std::vector<std::string> stopStrings;
 };
 
 class Sampler {

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "engine/engineimpl.h"
+#include "engine/stopfilter.h"
 #include "llava/detokenizer.h"
 #include "llava/preprocess.h"
 #include "llava/prompt.h"
@@ -104,9 +105,10 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
                             slot.features.subspan(static_cast<std::size_t>(from - slot.position) * d)});
     }
     stats.imageTokens = prompt->nImageTokens;
-    stats.textTokens = static_cast<int>(ids.size() - common) - std::max(0, prompt->nImageTokens - static_cast<int>(common));
+    stats.textTokens = static_cast<int>(std::count_if(ids.begin() + static_cast<std::ptrdiff_t>(common), ids.end(),
+                                                      [](std::int32_t id) { return id >= 0; }));
     const auto tPrefill = Clock::now();
-    m_cachedIds.resize(common);
+    m_cachedIds.resize(common);  // rows past `common` get overwritten: on failure only the prefix stays valid
     Status s = model.prefill(std::span(ids).subspan(common), newSlots, static_cast<int>(common), cancel);
     if (!s.isOk()) return rollbackImages(), s;
     m_cachedIds = ids;
@@ -115,9 +117,13 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
 
     Sampler sampler(sampling);
     StreamingDetokenizer detok(tokenizer);
-    std::string replyText;
+    std::vector<std::string> stops = m_engine.m_template.stopStrings;
+    stops.insert(stops.end(), sampling.stopStrings.begin(), sampling.stopStrings.end());
+    StopFilter filter(std::move(stops));
+    std::string replyText;  // exactly the concatenation of every streamed piece
     std::vector<std::int32_t> history(ids.begin(), ids.end());
     const int nValid = std::min(config.text.nVocabText, config.text.nVocab);
+    bool listenerStopped = false, stopString = false;
     stats.stopReason = StopReason::MaxTokens;
     const auto tDecode = Clock::now();
     for (int step = 0; step < sampling.maxNewTokens; ++step) {
@@ -127,24 +133,26 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
         if (id == tokenizer.eosId() || id == config.text.eosId) { stats.stopReason = StopReason::Eos; break; }
         ++stats.generatedTokens;
         history.push_back(id);
-        TokenEvent event{id, detok.push(id)};
+        TokenEvent event{id, filter.push(detok.push(id), &stopString)};
         replyText += event.piece;
         if (stats.generatedTokens == 1) stats.timeToFirstTokenMs = msSince(t0);
-        bool stopString = false;
-        for (const auto& stop : m_engine.m_template.stopStrings)
-            if (!stop.empty() && replyText.size() >= stop.size() &&
-                replyText.compare(replyText.size() - stop.size(), stop.size(), stop) == 0) {
-                replyText.resize(replyText.size() - stop.size());
-                stopString = true;
-            }
-        if (onToken && !onToken(event)) { stats.stopReason = StopReason::Cancelled; break; }
+        if (onToken && !onToken(event)) { listenerStopped = true; stats.stopReason = StopReason::Cancelled; break; }
         if (stopString) { stats.stopReason = StopReason::StopString; break; }
         if (contextUsed() + 1 > contextLimit()) { stats.stopReason = StopReason::ContextFull; break; }
         Status d = model.decode(id, contextUsed());
         if (!d.isOk()) return d;
         m_cachedIds.push_back(id);
     }
-    replyText += detok.flush();
+    if (!listenerStopped && !stopString) {
+        // Bytes of an unfinished character (U+FFFD each) and text held back as a possible stop-string start.
+        TokenEvent tail{-1, filter.push(detok.flush(), &stopString)};
+        tail.piece += filter.flush();
+        if (stopString) stats.stopReason = StopReason::StopString;
+        if (!tail.piece.empty()) {
+            replyText += tail.piece;
+            if (onToken) onToken(tail);
+        }
+    }
     const double decodeS = msSince(tDecode) / 1000.0;
     stats.decodeTokPerS = stats.generatedTokens > 1 ? (stats.generatedTokens - 1) / std::max(1e-9, decodeS) : 0.0;
     m_turns.push_back({ChatRole::User, message.text});
