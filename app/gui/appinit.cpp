@@ -1,0 +1,66 @@
+#include "appinit.h"
+
+#include <QDir>
+#include <QLocale>
+#include <QPalette>
+#include <QStyle>
+#include <QStyleFactory>
+
+#include "inference/fakechatengine.h"
+#include "mainwindow.h"
+
+bool AppTranslator::apply(const QString& language) {
+    if (m_installed) {
+        QCoreApplication::removeTranslator(&m_translator);
+        m_installed = false;
+    }
+    const QString lang = language == QLatin1String("system") ? QLocale::system().name() : language;
+    if (lang.startsWith(QLatin1String("en"))) return true;
+    if (m_translator.load(QStringLiteral(":/i18n/llava_insight_") + lang) ||
+        m_translator.load(QStringLiteral(":/i18n/llava_insight_") + lang.section(QLatin1Char('_'), 0, 0))) {
+        m_installed = QCoreApplication::installTranslator(&m_translator);
+    }
+    (void)m_app;
+    return m_installed;
+}
+
+void applyTheme(const QString& theme) {
+    if (theme == QLatin1String("system")) return;
+    QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+    if (theme == QLatin1String("light")) {
+        QApplication::setPalette(QApplication::style()->standardPalette());
+        return;
+    }
+    QPalette p;
+    p.setColor(QPalette::Window, QColor(45, 45, 48));
+    p.setColor(QPalette::WindowText, QColor(230, 230, 230));
+    p.setColor(QPalette::Base, QColor(30, 30, 32));
+    p.setColor(QPalette::AlternateBase, QColor(45, 45, 48));
+    p.setColor(QPalette::Text, QColor(230, 230, 230));
+    p.setColor(QPalette::Button, QColor(55, 55, 60));
+    p.setColor(QPalette::ButtonText, QColor(230, 230, 230));
+    p.setColor(QPalette::Highlight, QColor(60, 120, 200));
+    p.setColor(QPalette::HighlightedText, Qt::white);
+    p.setColor(QPalette::PlaceholderText, QColor(150, 150, 150));
+    QApplication::setPalette(p);
+}
+
+ChatEngineFactory defaultEngineFactory() {
+    // Until the real engine adapter is wired in, the app runs a scripted engine so the whole UI works.
+    return [] {
+        FakeEngineScript script;
+        script.pieces = QStringList{QStringLiteral("This is the **demo** engine"), QStringLiteral(": it has no weights, "),
+                                    QStringLiteral("so this answer is scripted and meaningless.\n\n"),
+                                    QStringLiteral("The inspector on the right shows how your image becomes tokens.")};
+        script.tokenDelay = std::chrono::milliseconds(60);
+        script.loadSteps = 5;
+        script.loadDelay = std::chrono::milliseconds(40);
+        return std::make_unique<FakeChatEngine>(script);
+    };
+}
+
+void startInitialModel(MainWindow& window, const AppSettings& settings, const QString& dataDir, const QString& modelDir) {
+    if (!modelDir.isEmpty()) return window.loadModel(modelDir, false);
+    if (!settings.lastModel.isEmpty() && QDir(settings.lastModel).exists()) return window.loadModel(settings.lastModel, false);
+    window.loadModel(dataDir + QStringLiteral("/demo-model"), true);
+}

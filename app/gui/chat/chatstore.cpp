@@ -1,0 +1,218 @@
+// See chatstore.h. Format (version 1):
+// {"version":1,"id":..,"title":..,"created":ISO,"updated":ISO,"model":..,"systemPrompt":..,
+//  "messages":[{"role":"user|assistant","text":..,"images":[file names],"state":"complete|stopped|failed",
+//               "error":..,"time":ISO,"stats":{...}}]}
+#include "chatstore.h"
+
+#include <QBuffer>
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+#include <algorithm>
+
+namespace {
+constexpr int kFormatVersion = 1;
+
+llava::Status ioError(const QString& what) { return llava::makeError(llava::ErrorCode::IoError, what.toStdString()); }
+
+QString stateName(MessageState s) {
+    switch (s) {
+    case MessageState::Stopped: return QStringLiteral("stopped");
+    case MessageState::Failed: return QStringLiteral("failed");
+    default: return QStringLiteral("complete");  // a reply still streaming is saved as what it has
+    }
+}
+
+MessageState parseState(const QString& s) {
+    if (s == QLatin1String("stopped")) return MessageState::Stopped;
+    if (s == QLatin1String("failed")) return MessageState::Failed;
+    return MessageState::Complete;
+}
+
+QJsonObject statsToJson(const llava::GenerationStats& s) {
+    return {{"imageEncodeMs", s.imageEncodeMs}, {"prefillMs", s.prefillMs}, {"prefillTokPerS", s.prefillTokPerS},
+            {"decodeTokPerS", s.decodeTokPerS}, {"timeToFirstTokenMs", s.timeToFirstTokenMs},
+            {"imageTokens", s.imageTokens}, {"textTokens", s.textTokens}, {"generatedTokens", s.generatedTokens}};
+}
+
+llava::GenerationStats statsFromJson(const QJsonObject& o) {
+    llava::GenerationStats s;
+    s.imageEncodeMs = o[QStringLiteral("imageEncodeMs")].toDouble();
+    s.prefillMs = o[QStringLiteral("prefillMs")].toDouble();
+    s.prefillTokPerS = o[QStringLiteral("prefillTokPerS")].toDouble();
+    s.decodeTokPerS = o[QStringLiteral("decodeTokPerS")].toDouble();
+    s.timeToFirstTokenMs = o[QStringLiteral("timeToFirstTokenMs")].toDouble();
+    s.imageTokens = o[QStringLiteral("imageTokens")].toInt();
+    s.textTokens = o[QStringLiteral("textTokens")].toInt();
+    s.generatedTokens = o[QStringLiteral("generatedTokens")].toInt();
+    return s;
+}
+
+llava::Status writeAtomically(const QString& path, const QByteArray& bytes) {
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly)) return ioError(path + QStringLiteral(": cannot write: ") + file.errorString());
+    file.write(bytes);
+    if (!file.commit()) return ioError(path + QStringLiteral(": save failed: ") + file.errorString());
+    return llava::Status::ok();
+}
+}  // namespace
+
+ChatStore::ChatStore(QString rootDir) : m_root(std::move(rootDir)) {
+    QDir().mkpath(chatsDir());
+    QDir().mkpath(imagesDir());
+}
+
+QString ChatStore::chatsDir() const { return m_root + QStringLiteral("/chats"); }
+QString ChatStore::imagesDir() const { return m_root + QStringLiteral("/images"); }
+QString ChatStore::filePath(const QString& id) const { return chatsDir() + QLatin1Char('/') + id + QStringLiteral(".json"); }
+
+QByteArray ChatStore::toJson(const Conversation& c) {
+    QJsonArray messages;
+    for (const ChatMessage& m : c.messages) {
+        QJsonArray images;
+        for (const QString& path : m.images) images.append(QFileInfo(path).fileName());
+        QJsonObject o{{"role", m.role == MessageRole::User ? "user" : "assistant"}, {"text", m.text},
+                      {"images", images}, {"state", stateName(m.state)},
+                      {"time", m.time.toString(Qt::ISODateWithMs)}};
+        if (!m.error.isEmpty()) o[QStringLiteral("error")] = m.error;
+        if (m.hasStats) o[QStringLiteral("stats")] = statsToJson(m.stats);
+        messages.append(o);
+    }
+    QJsonObject root{{"version", kFormatVersion}, {"id", c.id}, {"title", c.title},
+                     {"created", c.created.toString(Qt::ISODateWithMs)}, {"updated", c.updated.toString(Qt::ISODateWithMs)},
+                     {"model", c.modelName}, {"systemPrompt", c.systemPrompt}, {"messages", messages}};
+    return QJsonDocument(root).toJson(QJsonDocument::Indented);
+}
+
+llava::Result<Conversation> ChatStore::fromJson(const QByteArray& json, const QString& sourceName) {
+    QJsonParseError err;
+    const QJsonDocument doc = QJsonDocument::fromJson(json, &err);
+    auto fail = [&](const QString& why) {
+        return llava::makeError(llava::ErrorCode::ParseError, (sourceName + QStringLiteral(": ") + why).toStdString());
+    };
+    if (doc.isNull()) return fail(QStringLiteral("not valid JSON (%1 at offset %2)").arg(err.errorString()).arg(err.offset));
+    if (!doc.isObject()) return fail(QStringLiteral("expected a JSON object"));
+    const QJsonObject root = doc.object();
+    if (root[QStringLiteral("version")].toInt() != kFormatVersion) return fail(QStringLiteral("unknown format version"));
+    if (!root[QStringLiteral("messages")].isArray()) return fail(QStringLiteral("\"messages\" is not an array"));
+    Conversation c;
+    c.id = root[QStringLiteral("id")].toString();
+    if (c.id.isEmpty()) return fail(QStringLiteral("missing \"id\""));
+    c.title = root[QStringLiteral("title")].toString();
+    c.created = QDateTime::fromString(root[QStringLiteral("created")].toString(), Qt::ISODateWithMs);
+    c.updated = QDateTime::fromString(root[QStringLiteral("updated")].toString(), Qt::ISODateWithMs);
+    c.modelName = root[QStringLiteral("model")].toString();
+    c.systemPrompt = root[QStringLiteral("systemPrompt")].toString();
+    for (const QJsonValue& v : root[QStringLiteral("messages")].toArray()) {
+        if (!v.isObject()) return fail(QStringLiteral("a message is not an object"));
+        const QJsonObject o = v.toObject();
+        ChatMessage m;
+        const QString role = o[QStringLiteral("role")].toString();
+        if (role != QLatin1String("user") && role != QLatin1String("assistant")) return fail(QStringLiteral("bad role \"%1\"").arg(role));
+        m.role = role == QLatin1String("user") ? MessageRole::User : MessageRole::Assistant;
+        m.text = o[QStringLiteral("text")].toString();
+        for (const QJsonValue& img : o[QStringLiteral("images")].toArray()) m.images << img.toString();
+        m.state = parseState(o[QStringLiteral("state")].toString());
+        m.error = o[QStringLiteral("error")].toString();
+        m.time = QDateTime::fromString(o[QStringLiteral("time")].toString(), Qt::ISODateWithMs);
+        if (o.contains(QStringLiteral("stats"))) {
+            m.hasStats = true;
+            m.stats = statsFromJson(o[QStringLiteral("stats")].toObject());
+        }
+        c.messages << m;
+    }
+    return c;
+}
+
+ChatStore::LoadReport ChatStore::loadAll() const {
+    LoadReport report;
+    QDir dir(chatsDir());
+    for (const QFileInfo& info : dir.entryInfoList({QStringLiteral("*.json")}, QDir::Files)) {
+        QFile file(info.filePath());
+        QByteArray bytes;
+        if (file.open(QIODevice::ReadOnly)) bytes = file.readAll();
+        auto conversation = fromJson(bytes, info.fileName());
+        if (!conversation.isOk()) {
+            QDir().mkpath(dir.filePath(QStringLiteral("corrupt")));
+            const QString aside = dir.filePath(QStringLiteral("corrupt/") + info.fileName());
+            QFile::remove(aside);
+            file.close();
+            const bool moved = QFile::rename(info.filePath(), aside);
+            report.problems << QString::fromStdString(conversation.status().message()) +
+                                   (moved ? QObject::tr(" (moved to %1)").arg(aside) : QObject::tr(" (could not move it aside)"));
+            continue;
+        }
+        for (ChatMessage& m : conversation->messages)
+            for (QString& img : m.images) img = imagesDir() + QLatin1Char('/') + QFileInfo(img).fileName();
+        report.conversations << *conversation;
+    }
+    std::sort(report.conversations.begin(), report.conversations.end(),
+              [](const Conversation& a, const Conversation& b) { return a.updated > b.updated; });
+    return report;
+}
+
+llava::Status ChatStore::save(const Conversation& c) const { return writeAtomically(filePath(c.id), toJson(c)); }
+
+llava::Status ChatStore::remove(const QString& id) const {
+    if (QFile::exists(filePath(id)) && !QFile::remove(filePath(id))) return ioError(filePath(id) + QStringLiteral(": cannot delete"));
+    return llava::Status::ok();
+}
+
+llava::Result<QString> ChatStore::importImageFile(const QString& path) const {
+    QFile in(path);
+    if (!in.open(QIODevice::ReadOnly)) return ioError(path + QStringLiteral(": cannot read: ") + in.errorString());
+    const QByteArray bytes = in.readAll();
+    const QString hash = QString::fromLatin1(QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex().left(24));
+    QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix.isEmpty()) suffix = QStringLiteral("img");
+    const QString target = imagesDir() + QLatin1Char('/') + hash + QLatin1Char('.') + suffix;
+    if (!QFile::exists(target)) LLAVA_TRY(writeAtomically(target, bytes));
+    return target;
+}
+
+llava::Result<QString> ChatStore::importImage(const QImage& image) const {
+    if (image.isNull()) return llava::makeError(llava::ErrorCode::InvalidArgument, "empty image");
+    QByteArray png;
+    QBuffer buffer(&png);
+    buffer.open(QIODevice::WriteOnly);
+    image.save(&buffer, "PNG");
+    const QString hash = QString::fromLatin1(QCryptographicHash::hash(png, QCryptographicHash::Sha256).toHex().left(24));
+    const QString target = imagesDir() + QLatin1Char('/') + hash + QStringLiteral(".png");
+    if (!QFile::exists(target)) LLAVA_TRY(writeAtomically(target, png));
+    return target;
+}
+
+QString ChatStore::toMarkdown(const Conversation& c, const QString& imageDirName) {
+    QString md = QStringLiteral("# %1\n\n").arg(c.title.isEmpty() ? defaultTitle(c) : c.title);
+    if (!c.modelName.isEmpty()) md += QStringLiteral("*Model: %1*\n\n").arg(c.modelName);
+    for (const ChatMessage& m : c.messages) {
+        md += m.role == MessageRole::User ? QStringLiteral("## User\n\n") : QStringLiteral("## Assistant\n\n");
+        for (const QString& img : m.images)
+            md += QStringLiteral("![image](%1/%2)\n\n").arg(imageDirName, QFileInfo(img).fileName());
+        md += m.text + QStringLiteral("\n\n");
+        if (m.state == MessageState::Stopped) md += QStringLiteral("*(stopped)*\n\n");
+    }
+    return md;
+}
+
+llava::Status ChatStore::exportMarkdown(const Conversation& c, const QString& markdownPath) const {
+    const QFileInfo info(markdownPath);
+    const QString imageDirName = info.completeBaseName() + QStringLiteral("_images");
+    const QString imageDir = info.dir().filePath(imageDirName);
+    for (const ChatMessage& m : c.messages)
+        for (const QString& img : m.images) {
+            QDir().mkpath(imageDir);
+            const QString target = imageDir + QLatin1Char('/') + QFileInfo(img).fileName();
+            if (!QFile::exists(target) && !QFile::copy(img, target)) return ioError(target + QStringLiteral(": cannot copy image"));
+        }
+    return writeAtomically(markdownPath, toMarkdown(c, imageDirName).toUtf8());
+}
+
+llava::Status ChatStore::exportJson(const Conversation& c, const QString& jsonPath) const {
+    return writeAtomically(jsonPath, toJson(c));
+}

@@ -1,0 +1,173 @@
+#include "composer.h"
+
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QImageReader>
+#include <QLabel>
+#include <QMimeData>
+#include <QPushButton>
+#include <QToolButton>
+#include <QUrl>
+#include <QVBoxLayout>
+
+namespace {
+bool isImageFile(const QString& path) {
+    QImageReader reader(path);
+    return reader.canRead();
+}
+}  // namespace
+
+void ComposerEdit::keyPressEvent(QKeyEvent* event) {
+    const bool enter = event->key() == Qt::Key_Return || event->key() == Qt::Key_Enter;
+    if (enter && !(event->modifiers() & Qt::ShiftModifier)) {
+        emit submitted();
+        return;
+    }
+    if (enter) {  // Shift+Enter: a plain newline (not a paragraph separator)
+        insertPlainText(QStringLiteral("\n"));
+        return;
+    }
+    QPlainTextEdit::keyPressEvent(event);
+}
+
+bool ComposerEdit::canInsertFromMimeData(const QMimeData* source) const {
+    return Composer::mimeHasImages(source) || QPlainTextEdit::canInsertFromMimeData(source);
+}
+
+void ComposerEdit::insertFromMimeData(const QMimeData* source) {
+    if (Composer::mimeHasImages(source)) {
+        emit mimeImagesOffered(source);
+        return;
+    }
+    QPlainTextEdit::insertFromMimeData(source);
+}
+
+Composer::Composer(QWidget* parent) : QWidget(parent) {
+    setAcceptDrops(true);
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    m_strip = new QWidget(this);
+    m_stripLayout = new QHBoxLayout(m_strip);
+    m_stripLayout->setContentsMargins(0, 0, 0, 0);
+    m_stripLayout->addStretch();
+    m_strip->hide();
+    outer->addWidget(m_strip);
+
+    auto* row = new QHBoxLayout;
+    m_attach = new QToolButton(this);
+    m_attach->setIcon(QIcon(QStringLiteral(":/icons/attach.svg")));
+    m_attach->setText(tr("Attach"));
+    m_attach->setToolTip(tr("Attach images (Ctrl+O)"));
+    m_attach->setAccessibleName(tr("Attach image"));
+    m_edit = new ComposerEdit(this);
+    m_edit->setPlaceholderText(tr("Ask about the image… (Enter sends, Shift+Enter for a new line)"));
+    m_edit->setAccessibleName(tr("Message"));
+    m_edit->setTabChangesFocus(true);
+    m_edit->setMaximumHeight(120);
+    m_send = new QPushButton(tr("Send"), this);
+    m_send->setAccessibleName(tr("Send message"));
+    m_send->setDefault(true);
+    row->addWidget(m_attach, 0, Qt::AlignBottom);
+    row->addWidget(m_edit, 1);
+    row->addWidget(m_send, 0, Qt::AlignBottom);
+    outer->addLayout(row);
+    setTabOrder(m_edit, m_send);
+    setTabOrder(m_send, m_attach);
+
+    connect(m_edit, &ComposerEdit::submitted, this, &Composer::submit);
+    connect(m_edit, &ComposerEdit::mimeImagesOffered, this, [this](const QMimeData* mime) { acceptMime(mime); });
+    connect(m_send, &QPushButton::clicked, this, [this] {
+        if (m_busy) emit stopRequested(); else submit();
+    });
+    connect(m_attach, &QToolButton::clicked, this, &Composer::attachRequested);
+}
+
+QString Composer::text() const { return m_edit->toPlainText(); }
+void Composer::setText(const QString& text) { m_edit->setPlainText(text); }
+
+void Composer::setBusy(bool busy) {
+    m_busy = busy;
+    m_send->setText(busy ? tr("Stop") : tr("Send"));
+    m_send->setAccessibleName(busy ? tr("Stop generating") : tr("Send message"));
+}
+
+void Composer::addAttachments(const QStringList& paths) {
+    for (const QString& p : paths)
+        if (!m_attachments.contains(p)) m_attachments << p;
+    rebuildStrip();
+    emit attachmentsChanged(m_attachments);
+}
+
+void Composer::clearAttachments() {
+    m_attachments.clear();
+    rebuildStrip();
+    emit attachmentsChanged(m_attachments);
+}
+
+bool Composer::mimeHasImages(const QMimeData* mime) {
+    if (!mime) return false;
+    if (mime->hasImage()) return true;
+    for (const QUrl& url : mime->urls())
+        if (url.isLocalFile() && isImageFile(url.toLocalFile())) return true;
+    return false;
+}
+
+QStringList Composer::acceptMime(const QMimeData* mime) {
+    QStringList added;
+    if (!mime) return added;
+    for (const QUrl& url : mime->urls())
+        if (url.isLocalFile() && isImageFile(url.toLocalFile())) added << url.toLocalFile();
+    if (added.isEmpty() && mime->hasImage() && m_importer) {
+        const QImage image = qvariant_cast<QImage>(mime->imageData());
+        const QString stored = m_importer(image);
+        if (!stored.isEmpty()) added << stored;
+    }
+    if (!added.isEmpty()) addAttachments(added);
+    return added;
+}
+
+void Composer::dragEnterEvent(QDragEnterEvent* event) {
+    if (mimeHasImages(event->mimeData())) event->acceptProposedAction();
+}
+
+void Composer::dropEvent(QDropEvent* event) {
+    if (!acceptMime(event->mimeData()).isEmpty()) event->acceptProposedAction();
+}
+
+void Composer::submit() {
+    const QString t = text().trimmed();
+    if (m_busy || (t.isEmpty() && m_attachments.isEmpty())) return;
+    const QStringList images = m_attachments;
+    m_edit->clear();
+    m_attachments.clear();
+    rebuildStrip();
+    emit sendRequested(t, images);
+}
+
+void Composer::rebuildStrip() {
+    while (m_stripLayout->count() > 1) {
+        QLayoutItem* item = m_stripLayout->takeAt(0);
+        delete item->widget();
+        delete item;
+    }
+    for (int i = 0; i < m_attachments.size(); ++i) {
+        const QString path = m_attachments[i];
+        auto* thumb = new QToolButton(m_strip);
+        QImageReader reader(path);
+        const QSize s = reader.size();
+        if (s.isValid()) reader.setScaledSize(s.scaled(56, 56, Qt::KeepAspectRatio));
+        thumb->setIcon(QPixmap::fromImage(reader.read()));
+        thumb->setIconSize(QSize(56, 56));
+        thumb->setToolTip(tr("%1 — click to remove").arg(QFileInfo(path).fileName()));
+        thumb->setAccessibleName(tr("Remove attachment %1").arg(QFileInfo(path).fileName()));
+        connect(thumb, &QToolButton::clicked, this, [this, path] {
+            m_attachments.removeAll(path);
+            rebuildStrip();
+            emit attachmentsChanged(m_attachments);
+        });
+        m_stripLayout->insertWidget(i, thumb);
+    }
+    m_strip->setVisible(!m_attachments.isEmpty());
+}

@@ -1,0 +1,58 @@
+// See fakechatengine.h.
+#include "fakechatengine.h"
+
+#include <QFileInfo>
+#include <thread>
+
+std::atomic<int>& FakeChatEngine::replyCount() {
+    static std::atomic<int> count{0};
+    return count;
+}
+
+llava::Result<ModelInfo> FakeChatEngine::load(const LoadRequest& request, const Progress& progress) {
+    const quint64 total = quint64(m_script.loadSteps) * 1000;
+    for (int i = 0; i <= m_script.loadSteps; ++i) {
+        if (progress && !progress(quint64(i) * 1000, total, QStringLiteral("weights")))
+            return llava::makeError(llava::ErrorCode::Cancelled, "loading cancelled");
+        if (i < m_script.loadSteps) std::this_thread::sleep_for(m_script.loadDelay);
+    }
+    if (!m_script.failLoad.isEmpty()) return llava::makeError(llava::ErrorCode::ParseError, m_script.failLoad.toStdString());
+    m_loaded = true;
+    ModelInfo info;
+    info.name = QFileInfo(request.modelDir).fileName();
+    info.modelDir = request.modelDir;
+    info.backend = QStringLiteral("cpu");
+    info.device = QStringLiteral("fake");
+    info.contextLimit = m_script.contextLimit;
+    info.randomWeights = request.randomWeights;
+    return info;
+}
+
+llava::Result<llava::GenerationStats> FakeChatEngine::reply(const GenerationRequest& request,
+                                                            const llava::TokenCallback& onToken,
+                                                            const llava::CancelPredicate& cancel) {
+    ++replyCount();
+    if (!m_loaded) return llava::makeError(llava::ErrorCode::InvalidArgument, "no model loaded");
+    if (!m_script.failReply.isEmpty()) return llava::makeError(llava::ErrorCode::Internal, m_script.failReply.toStdString());
+    llava::GenerationStats stats;
+    stats.textTokens = int(request.text.size() / 4) + 1;
+    stats.imageTokens = int(request.images.size()) * 2340;
+    stats.timeToFirstTokenMs = double(m_script.tokenDelay.count());
+    stats.stopReason = llava::StopReason::Eos;
+    for (int i = 0; i < m_script.pieces.size(); ++i) {
+        if (cancel && cancel()) {
+            stats.stopReason = llava::StopReason::Cancelled;
+            break;
+        }
+        std::this_thread::sleep_for(m_script.tokenDelay);
+        llava::TokenEvent event{i + 3, m_script.pieces[i].toStdString()};
+        ++stats.generatedTokens;
+        if (onToken && !onToken(event)) {
+            stats.stopReason = llava::StopReason::Cancelled;
+            break;
+        }
+    }
+    stats.decodeTokPerS = m_script.tokenDelay.count() > 0 ? 1000.0 / double(m_script.tokenDelay.count()) : 0;
+    m_used += stats.textTokens + stats.imageTokens + stats.generatedTokens;
+    return stats;
+}

@@ -1,0 +1,96 @@
+// See inferencecontroller.h.
+#include "inferencecontroller.h"
+
+#include <limits>
+
+#include "inferenceworker.h"
+
+namespace {
+void registerTypes() {
+    qRegisterMetaType<LoadRequest>();
+    qRegisterMetaType<ModelInfo>();
+    qRegisterMetaType<GenerationRequest>();
+    qRegisterMetaType<llava::GenerationStats>();
+}
+}  // namespace
+
+InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QObject* parent) : QObject(parent) {
+    registerTypes();
+    m_thread.setObjectName(QStringLiteral("inference"));
+    m_worker = new InferenceWorker(std::move(engine), &m_cancelUpTo, &m_loadCancel);
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+
+    connect(this, &InferenceController::loadRequested, m_worker, &InferenceWorker::loadModel, Qt::QueuedConnection);
+    connect(this, &InferenceController::generateRequested, m_worker, &InferenceWorker::generate, Qt::QueuedConnection);
+    connect(this, &InferenceController::clearRequested, m_worker, &InferenceWorker::clearSession, Qt::QueuedConnection);
+
+    connect(m_worker, &InferenceWorker::loadProgressChanged, this, &InferenceController::loadProgressChanged);
+    connect(m_worker, &InferenceWorker::loadFinished, this, [this](const ModelInfo& info) {
+        m_loading = false;
+        emit loadFinished(info);
+    });
+    connect(m_worker, &InferenceWorker::loadFailed, this, [this](const QString& message, const QString& details) {
+        m_loading = false;
+        emit loadFailed(message, details);
+    });
+    connect(m_worker, &InferenceWorker::generationStarted, this, &InferenceController::generationStarted);
+    connect(m_worker, &InferenceWorker::tokensGenerated, this, &InferenceController::tokensGenerated);
+    connect(m_worker, &InferenceWorker::generationFinished, this,
+            [this](quint64 id, const llava::GenerationStats& stats, int used) {
+                settle(id);
+                emit generationFinished(id, stats, used);
+            });
+    connect(m_worker, &InferenceWorker::generationStopped, this,
+            [this](quint64 id, const llava::GenerationStats& stats, int used) {
+                settle(id);
+                emit generationStopped(id, stats, used);
+            });
+    connect(m_worker, &InferenceWorker::generationFailed, this,
+            [this](quint64 id, const QString& message, const QString& details) {
+                settle(id);
+                emit generationFailed(id, message, details);
+            });
+    m_thread.start();
+}
+
+InferenceController::~InferenceController() {
+    m_cancelUpTo.store(std::numeric_limits<quint64>::max());
+    m_loadCancel.store(true);
+    m_thread.quit();
+    m_thread.wait();
+}
+
+void InferenceController::loadModel(const LoadRequest& request) {
+    m_loadCancel.store(false);
+    m_loading = true;
+    emit loadRequested(request);
+}
+
+void InferenceController::cancelLoad() { m_loadCancel.store(true); }
+
+quint64 InferenceController::generate(GenerationRequest request) {
+    request.id = m_nextId++;
+    const bool wasIdle = m_activeId == 0;
+    m_activeId = request.id;
+    emit generateRequested(request);
+    if (wasIdle) emit busyChanged(true);
+    return request.id;
+}
+
+void InferenceController::cancel() {
+    if (m_nextId > 1) m_cancelUpTo.store(m_nextId - 1);
+    if (m_activeId != 0) {
+        m_activeId = 0;  // the UI is idle now; the worker's confirmation arrives later
+        emit busyChanged(false);
+    }
+}
+
+void InferenceController::clearSession() { emit clearRequested(); }
+
+void InferenceController::settle(quint64 requestId) {
+    if (requestId == m_activeId) {
+        m_activeId = 0;
+        emit busyChanged(false);
+    }
+}

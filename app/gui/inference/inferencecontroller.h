@@ -1,0 +1,60 @@
+// GUI-thread side of inference: owns the QThread and the InferenceWorker moved onto it, forwards
+// requests through queued signals and re-emits the worker's answers. cancel() is instant: it flips an
+// atomic the engine polls between tokens and layers, and the UI does not wait for the confirmation.
+// Shutdown (destructor): cancel everything -> quit() -> wait().
+#pragma once
+
+#include <QObject>
+#include <QThread>
+#include <atomic>
+
+#include "chatengine.h"
+
+class InferenceWorker;
+
+class InferenceController : public QObject {
+    Q_OBJECT
+public:
+    explicit InferenceController(std::unique_ptr<ChatEngine> engine, QObject* parent = nullptr);
+    ~InferenceController() override;
+
+    bool isGenerating() const { return m_activeId != 0; }
+    bool isLoading() const { return m_loading; }
+    quint64 activeRequestId() const { return m_activeId; }
+
+public slots:
+    void loadModel(const LoadRequest& request);
+    void cancelLoad();
+    // Assigns request.id and returns it; the request waits behind a running one.
+    quint64 generate(GenerationRequest request);
+    void cancel();  // stops every request issued so far
+    void clearSession();
+
+signals:
+    // Controller -> worker (queued).
+    void loadRequested(const LoadRequest& request);
+    void generateRequested(const GenerationRequest& request);
+    void clearRequested();
+
+    // -> GUI (re-emitted from the worker).
+    void loadProgressChanged(quint64 done, quint64 total, const QString& stage);
+    void loadFinished(const ModelInfo& info);
+    void loadFailed(const QString& message, const QString& details);
+    void generationStarted(quint64 requestId);
+    void tokensGenerated(quint64 requestId, const QString& text);
+    void generationFinished(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
+    void generationStopped(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
+    void generationFailed(quint64 requestId, const QString& message, const QString& details);
+    void busyChanged(bool busy);
+
+private:
+    void settle(quint64 requestId);
+
+    QThread m_thread;
+    InferenceWorker* m_worker = nullptr;  // owned by m_thread (finished -> deleteLater)
+    std::atomic<quint64> m_cancelUpTo{0};
+    std::atomic<bool> m_loadCancel{false};
+    quint64 m_nextId = 1;
+    quint64 m_activeId = 0;   // latest request not yet settled or cancelled; 0 = idle
+    bool m_loading = false;
+};

@@ -1,0 +1,95 @@
+// See inferenceworker.h. Every slot catches everything: an exception must not cross the event loop.
+#include "inferenceworker.h"
+
+#include <QString>
+#include <exception>
+
+InferenceWorker::InferenceWorker(std::unique_ptr<ChatEngine> engine, const std::atomic<quint64>* cancelUpTo,
+                                 const std::atomic<bool>* loadCancel)
+    : m_engine(std::move(engine)), m_cancelUpTo(cancelUpTo), m_loadCancel(loadCancel) {}
+
+InferenceWorker::~InferenceWorker() = default;  // the engine (and any CUDA context) dies on this thread
+
+void InferenceWorker::loadModel(const LoadRequest& request) {
+    try {
+        auto progress = [this](quint64 done, quint64 total, const QString& stage) {
+            emit loadProgressChanged(done, total, stage);
+            return !m_loadCancel->load();
+        };
+        auto info = m_engine->load(request, progress);
+        if (info.isOk()) {
+            emit loadFinished(*info);
+            return;
+        }
+        const auto& status = info.status();
+        QString hint;
+        switch (status.code()) {
+        case llava::ErrorCode::NotFound:
+            hint = tr("Choose a folder with config.json, *.safetensors and tokenizer.model (a llava-v1.6 checkpoint).");
+            break;
+        case llava::ErrorCode::Unsupported:
+            hint = tr("Only LLaVA v1.6 checkpoints in Hugging Face safetensors layout are supported (not GGUF).");
+            break;
+        case llava::ErrorCode::OutOfMemory:
+            hint = tr("Try the CPU backend, a lower precision (q8/q4) or a shorter context in Settings.");
+            break;
+        case llava::ErrorCode::Cancelled: hint = tr("Loading was cancelled."); break;
+        default: hint = tr("Check that the folder holds a complete, unmodified checkpoint."); break;
+        }
+        emit loadFailed(hint, QString::fromStdString(status.toString()));
+    } catch (const std::exception& e) {
+        emit loadFailed(tr("Loading the model failed unexpectedly."), QString::fromUtf8(e.what()));
+    } catch (...) {
+        emit loadFailed(tr("Loading the model failed unexpectedly."), QString());
+    }
+}
+
+void InferenceWorker::generate(const GenerationRequest& request) {
+    const quint64 id = request.id;
+    auto cancelled = [this, id] { return m_cancelUpTo->load() >= id; };
+    if (cancelled()) {  // stopped before it began: confirm without touching the engine
+        emit generationStopped(id, llava::GenerationStats{}, m_engine->contextUsed());
+        return;
+    }
+    emit generationStarted(id);
+    try {
+        QByteArray pending;  // UTF-8 pieces since the last emit
+        QElapsedTimer sinceEmit;
+        sinceEmit.start();
+        auto flush = [&] {
+            if (pending.isEmpty()) return;
+            emit tokensGenerated(id, QString::fromUtf8(pending));
+            pending.clear();
+            sinceEmit.restart();
+        };
+        auto onToken = [&](const llava::TokenEvent& event) {
+            pending.append(event.piece.data(), qsizetype(event.piece.size()));
+            if (sinceEmit.elapsed() >= kCoalesceMs) flush();
+            return !cancelled();
+        };
+        auto stats = m_engine->reply(request, onToken, cancelled);
+        flush();
+        if (!stats.isOk()) {
+            if (stats.status().code() == llava::ErrorCode::Cancelled)
+                emit generationStopped(id, llava::GenerationStats{}, m_engine->contextUsed());
+            else
+                emit generationFailed(id, tr("Generation failed."), QString::fromStdString(stats.status().toString()));
+            return;
+        }
+        if (stats->stopReason == llava::StopReason::Cancelled)
+            emit generationStopped(id, *stats, m_engine->contextUsed());
+        else
+            emit generationFinished(id, *stats, m_engine->contextUsed());
+    } catch (const std::exception& e) {
+        emit generationFailed(id, tr("Generation failed unexpectedly."), QString::fromUtf8(e.what()));
+    } catch (...) {
+        emit generationFailed(id, tr("Generation failed unexpectedly."), QString());
+    }
+}
+
+void InferenceWorker::clearSession() {
+    try {
+        m_engine->clear();
+    } catch (...) {
+    }
+}

@@ -1,0 +1,43 @@
+// Lives on the inference thread and owns the ChatEngine. Slots are called through queued connections
+// from InferenceController; results go back as signals with value payloads. It never sees a widget
+// or an item model. Tokens are coalesced and emitted at most every kCoalesceMs.
+#pragma once
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <atomic>
+#include <memory>
+
+#include "chatengine.h"
+
+class InferenceWorker : public QObject {
+    Q_OBJECT
+public:
+    static constexpr int kCoalesceMs = 30;
+
+    // cancelUpTo: requests with id <= *cancelUpTo must stop (owned by the controller, outlives us).
+    // loadCancel: true = abandon the current load.
+    InferenceWorker(std::unique_ptr<ChatEngine> engine, const std::atomic<quint64>* cancelUpTo,
+                    const std::atomic<bool>* loadCancel);
+    ~InferenceWorker() override;
+
+public slots:
+    void loadModel(const LoadRequest& request);
+    void generate(const GenerationRequest& request);
+    void clearSession();
+
+signals:
+    void loadProgressChanged(quint64 done, quint64 total, const QString& stage);
+    void loadFinished(const ModelInfo& info);
+    void loadFailed(const QString& message, const QString& details);
+    void generationStarted(quint64 requestId);
+    void tokensGenerated(quint64 requestId, const QString& text);
+    void generationFinished(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
+    void generationStopped(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
+    void generationFailed(quint64 requestId, const QString& message, const QString& details);
+
+private:
+    std::unique_ptr<ChatEngine> m_engine;
+    const std::atomic<quint64>* m_cancelUpTo;
+    const std::atomic<bool>* m_loadCancel;
+};

@@ -1,0 +1,270 @@
+// See inspectorwidget.h. Painting only reads cached values; recompute() runs on every input change.
+#include "inspectorwidget.h"
+
+#include <QPainter>
+#include <QPainterPath>
+
+namespace {
+constexpr int kCanvasRenderSide = 672;  // pixels of the cached canvas rendering (display only)
+const QColor kTileColor(255, 196, 0);
+const QColor kKeptColor(60, 220, 120);
+const QColor kRemovedColor(235, 64, 52, 90);
+const QColor kPadColor(40, 40, 40);
+
+QColor segmentColor(TokenStripSegment::Kind kind) {
+    switch (kind) {
+    case TokenStripSegment::Kind::Text: return QColor(110, 140, 200);
+    case TokenStripSegment::Kind::Base: return QColor(170, 110, 200);
+    case TokenStripSegment::Kind::Grid: return QColor(230, 160, 40);
+    case TokenStripSegment::Kind::Newlines: return QColor(200, 90, 90);
+    }
+    return Qt::gray;
+}
+
+QString referenceTitle(llava::Reference r) {
+    return r == llava::Reference::Original ? InspectorWidget::tr("ORIG (haotian-liu/LLaVA)")
+                                           : InspectorWidget::tr("HF (transformers)");
+}
+}  // namespace
+
+InspectorWidget::InspectorWidget(QWidget* parent) : QWidget(parent) {
+    setAccessibleName(tr("Image inspector"));
+    setAccessibleDescription(tr("How the current image becomes tokens: canvas, tiles, unpadding and prompt layout"));
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+}
+
+void InspectorWidget::setModelConfig(const llava::ModelConfig& config) {
+    m_config = config;
+    m_haveConfig = true;
+    recompute();
+}
+
+void InspectorWidget::setPreferredReference(llava::Reference reference) {
+    m_preferred = reference;
+    recompute();
+}
+
+void InspectorWidget::setImage(const QString& name, QSize size) {
+    m_name = name;
+    m_size = size;
+    m_preview = QImage();
+    recompute();
+}
+
+void InspectorWidget::setPreview(const QImage& preview) {
+    m_preview = preview;
+    renderCaches();
+    update();
+}
+
+void InspectorWidget::clearImage() {
+    m_name.clear();
+    m_size = QSize();
+    m_preview = QImage();
+    recompute();
+}
+
+void InspectorWidget::setTextTokens(int before, int after, bool estimated) {
+    m_textBefore = before;
+    m_textAfter = after;
+    m_textEstimated = estimated;
+    update();
+}
+
+void InspectorWidget::setContext(int usedBefore, int limit) {
+    m_contextUsed = usedBefore;
+    m_contextLimit = limit;
+    update();
+}
+
+std::optional<llava::ImageLayout> InspectorWidget::layout(llava::Reference reference) const {
+    return reference == llava::Reference::Original ? m_orig : m_hf;
+}
+
+bool InspectorWidget::showsBothReferences() const {
+    if (!m_orig || !m_hf) return false;
+    return m_orig->imageTokens != m_hf->imageTokens || m_orig->gridCols != m_hf->gridCols ||
+           m_orig->gridRows != m_hf->gridRows || m_orig->resizedHeight != m_hf->resizedHeight ||
+           m_orig->resizedWidth != m_hf->resizedWidth;
+}
+
+int InspectorWidget::totalPromptTokens() const {
+    const auto l = layout(m_preferred);
+    return m_textBefore + m_textAfter + (l ? l->imageTokens : 0);
+}
+
+void InspectorWidget::recompute() {
+    m_orig.reset();
+    m_hf.reset();
+    m_error.clear();
+    if (m_haveConfig && m_size.isValid()) {
+        auto o = llava::computeImageLayout(m_size.width(), m_size.height(), m_config, llava::Reference::Original);
+        auto h = llava::computeImageLayout(m_size.width(), m_size.height(), m_config, llava::Reference::Transformers);
+        if (o.isOk()) m_orig = *o;
+        if (h.isOk()) m_hf = *h;
+        if (!o.isOk()) m_error = QString::fromStdString(o.status().message());
+    }
+    renderCaches();
+    update();
+    emit layoutChanged();
+}
+
+void InspectorWidget::renderCaches() {
+    auto render = [this](const std::optional<llava::ImageLayout>& l) {
+        if (!l || m_preview.isNull()) return QImage();
+        const double s = double(kCanvasRenderSide) / std::max(l->canvasWidth, l->canvasHeight);
+        QImage canvas(int(l->canvasWidth * s + 0.5), int(l->canvasHeight * s + 0.5), QImage::Format_RGB32);
+        canvas.fill(Qt::black);  // padding is black before normalisation (spec §3.3)
+        QPainter p(&canvas);
+        p.setRenderHint(QPainter::SmoothPixmapTransform);
+        p.drawImage(QRectF(l->padLeft * s, l->padTop * s, l->resizedWidth * s, l->resizedHeight * s), m_preview);
+        return canvas;
+    };
+    m_canvasOrig = render(m_orig);
+    m_canvasHf = render(m_hf);
+    m_base = m_preview.isNull() ? QImage()
+                                : m_preview.scaled(96, 96, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+}
+
+void InspectorWidget::paintEvent(QPaintEvent*) {
+    QPainter p(this);
+    p.setRenderHint(QPainter::Antialiasing);
+    p.fillRect(rect(), palette().base());
+    const QRectF area = QRectF(rect()).adjusted(8, 8, -8, -8);
+    if (!m_size.isValid()) {
+        p.setPen(palette().color(QPalette::PlaceholderText));
+        p.drawText(area, Qt::AlignCenter | Qt::TextWordWrap,
+                   tr("Drop, paste or attach an image to see its anyres canvas, tiles and token layout."));
+        return;
+    }
+    if (!m_orig) {
+        p.setPen(palette().color(QPalette::Text));
+        p.drawText(area, Qt::AlignCenter | Qt::TextWordWrap, tr("No layout: %1").arg(m_error));
+        return;
+    }
+    if (showsBothReferences() && m_hf) {
+        const double w = (area.width() - 8) / 2;
+        paintPanel(p, QRectF(area.left(), area.top(), w, area.height()), llava::Reference::Original, *m_orig);
+        paintPanel(p, QRectF(area.left() + w + 8, area.top(), w, area.height()), llava::Reference::Transformers, *m_hf);
+    } else {
+        paintPanel(p, area, m_preferred, m_preferred == llava::Reference::Original ? *m_orig : *m_hf);
+    }
+}
+
+void InspectorWidget::paintPanel(QPainter& p, const QRectF& area, llava::Reference reference,
+                                 const llava::ImageLayout& l) {
+    const QFontMetricsF fm(font());
+    const double line = fm.height();
+    p.setPen(palette().color(QPalette::Text));
+    QString title = showsBothReferences() ? referenceTitle(reference) + QStringLiteral(" — ") : QString();
+    title += tr("%1×%2 → canvas %3×%4, grid %5×%6 (cols×rows)")
+                 .arg(l.imageWidth).arg(l.imageHeight).arg(l.canvasWidth).arg(l.canvasHeight)
+                 .arg(l.gridCols).arg(l.gridRows);
+    p.drawText(QRectF(area.left(), area.top(), area.width(), line * 2), Qt::TextWordWrap, title);
+    const double stripH = line * 5.5;
+    const double cropsH = std::min(96.0, area.width() / 5) + line;
+    QRectF canvasArea(area.left(), area.top() + line * 2 + 4, area.width(),
+                      area.height() - line * 2 - 4 - stripH - cropsH - 8);
+    const QImage& pixels = reference == llava::Reference::Original ? m_canvasOrig : m_canvasHf;
+    paintCanvas(p, canvasArea, l, pixels);
+    paintCrops(p, QRectF(area.left(), canvasArea.bottom() + 4, area.width(), cropsH), l, pixels);
+    paintStrip(p, QRectF(area.left(), area.bottom() - stripH, area.width(), stripH), l);
+}
+
+void InspectorWidget::paintCanvas(QPainter& p, const QRectF& area, const llava::ImageLayout& l, const QImage& pixels) {
+    if (area.height() < 20) return;
+    const InspectorGeometry g = inspectorGeometry(l, m_config.vision.imageSize, m_config.vision.patchesPerSide());
+    const double s = std::min(area.width() / g.canvas.width(), area.height() / g.canvas.height());
+    const QPointF origin(area.center().x() - g.canvas.width() * s / 2, area.top());
+    auto map = [&](const QRect& r) {
+        return QRectF(origin.x() + r.x() * s, origin.y() + r.y() * s, r.width() * s, r.height() * s);
+    };
+    p.fillRect(map(g.canvas), kPadColor);
+    if (!pixels.isNull())
+        p.drawImage(map(g.canvas), pixels);
+    else
+        p.fillRect(map(g.image), palette().color(QPalette::Mid));  // pixels still decoding
+    for (const QRect& pad : g.padding) p.fillRect(map(pad), QBrush(QColor(255, 255, 255, 40), Qt::BDiagPattern));
+    for (const QRect& band : g.removed) p.fillRect(map(band), kRemovedColor);
+    QPen tilePen(kTileColor, 2);
+    p.setFont(QFont(font().family(), std::max(8, int(s * 48))));
+    for (int k = 0; k < g.tiles.size(); ++k) {
+        p.setPen(tilePen);
+        p.drawRect(map(g.tiles[k]));
+        p.drawText(map(g.tiles[k]).adjusted(6, 2, 0, 0), Qt::AlignLeft | Qt::AlignTop, QString::number(k + 1));
+    }
+    p.setFont(font());
+    QPen keptPen(kKeptColor, 2, Qt::DashLine);
+    p.setPen(keptPen);
+    p.setBrush(Qt::NoBrush);
+    p.drawRect(map(g.kept).adjusted(1, 1, -1, -1));
+}
+
+void InspectorWidget::paintCrops(QPainter& p, const QRectF& area, const llava::ImageLayout& l, const QImage& pixels) {
+    const QFontMetricsF fm(font());
+    const int n = l.cropCount();
+    const double side = std::min(area.height() - fm.height(), (area.width() - (n - 1) * 4) / n);
+    if (side < 8) return;
+    p.setPen(palette().color(QPalette::Text));
+    for (int i = 0; i < n; ++i) {
+        const QRectF cell(area.left() + i * (side + 4), area.top(), side, side);
+        if (i == 0) {
+            if (!m_base.isNull()) p.drawImage(cell, m_base); else p.fillRect(cell, palette().color(QPalette::Mid));
+            p.drawText(QRectF(cell.left(), cell.bottom(), side + 40, fm.height()), tr("base"));
+        } else {
+            const int k = i - 1, r = k / l.gridCols, c = k % l.gridCols;
+            if (!pixels.isNull()) {
+                const double s = double(pixels.width()) / l.canvasWidth;
+                const QRectF src(c * 336 * s, r * 336 * s, 336 * s, 336 * s);
+                p.drawImage(cell, pixels, src);
+            } else {
+                p.fillRect(cell, palette().color(QPalette::Mid));
+            }
+            p.drawText(QRectF(cell.left(), cell.bottom(), side, fm.height()), QString::number(i));
+        }
+        p.setPen(QPen(i == 0 ? QColor(170, 110, 200) : kTileColor, 1));
+        p.drawRect(cell);
+        p.setPen(palette().color(QPalette::Text));
+    }
+}
+
+void InspectorWidget::paintStrip(QPainter& p, const QRectF& area, const llava::ImageLayout& l) {
+    const QFontMetricsF fm(font());
+    const auto segments = tokenStrip(m_textBefore, l, m_textAfter, m_textEstimated);
+    int total = 0;
+    for (const auto& s : segments) total += s.count;
+    const double barTop = area.top() + fm.height();
+    const double barH = fm.height() * 1.4;
+    p.setPen(palette().color(QPalette::Text));
+    const QString tilde = m_textEstimated ? QStringLiteral("≈") : QString();
+    p.drawText(QPointF(area.left(), area.top() + fm.ascent()),
+               tr("Prompt layout: %1%2 + %3 + %4%5 = %6 tokens")
+                   .arg(tilde).arg(m_textBefore).arg(l.imageTokens).arg(tilde).arg(m_textAfter).arg(total));
+    double x = area.left();
+    for (const auto& s : segments) {
+        // Each segment gets a minimum width so small text runs stay visible.
+        const double w = std::max(s.count > 0 ? 28.0 : 0.0, area.width() * s.count / std::max(1, total) * 0.85);
+        if (w <= 0) continue;
+        const QRectF r(x, barTop, std::min(w, area.right() - x), barH);
+        p.fillRect(r, segmentColor(s.kind));
+        p.setPen(Qt::white);
+        p.drawText(r.adjusted(2, 0, -2, 0), Qt::AlignVCenter | Qt::AlignLeft,
+                   fm.elidedText(QString::number(s.count), Qt::ElideRight, r.width() - 4));
+        p.setPen(palette().color(QPalette::Text));
+        x += w;
+    }
+    double y = barTop + barH + fm.ascent() + 2;
+    QStringList legend;
+    for (const auto& s : segments)
+        legend << QStringLiteral("%1%2 @%3").arg(s.estimated ? tilde : QString(), s.label).arg(s.begin);
+    p.drawText(QRectF(area.left(), y - fm.ascent(), area.width(), fm.height() * 2), Qt::TextWordWrap,
+               legend.join(QStringLiteral("  ·  ")));
+    y += fm.height() * 2;
+    if (m_contextLimit > 0) {
+        const int after = m_contextUsed + total;
+        p.drawText(QPointF(area.left(), y),
+                   tr("Context: %1 used + %2 this message = %3 of %4 (%5%)")
+                       .arg(m_contextUsed).arg(total).arg(after).arg(m_contextLimit)
+                       .arg(100.0 * after / m_contextLimit, 0, 'f', 1));
+    }
+}

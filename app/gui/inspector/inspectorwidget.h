@@ -1,0 +1,66 @@
+// The inspector: a custom-painted view of how one image becomes tokens for the current model config.
+// Draws the image on its chosen canvas with the letterbox padding, the 336-px tiles numbered in
+// row-major crop order, the feature rows/cols removed by unpadding, the base thumbnail, the crops CLIP
+// sees, and the token-layout strip text | base | grid + newlines | text with positions and context use.
+// When ORIG and HF disagree (spec §3.2 tie-break, §4.3 rounding) both panels are drawn side by side.
+// Everything is computed from sizes first, so the grid shows before the pixels are decoded.
+#pragma once
+
+#include <QImage>
+#include <QWidget>
+#include <optional>
+
+#include "inspectorgeometry.h"
+#include "llava/anyres.h"
+#include "llava/modelconfig.h"
+
+class InspectorWidget : public QWidget {
+    Q_OBJECT
+public:
+    explicit InspectorWidget(QWidget* parent = nullptr);
+
+    void setModelConfig(const llava::ModelConfig& config);
+    void setPreferredReference(llava::Reference reference);
+    // Size from the file header; preview pixels may follow later via setPreview.
+    void setImage(const QString& name, QSize size);
+    void setPreview(const QImage& preview);
+    void clearImage();
+    void setTextTokens(int before, int after, bool estimated);
+    void setContext(int usedBefore, int limit);
+
+    // For tests and the status line: the layouts currently drawn (nullopt when none / invalid).
+    std::optional<llava::ImageLayout> layout(llava::Reference reference) const;
+    bool showsBothReferences() const;
+    int totalPromptTokens() const;  // text + image tokens of the preferred reference
+
+    QSize sizeHint() const override { return {520, 640}; }
+    QSize minimumSizeHint() const override { return {280, 320}; }
+
+signals:
+    void layoutChanged();
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+
+private:
+    void recompute();
+    void renderCaches();
+    void paintPanel(QPainter& p, const QRectF& area, llava::Reference reference, const llava::ImageLayout& layout);
+    void paintCanvas(QPainter& p, const QRectF& area, const llava::ImageLayout& layout, const QImage& canvasPixels);
+    void paintCrops(QPainter& p, const QRectF& area, const llava::ImageLayout& layout, const QImage& canvasPixels);
+    void paintStrip(QPainter& p, const QRectF& area, const llava::ImageLayout& layout);
+
+    llava::ModelConfig m_config;
+    bool m_haveConfig = false;
+    llava::Reference m_preferred = llava::Reference::Original;
+    QString m_name;
+    QSize m_size;
+    QImage m_preview;
+    std::optional<llava::ImageLayout> m_orig, m_hf;
+    QString m_error;
+    QImage m_canvasOrig, m_canvasHf;  // preview rendered onto each canvas at reduced scale
+    QImage m_base;                    // the squashed base crop
+    int m_textBefore = 0, m_textAfter = 0;
+    bool m_textEstimated = true;
+    int m_contextUsed = 0, m_contextLimit = 0;
+};

@@ -1,0 +1,499 @@
+// See mainwindow.h. Wiring only: the logic lives in the chat/, inference/, inspector/ classes.
+#include "mainwindow.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QInputDialog>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QShortcut>
+#include <QStatusBar>
+#include <QThreadPool>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include "chat/chatmodel.h"
+#include "chat/chatstore.h"
+#include "chat/chatview.h"
+#include "chat/composer.h"
+#include "imagedecoder.h"
+#include "inference/inferencecontroller.h"
+#include "inspector/inspectorwidget.h"
+#include "models/modelpresets.h"
+#include "settings/settingsdialog.h"
+
+namespace {
+QString formatBytes(quint64 bytes) {
+    const double mib = double(bytes) / (1024.0 * 1024.0);
+    return mib >= 1024 ? QStringLiteral("%1 GiB").arg(mib / 1024.0, 0, 'f', 2) : QStringLiteral("%1 MiB").arg(mib, 0, 'f', 1);
+}
+}  // namespace
+
+MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget* parent)
+    : QMainWindow(parent), m_settings(std::move(settings)), m_options(std::move(options)) {
+    setWindowTitle(tr("Llava Insight"));
+    setWindowIcon(QIcon(QStringLiteral(":/icons/llava-insight.svg")));
+    resize(1280, 820);
+    m_store = std::make_unique<ChatStore>(m_options.dataDir);
+    m_chat = new ChatModel(this);
+    m_controller = new InferenceController(m_options.engineFactory(), this);
+
+    auto* central = new QWidget(this);
+    auto* layout = new QVBoxLayout(central);
+    m_view = new ChatView(central);
+    m_view->setModel(m_chat);
+    m_composer = new Composer(central);
+    m_composer->setImageImporter([this](const QImage& image) {
+        auto stored = m_store->importImage(image);
+        return stored.isOk() ? *stored : QString();
+    });
+    layout->addWidget(m_view, 1);
+    layout->addWidget(m_composer);
+    setCentralWidget(central);
+
+    auto* chatsDock = new QDockWidget(tr("Chats"), this);
+    chatsDock->setObjectName(QStringLiteral("chatsDock"));
+    chatsDock->setWidget(buildChatsPanel());
+    addDockWidget(Qt::LeftDockWidgetArea, chatsDock);
+
+    auto* inspectorDock = new QDockWidget(tr("Inspector"), this);
+    inspectorDock->setObjectName(QStringLiteral("inspectorDock"));
+    m_inspector = new InspectorWidget(inspectorDock);
+    m_inspector->setModelConfig(defaultInspectorConfig());
+    inspectorDock->setWidget(m_inspector);
+    addDockWidget(Qt::RightDockWidgetArea, inspectorDock);
+    resizeDocks({chatsDock, inspectorDock}, {220, 520}, Qt::Horizontal);
+
+    buildMenus();
+    buildStatusBar();
+
+    connect(m_composer, &Composer::sendRequested, this, &MainWindow::send);
+    connect(m_composer, &Composer::stopRequested, this, &MainWindow::stop);
+    connect(m_composer, &Composer::attachRequested, this, &MainWindow::openImage);
+    connect(m_composer, &Composer::attachmentsChanged, this, [this](const QStringList& images) {
+        if (!images.isEmpty()) showImageInInspector(images.last());
+        updateInspectorText();
+    });
+    connect(m_composer->editor(), &QPlainTextEdit::textChanged, this, &MainWindow::updateInspectorText);
+    connect(m_view, &ChatView::copyRequested, this, [](const QString& text) { QApplication::clipboard()->setText(text); });
+    connect(m_view, &ChatView::regenerateRequested, this, &MainWindow::regenerate);
+    connect(m_view, &ChatView::editRequested, this, [this](int row) {
+        if (m_controller->isGenerating() || row < 0 || row >= m_chat->rowCount()) return;
+        const ChatMessage m = m_chat->message(row);
+        m_chat->removeFrom(row);
+        m_controller->clearSession();
+        m_composer->setText(m.text);
+        m_composer->clearAttachments();
+        m_composer->addAttachments(m.images);
+        m_composer->editor()->setFocus();
+    });
+    connect(m_chat, &ChatModel::conversationChanged, this, [this] {
+        if (!m_controller->isGenerating()) saveCurrent();
+    });
+
+    connect(m_controller, &InferenceController::busyChanged, m_composer, &Composer::setBusy);
+    connect(m_controller, &InferenceController::tokensGenerated, this, [this](quint64 id, const QString& text) {
+        if (id == m_activeRequest) m_chat->appendText(m_activeRow, text);
+    });
+    auto settle = [this](quint64 id, MessageState state, const llava::GenerationStats* stats, const QString& error) {
+        if (id != m_activeRequest) return;
+        if (stats) m_chat->setStats(m_activeRow, *stats);
+        m_chat->setState(m_activeRow, state, error);
+        m_activeRequest = 0;
+        saveCurrent();
+    };
+    connect(m_controller, &InferenceController::generationFinished, this,
+            [this, settle](quint64 id, const llava::GenerationStats& stats, int used) {
+                m_contextUsed = used;
+                m_speedLabel->setText(tr("TTFT %1 ms · %2 tok/s").arg(stats.timeToFirstTokenMs, 0, 'f', 0)
+                                          .arg(stats.decodeTokPerS, 0, 'f', 1));
+                settle(id, MessageState::Complete, &stats, {});
+                updateInspectorText();
+            });
+    connect(m_controller, &InferenceController::generationStopped, this,
+            [this, settle](quint64 id, const llava::GenerationStats& stats, int used) {
+                m_contextUsed = used;
+                settle(id, MessageState::Stopped, &stats, {});
+            });
+    connect(m_controller, &InferenceController::generationFailed, this,
+            [settle](quint64 id, const QString& message, const QString& details) {
+                settle(id, MessageState::Failed, nullptr, message + QStringLiteral(" ") + details);
+            });
+    connect(m_controller, &InferenceController::loadProgressChanged, this, [this](quint64 done, quint64 total, const QString& stage) {
+        m_loadProgress->setVisible(true);
+        m_cancelLoad->setVisible(true);
+        m_loadProgress->setRange(0, 1000);
+        m_loadProgress->setValue(total ? int(1000.0 * double(done) / double(total)) : 0);
+        m_loadProgress->setFormat(tr("Loading %1: %p%").arg(stage));
+    });
+    connect(m_controller, &InferenceController::loadFinished, this, [this](const ModelInfo& info) {
+        m_model = info;
+        m_modelLoaded = true;
+        m_loadProgress->hide();
+        m_cancelLoad->hide();
+        QString label = info.name;
+        if (info.randomWeights) label += tr(" — random weights, answers are meaningless");
+        m_modelLabel->setText(label);
+        m_view->setBanner(info.randomWeights ? tr("Demo model with random weights — answers are meaningless. "
+                                                  "Open a LLaVA v1.6 folder (File → Open model folder) for real answers.")
+                                             : QString());
+        QString backend = info.backend.toUpper();
+        if (!info.device.isEmpty()) backend += QStringLiteral(" (%1)").arg(info.device);
+        if (!info.fallbackReason.isEmpty()) backend += tr(" — fallback: %1").arg(info.fallbackReason);
+        m_backendLabel->setText(backend);
+        m_memoryLabel->setText(tr("weights %1 · KV %2").arg(formatBytes(info.weightBytes), formatBytes(info.kvCacheBytes)));
+        m_contextUsed = 0;
+        updateInspectorText();
+        emit statusChanged();
+    });
+    connect(m_controller, &InferenceController::loadFailed, this, [this](const QString& message, const QString& details) {
+        m_loadProgress->hide();
+        m_cancelLoad->hide();
+        QMessageBox box(QMessageBox::Warning, tr("Could not load the model"), message, QMessageBox::Ok, this);
+        box.setDetailedText(details);
+        box.setInformativeText(details.left(300));
+        if (!qEnvironmentVariableIsSet("LLAVA_NO_DIALOGS")) box.exec();
+        m_modelLabel->setText(tr("No model loaded: %1").arg(details.left(120)));
+    });
+
+    auto report = m_store->loadAll();
+    m_conversations = report.conversations;
+    if (!report.problems.isEmpty())
+        statusBar()->showMessage(tr("Some chats could not be read: %1").arg(report.problems.join(QStringLiteral("; "))), 15000);
+    if (m_conversations.isEmpty()) newChat(); else selectConversation(m_conversations.first().id);
+    refreshChatList();
+
+    if (m_options.openSample && m_conversations.size() <= 1 && m_chat->rowCount() == 0) {
+        auto sample = m_store->importImage(drawSampleImage());
+        if (sample.isOk()) m_composer->addAttachments({*sample});
+        m_composer->setText(tr("What is shown in this image?"));
+    }
+    m_composer->editor()->setFocus();
+}
+
+MainWindow::~MainWindow() {
+    m_controller->cancel();
+    QThreadPool::globalInstance()->waitForDone();  // preview decodes post back to this object
+    saveCurrent();
+}
+
+QWidget* MainWindow::buildChatsPanel() {
+    auto* panel = new QWidget(this);
+    auto* v = new QVBoxLayout(panel);
+    m_search = new QLineEdit(panel);
+    m_search->setPlaceholderText(tr("Search chats"));
+    m_search->setAccessibleName(tr("Search chats"));
+    m_search->setClearButtonEnabled(true);
+    m_chatList = new QListWidget(panel);
+    m_chatList->setAccessibleName(tr("Chat list"));
+    auto* buttons = new QHBoxLayout;
+    auto* add = new QPushButton(tr("New"), panel);
+    auto* rename = new QPushButton(tr("Rename"), panel);
+    auto* remove = new QPushButton(tr("Delete"), panel);
+    add->setAccessibleName(tr("New chat"));
+    rename->setAccessibleName(tr("Rename chat"));
+    remove->setAccessibleName(tr("Delete chat"));
+    buttons->addWidget(add);
+    buttons->addWidget(rename);
+    buttons->addWidget(remove);
+    v->addWidget(m_search);
+    v->addWidget(m_chatList, 1);
+    v->addLayout(buttons);
+    connect(add, &QPushButton::clicked, this, &MainWindow::newChat);
+    connect(m_search, &QLineEdit::textChanged, this, &MainWindow::refreshChatList);
+    connect(m_chatList, &QListWidget::currentItemChanged, this, [this](QListWidgetItem* item) {
+        if (item && item->data(Qt::UserRole).toString() != m_chat->conversation().id)
+            selectConversation(item->data(Qt::UserRole).toString());
+    });
+    connect(rename, &QPushButton::clicked, this, [this] {
+        bool ok = false;
+        const QString title = QInputDialog::getText(this, tr("Rename chat"), tr("Title:"), QLineEdit::Normal,
+                                                    m_chat->conversation().title, &ok);
+        if (ok && !title.trimmed().isEmpty()) {
+            m_chat->setTitle(title.trimmed());
+            refreshChatList();
+        }
+    });
+    connect(remove, &QPushButton::clicked, this, [this] {
+        if (m_controller->isGenerating()) stop();
+        const QString id = m_chat->conversation().id;
+        (void)m_store->remove(id);
+        m_conversations.erase(std::remove_if(m_conversations.begin(), m_conversations.end(),
+                                             [&](const Conversation& c) { return c.id == id; }),
+                              m_conversations.end());
+        if (m_conversations.isEmpty()) newChat(); else selectConversation(m_conversations.first().id);
+        refreshChatList();
+    });
+    return panel;
+}
+
+void MainWindow::buildMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&New chat"), QKeySequence::New, this, &MainWindow::newChat);
+    file->addAction(tr("&Open image…"), QKeySequence::Open, this, &MainWindow::openImage);
+    file->addAction(tr("Open &model folder…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::openModelFolder);
+    m_recentMenu = file->addMenu(tr("&Recent models"));
+    connect(m_recentMenu, &QMenu::aboutToShow, this, [this] {
+        m_recentMenu->clear();
+        for (const QString& dir : m_settings.recentModels)
+            m_recentMenu->addAction(dir, this, [this, dir] { loadModel(dir, false); });
+        if (m_settings.recentModels.isEmpty()) m_recentMenu->addAction(tr("(none)"))->setEnabled(false);
+    });
+    file->addSeparator();
+    file->addAction(tr("Export as &Markdown…"), this, [this] { exportChat(true); });
+    file->addAction(tr("Export as &JSON…"), this, [this] { exportChat(false); });
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    edit->addAction(tr("&Paste"), QKeySequence::Paste, this, [this] {
+        if (!m_composer->acceptMime(QApplication::clipboard()->mimeData()).isEmpty()) return;
+        m_composer->editor()->paste();
+    });
+    edit->addAction(tr("&Settings…"), QKeySequence::Preferences, this, &MainWindow::showSettings);
+    QMenu* chat = menuBar()->addMenu(tr("&Chat"));
+    chat->addAction(tr("&Stop"), QKeySequence(Qt::Key_Escape), this, &MainWindow::stop);
+    chat->addAction(tr("&Regenerate last answer"), QKeySequence(tr("Ctrl+R")), this, &MainWindow::regenerate);
+    chat->addAction(tr("&Focus composer"), QKeySequence(tr("Ctrl+L")), this, [this] { m_composer->editor()->setFocus(); });
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About"), this, [this] {
+        QMessageBox::about(this, tr("About Llava Insight"),
+                           tr("Llava Insight %1\nOffline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.")
+                               .arg(QStringLiteral(LLAVA_VERSION_STRING)));
+    });
+}
+
+void MainWindow::buildStatusBar() {
+    m_modelLabel = new QLabel(tr("No model loaded"), this);
+    m_backendLabel = new QLabel(this);
+    m_memoryLabel = new QLabel(this);
+    m_speedLabel = new QLabel(this);
+    m_loadProgress = new QProgressBar(this);
+    m_loadProgress->setMaximumWidth(220);
+    m_loadProgress->hide();
+    m_cancelLoad = new QToolButton(this);
+    m_cancelLoad->setText(tr("Cancel"));
+    m_cancelLoad->setAccessibleName(tr("Cancel loading"));
+    m_cancelLoad->hide();
+    connect(m_cancelLoad, &QToolButton::clicked, m_controller, &InferenceController::cancelLoad);
+    statusBar()->addWidget(m_modelLabel, 1);
+    statusBar()->addPermanentWidget(m_loadProgress);
+    statusBar()->addPermanentWidget(m_cancelLoad);
+    statusBar()->addPermanentWidget(m_backendLabel);
+    statusBar()->addPermanentWidget(m_memoryLabel);
+    statusBar()->addPermanentWidget(m_speedLabel);
+}
+
+void MainWindow::refreshChatList() {
+    const QString filter = m_search->text().trimmed();
+    const QSignalBlocker block(m_chatList);
+    m_chatList->clear();
+    for (const Conversation& stored : m_conversations) {
+        const Conversation& c = stored.id == m_chat->conversation().id ? m_chat->conversation() : stored;
+        bool match = filter.isEmpty() || c.title.contains(filter, Qt::CaseInsensitive);
+        for (int i = 0; !match && i < c.messages.size(); ++i) match = c.messages[i].text.contains(filter, Qt::CaseInsensitive);
+        if (!match) continue;
+        auto* item = new QListWidgetItem(c.title.isEmpty() ? defaultTitle(c) : c.title, m_chatList);
+        item->setData(Qt::UserRole, c.id);
+        if (c.id == m_chat->conversation().id) m_chatList->setCurrentItem(item);
+    }
+}
+
+void MainWindow::newChat() {
+    if (m_controller->isGenerating()) stop();
+    saveCurrent();
+    Conversation c;
+    c.id = newConversationId();
+    c.created = c.updated = QDateTime::currentDateTime();
+    c.systemPrompt = m_settings.systemPrompt;
+    m_conversations.prepend(c);
+    m_chat->setConversation(c);
+    m_controller->clearSession();
+    m_contextUsed = 0;
+    if (m_chatList) refreshChatList();
+}
+
+void MainWindow::selectConversation(const QString& id) {
+    if (m_controller->isGenerating()) stop();
+    saveCurrent();
+    for (const Conversation& c : m_conversations)
+        if (c.id == id) {
+            m_chat->setConversation(c);
+            m_controller->clearSession();
+            m_contextUsed = 0;
+            break;
+        }
+    updateInspectorText();
+}
+
+void MainWindow::saveCurrent() {
+    const Conversation& c = m_chat->conversation();
+    if (c.id.isEmpty()) return;
+    for (Conversation& stored : m_conversations)
+        if (stored.id == c.id) stored = c;
+    if (c.messages.isEmpty()) return;  // empty chats are not written
+    const llava::Status status = m_store->save(c);
+    if (!status.isOk()) statusBar()->showMessage(QString::fromStdString(status.message()), 10000);
+}
+
+void MainWindow::send(const QString& text, const QStringList& images) {
+    std::vector<HistoryTurn> history;
+    const auto& messages = m_chat->conversation().messages;
+    for (int i = 0; i + 1 < messages.size(); i += 2)
+        if (messages[i].role == MessageRole::User && messages[i + 1].role == MessageRole::Assistant)
+            history.push_back({messages[i].text, int(messages[i].images.size()), messages[i + 1].text});
+    QStringList stored;
+    for (const QString& path : images) {
+        auto copy = path.startsWith(m_store->imagesDir()) ? llava::Result<QString>(path) : m_store->importImageFile(path);
+        if (copy.isOk()) stored << *copy;
+    }
+    ChatMessage user;
+    user.role = MessageRole::User;
+    user.text = text;
+    user.images = stored;
+    m_chat->appendMessage(user);
+    refreshChatList();
+    startGeneration(text, stored, history);
+}
+
+void MainWindow::startGeneration(const QString& text, const QStringList& images, const std::vector<HistoryTurn>& history) {
+    GenerationRequest request;
+    request.conversationId = m_chat->conversation().id;
+    request.history = history;
+    request.text = text;
+    request.systemPrompt = m_chat->conversation().systemPrompt;
+    request.sampling.temperature = float(m_settings.temperature);
+    request.sampling.topP = float(m_settings.topP);
+    request.sampling.topK = m_settings.topK;
+    request.sampling.maxNewTokens = m_settings.maxNewTokens;
+    request.sampling.seed = quint64(m_settings.seed);
+    QString decodeErrors;
+    for (const QString& path : images) {
+        auto rgb = imageio::decodeImageFile(path);
+        if (rgb.isOk()) request.images.push_back(std::move(*rgb));
+        else decodeErrors += QString::fromStdString(rgb.status().message()) + QLatin1Char('\n');
+    }
+    ChatMessage answer;
+    answer.role = MessageRole::Assistant;
+    answer.state = MessageState::Streaming;
+    m_activeRow = m_chat->appendMessage(answer);
+    if (!decodeErrors.isEmpty()) {
+        m_chat->setState(m_activeRow, MessageState::Failed, decodeErrors.trimmed());
+        return;
+    }
+    m_activeRequest = m_controller->generate(std::move(request));
+}
+
+void MainWindow::stop() {
+    if (!m_controller->isGenerating()) return;
+    m_controller->cancel();
+    if (m_activeRequest != 0) {  // instant in the UI; the worker's confirmation is ignored
+        m_chat->setState(m_activeRow, MessageState::Stopped);
+        m_activeRequest = 0;
+        saveCurrent();
+    }
+}
+
+void MainWindow::regenerate() {
+    if (m_controller->isGenerating()) return;
+    const int n = m_chat->rowCount();
+    if (n < 2 || m_chat->message(n - 1).role != MessageRole::Assistant) return;
+    const ChatMessage user = m_chat->message(n - 2);
+    m_chat->removeFrom(n - 1);
+    std::vector<HistoryTurn> history;
+    const auto& messages = m_chat->conversation().messages;
+    for (int i = 0; i + 1 < n - 2; i += 2)
+        history.push_back({messages[i].text, int(messages[i].images.size()), messages[i + 1].text});
+    m_controller->clearSession();
+    startGeneration(user.text, user.images, history);
+}
+
+void MainWindow::openImage() {
+    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Open images"), QString(),
+                                                            tr("Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff)"));
+    if (!files.isEmpty()) m_composer->addAttachments(files);
+}
+
+void MainWindow::showImageInInspector(const QString& path) {
+    auto size = imageio::readImageSize(path);
+    if (!size.isOk()) {
+        statusBar()->showMessage(QString::fromStdString(size.status().message()), 8000);
+        return;
+    }
+    m_inspector->setImage(QFileInfo(path).fileName(), *size);  // grid + token layout now, pixels later
+    const quint64 generation = ++m_previewGeneration;
+    QThreadPool::globalInstance()->start([this, path, generation] {
+        auto preview = imageio::readPreview(path, 1024);
+        QImage image = preview.isOk() ? *preview : QImage();
+        QMetaObject::invokeMethod(this, [this, image, generation] {
+            if (generation == m_previewGeneration) m_inspector->setPreview(image);
+        }, Qt::QueuedConnection);
+    });
+    updateInspectorText();
+}
+
+void MainWindow::updateInspectorText() {
+    // Without the model's tokenizer on this thread the text runs are estimates (mistral_instruct:
+    // BOS "[INST]" before the image, "\n<question> [/INST]" after it).
+    const QString text = m_composer->text();
+    m_inspector->setTextTokens(5, 5 + int((text.toUtf8().size() + 3) / 4), true);
+    m_inspector->setContext(m_contextUsed, m_modelLoaded ? m_model.contextLimit : m_settings.contextLength);
+}
+
+void MainWindow::loadModel(const QString& dir, bool randomWeights) {
+    LoadRequest request;
+    request.modelDir = dir;
+    request.randomWeights = randomWeights;
+    request.threads = m_settings.threads;
+    request.contextLength = m_settings.contextLength;
+    if (m_settings.backend == QLatin1String("cpu")) request.backend = llava::BackendKind::Cpu;
+    if (m_settings.backend == QLatin1String("cuda")) request.backend = llava::BackendKind::Cuda;
+    llava::WeightPrecision precision{};
+    if (llava::parseWeightPrecision(m_settings.precision.toStdString(), &precision)) request.precision = precision;
+    llava::Reference reference{};
+    if (llava::parseReference(m_settings.reference.toStdString(), &reference)) request.reference = reference;
+    m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(dir).fileName()));
+    if (!randomWeights) {
+        m_settings.addRecentModel(dir);
+        QSettings qs;
+        m_settings.save(qs);
+    }
+    m_controller->loadModel(request);
+}
+
+void MainWindow::openModelFolder() {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a LLaVA v1.6 model folder"));
+    if (!dir.isEmpty()) loadModel(dir, false);
+}
+
+void MainWindow::showSettings() {
+    SettingsDialog dialog(m_settings, this);
+    if (dialog.exec() != QDialog::Accepted) return;
+    m_settings = dialog.settings();
+    QSettings qs;
+    m_settings.save(qs);
+    applySettings();
+}
+
+void MainWindow::applySettings() {
+    llava::Reference reference{};
+    if (llava::parseReference(m_settings.reference.toStdString(), &reference)) m_inspector->setPreferredReference(reference);
+    updateInspectorText();
+}
+
+void MainWindow::exportChat(bool markdown) {
+    const Conversation& c = m_chat->conversation();
+    const QString filter = markdown ? tr("Markdown (*.md)") : tr("JSON (*.json)");
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export chat"), c.title + (markdown ? ".md" : ".json"), filter);
+    if (path.isEmpty()) return;
+    const llava::Status status = markdown ? m_store->exportMarkdown(c, path) : m_store->exportJson(c, path);
+    statusBar()->showMessage(status.isOk() ? tr("Exported to %1").arg(path) : QString::fromStdString(status.message()), 8000);
+}

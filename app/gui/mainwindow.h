@@ -1,0 +1,92 @@
+// The main window: menus, docks and wiring only. Chats dock (list, search, new/rename/delete),
+// chat view + composer in the centre, the inspector dock, and a status bar with backend, memory,
+// TTFT and tok/s. Inference goes through InferenceController; chats persist through ChatStore.
+#pragma once
+
+#include <QHash>
+#include <QMainWindow>
+#include <memory>
+
+#include "chat/chattypes.h"
+#include "inference/chatengine.h"
+#include "settings/appsettings.h"
+
+class ChatModel;
+class ChatStore;
+class ChatView;
+class Composer;
+class InferenceController;
+class InspectorWidget;
+class QLabel;
+class QLineEdit;
+class QListWidget;
+class QProgressBar;
+class QToolButton;
+class QMenu;
+
+struct MainWindowOptions {
+    QString dataDir;                  // chats, images, demo model
+    ChatEngineFactory engineFactory;  // tests pass a fake
+    bool openSample = true;           // attach the sample image on a first start
+};
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    MainWindow(AppSettings settings, MainWindowOptions options, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // For tests and scripts/screenshots.
+    Composer* composer() const { return m_composer; }
+    InspectorWidget* inspector() const { return m_inspector; }
+    ChatModel* chatModel() const { return m_chat; }
+    InferenceController* controller() const { return m_controller; }
+    void showImageInInspector(const QString& path);
+    void loadModel(const QString& dir, bool randomWeights);
+
+public slots:
+    void newChat();
+    void send(const QString& text, const QStringList& images);
+    void stop();
+    void regenerate();
+    void openImage();
+    void openModelFolder();
+    void showSettings();
+
+signals:
+    void statusChanged();
+
+private:
+    void buildMenus();
+    QWidget* buildChatsPanel();
+    void buildStatusBar();
+    void refreshChatList();
+    void selectConversation(const QString& id);
+    void saveCurrent();
+    void startGeneration(const QString& text, const QStringList& images, const std::vector<HistoryTurn>& history);
+    void updateInspectorText();
+    void applySettings();
+    void exportChat(bool markdown);
+
+    AppSettings m_settings;
+    MainWindowOptions m_options;
+    std::unique_ptr<ChatStore> m_store;
+    QList<Conversation> m_conversations;  // all chats except the open one's live copy in m_chat
+    ChatModel* m_chat;
+    ChatView* m_view;
+    Composer* m_composer;
+    InspectorWidget* m_inspector;
+    InferenceController* m_controller;
+    QListWidget* m_chatList;
+    QLineEdit* m_search;
+    QLabel *m_modelLabel, *m_backendLabel, *m_memoryLabel, *m_speedLabel;
+    QProgressBar* m_loadProgress;
+    QToolButton* m_cancelLoad;
+    QMenu* m_recentMenu;
+    ModelInfo m_model;
+    bool m_modelLoaded = false;
+    quint64 m_activeRequest = 0;
+    int m_activeRow = -1;
+    int m_contextUsed = 0;
+    quint64 m_previewGeneration = 0;
+};
