@@ -166,6 +166,13 @@ private slots:
         checkClipL336(d->vision);
     }
 
+    // Newer transformers write "dtype" instead of "torch_dtype"; re-saved folders share the HF config.
+    void newerDtypeSpelling() {
+        auto r = parseModelConfig(R"({"model_type": "llava_next", "dtype": "bfloat16"})", "resaved");
+        QVERIFY2(r.isOk(), r.status().toString().c_str());
+        QCOMPARE(r->torchDtype, std::string("bfloat16"));
+    }
+
     void originalVicuna() {
         auto r = parseModelConfig(kOrigVicuna, "llava-v1.6-vicuna-7b");
         QVERIFY2(r.isOk(), r.status().toString().c_str());

@@ -88,6 +88,13 @@ Status readTextFields(const Json& obj, TextConfig* text, const std::string& what
     return Status::ok();
 }
 
+// "torch_dtype"; transformers >= 4.56 saves it as "dtype".
+Status readStorageDtype(const Json& root, std::string* out, const std::string& what) {
+    LLAVA_TRY(io::readString(root, "torch_dtype", out, what));
+    if (out->empty()) LLAVA_TRY(io::readString(root, "dtype", out, what));
+    return Status::ok();
+}
+
 LlmFamily familyFor(bool mistral, int nVocabText, const std::string& lowerName) {
     if (mistral) return LlmFamily::Mistral;
     if (nVocabText >= 64000 || contains(lowerName, "34b")) return LlmFamily::Yi;
@@ -146,7 +153,7 @@ Result<ModelConfig> parseOriginal(const Json& root, const std::string& modelType
         return unsupported(what, "mm_hidden_size", std::to_string(mmHidden), std::to_string(config.vision.dVision));
     LLAVA_ASSIGN_OR_RETURN(config.gridPinpoints, readPinpoints(root, what));
     LLAVA_TRY(io::readInt(root, "tokenizer_model_max_length", &config.tokenizerMaxLength, what));
-    LLAVA_TRY(io::readString(root, "torch_dtype", &config.torchDtype, what));
+    LLAVA_TRY(readStorageDtype(root, &config.torchDtype, what));
     config.dProjector = config.text.dModel;
     config.templateName = io::chooseTemplateName(name, config.text.family);
     return config;
@@ -200,7 +207,7 @@ Result<ModelConfig> parseHf(const Json& root, const std::string& name, const std
     } else {
         config.gridPinpoints = {{336, 672}, {672, 336}, {672, 672}, {1008, 336}, {336, 1008}};  // HF default
     }
-    LLAVA_TRY(io::readString(root, "torch_dtype", &config.torchDtype, what));
+    LLAVA_TRY(readStorageDtype(root, &config.torchDtype, what));
 
     auto tc = root.find("text_config");
     Json empty = Json::object();
