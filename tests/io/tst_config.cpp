@@ -3,6 +3,7 @@
 // LlamaConfig, CLIPVisionConfig) that llava-hf configs rely on by omitting fields.
 #include <QtTest>
 
+#include "llava/checkpointwriter.h"
 #include "llava/modelconfig.h"
 
 using namespace llava;
@@ -307,6 +308,55 @@ private slots:
         QCOMPARE(r->name, std::string("llava-v1.6-34b"));
         QCOMPARE(r->text.family, LlmFamily::Yi);
         QCOMPARE(r->templateName, std::string("chatml_direct"));
+    }
+
+    // serializeModelConfig (used by the demo-model generator) must produce configs our parser reads
+    // back to the same sizes, in both layouts, including a non-CLIP-L tower (vision_config extension).
+    void serializeRoundTrip_data() {
+        QTest::addColumn<QString>("preset");
+        QTest::addColumn<int>("layout");
+        QTest::addColumn<bool>("tinyVision");
+        for (const std::string& name : presetNames()) {
+            QTest::newRow((name + " original").c_str()) << QString::fromStdString(name) << int(CheckpointLayout::Original) << false;
+            QTest::newRow((name + " hf").c_str()) << QString::fromStdString(name) << int(CheckpointLayout::HfLegacy) << false;
+        }
+        QTest::newRow("tiny tower original") << "llava-v1.6-vicuna-7b" << int(CheckpointLayout::Original) << true;
+        QTest::newRow("tiny tower hf") << "llava-v1.6-mistral-7b" << int(CheckpointLayout::HfResaved) << true;
+    }
+    void serializeRoundTrip() {
+        QFETCH(QString, preset);
+        QFETCH(int, layout);
+        QFETCH(bool, tinyVision);
+        auto in = loadPreset(preset.toStdString());
+        QVERIFY(in.isOk());
+        ModelConfig c = *in;
+        if (tinyVision) {
+            c.vision.dVision = 8; c.vision.dFfn = 16; c.vision.nHeads = 2; c.vision.nLayers = 3;
+            c.vision.imageSize = 28; c.vision.patchSize = 14;
+        }
+        std::string json = serializeModelConfig(c, CheckpointLayout(layout));
+        auto out = parseModelConfig(json, c.name);
+        QVERIFY2(out.isOk(), (out.status().toString() + "\n" + json).c_str());
+        const TextConfig &a = c.text, &b = out->text;
+        QCOMPARE(b.family, a.family);
+        QCOMPARE(b.dModel, a.dModel);
+        QCOMPARE(b.nLayers, a.nLayers);
+        QCOMPARE(b.nHeads, a.nHeads);
+        QCOMPARE(b.nKvHeads, a.nKvHeads);
+        QCOMPARE(b.headDim, a.headDim);
+        QCOMPARE(b.dFfn, a.dFfn);
+        QCOMPARE(b.nVocab, a.nVocab);
+        QCOMPARE(b.rmsNormEps, a.rmsNormEps);
+        QCOMPARE(b.ropeTheta, a.ropeTheta);
+        QCOMPARE(b.maxPositions, a.maxPositions);
+        QCOMPARE(b.eosId, a.eosId);
+        QCOMPARE(out->vision.dVision, c.vision.dVision);
+        QCOMPARE(out->vision.nLayers, c.vision.nLayers);
+        QCOMPARE(out->vision.imageSize, c.vision.imageSize);
+        QCOMPARE(out->vision.layersToRun(), c.vision.layersToRun());
+        QCOMPARE(out->gridPinpoints, c.gridPinpoints);
+        QCOMPARE(out->templateName, c.templateName);
+        QCOMPARE(out->layout == CheckpointLayout::Original, layout == int(CheckpointLayout::Original));
     }
 
     // llava-hf folders carry image_mean/image_std in preprocessor_config.json; without one the CLIP

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "llava/modelconfig.h"
 #include "llava/status.h"
 #include "llava/types.h"
 
@@ -42,5 +43,11 @@ Status writeShardIndex(const std::filesystem::path& path, const std::map<std::st
 // model.safetensors without index.
 Status writeModelFolder(const std::filesystem::path& dir, const std::string& configJson,
                         const std::vector<TensorRecord>& tensors, int shardCount);
+
+// config.json text for `config` in the given layout, which parseModelConfig reads back to the same
+// sizes. Original layout: top-level LLM fields + mm_* fields, plus the "vision_config" extension
+// when the tower is not CLIP-L/336. HfLegacy/HfResaved: llava_next with full text/vision configs.
+// Family Yi is not stored (it is inferred from a 64000 vocabulary or "34b" in the name).
+std::string serializeModelConfig(const ModelConfig& config, CheckpointLayout layout);
 
 }  // namespace llava

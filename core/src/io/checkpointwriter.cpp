@@ -109,4 +109,71 @@ Status writeModelFolder(const std::filesystem::path& dir, const std::string& con
     return writeShardIndex(dir / "model.safetensors.index.json", weightMap, total);
 }
 
+namespace {
+
+io::Json visionJson(const VisionConfig& v) {
+    return {{"model_type", "clip_vision_model"}, {"hidden_size", v.dVision}, {"intermediate_size", v.dFfn},
+            {"num_hidden_layers", v.nLayers}, {"num_attention_heads", v.nHeads}, {"image_size", v.imageSize},
+            {"patch_size", v.patchSize}, {"layer_norm_eps", v.layerNormEps}, {"hidden_act", "quick_gelu"}};
+}
+
+void putText(io::Json& j, const TextConfig& t) {
+    j["hidden_size"] = t.dModel;
+    j["num_hidden_layers"] = t.nLayers;
+    j["num_attention_heads"] = t.nHeads;
+    j["num_key_value_heads"] = t.nKvHeads;
+    j["head_dim"] = t.headDim;
+    j["intermediate_size"] = t.dFfn;
+    j["vocab_size"] = t.nVocab;
+    j["rms_norm_eps"] = t.rmsNormEps;
+    j["rope_theta"] = t.ropeTheta;
+    j["max_position_embeddings"] = t.maxPositions;
+    j["tie_word_embeddings"] = t.tieWordEmbeddings;
+    j["bos_token_id"] = t.bosId;
+    j["eos_token_id"] = t.eosId;
+}
+
+bool isClipL336(const VisionConfig& v) {
+    const VisionConfig clip;
+    return v.imageSize == clip.imageSize && v.patchSize == clip.patchSize && v.dVision == clip.dVision &&
+           v.dFfn == clip.dFfn && v.nHeads == clip.nHeads && v.nLayers == clip.nLayers &&
+           v.layerNormEps == clip.layerNormEps;
+}
+
+}  // namespace
+
+std::string serializeModelConfig(const ModelConfig& config, CheckpointLayout layout) {
+    const bool mistral = config.text.family == LlmFamily::Mistral;
+    io::Json j = io::Json::object();
+    j["image_grid_pinpoints"] = config.gridPinpoints;
+    if (!config.torchDtype.empty()) j["torch_dtype"] = config.torchDtype;
+    if (layout == CheckpointLayout::Original) {
+        j["architectures"] = {mistral ? "LlavaMistralForCausalLM" : "LlavaLlamaForCausalLM"};
+        j["model_type"] = mistral ? "llava_mistral" : "llava";
+        putText(j, config.text);
+        j["mm_vision_tower"] = "openai/clip-vit-large-patch14-336";
+        if (!isClipL336(config.vision)) j["vision_config"] = visionJson(config.vision);
+        j["mm_vision_select_layer"] = config.vision.selectLayer;
+        j["mm_vision_select_feature"] = "patch";
+        j["mm_projector_type"] = "mlp2x_gelu";
+        j["mm_hidden_size"] = config.vision.dVision;
+        j["mm_patch_merge_type"] = "spatial_unpad";
+        j["image_aspect_ratio"] = "anyres";
+        j["mm_use_im_start_end"] = false;
+        j["tokenizer_model_max_length"] = config.tokenizerMaxLength;
+    } else {
+        j["architectures"] = {"LlavaNextForConditionalGeneration"};
+        j["model_type"] = "llava_next";
+        j["image_token_index"] = config.imageTokenId;
+        j["vision_feature_layer"] = config.vision.selectLayer;
+        j["vision_feature_select_strategy"] = "default";
+        j["projector_hidden_act"] = "gelu";
+        io::Json text = {{"model_type", mistral ? "mistral" : "llama"}};
+        putText(text, config.text);
+        j["text_config"] = text;
+        j["vision_config"] = visionJson(config.vision);
+    }
+    return j.dump(2);
+}
+
 }  // namespace llava
