@@ -444,7 +444,7 @@ def save_orig_folder(model, v, tok_path):
         # Not present in real ORIG configs (they take the tower from mm_vision_tower). The tiny tower is
         # not CLIP-L, so its shape is recorded here for loaders/tests; all values are also derivable
         # from the tensor shapes in model.safetensors except num_attention_heads and layer_norm_eps.
-        "llava_insight_vision_config": {"hidden_size": CLIP["hidden_size"], "intermediate_size": CLIP["intermediate_size"],
+        "vision_config": {"hidden_size": CLIP["hidden_size"], "intermediate_size": CLIP["intermediate_size"],
                                         "num_attention_heads": CLIP["num_attention_heads"],
                                         "num_hidden_layers": CLIP["num_hidden_layers"], "image_size": 336,
                                         "patch_size": 14, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5},
