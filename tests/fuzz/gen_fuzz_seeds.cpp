@@ -1,5 +1,6 @@
 // Writes seed corpora for the fuzz targets from valid inputs: safetensors images produced by the
-// checkpoint writer, a shard index, every preset config and llava-hf style configs.
+// checkpoint writer, a shard index, every preset config (as shipped and re-serialised in both
+// layouts) and llava-hf style configs.
 // Usage: gen_fuzz_seeds <out dir> <resources/presets dir>
 #include <cstdio>
 #include <filesystem>
@@ -47,6 +48,16 @@ int main(int argc, char** argv) {
     for (const auto& entry : fs::directory_iterator(argv[2])) {
         if (entry.path().extension() != ".json") continue;
         fs::copy_file(entry.path(), out / "config" / entry.path().filename(), fs::copy_options::overwrite_existing);
+    }
+    // Every preset re-serialised in both layouts (llava-hf style text_config/vision_config objects).
+    for (const std::string& name : llava::presetNames()) {
+        auto config = llava::loadPreset(name);
+        if (!config.isOk()) return 1;
+        for (auto layout : {llava::CheckpointLayout::Original, llava::CheckpointLayout::HfLegacy}) {
+            std::string text = llava::serializeModelConfig(*config, layout);
+            std::string file = name + (layout == llava::CheckpointLayout::Original ? "-orig.json" : "-hf.json");
+            writeFile(out / "config" / file, text.data(), text.size());
+        }
     }
     const std::string hf =
         R"({"model_type": "llava_next", "image_token_index": 32000, "image_grid_pinpoints": [[336, 672], [672, 336]],)"

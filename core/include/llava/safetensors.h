@@ -48,6 +48,8 @@ Result<SafetensorsHeader> parseSafetensorsBytes(std::span<const std::byte> bytes
 
 // One mapped .safetensors file. Move-only; views stay valid while the object (or its moved-to
 // successor) lives, because the mapping itself never moves.
+// Alignment: TensorView::data is only as aligned as the file makes it (writers that pad the header
+// to 8 bytes, like ours and HF's, give 8-byte alignment); consumers must not assume more.
 class SafetensorsFile {
 public:
     static Result<SafetensorsFile> open(const std::filesystem::path& path);
