@@ -2,11 +2,16 @@
 // for rope and norms). Guards: wrong transposition/strides in the blocked matmul (shapes not multiples of
 // the 64x256 panel or the 2x4 micro-kernel), fp16/bf16 decoding, quantisation error bounds, causal mask
 // off-by-one with nPast, GQA head mapping, OOM and shape errors returned as values.
+// matmulFormats/decodeRowsMatchPrefill run every weight format through both kernel sets (AVX2 and portable,
+// picked with LLAVA_CPU_ISA) against a reference built from the exact dequantised weights, so a wrong
+// nibble order, scale index, tail loop or 6x16 edge tile shows up as an error far above fp32 rounding.
 #include <QtTest>
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 
+#include "backend/cpu/cpukernels.h"
 #include "backend/cpu/halfconv.h"
 #include "llava/backend.h"
 
@@ -32,6 +37,60 @@ Tensor upload(Backend& b, const std::vector<float>& data, const Shape& shape) {
 std::vector<float> download(Backend& b, const Tensor& t) {
     std::vector<float> out(static_cast<std::size_t>(t.elementCount()));
     if (!b.download(t, out.data(), out.size() * 4).isOk()) qFatal("download failed");
+    return out;
+}
+
+// A CPU backend running the given kernel set ("avx2" = whatever the machine supports, "portable").
+std::unique_ptr<Backend> cpuBackend(const QString& isa, int threads) {
+    if (isa == "portable") setenv("LLAVA_CPU_ISA", "portable", 1);
+    else unsetenv("LLAVA_CPU_ISA");
+    auto backend = createCpuBackend(threads);
+    unsetenv("LLAVA_CPU_ISA");
+    return backend;
+}
+
+// Weight (n, k) uploaded in `format`, and the fp32 values the backend will actually use (dequantised).
+struct TestWeight {
+    Tensor tensor;
+    std::vector<float> exact;  // (n, k)
+};
+
+TestWeight makeWeight(Backend& b, StorageFormat format, int n, int k, std::uint64_t seed) {
+    const auto w = randomVector(static_cast<std::size_t>(n * k), seed);
+    TestWeight out;
+    out.exact = w;
+    if (format == StorageFormat::BF16) {
+        std::vector<std::uint16_t> h(w.size());
+        for (std::size_t i = 0; i < w.size(); ++i) out.exact[i] = cpu::bf16ToF32(h[i] = cpu::f32ToBf16(w[i]));
+        TensorView view{"w", DType::BF16, {n, k}, reinterpret_cast<const std::byte*>(h.data()), h.size() * 2};
+        auto t = b.uploadWeight(view, WeightPrecision::AsStored);  // mapped in place: copy kept alive below
+        if (!t.isOk()) qFatal("upload bf16 failed");
+        static std::vector<std::vector<std::uint16_t>> keepAlive;
+        keepAlive.push_back(std::move(h));
+        out.tensor = *t;
+        return out;
+    }
+    WeightPrecision precision = WeightPrecision::AsStored;
+    if (format == StorageFormat::F16) precision = WeightPrecision::F16;
+    if (format == StorageFormat::Q8PerChannel) precision = WeightPrecision::Q8;
+    if (format == StorageFormat::Q4Group128) precision = WeightPrecision::Q4;
+    static std::vector<std::vector<float>> keepAlive;  // AsStored F32 is mapped in place
+    keepAlive.push_back(w);
+    TensorView view{"w", DType::F32, {n, k}, reinterpret_cast<const std::byte*>(keepAlive.back().data()), w.size() * 4};
+    auto t = b.uploadWeight(view, precision);
+    if (!t.isOk()) qFatal("upload failed");
+    out.tensor = *t;
+    if (t->format != format) qFatal("unexpected stored format");
+    if (format == StorageFormat::F32) return out;
+    std::vector<std::byte> stored(storageBytes(format, n, k));
+    if (format == StorageFormat::F16) {
+        for (auto& v : out.exact) v = cpu::f16ToF32(cpu::f32ToF16(v));
+        return out;
+    }
+    if (format == StorageFormat::Q8PerChannel) cpu::quantiseQ8(w.data(), n, k, stored.data());
+    else cpu::quantiseQ4(w.data(), n, k, stored.data());
+    const cpu::WeightMatrix wm{format, stored.data(), n, k};
+    for (int r = 0; r < n; ++r) cpu::decodeRow(wm, r, 0, k, out.exact.data() + static_cast<std::size_t>(r) * k);
     return out;
 }
 
@@ -102,6 +161,103 @@ private slots:
         QVERIFY(backend->matmul(out, xt, *wt, bt, MatmulMode::Accumulate).isOk());
         const double err = maxAbsDiff(download(*backend, out), ref);
         QVERIFY2(err <= tolerance, qPrintable(QString("max abs err %1").arg(err)));
+    }
+
+    void matmulFormats_data() {
+        QTest::addColumn<QString>("isa");
+        QTest::addColumn<int>("format");
+        QTest::addColumn<int>("m");
+        QTest::addColumn<int>("n");
+        QTest::addColumn<int>("k");
+        const std::pair<const char*, StorageFormat> formats[] = {{"f32", StorageFormat::F32}, {"f16", StorageFormat::F16},
+                                                                  {"bf16", StorageFormat::BF16}, {"q8", StorageFormat::Q8PerChannel},
+                                                                  {"q4", StorageFormat::Q4Group128}};
+        // m 1..4: matrix-vector path (rows split unevenly over threads, 4/2/1-row tails); m 5, 7, 13: GEMM
+        // with 6-row strip tails; n not a multiple of 16/64 (edge tiles); k with a tail of 8 (non-Q4) and
+        // > 256 (two K-slices).
+        const int shapes[][3] = {{1, 70, 384}, {1, 3, 128}, {2, 37, 256}, {3, 19, 640}, {4, 66, 128},
+                                 {5, 17, 256}, {7, 130, 384}, {13, 64, 512}, {1, 33, 300}, {6, 20, 261}};
+        for (const char* isa : {"avx2", "portable"})
+            for (const auto& [name, format] : formats)
+                for (const auto& s : shapes) {
+                    if (format == StorageFormat::Q4Group128 && s[2] % 128 != 0) continue;
+                    QTest::addRow("%s %s %dx%dx%d", isa, name, s[0], s[1], s[2])
+                        << QString(isa) << int(format) << s[0] << s[1] << s[2];
+                }
+    }
+    void matmulFormats() {
+        QFETCH(QString, isa);
+        QFETCH(int, format);
+        QFETCH(int, m);
+        QFETCH(int, n);
+        QFETCH(int, k);
+        auto backend = cpuBackend(isa, 2);
+        const TestWeight w = makeWeight(*backend, StorageFormat(format), n, k, 11);
+        const auto x = randomVector(static_cast<std::size_t>(m * k), 12), bias = randomVector(static_cast<std::size_t>(n), 13);
+        const Tensor xt = upload(*backend, x, {m, k}), bt = upload(*backend, bias, {n});
+        const Tensor out = upload(*backend, std::vector<float>(static_cast<std::size_t>(m * n), 0.5f), {m, n});
+        QVERIFY(backend->matmul(out, xt, w.tensor, bt, MatmulMode::Accumulate).isOk());
+        const auto got = download(*backend, out);
+        for (int i = 0; i < m; ++i)
+            for (int j = 0; j < n; ++j) {
+                double s = 0.5 + bias[static_cast<std::size_t>(j)], mag = 0;
+                for (int t = 0; t < k; ++t) {
+                    const double p = double(x[static_cast<std::size_t>(i * k + t)]) * w.exact[static_cast<std::size_t>(j * k + t)];
+                    s += p;
+                    mag += std::fabs(p);
+                }
+                // fp32 accumulation in any order: |err| <~ sqrt(k) * 2^-24 * sum|x w|; 1e-5 * sum leaves margin.
+                const double err = std::fabs(got[static_cast<std::size_t>(i * n + j)] - s);
+                QVERIFY2(err <= 1e-5 * mag + 1e-5, qPrintable(QString("out[%1,%2] err %3 (sum|xw| %4)").arg(i).arg(j).arg(err).arg(mag)));
+            }
+    }
+
+    void decodeRowsMatchPrefill_data() {
+        QTest::addColumn<int>("format");
+        QTest::newRow("f16") << int(StorageFormat::F16);
+        QTest::newRow("bf16") << int(StorageFormat::BF16);
+        QTest::newRow("q8") << int(StorageFormat::Q8PerChannel);
+        QTest::newRow("q4") << int(StorageFormat::Q4Group128);
+    }
+    void decodeRowsMatchPrefill() {
+        // The same tokens through the GEMM (M = 9) and one at a time (M = 1, the decode path) must agree to
+        // fp32 rounding: guards a decode path that reads a different row, scale or group than prefill.
+        QFETCH(int, format);
+        const int m = 9, n = 45, k = 384;
+        auto backend = createCpuBackend(2);
+        const TestWeight w = makeWeight(*backend, StorageFormat(format), n, k, 21);
+        const auto x = randomVector(static_cast<std::size_t>(m * k), 22);
+        const Tensor xt = upload(*backend, x, {m, k});
+        const Tensor all = upload(*backend, std::vector<float>(static_cast<std::size_t>(m * n)), {m, n});
+        QVERIFY(backend->matmul(all, xt, w.tensor, Tensor{}, MatmulMode::Overwrite).isOk());
+        const auto batched = download(*backend, all);
+        const Tensor one = upload(*backend, std::vector<float>(static_cast<std::size_t>(n)), {1, n});
+        for (int i = 0; i < m; ++i) {
+            auto row = rowView(xt, i, 1);
+            QVERIFY(row.isOk());
+            QVERIFY(backend->matmul(one, *row, w.tensor, Tensor{}, MatmulMode::Overwrite).isOk());
+            const auto single = download(*backend, one);
+            for (int j = 0; j < n; ++j)
+                QVERIFY(std::fabs(single[static_cast<std::size_t>(j)] - batched[static_cast<std::size_t>(i * n + j)]) <=
+                        1e-5 * (1 + std::fabs(batched[static_cast<std::size_t>(i * n + j)])));
+        }
+    }
+
+    void threadPoolRunsEveryIndexOnce() {
+        // Back-to-back parallelFor calls (the spin-then-sleep dispatch) with every chunk count, including
+        // fewer chunks than workers: each index runs exactly once per call.
+        ThreadPool pool(4);
+        std::vector<int> hits(1000);
+        for (int round = 0; round < 2000; ++round) {
+            const std::int64_t n = 1 + round % 37;
+            pool.parallelFor(n, 1 + round % 5, [&](std::int64_t b, std::int64_t e, int) {
+                for (std::int64_t i = b; i < e; ++i) ++hits[static_cast<std::size_t>(i)];
+            });
+            for (std::int64_t i = 0; i < n; ++i) {
+                if (hits[static_cast<std::size_t>(i)] != 1) QFAIL(qPrintable(QString("round %1 index %2 ran %3 times").arg(round).arg(i).arg(hits[static_cast<std::size_t>(i)])));
+                hits[static_cast<std::size_t>(i)] = 0;
+            }
+        }
     }
 
     void matmulShapeError() {

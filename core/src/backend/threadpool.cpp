@@ -1,11 +1,25 @@
-// ThreadPool: workers sleep on a condition variable, a parallelFor bumps the generation counter, each
-// participant (workers + caller) runs the chunk with its own index. Chunks are static (equal sizes):
-// the ops we run have uniform cost per index, so work stealing would not pay for itself.
+// ThreadPool: a parallelFor publishes the job and bumps an atomic generation counter; workers that are
+// spinning see it within a few hundred nanoseconds, workers that went to sleep (after kSpinRounds idle
+// polls) are woken through the condition variable. Each participant (workers + caller) runs the chunk with
+// its own index; the caller spins, then sleeps, until the pending counter reaches zero. Chunks are static
+// (equal sizes): the ops we run have uniform cost per index, so work stealing would not pay for itself.
+// The spin is short (~tens of microseconds) because these machines are often shared: a long spin would
+// steal cores from other processes while the inference thread is between ops.
 #include "llava/threadpool.h"
 
 #include <algorithm>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LLAVA_SPIN_PAUSE() _mm_pause()
+#else
+#define LLAVA_SPIN_PAUSE() std::this_thread::yield()
+#endif
+
 namespace llava {
+namespace {
+constexpr int kSpinRounds = 20000;  // pause ~ 10-140 cycles each: a few hundred microseconds at most
+}
 
 ThreadPool::ThreadPool(int threads) {
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -16,7 +30,7 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard lock(m_mutex);
-        m_stop = true;
+        m_stop.store(true, std::memory_order_release);
     }
     m_wake.notify_all();
     for (auto& worker : m_workers) worker.join();
@@ -25,20 +39,32 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::workerLoop(int index) {
     std::uint64_t seen = 0;
     for (;;) {
-        std::unique_lock lock(m_mutex);
-        m_wake.wait(lock, [&] { return m_stop || m_generation != seen; });
-        if (m_stop) return;
-        seen = m_generation;
-        const auto* job = m_job;
-        const std::int64_t n = m_n, chunk = m_chunk;
-        const int chunks = m_chunks;
-        lock.unlock();
-        if (index < chunks) {
-            const std::int64_t begin = index * chunk, end = std::min(n, begin + chunk);
-            if (begin < end) (*job)(begin, end, index);
+        std::uint64_t generation = m_generation.load(std::memory_order_acquire);
+        for (int spin = 0; generation == seen && spin < kSpinRounds && !m_stop.load(std::memory_order_relaxed); ++spin) {
+            LLAVA_SPIN_PAUSE();
+            generation = m_generation.load(std::memory_order_acquire);
         }
-        lock.lock();
-        if (--m_pending == 0) m_done.notify_one();
+        if (generation == seen) {
+            std::unique_lock lock(m_mutex);
+            ++m_sleepingWorkers;
+            m_wake.wait(lock, [&] {
+                return m_stop.load(std::memory_order_acquire) || m_generation.load(std::memory_order_acquire) != seen;
+            });
+            --m_sleepingWorkers;
+            generation = m_generation.load(std::memory_order_acquire);
+        }
+        if (m_stop.load(std::memory_order_acquire)) return;
+        seen = generation;
+        // Every worker acknowledges every generation (even without a chunk), so none can skip one and read
+        // the next job's fields while the caller is writing them.
+        if (index < m_chunks) {
+            const std::int64_t begin = index * m_chunk, end = std::min(m_n, begin + m_chunk);
+            if (begin < end) (*m_job)(begin, end, index);
+        }
+        if (m_pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            std::lock_guard lock(m_mutex);
+            if (m_callerSleeping) m_done.notify_one();
+        }
     }
 }
 
@@ -53,19 +79,26 @@ void ThreadPool::parallelFor(std::int64_t n, std::int64_t grain,
         return;
     }
     const std::int64_t chunk = (n + chunks - 1) / chunks;
+    m_job = &fn;
+    m_n = n;
+    m_chunk = chunk;
+    m_chunks = chunks;
+    m_pending.store(static_cast<int>(m_workers.size()), std::memory_order_relaxed);
+    bool wake;
     {
         std::lock_guard lock(m_mutex);
-        m_job = &fn;
-        m_n = n;
-        m_chunk = chunk;
-        m_chunks = chunks;
-        m_pending = static_cast<int>(m_workers.size());
-        ++m_generation;
+        m_generation.fetch_add(1, std::memory_order_release);
+        wake = m_sleepingWorkers > 0;
     }
-    m_wake.notify_all();
+    if (wake) m_wake.notify_all();
     fn(0, std::min(n, chunk), 0);
-    std::unique_lock lock(m_mutex);
-    m_done.wait(lock, [&] { return m_pending == 0; });
+    for (int spin = 0; m_pending.load(std::memory_order_acquire) != 0 && spin < kSpinRounds; ++spin) LLAVA_SPIN_PAUSE();
+    if (m_pending.load(std::memory_order_acquire) != 0) {
+        std::unique_lock lock(m_mutex);
+        m_callerSleeping = true;
+        m_done.wait(lock, [&] { return m_pending.load(std::memory_order_acquire) == 0; });
+        m_callerSleeping = false;
+    }
     m_job = nullptr;
 }
 

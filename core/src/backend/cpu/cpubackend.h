@@ -32,16 +32,13 @@ inline std::string shapeOf(const Tensor& t) { return shapeToString(t.shape); }
 
 class CpuBackend final : public Backend {
 public:
-    explicit CpuBackend(int threads) : m_pool(threads) {}
+    explicit CpuBackend(int threads) : m_pool(threads), m_isa(detectCpuIsa()) {}
 
     BackendInfo info() const override {
         BackendInfo info;
         info.name = "cpu";
         info.threads = m_pool.size();
-        info.device = std::to_string(m_pool.size()) + " threads";
-#if defined(__x86_64__) && defined(__GNUC__)
-        info.device += __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? ", AVX2+FMA" : ", SSE2";
-#endif
+        info.device = std::to_string(m_pool.size()) + " threads, " + cpuIsaName(m_isa);
         for (const auto& b : m_buffers) {
             if (!b.data) continue;
             if (b.mapped) info.memory.mappedWeightBytes += b.bytes;
@@ -156,6 +153,7 @@ private:
     }
 
     ThreadPool m_pool;
+    CpuIsa m_isa;
     Scratch m_scratch;
     std::vector<CpuBuffer> m_buffers;   // id = index + 1
     std::vector<std::uint32_t> m_free;

@@ -33,9 +33,30 @@ void decodeElements(StorageFormat format, const std::byte* data, std::int64_t fi
 // Encodes fp32 into F32/F16/BF16 storage at element `first`.
 void encodeElements(StorageFormat format, std::byte* data, std::int64_t first, std::int64_t n, const float* in);
 
+// Which kernels run: the portable ones (plain C++, any CPU) or the AVX2+FMA+F16C ones (x86-64, chosen at run
+// time so the binary still runs on any x86-64). LLAVA_CPU_ISA=portable forces the portable path (tests, A/B).
+enum class CpuIsa : std::uint8_t { Portable, Avx2 };
+CpuIsa detectCpuIsa();
+const char* cpuIsaName(CpuIsa isa);  // "portable" | "AVX2+FMA+F16C"
+
 // out (M, N) (=|+=) x (M, K) · wᵀ + bias (N, fp32, may be null). PRECONDITION: w.cols == K.
-void matmul(ThreadPool& pool, Scratch& scratch, float* out, const float* x, std::int64_t m, const WeightMatrix& w,
-            const float* bias, bool accumulate);
+// M <= kGemvMaxRows streams each weight row once (matrix-vector path, rows split over threads);
+// larger M packs weight panels to fp32 and runs a register-blocked GEMM (cpugemm.cpp).
+constexpr std::int64_t kGemvMaxRows = 4;
+void matmul(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* x, std::int64_t m,
+            const WeightMatrix& w, const float* bias, bool accumulate);
+
+// AVX2 kernels (defined only on x86-64; PRECONDITION: detectCpuIsa() == Avx2).
+// Output rows [r0, r1) of the matrix-vector product, m <= kGemvMaxRows.
+void gemvAvx2(float* out, const float* x, std::int64_t m, const WeightMatrix& w, const float* bias, bool accumulate,
+              std::int64_t r0, std::int64_t r1);
+// decodeRow with AVX2 conversions. PRECONDITION (Q4): k0 % 128 == 0 and n % 128 == 0 or k0 + n == cols.
+void decodeRowAvx2(const WeightMatrix& w, std::int64_t row, std::int64_t k0, std::int64_t n, float* out);
+// GEMM over output column blocks [b0, b1) of kGemmBlockN columns; `pack` holds kGemmPackFloats floats.
+constexpr std::int64_t kGemmBlockN = 64, kGemmSliceK = 256;
+constexpr std::size_t kGemmPackFloats = kGemmBlockN * kGemmSliceK + kGemmSliceK;
+void gemmAvx2Blocks(float* out, const float* x, std::int64_t m, const WeightMatrix& w, const float* bias,
+                    bool accumulate, std::int64_t b0, std::int64_t b1, float* pack);
 
 // Quantise a (rows, cols) fp32 matrix. dst must hold storageBytes(format, rows, cols).
 void quantiseQ8(const float* src, std::int64_t rows, std::int64_t cols, std::byte* dst);

@@ -1,14 +1,19 @@
-// CPU matrix products: out (M, N) = x (M, K) · wᵀ, w (N, K) in any storage format.
-// Parallelisation: each thread owns whole panels of kPanelN output columns (= weight rows). For each
+// CPU matrix products: out (M, N) = x (M, K) · wᵀ, w (N, K) in any storage format; the run-time choice
+// between the AVX2 kernels (cpugemv.cpp for M <= kGemvMaxRows, cpugemm.cpp above) and the portable path,
+// plus the format conversions and quantisers.
+// Portable path: each thread owns whole panels of kPanelN output columns (= weight rows). For each
 // K-slice of kPanelK, the panel's weight rows are decoded once to fp32 (kPanelN x kPanelK floats, 64 KiB,
 // stays in L2) and reused by every row of x, so prefill is a real matrix-matrix product while decode
 // (M = 1) streams each weight byte exactly once. The 2x4 register micro-kernel uses 8-lane vectors;
 // on x86-64 the hot function is cloned for AVX2+FMA and picked at run time (target_clones).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "backend/cpu/cpukernels.h"
+#include "backend/cpu/cpusimd.h"
 #include "backend/cpu/halfconv.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -158,8 +163,39 @@ void decodeRow(const WeightMatrix& w, std::int64_t row, std::int64_t k0, std::in
     }
 }
 
-void matmul(ThreadPool& pool, Scratch& scratch, float* out, const float* x, std::int64_t m, const WeightMatrix& w,
-            const float* bias, bool accumulate) {
+CpuIsa detectCpuIsa() {
+    const char* forced = std::getenv("LLAVA_CPU_ISA");
+    if (forced && std::string_view(forced) == "portable") return CpuIsa::Portable;
+#ifdef LLAVA_CPU_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        return CpuIsa::Avx2;
+#endif
+    return CpuIsa::Portable;
+}
+
+const char* cpuIsaName(CpuIsa isa) { return isa == CpuIsa::Avx2 ? "AVX2+FMA+F16C" : "portable"; }
+
+void matmul(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* x, std::int64_t m,
+            const WeightMatrix& w, const float* bias, bool accumulate) {
+#ifdef LLAVA_CPU_X86
+    if (isa == CpuIsa::Avx2 && m <= kGemvMaxRows) {  // one contiguous range of weight rows per thread
+        pool.parallelFor(w.rows, 16, [&](std::int64_t r0, std::int64_t r1, int) {
+            gemvAvx2(out, x, m, w, bias, accumulate, r0, r1);
+        });
+        return;
+    }
+    if (isa == CpuIsa::Avx2) {
+        const std::int64_t blocks = (w.rows + kGemmBlockN - 1) / kGemmBlockN;
+        for (int t = 0; t < pool.size(); ++t) scratch.get(t, kGemmPackFloats);  // grow before going parallel
+        pool.parallelFor(blocks, 1, [&](std::int64_t b0, std::int64_t b1, int thread) {
+            gemmAvx2Blocks(out, x, m, w, bias, accumulate, b0, b1, scratch.perThread[static_cast<std::size_t>(thread)].data());
+        });
+        return;
+    }
+#else
+    (void)isa;
+#endif
     const std::int64_t panels = (w.rows + kPanelN - 1) / kPanelN;
     for (int t = 0; t < pool.size(); ++t) scratch.get(t, kPanelN * kPanelK);  // grow before going parallel
     pool.parallelFor(panels, 1, [&](std::int64_t p0, std::int64_t p1, int thread) {

@@ -20,7 +20,7 @@ Status CpuBackend::matmul(const Tensor& out, const Tensor& x, const Tensor& w, c
         LLAVA_ASSIGN_OR_RETURN(b, asF32(bias, m_tmpA, "matmul bias"));
     }
     const WeightMatrix wm{w.format, wp, w.shape[0], w.shape[1]};
-    cpu::matmul(m_pool, m_scratch, o, in, x.rows(), wm, b, mode == MatmulMode::Accumulate);
+    cpu::matmul(m_pool, m_scratch, m_isa, o, in, x.rows(), wm, b, mode == MatmulMode::Accumulate);
     return Status::ok();
 }
 
@@ -187,7 +187,7 @@ Status CpuBackend::patchEmbed(const Tensor& out, const Tensor& pixels, const Ten
                         for (std::int64_t x = 0; x < p; ++x)
                             row[(ch * p + y) * p + x] = px[((c * 3 + ch) * side + gy * p + y) * side + gx * p + x];
             }
-    cpu::matmul(m_pool, m_scratch, o, cols.data(), crops * patches, WeightMatrix{weight.format, wp, d, k}, nullptr, false);
+    cpu::matmul(m_pool, m_scratch, m_isa, o, cols.data(), crops * patches, WeightMatrix{weight.format, wp, d, k}, nullptr, false);
     return Status::ok();
 }
 

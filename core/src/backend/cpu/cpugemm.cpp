@@ -1,0 +1,110 @@
+// Matrix-matrix product for prefill and CLIP (M > kGemvMaxRows rows of x) with AVX2+FMA:
+// out (M, N) (=|+=) x (M, K) · wᵀ + bias, w (N, K) in any storage format.
+// Blocking (BLIS-style): a thread owns whole blocks of kGemmBlockN = 64 output columns (= weight rows).
+// For each K-slice of kGemmSliceK = 256, the block's 64 weight rows are decoded to fp32 once and packed
+// k-major in 4 micro-panels of 16 columns ([sub][k][16], 64 KiB, stays in L2), then every 6-row strip of x
+// runs the 6x16 register micro-kernel over the 4 micro-panels (x strip 6 KiB stays in L1):
+// 12 accumulators + 2 weight vectors + 1 broadcast = 15 of the 16 ymm registers.
+// Not here: M <= kGemvMaxRows (cpugemv.cpp), the portable fallback (cpumatmul.cpp).
+#include "backend/cpu/cpusimd.h"
+
+#ifdef LLAVA_CPU_X86
+
+#include <algorithm>
+
+namespace llava::cpu {
+namespace {
+
+using namespace simd;
+
+constexpr int kMr = 6, kNr = 16;
+constexpr std::int64_t kSubStride = kGemmSliceK * kNr;  // floats per packed micro-panel
+
+// out (MR, ncols) += x (MR, kk; row stride ldx) · panel (kk, 16). ncols <= 16.
+template <int MR>
+LLAVA_AVX2_INLINE void microKernel(const float* x, std::int64_t ldx, const float* panel, std::int64_t kk, float* out,
+                                   std::int64_t ldo, std::int64_t ncols) {
+    __m256 c0[MR], c1[MR];
+    for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+    for (std::int64_t k = 0; k < kk; ++k) {
+        const __m256 b0 = _mm256_loadu_ps(panel + k * kNr), b1 = _mm256_loadu_ps(panel + k * kNr + 8);
+        for (int i = 0; i < MR; ++i) {
+            const __m256 a = _mm256_broadcast_ss(x + i * ldx + k);
+            c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
+            c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
+        }
+    }
+    if (ncols == kNr) {
+        for (int i = 0; i < MR; ++i) {
+            float* o = out + i * ldo;
+            _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), c0[i]));
+            _mm256_storeu_ps(o + 8, _mm256_add_ps(_mm256_loadu_ps(o + 8), c1[i]));
+        }
+        return;
+    }
+    for (int i = 0; i < MR; ++i) {
+        alignas(32) float tile[kNr];
+        _mm256_store_ps(tile, c0[i]);
+        _mm256_store_ps(tile + 8, c1[i]);
+        for (std::int64_t j = 0; j < ncols; ++j) out[i * ldo + j] += tile[j];
+    }
+}
+
+// One strip of `rows` (1..6) x rows against all micro-panels of the packed block.
+template <int MR>
+LLAVA_AVX2 void stripTimesBlock(const float* x, std::int64_t ldx, const float* pack, std::int64_t kk, float* out,
+                                std::int64_t ldo, std::int64_t nn) {
+    for (std::int64_t s = 0; s * kNr < nn; ++s)
+        microKernel<MR>(x, ldx, pack + s * kSubStride, kk, out + s * kNr, ldo, std::min<std::int64_t>(kNr, nn - s * kNr));
+}
+
+// pack[sub][k][c] = w row (n0 + sub*16 + c), column k0 + k, as fp32; rows past N are zero.
+void packBlock(const WeightMatrix& w, std::int64_t n0, std::int64_t nn, std::int64_t k0, std::int64_t kk, float* pack,
+               float* rowTmp) {
+    const std::int64_t padded = (nn + kNr - 1) / kNr * kNr;
+    for (std::int64_t r = 0; r < padded; ++r) {
+        float* dst = pack + (r / kNr) * kSubStride + (r % kNr);
+        if (r < nn) {
+            decodeRowAvx2(w, n0 + r, k0, kk, rowTmp);
+            for (std::int64_t k = 0; k < kk; ++k) dst[k * kNr] = rowTmp[k];
+        } else {
+            for (std::int64_t k = 0; k < kk; ++k) dst[k * kNr] = 0.0f;
+        }
+    }
+}
+
+}  // namespace
+
+void gemmAvx2Blocks(float* out, const float* x, std::int64_t m, const WeightMatrix& w, const float* bias,
+                    bool accumulate, std::int64_t b0, std::int64_t b1, float* pack) {
+    const std::int64_t n = w.rows, kTotal = w.cols;
+    float* rowTmp = pack + kGemmBlockN * kGemmSliceK;
+    for (std::int64_t b = b0; b < b1; ++b) {
+        const std::int64_t n0 = b * kGemmBlockN, nn = std::min(kGemmBlockN, n - n0);
+        for (std::int64_t i = 0; i < m; ++i) {
+            float* o = out + i * n + n0;
+            for (std::int64_t c = 0; c < nn; ++c) o[c] = (accumulate ? o[c] : 0.0f) + (bias ? bias[n0 + c] : 0.0f);
+        }
+        for (std::int64_t k0 = 0; k0 < kTotal; k0 += kGemmSliceK) {
+            const std::int64_t kk = std::min(kGemmSliceK, kTotal - k0);
+            packBlock(w, n0, nn, k0, kk, pack, rowTmp);
+            const float* xs = x + k0;
+            float* os = out + n0;
+            std::int64_t i = 0;
+            for (; i + kMr <= m; i += kMr) stripTimesBlock<kMr>(xs + i * kTotal, kTotal, pack, kk, os + i * n, n, nn);
+            switch (m - i) {
+            case 1: stripTimesBlock<1>(xs + i * kTotal, kTotal, pack, kk, os + i * n, n, nn); break;
+            case 2: stripTimesBlock<2>(xs + i * kTotal, kTotal, pack, kk, os + i * n, n, nn); break;
+            case 3: stripTimesBlock<3>(xs + i * kTotal, kTotal, pack, kk, os + i * n, n, nn); break;
+            case 4: stripTimesBlock<4>(xs + i * kTotal, kTotal, pack, kk, os + i * n, n, nn); break;
+            case 5: stripTimesBlock<5>(xs + i * kTotal, kTotal, pack, kk, os + i * n, n, nn); break;
+            default: break;
+            }
+        }
+    }
+}
+
+}  // namespace llava::cpu
+
+#endif  // LLAVA_CPU_X86
