@@ -1,7 +1,7 @@
 // bench-cpu: decode tok/s and achieved GB/s against a copy bandwidth measured in the same run, prefill
 // tok/s, and one CLIP-L/336 tile (the 23 layers LLaVA uses) on the CPU backend. Weights are random fp16
 // created in memory and uploaded with Backend::allocate/upload; every op goes through the Backend seam,
-// in the same order as core/src/model/forward.cpp. Usage: bench-cpu [threads] [prefillTokens] [decodeSteps]
+// in the same order as core/src/model/forward.cpp. Usage: bench-cpu [threads] [prefillTokens] [decodeSteps] [clipTiles (0 skips CLIP)]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -195,7 +195,8 @@ double clipTile(Backend& b) {
 int main(int argc, char** argv) {
     const int threads = argc > 1 ? std::atoi(argv[1]) : 0;
     const int prefillTokens = argc > 2 ? std::atoi(argv[2]) : 128;
-    const int decodeSteps = argc > 3 ? std::atoi(argv[3]) : 16;
+    const int decodeSteps = argc > 3 ? std::max(1, std::atoi(argv[3])) : 16;
+    const int clipTiles = argc > 4 ? std::atoi(argv[4]) : 1;
     auto backend = createCpuBackend(threads);
     Backend& b = *backend;
     const int nThreads = b.info().threads;
@@ -224,7 +225,7 @@ int main(int argc, char** argv) {
     const double decodeS = steps[steps.size() / 2];
     const double kvBytes = 2.0 * Llm::nLayers * (prefillTokens + decodeSteps / 2.0) * Llm::nKv * Llm::headDim * 4;
     const double decodeGBs = (static_cast<double>(llmBytes) + kvBytes) / decodeS / 1e9;
-    const double clipS = clipTile(b);
+    const double clipS = clipTiles > 0 ? clipTile(b) : 0.0;
 
     std::printf("\n| metric | value |\n|---|---|\n");
     std::printf("| threads | %d |\n", nThreads);
