@@ -1,5 +1,6 @@
-// Entry point of llava-insight: QApplication, translator, settings, the main window.
+// Entry point of llava-insight: command line, QApplication, translator, settings, the main window.
 // With no model downloaded it opens on a scripted demo engine and a sample image it draws itself.
+// --help and --version are answered before any widget exists, so they work without a display.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -9,39 +10,76 @@
 #include "chat/composer.h"
 #include "inference/fakechatengine.h"
 #include "mainwindow.h"
+#include "settings/languageswitcher.h"
 
-int main(int argc, char** argv) {
-    QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("llava-insight"));
-    QApplication::setOrganizationName(QStringLiteral("LlavaInsight"));
-    QApplication::setApplicationVersion(QStringLiteral(LLAVA_VERSION_STRING));
-    QApplication::setApplicationDisplayName(QStringLiteral("Llava Insight"));
+namespace {
+void setIdentity() {
+    QCoreApplication::setApplicationName(QStringLiteral("llava-insight"));
+    QCoreApplication::setOrganizationName(QStringLiteral("LlavaInsight"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(LLAVA_VERSION_STRING));
+}
 
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Offline LLaVA v1.6 desktop app with an anyres inspector"));
+struct Options {
+    QCommandLineOption model{QStringLiteral("model"), QStringLiteral("Model folder to open."), QStringLiteral("dir")};
+    QCommandLineOption dataDir{QStringLiteral("data-dir"), QStringLiteral("Folder for chats and images."), QStringLiteral("dir")};
+    QCommandLineOption language{QStringLiteral("language"), QStringLiteral("User interface language for this run: en, zh_CN or system."),
+                                QStringLiteral("lang")};
+};
+
+void describe(QCommandLineParser& parser, const Options& o) {
+    parser.setApplicationDescription(QStringLiteral("Offline LLaVA v1.6 desktop app with an anyres inspector."));
     parser.addHelpOption();
     parser.addVersionOption();
-    QCommandLineOption modelOption(QStringLiteral("model"), QStringLiteral("Model folder to open."), QStringLiteral("dir"));
-    QCommandLineOption dataOption(QStringLiteral("data-dir"), QStringLiteral("Folder for chats and images."), QStringLiteral("dir"));
-    parser.addOption(modelOption);
-    parser.addOption(dataOption);
-    parser.addPositionalArgument(QStringLiteral("images"), QStringLiteral("Images to attach."));
+    parser.addOption(o.model);
+    parser.addOption(o.dataDir);
+    parser.addOption(o.language);
+    parser.addPositionalArgument(QStringLiteral("images"), QStringLiteral("Images to attach."), QStringLiteral("[images…]"));
+}
+
+// --help / --version on a QCoreApplication: no platform plugin, no display. Prints and exits.
+void answerWithoutDisplay(int argc, char** argv) {
+    QCoreApplication probe(argc, argv);
+    setIdentity();
+    Options o;
+    QCommandLineParser parser;
+    describe(parser, o);
+    if (!parser.parse(QCoreApplication::arguments())) return;  // errors are reported below, with Qt's own options known
+    if (parser.isSet(QStringLiteral("version"))) {
+        // QCommandLineParser::showVersion() prints "<name> <version>" and exits 0.
+        parser.showVersion();
+    }
+    if (parser.isSet(QStringLiteral("help"))) parser.showHelp(0);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    answerWithoutDisplay(argc, argv);
+
+    QApplication app(argc, argv);
+    setIdentity();
+    QApplication::setApplicationDisplayName(QStringLiteral("Llava Insight"));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/llava-insight.svg")));
+    QApplication::setDesktopFileName(QStringLiteral("io.github.llavainsight.LlavaInsight"));
+
+    Options o;
+    QCommandLineParser parser;
+    describe(parser, o);
     parser.process(app);
 
     QSettings qsettings;
     AppSettings settings = AppSettings::load(qsettings);
-    AppTranslator translator(app);
-    translator.apply(settings.language);
+    LanguageSwitcher languages;
+    languages.setLanguage(parser.isSet(o.language) ? parser.value(o.language) : settings.language);
     applyTheme(settings.theme);
 
     MainWindowOptions options;
-    options.dataDir = parser.isSet(dataOption) ? parser.value(dataOption)
-                                               : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    options.dataDir = parser.isSet(o.dataDir) ? parser.value(o.dataDir)
+                                              : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
     QDir().mkpath(options.dataDir);
     options.engineFactory = defaultEngineFactory();
     MainWindow window(settings, options);
     window.show();
-    startInitialModel(window, settings, options.dataDir, parser.value(modelOption));
+    startInitialModel(window, settings, options.dataDir, parser.value(o.model));
     if (!parser.positionalArguments().isEmpty()) {
         window.composer()->clearAttachments();
         window.composer()->addAttachments(parser.positionalArguments());

@@ -1,0 +1,616 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN" sourcelanguage="en">
+<context>
+    <name>Chat</name>
+    <message>
+        <source>Image chat</source>
+        <translation>图像对话</translation>
+    </message>
+    <message>
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+</context>
+<context>
+    <name>ChatModel</name>
+    <message>
+        <source>TTFT %1 ms</source>
+        <translation>首词元 %1 毫秒</translation>
+    </message>
+    <message>
+        <source>%1 tok/s</source>
+        <translation>%1 词元/秒</translation>
+    </message>
+    <message>
+        <source>%1 image + %2 text tokens in, %3 out</source>
+        <translation>输入 %1 图像 + %2 文本词元，输出 %3</translation>
+    </message>
+</context>
+<context>
+    <name>ChatView</name>
+    <message>
+        <source>Conversation</source>
+        <translation>对话</translation>
+    </message>
+</context>
+<context>
+    <name>Composer</name>
+    <message>
+        <source>Attach</source>
+        <translation>附加</translation>
+    </message>
+    <message>
+        <source>Attach images (Ctrl+O)</source>
+        <translation>附加图像 (Ctrl+O)</translation>
+    </message>
+    <message>
+        <source>Attach image</source>
+        <translation>附加图像</translation>
+    </message>
+    <message>
+        <source>Ask about the image… (Enter sends, Shift+Enter for a new line)</source>
+        <translation>询问有关图像的问题…（Enter 发送，Shift+Enter 换行）</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <source>Send message</source>
+        <translation>发送消息</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Stop generating</source>
+        <translation>停止生成</translation>
+    </message>
+    <message>
+        <source>%1 — click to remove</source>
+        <translation>%1 — 点击移除</translation>
+    </message>
+    <message>
+        <source>Remove attachment %1</source>
+        <translation>移除附件 %1</translation>
+    </message>
+</context>
+<context>
+    <name>InferenceWorker</name>
+    <message>
+        <source>Choose a folder with config.json, *.safetensors and tokenizer.model (a llava-v1.6 checkpoint).</source>
+        <translation>请选择包含 config.json、*.safetensors 和 tokenizer.model 的文件夹（llava-v1.6 检查点）。</translation>
+    </message>
+    <message>
+        <source>Only LLaVA v1.6 checkpoints in Hugging Face safetensors layout are supported (not GGUF).</source>
+        <translation>仅支持 Hugging Face safetensors 格式的 LLaVA v1.6 检查点（不支持 GGUF）。</translation>
+    </message>
+    <message>
+        <source>Try the CPU backend, a lower precision (q8/q4) or a shorter context in Settings.</source>
+        <translation>请在设置中尝试 CPU 后端、更低的精度（q8/q4）或更短的上下文。</translation>
+    </message>
+    <message>
+        <source>Loading was cancelled.</source>
+        <translation>加载已取消。</translation>
+    </message>
+    <message>
+        <source>Check that the folder holds a complete, unmodified checkpoint.</source>
+        <translation>请检查该文件夹是否包含完整且未经修改的检查点。</translation>
+    </message>
+    <message>
+        <source>Loading the model failed unexpectedly.</source>
+        <translation>加载模型时发生意外错误。</translation>
+    </message>
+    <message>
+        <source>Generation failed.</source>
+        <translation>生成失败。</translation>
+    </message>
+    <message>
+        <source>Generation failed unexpectedly.</source>
+        <translation>生成时发生意外错误。</translation>
+    </message>
+</context>
+<context>
+    <name>InspectorWidget</name>
+    <message>
+        <source>ORIG (haotian-liu/LLaVA)</source>
+        <translation>ORIG（haotian-liu/LLaVA）</translation>
+    </message>
+    <message>
+        <source>HF (transformers)</source>
+        <translation>HF（transformers）</translation>
+    </message>
+    <message>
+        <source>Image inspector</source>
+        <translation>图像检查器</translation>
+    </message>
+    <message>
+        <source>How the current image becomes tokens: canvas, tiles, unpadding and prompt layout</source>
+        <translation>当前图像如何变成词元：画布、图块、去填充和提示布局</translation>
+    </message>
+    <message>
+        <source>Drop, paste or attach an image to see its anyres canvas, tiles and token layout.</source>
+        <translation>拖放、粘贴或附加一张图像，即可查看其 anyres 画布、图块和词元布局。</translation>
+    </message>
+    <message>
+        <source>No layout: %1</source>
+        <translation>无布局：%1</translation>
+    </message>
+    <message>
+        <source>%1×%2 → canvas %3×%4, grid %5×%6 (cols×rows)</source>
+        <translation>%1×%2 → 画布 %3×%4，网格 %5×%6（列×行）</translation>
+    </message>
+    <message>
+        <source>base</source>
+        <translation>基础</translation>
+    </message>
+    <message>
+        <source>Prompt layout: %1%2 + %3 + %4%5 = %6 tokens</source>
+        <translation>提示布局：%1%2 + %3 + %4%5 = %6 个词元</translation>
+    </message>
+    <message>
+        <source>Context: %1 used + %2 this message = %3 of %4 (%5%)</source>
+        <translation>上下文：已用 %1 + 本条消息 %2 = %3 / %4（%5%）</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Llava Insight</source>
+        <translation>Llava Insight</translation>
+    </message>
+    <message>
+        <source>Chats</source>
+        <translation>对话</translation>
+    </message>
+    <message>
+        <source>Inspector</source>
+        <translation>检查器</translation>
+    </message>
+    <message>
+        <source>default geometry (no model loaded)</source>
+        <translation>默认几何参数（未加载模型）</translation>
+    </message>
+    <message>
+        <source>TTFT %1 ms · %2 tok/s</source>
+        <translation>首词元 %1 毫秒 · %2 词元/秒</translation>
+    </message>
+    <message>
+        <source>Loading %1: %p%</source>
+        <translation>正在加载 %1：%p%</translation>
+    </message>
+    <message>
+        <source> — random weights, answers are meaningless</source>
+        <translation> — 随机权重，回答没有意义</translation>
+    </message>
+    <message>
+        <source>Demo model with random weights — answers are meaningless. Open a LLaVA v1.6 folder (File → Open model folder) for real answers.</source>
+        <translation>演示模型使用随机权重 — 回答没有意义。请打开 LLaVA v1.6 模型文件夹（文件 → 打开模型文件夹）以获得真实回答。</translation>
+    </message>
+    <message>
+        <source> — fallback: %1</source>
+        <translation> — 回退：%1</translation>
+    </message>
+    <message>
+        <source>weights %1 (%2) · KV %3 · scratch %4</source>
+        <translation>权重 %1（%2）· KV %3 · 临时 %4</translation>
+    </message>
+    <message>
+        <source>Could not load the model</source>
+        <translation>无法加载模型</translation>
+    </message>
+    <message>
+        <source>No model loaded: %1</source>
+        <translation>未加载模型：%1</translation>
+    </message>
+    <message>
+        <source>Some chats could not be read: %1</source>
+        <translation>部分对话无法读取：%1</translation>
+    </message>
+    <message>
+        <source>What is shown in this image?</source>
+        <translation>这张图像中显示了什么？</translation>
+    </message>
+    <message>
+        <source>Search chats</source>
+        <translation>搜索对话</translation>
+    </message>
+    <message>
+        <source>Chat list</source>
+        <translation>对话列表</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>新建</translation>
+    </message>
+    <message>
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <source>Rename chat</source>
+        <translation>重命名对话</translation>
+    </message>
+    <message>
+        <source>Delete chat</source>
+        <translation>删除对话</translation>
+    </message>
+    <message>
+        <source>Title:</source>
+        <translation>标题：</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;New chat</source>
+        <translation>新对话(&amp;N)</translation>
+    </message>
+    <message>
+        <source>&amp;Open image…</source>
+        <translation>打开图像(&amp;O)…</translation>
+    </message>
+    <message>
+        <source>Export as &amp;Markdown…</source>
+        <translation>导出为 Markdown(&amp;M)…</translation>
+    </message>
+    <message>
+        <source>Export as &amp;JSON…</source>
+        <translation>导出为 JSON(&amp;J)…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>编辑(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;Paste</source>
+        <translation>粘贴(&amp;P)</translation>
+    </message>
+    <message>
+        <source>&amp;Settings…</source>
+        <translation>设置(&amp;S)…</translation>
+    </message>
+    <message>
+        <source>&amp;Models</source>
+        <translation>模型(&amp;M)</translation>
+    </message>
+    <message>
+        <source>Open &amp;model folder…</source>
+        <translation>打开模型文件夹(&amp;M)…</translation>
+    </message>
+    <message>
+        <source>Ctrl+Shift+O</source>
+        <translation>Ctrl+Shift+O</translation>
+    </message>
+    <message>
+        <source>&amp;Recent models</source>
+        <translation>最近的模型(&amp;R)</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <source>&amp;Demo model (random weights)</source>
+        <translation>演示模型（随机权重）(&amp;D)</translation>
+    </message>
+    <message>
+        <source>&amp;Inspect preset (no weights)</source>
+        <translation>检查预设（无权重）(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Inspect the &amp;loaded model</source>
+        <translation>检查已加载的模型(&amp;L)</translation>
+    </message>
+    <message>
+        <source>&amp;Chat</source>
+        <translation>对话(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Stop</source>
+        <translation>停止(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Regenerate last answer</source>
+        <translation>重新生成上一个回答(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Ctrl+R</source>
+        <translation>Ctrl+R</translation>
+    </message>
+    <message>
+        <source>&amp;Focus composer</source>
+        <translation>聚焦输入框(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Ctrl+L</source>
+        <translation>Ctrl+L</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>&amp;About</source>
+        <translation>关于(&amp;A)</translation>
+    </message>
+    <message>
+        <source>About Llava Insight</source>
+        <translation>关于 Llava Insight</translation>
+    </message>
+    <message>
+        <source>Llava Insight %1
+Offline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.</source>
+        <translation>Llava Insight %1
+带 anyres 检查器的离线 LLaVA v1.6（LLaVA-NeXT）。</translation>
+    </message>
+    <message>
+        <source>No model loaded</source>
+        <translation>未加载模型</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Cancel loading</source>
+        <translation>取消加载</translation>
+    </message>
+    <message>
+        <source>Open images</source>
+        <translation>打开图像</translation>
+    </message>
+    <message>
+        <source>Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff)</source>
+        <translation>图像 (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff)</translation>
+    </message>
+    <message>
+        <source>Preparing the demo model (random weights)…</source>
+        <translation>正在准备演示模型（随机权重）…</translation>
+    </message>
+    <message>
+        <source>Loading %1…</source>
+        <translation>正在加载 %1…</translation>
+    </message>
+    <message>
+        <source> · text tokens estimated (≈)</source>
+        <translation> · 文本词元为估计值（≈）</translation>
+    </message>
+    <message>
+        <source> · exact text tokens (tokenizer + template)</source>
+        <translation> · 精确文本词元（分词器 + 模板）</translation>
+    </message>
+    <message>
+        <source> · text tokens estimated (≈): %1</source>
+        <translation> · 文本词元为估计值（≈）：%1</translation>
+    </message>
+    <message>
+        <source>preset %1</source>
+        <translation>预设 %1</translation>
+    </message>
+    <message>
+        <source>model %1</source>
+        <translation>模型 %1</translation>
+    </message>
+    <message>
+        <source>random weights</source>
+        <translation>随机权重</translation>
+    </message>
+    <message>
+        <source> (random weights — answers are meaningless)</source>
+        <translation>（随机权重 — 回答没有意义）</translation>
+    </message>
+    <message>
+        <source> — answers are meaningless</source>
+        <translation> — 回答没有意义</translation>
+    </message>
+    <message>
+        <source>Open a LLaVA v1.6 model folder</source>
+        <translation>打开 LLaVA v1.6 模型文件夹</translation>
+    </message>
+    <message>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown (*.md)</translation>
+    </message>
+    <message>
+        <source>JSON (*.json)</source>
+        <translation>JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>Export chat</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <source>Exported to %1</source>
+        <translation>已导出到 %1</translation>
+    </message>
+</context>
+<context>
+    <name>MessageWidget</name>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Copy message</source>
+        <translation>复制消息</translation>
+    </message>
+    <message>
+        <source>Edit</source>
+        <translation>编辑</translation>
+    </message>
+    <message>
+        <source>Edit and resend</source>
+        <translation>编辑并重新发送</translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation>重新生成</translation>
+    </message>
+    <message>
+        <source>Regenerate answer</source>
+        <translation>重新生成回答</translation>
+    </message>
+    <message>
+        <source>Message text</source>
+        <translation>消息文本</translation>
+    </message>
+    <message>
+        <source>You</source>
+        <translation>你</translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation>助手</translation>
+    </message>
+    <message>
+        <source>Attached image</source>
+        <translation>附加的图像</translation>
+    </message>
+    <message>
+        <source>Failed: %1</source>
+        <translation>失败：%1</translation>
+    </message>
+    <message>
+        <source>(stopped)</source>
+        <translation>（已停止）</translation>
+    </message>
+</context>
+<context>
+    <name>QObject</name>
+    <message>
+        <source> (moved to %1)</source>
+        <translation>（已移动到 %1）</translation>
+    </message>
+    <message>
+        <source> (could not move it aside)</source>
+        <translation>（无法将其移到一旁）</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Automatic (CUDA when available)</source>
+        <translation>自动（可用时使用 CUDA）</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <source>CUDA</source>
+        <translation>CUDA</translation>
+    </message>
+    <message>
+        <source>All cores</source>
+        <translation>全部核心</translation>
+    </message>
+    <message>
+        <source>As stored</source>
+        <translation>保持原样</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>From the checkpoint layout</source>
+        <translation>根据检查点格式</translation>
+    </message>
+    <message>
+        <source>Original (haotian-liu/LLaVA)</source>
+        <translation>原版（haotian-liu/LLaVA）</translation>
+    </message>
+    <message>
+        <source>Transformers (llava-hf)</source>
+        <translation>Transformers（llava-hf）</translation>
+    </message>
+    <message>
+        <source>System</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation>浅色</translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation>深色</translation>
+    </message>
+    <message>
+        <source>&amp;Backend:</source>
+        <translation>后端(&amp;B)：</translation>
+    </message>
+    <message>
+        <source>CPU &amp;threads:</source>
+        <translation>CPU 线程数(&amp;T)：</translation>
+    </message>
+    <message>
+        <source>&amp;Precision:</source>
+        <translation>精度(&amp;P)：</translation>
+    </message>
+    <message>
+        <source>&amp;Context length:</source>
+        <translation>上下文长度(&amp;C)：</translation>
+    </message>
+    <message>
+        <source>T&amp;emperature:</source>
+        <translation>温度(&amp;E)：</translation>
+    </message>
+    <message>
+        <source>Top-&amp;p:</source>
+        <translation>Top-p(&amp;P)：</translation>
+    </message>
+    <message>
+        <source>Top-&amp;k:</source>
+        <translation>Top-k(&amp;K)：</translation>
+    </message>
+    <message>
+        <source>&amp;Max new tokens:</source>
+        <translation>最大新词元数(&amp;M)：</translation>
+    </message>
+    <message>
+        <source>&amp;Seed:</source>
+        <translation>随机种子(&amp;S)：</translation>
+    </message>
+    <message>
+        <source>S&amp;ystem prompt:</source>
+        <translation>系统提示词(&amp;Y)：</translation>
+    </message>
+    <message>
+        <source>&amp;Reference flavour:</source>
+        <translation>参考实现(&amp;R)：</translation>
+    </message>
+    <message>
+        <source>T&amp;heme:</source>
+        <translation>主题(&amp;H)：</translation>
+    </message>
+    <message>
+        <source>&amp;Language:</source>
+        <translation>语言(&amp;L)：</translation>
+    </message>
+</context>
+</TS>
