@@ -313,6 +313,69 @@ private slots:
         QVERIFY(maxAbsDiff(download(*backend, out), ref) < 1e-5);
     }
 
+    void attentionShapes_data() {
+        QTest::addColumn<QString>("isa");
+        QTest::addColumn<int>("m");
+        QTest::addColumn<int>("keys");
+        QTest::addColumn<int>("nHeads");
+        QTest::addColumn<int>("nKv");
+        QTest::addColumn<int>("hd");
+        QTest::addColumn<bool>("causal");
+        // CLIP-like non-causal (key counts not multiples of 4 or 8: score/exp tails), headDim 64 and
+        // 80 / 136 (output slices of 64 + a partial one), GQA with causal nPast.
+        for (const char* isa : {"avx2", "portable"}) {
+            QTest::addRow("%s clip-like 9x37 hd64", isa) << QString(isa) << 9 << 37 << 4 << 4 << 64 << false;
+            QTest::addRow("%s noncausal 5x11 hd80", isa) << QString(isa) << 5 << 11 << 2 << 2 << 80 << false;
+            QTest::addRow("%s causal gqa 3x23 hd136", isa) << QString(isa) << 3 << 23 << 4 << 2 << 136 << true;
+            QTest::addRow("%s causal 1x1 hd8", isa) << QString(isa) << 1 << 1 << 2 << 1 << 8 << true;
+        }
+    }
+    void attentionShapes() {
+        QFETCH(QString, isa);
+        QFETCH(int, m);
+        QFETCH(int, keys);
+        QFETCH(int, nHeads);
+        QFETCH(int, nKv);
+        QFETCH(int, hd);
+        QFETCH(bool, causal);
+        auto backend = cpuBackend(isa, 2);
+        const int nPast = causal ? keys - m : 0;
+        // Scores up to ~|q||k|*scale; x3 so the softmax is peaked and exp's range matters.
+        auto q = randomVector(static_cast<std::size_t>(m * nHeads * hd), 31);
+        for (auto& e : q) e *= 3.0f;
+        const auto k = randomVector(static_cast<std::size_t>(keys * nKv * hd), 32);
+        const auto v = randomVector(static_cast<std::size_t>(keys * nKv * hd), 33);
+        const double scale = 1.0 / std::sqrt(double(hd));
+        std::vector<double> ref(q.size());
+        for (int i = 0; i < m; ++i)
+            for (int h = 0; h < nHeads; ++h) {
+                const int kvh = h / (nHeads / nKv), visible = causal ? nPast + i + 1 : keys;
+                std::vector<double> p(static_cast<std::size_t>(visible));
+                double mx = -1e300, sum = 0;
+                for (int j = 0; j < visible; ++j) {
+                    double acc = 0;
+                    for (int d = 0; d < hd; ++d)
+                        acc += double(q[static_cast<std::size_t>((i * nHeads + h) * hd + d)]) * k[static_cast<std::size_t>((j * nKv + kvh) * hd + d)];
+                    mx = std::max(mx, p[static_cast<std::size_t>(j)] = acc * scale);
+                }
+                for (auto& e : p) sum += (e = std::exp(e - mx));
+                for (int d = 0; d < hd; ++d) {
+                    double o = 0;
+                    for (int j = 0; j < visible; ++j) o += p[static_cast<std::size_t>(j)] / sum * v[static_cast<std::size_t>((j * nKv + kvh) * hd + d)];
+                    ref[static_cast<std::size_t>((i * nHeads + h) * hd + d)] = o;
+                }
+            }
+        const Tensor qt = upload(*backend, q, {m, nHeads * hd});
+        const Tensor kt = upload(*backend, k, {keys, nKv * hd}), vt = upload(*backend, v, {keys, nKv * hd});
+        const Tensor out = upload(*backend, std::vector<float>(q.size()), {m, nHeads * hd});
+        const AttentionParams params{nHeads, nKv, hd, nPast, float(scale), causal ? AttentionMask::Causal : AttentionMask::None};
+        QVERIFY(backend->attention(out, qt, kt, vt, params).isOk());
+        // Outputs are convex combinations of values in [-1, 1]; fp32 scores/exp (polynomial exp, rel. err
+        // < 2e-7) keep the error near 1e-6; 1e-5 still catches any wrong key, mask or tail.
+        const double err = maxAbsDiff(download(*backend, out), ref);
+        QVERIFY2(err < 1e-5, qPrintable(QString("max abs err %1").arg(err)));
+    }
+
     void ropeRotateHalf() {
         // headDim 4, theta 10000: inv_freq = [1, 1/100]; position 1 rotates (a0,b0) by 1 rad, (a1,b1) by 0.01.
         auto backend = createCpuBackend(1);

@@ -69,7 +69,7 @@ struct AttentionShape {
     float scale = 1.0f;
     bool causal = true;
 };
-void attention(ThreadPool& pool, Scratch& scratch, float* out, const float* q, const float* k, const float* v,
+void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* q, const float* k, const float* v,
                const AttentionShape& shape);
 
 float dot(const float* a, const float* b, std::int64_t n);

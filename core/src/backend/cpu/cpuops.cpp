@@ -112,7 +112,7 @@ Status CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k
     s.nPast = p.nPast;
     s.scale = p.scale;
     s.causal = p.mask == AttentionMask::Causal;
-    cpu::attention(m_pool, m_scratch, o, qp, kp, vp, s);
+    cpu::attention(m_pool, m_scratch, m_isa, o, qp, kp, vp, s);
     return Status::ok();
 }
 
