@@ -6,8 +6,9 @@
 #include <QStyle>
 #include <QStyleFactory>
 
-#include "inference/fakechatengine.h"
+#include "inference/llavachatengine.h"
 #include "mainwindow.h"
+#include "screenshottour.h"
 
 bool AppTranslator::apply(const QString& language) {
     if (m_installed) {
@@ -46,20 +47,11 @@ void applyTheme(const QString& theme) {
 }
 
 ChatEngineFactory defaultEngineFactory() {
-    // Until the real engine adapter is wired in, the app runs a scripted engine so the whole UI works.
-    return [] {
-        FakeEngineScript script;
-        script.pieces = QStringList{QStringLiteral("This is the **demo** engine"), QStringLiteral(": it has no weights, "),
-                                    QStringLiteral("so this answer is scripted and meaningless.\n\n"),
-                                    QStringLiteral("The inspector on the right shows how your image becomes tokens.")};
-        script.tokenDelay = std::chrono::milliseconds(60);
-        script.loadSteps = 5;
-        script.loadDelay = std::chrono::milliseconds(40);
-        return std::make_unique<FakeChatEngine>(script);
-    };
+    return [] { return std::make_unique<LlavaChatEngine>(); };
 }
 
 void startInitialModel(MainWindow& window, const AppSettings& settings, const QString& dataDir, const QString& modelDir) {
+    startScreenshotTourFromEnvironment(window);  // scripts/screenshots only (LLAVA_INSIGHT_SCREENSHOTS)
     if (!modelDir.isEmpty()) return window.loadModel(modelDir, false);
     if (!settings.lastModel.isEmpty() && QDir(settings.lastModel).exists()) return window.loadModel(settings.lastModel, false);
     window.loadModel(dataDir + QStringLiteral("/demo-model"), true);

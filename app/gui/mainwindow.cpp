@@ -68,7 +68,7 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
     auto* inspectorDock = new QDockWidget(tr("Inspector"), this);
     inspectorDock->setObjectName(QStringLiteral("inspectorDock"));
     m_inspector = new InspectorWidget(inspectorDock);
-    m_inspector->setModelConfig(defaultInspectorConfig());
+    setInspectorConfig(defaultInspectorConfig(), tr("default geometry (no model loaded)"), QString());
     inspectorDock->setWidget(m_inspector);
     addDockWidget(Qt::RightDockWidgetArea, inspectorDock);
     resizeDocks({chatsDock, inspectorDock}, {220, 520}, Qt::Horizontal);
@@ -143,6 +143,13 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
         QString label = info.name;
         if (info.randomWeights) label += tr(" — random weights, answers are meaningless");
         m_modelLabel->setText(label);
+        if (!info.randomWeights) {
+            m_settings.addRecentModel(info.modelDir);
+            QSettings qs;
+            m_settings.save(qs);
+        }
+        inspectActiveModel();
+        updateTitle();
         m_view->setBanner(info.randomWeights ? tr("Demo model with random weights — answers are meaningless. "
                                                   "Open a LLaVA v1.6 folder (File → Open model folder) for real answers.")
                                              : QString());
@@ -150,7 +157,9 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
         if (!info.device.isEmpty()) backend += QStringLiteral(" (%1)").arg(info.device);
         if (!info.fallbackReason.isEmpty()) backend += tr(" — fallback: %1").arg(info.fallbackReason);
         m_backendLabel->setText(backend);
-        m_memoryLabel->setText(tr("weights %1 · KV %2").arg(formatBytes(info.weightBytes), formatBytes(info.kvCacheBytes)));
+        m_memoryLabel->setText(tr("weights %1 (%2) · KV %3 · scratch %4")
+                                   .arg(formatBytes(info.weightBytes), info.precision, formatBytes(info.kvCacheBytes),
+                                        formatBytes(info.scratchBytes)));
         m_contextUsed = 0;
         updateInspectorText();
         emit statusChanged();
@@ -240,14 +249,6 @@ void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&New chat"), QKeySequence::New, this, &MainWindow::newChat);
     file->addAction(tr("&Open image…"), QKeySequence::Open, this, &MainWindow::openImage);
-    file->addAction(tr("Open &model folder…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::openModelFolder);
-    m_recentMenu = file->addMenu(tr("&Recent models"));
-    connect(m_recentMenu, &QMenu::aboutToShow, this, [this] {
-        m_recentMenu->clear();
-        for (const QString& dir : m_settings.recentModels)
-            m_recentMenu->addAction(dir, this, [this, dir] { loadModel(dir, false); });
-        if (m_settings.recentModels.isEmpty()) m_recentMenu->addAction(tr("(none)"))->setEnabled(false);
-    });
     file->addSeparator();
     file->addAction(tr("Export as &Markdown…"), this, [this] { exportChat(true); });
     file->addAction(tr("Export as &JSON…"), this, [this] { exportChat(false); });
@@ -259,6 +260,25 @@ void MainWindow::buildMenus() {
         m_composer->editor()->paste();
     });
     edit->addAction(tr("&Settings…"), QKeySequence::Preferences, this, &MainWindow::showSettings);
+    QMenu* models = menuBar()->addMenu(tr("&Models"));
+    models->addAction(tr("Open &model folder…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::openModelFolder);
+    m_recentMenu = models->addMenu(tr("&Recent models"));
+    connect(m_recentMenu, &QMenu::aboutToShow, this, [this] {
+        m_recentMenu->clear();
+        for (const QString& dir : m_settings.recentModels)
+            m_recentMenu->addAction(dir, this, [this, dir] { loadModel(dir, false); });
+        if (m_settings.recentModels.isEmpty()) m_recentMenu->addAction(tr("(none)"))->setEnabled(false);
+    });
+    models->addAction(tr("&Demo model (random weights)"), this, [this] {
+        loadModel(m_options.dataDir + QStringLiteral("/demo-model"), true);
+    });
+    models->addSeparator();
+    m_presetMenu = models->addMenu(tr("&Inspect preset (no weights)"));
+    for (const std::string& name : llava::presetNames()) {
+        const QString preset = QString::fromStdString(name);
+        m_presetMenu->addAction(preset, this, [this, preset] { inspectPreset(preset); });
+    }
+    models->addAction(tr("Inspect the &loaded model"), this, &MainWindow::inspectActiveModel);
     QMenu* chat = menuBar()->addMenu(tr("&Chat"));
     chat->addAction(tr("&Stop"), QKeySequence(Qt::Key_Escape), this, &MainWindow::stop);
     chat->addAction(tr("&Regenerate last answer"), QKeySequence(tr("Ctrl+R")), this, &MainWindow::regenerate);
@@ -375,24 +395,45 @@ void MainWindow::startGeneration(const QString& text, const QStringList& images,
     request.sampling.topK = m_settings.topK;
     request.sampling.maxNewTokens = m_settings.maxNewTokens;
     request.sampling.seed = quint64(m_settings.seed);
-    QString decodeErrors;
-    for (const QString& path : images) {
-        auto rgb = imageio::decodeImageFile(path);
-        if (rgb.isOk()) request.images.push_back(std::move(*rgb));
-        else decodeErrors += QString::fromStdString(rgb.status().message()) + QLatin1Char('\n');
-    }
     ChatMessage answer;
     answer.role = MessageRole::Assistant;
     answer.state = MessageState::Streaming;
     m_activeRow = m_chat->appendMessage(answer);
-    if (!decodeErrors.isEmpty()) {
-        m_chat->setState(m_activeRow, MessageState::Failed, decodeErrors.trimmed());
-        return;
-    }
-    m_activeRequest = m_controller->generate(std::move(request));
+    // Images are decoded on the thread pool; the request is sent when they are ready (unless stopped).
+    const quint64 generation = ++m_decodeGeneration;
+    m_decoding = true;
+    m_composer->setBusy(true);
+    QThreadPool::globalInstance()->start([this, images, generation, request = std::move(request)]() mutable {
+        QString decodeErrors;
+        for (const QString& path : images) {
+            auto rgb = imageio::decodeImageFile(path);
+            if (rgb.isOk()) request.images.push_back(std::move(*rgb));
+            else decodeErrors += QString::fromStdString(rgb.status().message()) + QLatin1Char('\n');
+        }
+        auto shared = std::make_shared<GenerationRequest>(std::move(request));
+        QMetaObject::invokeMethod(this, [this, generation, shared, decodeErrors] {
+            if (generation != m_decodeGeneration || !m_decoding) return;  // stopped or superseded
+            m_decoding = false;
+            if (!decodeErrors.isEmpty()) {
+                m_composer->setBusy(m_controller->isGenerating());
+                m_chat->setState(m_activeRow, MessageState::Failed, decodeErrors.trimmed());
+                saveCurrent();
+                return;
+            }
+            m_activeRequest = m_controller->generate(std::move(*shared));
+        }, Qt::QueuedConnection);
+    });
 }
 
 void MainWindow::stop() {
+    if (m_decoding) {  // images still decoding: nothing reached the worker yet
+        m_decoding = false;
+        ++m_decodeGeneration;
+        m_chat->setState(m_activeRow, MessageState::Stopped);
+        m_composer->setBusy(m_controller->isGenerating());
+        saveCurrent();
+        return;
+    }
     if (!m_controller->isGenerating()) return;
     m_controller->cancel();
     if (m_activeRequest != 0) {  // instant in the UI; the worker's confirmation is ignored
@@ -441,10 +482,9 @@ void MainWindow::showImageInInspector(const QString& path) {
 }
 
 void MainWindow::updateInspectorText() {
-    // Without the model's tokenizer on this thread the text runs are estimates (mistral_instruct:
-    // BOS "[INST]" before the image, "\n<question> [/INST]" after it).
-    const QString text = m_composer->text();
-    m_inspector->setTextTokens(5, 5 + int((text.toUtf8().size() + 3) / 4), true);
+    // Exact counts with the model's tokenizer + template (buildPrompt); estimates for presets.
+    const TextTokenCounts counts = m_counter.count(m_composer->text());
+    m_inspector->setTextTokens(counts.before, counts.after, counts.estimated);
     m_inspector->setContext(m_contextUsed, m_modelLoaded ? m_model.contextLimit : m_settings.contextLength);
 }
 
@@ -460,13 +500,64 @@ void MainWindow::loadModel(const QString& dir, bool randomWeights) {
     if (llava::parseWeightPrecision(m_settings.precision.toStdString(), &precision)) request.precision = precision;
     llava::Reference reference{};
     if (llava::parseReference(m_settings.reference.toStdString(), &reference)) request.reference = reference;
-    m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(dir).fileName()));
-    if (!randomWeights) {
-        m_settings.addRecentModel(dir);
-        QSettings qs;
-        m_settings.save(qs);
-    }
+    m_modelLabel->setText(randomWeights ? tr("Preparing the demo model (random weights)…")
+                                        : tr("Loading %1…").arg(QFileInfo(dir).fileName()));
     m_controller->loadModel(request);
+}
+
+void MainWindow::setInspectorConfig(const llava::ModelConfig& config, const QString& source, const QString& tokenizerDir) {
+    m_inspector->setModelConfig(config);
+    llava::Reference reference = config.defaultReference;
+    (void)llava::parseReference(m_settings.reference.toStdString(), &reference);  // "auto" keeps the default
+    m_inspector->setPreferredReference(reference);
+    m_counter = PromptCounter(config, nullptr);
+    m_inspectorSource = source;
+    m_inspector->setSource(source + tr(" · text tokens estimated (≈)"));
+    updateInspectorText();
+    const quint64 generation = ++m_tokenizerGeneration;
+    if (tokenizerDir.isEmpty()) return;
+    QThreadPool::globalInstance()->start([this, config, tokenizerDir, generation] {
+        auto tokenizer = PromptCounter::loadTokenizer(tokenizerDir);
+        std::shared_ptr<const llava::Tokenizer> loaded = tokenizer.isOk() ? *tokenizer : nullptr;
+        const QString problem = tokenizer.isOk() ? QString() : QString::fromStdString(tokenizer.status().message());
+        QMetaObject::invokeMethod(this, [this, config, loaded, problem, generation] {
+            if (generation != m_tokenizerGeneration) return;
+            m_counter = PromptCounter(config, loaded);
+            m_inspector->setSource(m_inspectorSource +
+                                   (loaded ? tr(" · exact text tokens (tokenizer + template)")
+                                           : tr(" · text tokens estimated (≈): %1").arg(problem.left(80))));
+            updateInspectorText();
+        }, Qt::QueuedConnection);
+    });
+}
+
+void MainWindow::inspectPreset(const QString& name) {
+    auto config = llava::loadPreset(name.toStdString());
+    if (!config.isOk()) {
+        statusBar()->showMessage(QString::fromStdString(config.status().message()), 8000);
+        return;
+    }
+    setInspectorConfig(*config, tr("preset %1").arg(name), QString());
+}
+
+void MainWindow::inspectActiveModel() {
+    if (!m_modelLoaded) {
+        setInspectorConfig(defaultInspectorConfig(), tr("default geometry (no model loaded)"), QString());
+        return;
+    }
+    setInspectorConfig(m_model.config, tr("model %1").arg(m_model.name), m_model.modelDir);
+}
+
+void MainWindow::updateTitle() {
+    QString title = tr("Llava Insight");
+    if (m_modelLoaded) {
+        title += QStringLiteral(" — ") + m_model.name;
+        if (m_model.randomWeights && !m_model.name.contains(tr("random weights")))
+            title += tr(" (random weights — answers are meaningless)");
+        else if (m_model.randomWeights)
+            title += tr(" — answers are meaningless");
+    }
+    setWindowTitle(title);
 }
 
 void MainWindow::openModelFolder() {
@@ -484,8 +575,9 @@ void MainWindow::showSettings() {
 }
 
 void MainWindow::applySettings() {
-    llava::Reference reference{};
-    if (llava::parseReference(m_settings.reference.toStdString(), &reference)) m_inspector->setPreferredReference(reference);
+    llava::Reference reference = m_inspector->modelConfig().defaultReference;
+    (void)llava::parseReference(m_settings.reference.toStdString(), &reference);
+    m_inspector->setPreferredReference(reference);
     updateInspectorText();
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "chat/chattypes.h"
+#include "inspector/promptcounter.h"
 #include "inference/chatengine.h"
 #include "settings/appsettings.h"
 
@@ -43,6 +44,12 @@ public:
     InferenceController* controller() const { return m_controller; }
     void showImageInInspector(const QString& path);
     void loadModel(const QString& dir, bool randomWeights);
+    // The inspector shows a built-in preset's geometry (no weights, no tokenizer: text counts estimated).
+    void inspectPreset(const QString& name);
+    // Back to the loaded model's config and tokenizer.
+    void inspectActiveModel();
+    const ModelInfo& modelInfo() const { return m_model; }
+    bool exactTextCounts() const { return m_counter.exact(); }
 
 public slots:
     void newChat();
@@ -67,6 +74,8 @@ private:
     void updateInspectorText();
     void applySettings();
     void exportChat(bool markdown);
+    void setInspectorConfig(const llava::ModelConfig& config, const QString& source, const QString& tokenizerDir);
+    void updateTitle();
 
     AppSettings m_settings;
     MainWindowOptions m_options;
@@ -83,6 +92,12 @@ private:
     QProgressBar* m_loadProgress;
     QToolButton* m_cancelLoad;
     QMenu* m_recentMenu;
+    QMenu* m_presetMenu;
+    PromptCounter m_counter;            // text token counts for the inspector (exact with a tokenizer)
+    quint64 m_tokenizerGeneration = 0;  // drops tokenizers that finish loading after a newer request
+    QString m_inspectorSource;          // "model <name>" or "preset <name>"
+    quint64 m_decodeGeneration = 0;     // drops decoded images of a message that was stopped meanwhile
+    bool m_decoding = false;
     ModelInfo m_model;
     bool m_modelLoaded = false;
     quint64 m_activeRequest = 0;

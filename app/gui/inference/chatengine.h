@@ -1,6 +1,6 @@
 // The seam between the inference worker and a model: a small abstract interface the worker drives on
 // the inference thread, with value types that can cross threads. Implementations: FakeChatEngine
-// (tests, scripted tokens) and LlavaChatEngine (adapter over llava::Engine). Every method is called
+// (tests only, scripted tokens) and LlavaChatEngine (adapter over llava::Engine, the app). Every method is called
 // from the inference thread only; nothing here touches Qt widgets or item models.
 #pragma once
 
@@ -15,6 +15,7 @@
 #include "llava/backend.h"
 #include "llava/engine.h"
 #include "llava/image.h"
+#include "llava/modelconfig.h"
 #include "llava/sampler.h"
 #include "llava/status.h"
 #include "llava/types.h"
@@ -43,6 +44,8 @@ struct ModelInfo {
     int contextLimit = 0;
     bool randomWeights = false;
     llava::Reference reference = llava::Reference::Original;
+    QString precision;       // "as-stored" / "f16" / "q8" / "q4"
+    llava::ModelConfig config;  // drives the inspector (canvas candidates, tile size, template)
 };
 
 // One completed exchange of the conversation a request continues.

@@ -1,6 +1,9 @@
 // See fakechatengine.h.
 #include "fakechatengine.h"
 
+#include "models/modelpresets.h"
+
+#include <QDir>
 #include <QFileInfo>
 #include <thread>
 
@@ -25,6 +28,9 @@ llava::Result<ModelInfo> FakeChatEngine::load(const LoadRequest& request, const 
     info.device = QStringLiteral("fake");
     info.contextLimit = m_script.contextLimit;
     info.randomWeights = request.randomWeights;
+    auto config = llava::loadModelConfig(QDir(request.modelDir).absolutePath().toStdString());
+    info.config = config.isOk() ? *config : defaultInspectorConfig();
+    info.reference = info.config.defaultReference;
     return info;
 }
 

@@ -39,6 +39,11 @@ void InspectorWidget::setModelConfig(const llava::ModelConfig& config) {
     recompute();
 }
 
+void InspectorWidget::setSource(const QString& source) {
+    m_source = source;
+    update();
+}
+
 void InspectorWidget::setPreferredReference(llava::Reference reference) {
     m_preferred = reference;
     recompute();
@@ -130,7 +135,14 @@ void InspectorWidget::paintEvent(QPaintEvent*) {
     QPainter p(this);
     p.setRenderHint(QPainter::Antialiasing);
     p.fillRect(rect(), palette().base());
-    const QRectF area = QRectF(rect()).adjusted(8, 8, -8, -8);
+    QRectF area = QRectF(rect()).adjusted(8, 8, -8, -8);
+    if (!m_source.isEmpty()) {
+        const QFontMetricsF fm(font());
+        p.setPen(palette().color(QPalette::PlaceholderText));
+        p.drawText(QRectF(area.left(), area.top(), area.width(), fm.height()), Qt::AlignLeft | Qt::AlignVCenter,
+                   fm.elidedText(m_source, Qt::ElideRight, area.width()));
+        area.setTop(area.top() + fm.height() + 4);
+    }
     if (!m_size.isValid()) {
         p.setPen(palette().color(QPalette::PlaceholderText));
         p.drawText(area, Qt::AlignCenter | Qt::TextWordWrap,

@@ -20,6 +20,14 @@ public:
     explicit InspectorWidget(QWidget* parent = nullptr);
 
     void setModelConfig(const llava::ModelConfig& config);
+    const llava::ModelConfig& modelConfig() const { return m_config; }
+    llava::Reference preferredReference() const { return m_preferred; }
+    // One line above the drawing naming where the geometry comes from ("model …", "preset …").
+    void setSource(const QString& source);
+    const QString& source() const { return m_source; }
+    bool textEstimated() const { return m_textEstimated; }
+    int textBefore() const { return m_textBefore; }
+    int textAfter() const { return m_textAfter; }
     void setPreferredReference(llava::Reference reference);
     // Size from the file header; preview pixels may follow later via setPreview.
     void setImage(const QString& name, QSize size);
@@ -54,6 +62,7 @@ private:
     bool m_haveConfig = false;
     llava::Reference m_preferred = llava::Reference::Original;
     QString m_name;
+    QString m_source;
     QSize m_size;
     QImage m_preview;
     std::optional<llava::ImageLayout> m_orig, m_hf;

@@ -1,0 +1,34 @@
+// The real ChatEngine: an adapter over llava::Engine / ChatSession (core). Loads a model folder (or
+// writes the built-in random-weights demo model first), reports the backend actually used with the
+// reason Auto fell back to CPU, the memory it holds, and streams replies. The CUDA backend is in the
+// registry when the app is built with the kernels library (LLAVA_APP_HAVE_CUDA).
+// Inference thread only, like every ChatEngine.
+#pragma once
+
+#include "chatengine.h"
+
+class LlavaChatEngine : public ChatEngine {
+public:
+    LlavaChatEngine();
+    ~LlavaChatEngine() override;
+
+    llava::Result<ModelInfo> load(const LoadRequest& request, const Progress& progress) override;
+    bool isLoaded() const override { return m_engine != nullptr; }
+    llava::Result<llava::GenerationStats> reply(const GenerationRequest& request, const llava::TokenCallback& onToken,
+                                                const llava::CancelPredicate& cancel) override;
+    void clear() override;
+    int contextUsed() const override;
+    int contextLimit() const override;
+
+    // True when the app was built with the CUDA backend.
+    static bool hasCudaBackend();
+
+private:
+    llava::BackendRegistry m_registry;
+    std::unique_ptr<llava::Engine> m_engine;
+    QString m_conversationId;               // the conversation the session's turns belong to
+    std::vector<HistoryTurn> m_sessionTurns;  // what the session holds, to decide continue vs restart
+};
+
+// Writes the demo model into dir unless a complete one is already there; progress as for load.
+llava::Status ensureDemoModel(const QString& dir, const ChatEngine::Progress& progress);

@@ -1,0 +1,112 @@
+// See screenshottour.h. Each step waits for the state it shows (a signal, then a short settle delay for
+// the thread-pool decodes), grabs the window and moves on; a watchdog ends a tour that stalls.
+#include "screenshottour.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QKeyEvent>
+#include <QPainter>
+#include <QPixmap>
+#include <QTimer>
+
+#include "chat/composer.h"
+#include "inference/inferencecontroller.h"
+#include "mainwindow.h"
+#include "models/modelpresets.h"
+#include "settings/settingsdialog.h"
+
+namespace {
+
+constexpr int kSettleMs = 1500;
+
+struct Tour {
+    MainWindow* window;
+    QDir out;
+    int failures = 0;
+
+    void save(QWidget* widget, const QString& name) {
+        QApplication::processEvents();
+        const QPixmap pixmap = widget->grab();
+        if (!pixmap.save(out.filePath(name))) ++failures;
+        qInfo("screenshot %s (%dx%d)", qPrintable(out.filePath(name)), pixmap.width(), pixmap.height());
+    }
+    static void after(int ms, std::function<void()> step) { QTimer::singleShot(ms, qApp, std::move(step)); }
+    void finish() { QApplication::exit(failures ? 1 : 0); }
+
+    void start() {
+        // 1: wait for the model (the demo model is written on first use, then loaded by the real engine).
+        auto* c = window->controller();
+        auto once = std::make_shared<QMetaObject::Connection>();
+        *once = QObject::connect(window, &MainWindow::statusChanged, qApp, [this, once] {
+            QObject::disconnect(*once);
+            after(kSettleMs, [this] {
+                save(window, QStringLiteral("01-first-start.png"));
+                ask();
+            });
+        });
+        QObject::connect(c, &InferenceController::loadFailed, qApp, [this](const QString& m, const QString& d) {
+            qWarning("model load failed: %s %s", qPrintable(m), qPrintable(d));
+            ++failures;
+            finish();
+        });
+    }
+
+    void ask() {
+        // 2: press Return in the composer (the real send path: sample image + question).
+        auto done = std::make_shared<QMetaObject::Connection>();
+        *done = QObject::connect(window->controller(), &InferenceController::generationFinished, qApp, [this, done] {
+            QObject::disconnect(*done);
+            after(500, [this] {
+                save(window, QStringLiteral("02-streamed-answer.png"));
+                wide();
+            });
+        });
+        QKeyEvent press(QEvent::KeyPress, Qt::Key_Return, Qt::NoModifier);
+        QCoreApplication::sendEvent(window->composer()->editor(), &press);
+    }
+
+    void wide() {
+        // 3: a 1408x792 picture: ORIG and HF choose different canvases/unpadding -> both panels.
+        const QString path = out.filePath(QStringLiteral(".wide-1408x792.png"));
+        drawSampleImage().scaled(1408, 792, Qt::IgnoreAspectRatio, Qt::SmoothTransformation).save(path);
+        window->composer()->clearAttachments();
+        window->composer()->addAttachments({path});
+        window->composer()->setText(QStringLiteral("Describe the landscape."));
+        after(kSettleMs, [this, path] {
+            save(window, QStringLiteral("03-inspector-wide.png"));
+            window->inspectPreset(QStringLiteral("llava-v1.6-34b"));
+            after(kSettleMs, [this, path] {
+                save(window, QStringLiteral("04-preset-34b.png"));
+                QFile::remove(path);
+                settings();
+            });
+        });
+    }
+
+    void settings() {
+        // 4: the settings dialog, shown modeless so the tour keeps running.
+        auto* dialog = new SettingsDialog(AppSettings{}, window);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->show();
+        after(800, [this, dialog] {
+            save(dialog, QStringLiteral("05-settings.png"));
+            dialog->close();
+            finish();
+        });
+    }
+};
+
+}  // namespace
+
+bool startScreenshotTourFromEnvironment(MainWindow& window) {
+    const QString dir = qEnvironmentVariable("LLAVA_INSIGHT_SCREENSHOTS");
+    if (dir.isEmpty()) return false;
+    QDir().mkpath(dir);
+    auto* tour = new Tour{&window, QDir(dir)};
+    tour->start();
+    QTimer::singleShot(180000, qApp, [] {
+        qWarning("screenshot tour timed out");
+        QApplication::exit(1);
+    });
+    return true;
+}
