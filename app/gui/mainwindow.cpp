@@ -141,7 +141,9 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
         m_loadProgress->hide();
         m_cancelLoad->hide();
         QString label = info.name;
-        if (info.randomWeights) label += tr(" — random weights, answers are meaningless");
+        if (info.randomWeights)
+            label += info.name.contains(QStringLiteral("random weights")) ? tr(" — answers are meaningless")
+                                                                          : tr(" — random weights, answers are meaningless");
         m_modelLabel->setText(label);
         if (!info.randomWeights) {
             m_settings.addRecentModel(info.modelDir);
@@ -155,11 +157,19 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
                                              : QString());
         QString backend = info.backend.toUpper();
         if (!info.device.isEmpty()) backend += QStringLiteral(" (%1)").arg(info.device);
-        if (!info.fallbackReason.isEmpty()) backend += tr(" — fallback: %1").arg(info.fallbackReason);
+        QString backendTip = backend;
+        if (!info.fallbackReason.isEmpty()) {
+            // The reason can be long: the label shows its start, the tooltip all of it.
+            backend += tr(" — fallback: %1")
+                           .arg(m_backendLabel->fontMetrics().elidedText(info.fallbackReason, Qt::ElideRight, 120));
+            backendTip += tr("\nAuto did not pick CUDA: %1").arg(info.fallbackReason);
+        }
         m_backendLabel->setText(backend);
-        m_memoryLabel->setText(tr("weights %1 (%2) · KV %3 · scratch %4")
-                                   .arg(formatBytes(info.weightBytes), info.precision, formatBytes(info.kvCacheBytes),
-                                        formatBytes(info.scratchBytes)));
+        m_backendLabel->setToolTip(backendTip);
+        m_memoryLabel->setText(tr("weights %1 · KV %2").arg(formatBytes(info.weightBytes), formatBytes(info.kvCacheBytes)));
+        m_memoryLabel->setToolTip(tr("weights %1 (%2) · KV cache %3 · scratch %4")
+                                      .arg(formatBytes(info.weightBytes), info.precision, formatBytes(info.kvCacheBytes),
+                                           formatBytes(info.scratchBytes)));
         m_contextUsed = 0;
         updateInspectorText();
         emit statusChanged();
@@ -524,7 +534,7 @@ void MainWindow::setInspectorConfig(const llava::ModelConfig& config, const QStr
             if (generation != m_tokenizerGeneration) return;
             m_counter = PromptCounter(config, loaded);
             m_inspector->setSource(m_inspectorSource +
-                                   (loaded ? tr(" · exact text tokens (tokenizer + template)")
+                                   (loaded ? tr(" · exact text tokens")
                                            : tr(" · text tokens estimated (≈): %1").arg(problem.left(80))));
             updateInspectorText();
         }, Qt::QueuedConnection);

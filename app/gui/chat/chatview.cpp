@@ -10,6 +10,7 @@
 
 ChatView::ChatView(QWidget* parent) : QScrollArea(parent) {
     setWidgetResizable(true);
+    setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);  // messages wrap to the view's width
     setAccessibleName(tr("Conversation"));
     m_content = new QWidget(this);
     m_layout = new QVBoxLayout(m_content);

@@ -47,6 +47,7 @@ MessageWidget::MessageWidget(QWidget* parent) : QFrame(parent) {
     layout->addWidget(m_body);
     m_stats = new QLabel(this);
     m_stats->setForegroundRole(QPalette::PlaceholderText);
+    m_stats->setWordWrap(true);  // a long stats line must not widen the chat
     layout->addWidget(m_stats);
     connect(m_copy, &QToolButton::clicked, this, [this] { emit copyRequested(m_text); });
     connect(m_edit, &QToolButton::clicked, this, &MessageWidget::editRequested);

@@ -173,14 +173,20 @@ void InspectorWidget::paintPanel(QPainter& p, const QRectF& area, llava::Referen
                  .arg(l.imageWidth).arg(l.imageHeight).arg(l.canvasWidth).arg(l.canvasHeight)
                  .arg(l.gridCols).arg(l.gridRows);
     p.drawText(QRectF(area.left(), area.top(), area.width(), line * 2), Qt::TextWordWrap, title);
-    const double stripH = line * 5.5;
+    const double stripH = line * 6.5;  // title, bar, two legend lines, context
     const double cropsH = std::min(96.0, area.width() / 5) + line;
     QRectF canvasArea(area.left(), area.top() + line * 2 + 4, area.width(),
                       area.height() - line * 2 - 4 - stripH - cropsH - 8);
     const QImage& pixels = reference == llava::Reference::Original ? m_canvasOrig : m_canvasHf;
+    p.save();
+    p.setClipRect(area.adjusted(0, 0, 2, 2));  // side-by-side panels never draw into each other
     paintCanvas(p, canvasArea, l, pixels);
-    paintCrops(p, QRectF(area.left(), canvasArea.bottom() + 4, area.width(), cropsH), l, pixels);
-    paintStrip(p, QRectF(area.left(), area.bottom() - stripH, area.width(), stripH), l);
+    // The crops follow the canvas as drawn (width-limited canvases leave no gap below them).
+    const double scale = std::min(canvasArea.width() / l.canvasWidth, canvasArea.height() / l.canvasHeight);
+    const double cropsTop = canvasArea.top() + std::max(0.0, l.canvasHeight * scale) + 6;
+    paintCrops(p, QRectF(area.left(), cropsTop, area.width(), cropsH), l, pixels);
+    paintStrip(p, QRectF(area.left(), std::min(area.bottom() - stripH, cropsTop + cropsH + 6), area.width(), stripH), l);
+    p.restore();
 }
 
 void InspectorWidget::paintCanvas(QPainter& p, const QRectF& area, const llava::ImageLayout& l, const QImage& pixels) {
@@ -249,9 +255,9 @@ void InspectorWidget::paintStrip(QPainter& p, const QRectF& area, const llava::I
     const double barH = fm.height() * 1.4;
     p.setPen(palette().color(QPalette::Text));
     const QString tilde = m_textEstimated ? QStringLiteral("≈") : QString();
-    p.drawText(QPointF(area.left(), area.top() + fm.ascent()),
-               tr("Prompt layout: %1%2 + %3 + %4%5 = %6 tokens")
-                   .arg(tilde).arg(m_textBefore).arg(l.imageTokens).arg(tilde).arg(m_textAfter).arg(total));
+    const QString layoutText = tr("Prompt layout: %1%2 + %3 + %4%5 = %6 tokens")
+                                   .arg(tilde).arg(m_textBefore).arg(l.imageTokens).arg(tilde).arg(m_textAfter).arg(total);
+    p.drawText(QPointF(area.left(), area.top() + fm.ascent()), fm.elidedText(layoutText, Qt::ElideRight, area.width()));
     double x = area.left();
     for (const auto& s : segments) {
         // Each segment gets a minimum width so small text runs stay visible.
@@ -272,11 +278,17 @@ void InspectorWidget::paintStrip(QPainter& p, const QRectF& area, const llava::I
     p.drawText(QRectF(area.left(), y - fm.ascent(), area.width(), fm.height() * 2), Qt::TextWordWrap,
                legend.join(QStringLiteral("  ·  ")));
     y += fm.height() * 2;
-    if (m_contextLimit > 0) {
-        const int after = m_contextUsed + total;
+    if (m_contextLimit > 0 && m_contextUsed == 0) {
         p.drawText(QPointF(area.left(), y),
-                   tr("Context: %1 used + %2 this message = %3 of %4 (%5%)")
-                       .arg(m_contextUsed).arg(total).arg(after).arg(m_contextLimit)
-                       .arg(100.0 * after / m_contextLimit, 0, 'f', 1));
+                   fm.elidedText(tr("Context: this first message uses %1 of %2 (%3%)")
+                                     .arg(total).arg(m_contextLimit).arg(100.0 * total / m_contextLimit, 0, 'f', 1),
+                                 Qt::ElideRight, area.width()));
+    } else if (m_contextLimit > 0) {
+        // The layout above is the image as a first message; the chat so far already holds its tokens.
+        p.drawText(QPointF(area.left(), y),
+                   fm.elidedText(tr("Context: %1 of %2 used by this chat (%3%)")
+                                     .arg(m_contextUsed).arg(m_contextLimit)
+                                     .arg(100.0 * m_contextUsed / m_contextLimit, 0, 'f', 1),
+                                 Qt::ElideRight, area.width()));
     }
 }
