@@ -230,6 +230,8 @@ Result<std::unique_ptr<Backend>> createCudaBackend(const BackendRequest& request
         return std::unique_ptr<Backend>(std::make_unique<BackendCuda>(request.deviceIndex));
     } catch (const BackendError& error) {
         return toStatus(error).withContext("starting the CUDA backend on " + label);
+    } catch (const std::exception& error) {  // bad_alloc etc.: no exception leaves the factory
+        return makeError(ErrorCode::Internal, "starting the CUDA backend on " + label + ": " + error.what());
     }
 }
 

@@ -7,6 +7,7 @@
 // LLAVA_CUDA_SYNC=1 synchronises after every op so an asynchronous fault names its op.
 #pragma once
 
+#include <exception>
 #include <new>
 #include <string>
 #include <vector>
@@ -99,6 +100,8 @@ Status BackendCuda::guarded(const char* op, F&& body) {
         return toStatus(error);
     } catch (const std::bad_alloc&) {
         return makeError(ErrorCode::OutOfMemory, std::string(op) + ": host allocation failed");
+    } catch (const std::exception& error) {  // std::length_error etc.: still never across the Backend API
+        return makeError(ErrorCode::Internal, std::string("cuda: ") + op + ": " + error.what());
     }
 }
 

@@ -20,7 +20,9 @@ void rmsNorm(float* out, const float* x, const void* w, Format wFormat, std::int
              cudaStream_t stream);
 void layerNorm(float* out, const float* x, const void* w, Format wFormat, const void* b, Format bFormat,
                std::int64_t rows, std::int64_t d, float eps, cudaStream_t stream);
-// x (rows, nHeads*headDim) in place; row r at position positionStart + r.
+// x (rows, nHeads*headDim) in place; row r at position positionStart + r. headDim <= kRopeMaxHeadDim
+// (else BackendError Unsupported); inv_freq is computed on the host exactly as the CPU does.
+constexpr int kRopeMaxHeadDim = 512;
 void rope(float* x, std::int64_t rows, int nHeads, int headDim, int positionStart, float theta, cudaStream_t stream);
 enum class Activation { QuickGelu, Gelu };
 void activation(float* x, std::int64_t n, Activation kind, cudaStream_t stream);  // in place

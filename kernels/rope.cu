@@ -2,19 +2,30 @@
 // angle = (positionStart + row) * theta^(-2i/headDim) in fp32, (a, b) -> (a cos - b sin, b cos + a sin)
 // with a = x[i], b = x[i + half]. Scheme: one thread per (row, i) pair, looping over heads so the
 // angle and its sin/cos are computed once per pair (precise sinf/cosf: positions reach thousands).
+// inv_freq is computed on the HOST with the same std::pow(float, float) call as the CPU reference and
+// passed by value: device powf differs by up to 2 ulp, and at position ~3000 one ulp of inv_freq moves
+// the angle by ~2e-4 rad, enough to eat most of the 1e-7 NMSE budget.
+#include <cmath>
+#include <string>
+
 #include "device_common.cuh"
 
 namespace llava::cuda {
 namespace {
 
-__global__ void ropeKernel(float* x, std::int64_t rows, int nHeads, int headDim, int positionStart, float theta) {
+struct InvFreqTable {
+    float v[kRopeMaxHeadDim / 2];  // (headDim / 2)
+};
+
+__global__ void ropeKernel(float* x, std::int64_t rows, int nHeads, int headDim, int positionStart,
+                           const InvFreqTable invFreqs) {
     const int half = headDim / 2;
     const std::int64_t total = rows * half;
     for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < total;
          t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
         const std::int64_t r = t / half;
         const int i = static_cast<int>(t % half);
-        const float invFreq = 1.0f / powf(theta, static_cast<float>(2 * i) / static_cast<float>(headDim));
+        const float invFreq = invFreqs.v[i];
         const float angle = static_cast<float>(positionStart + r) * invFreq;
         float s, c;
         sincosf(angle, &s, &c);
@@ -22,8 +33,8 @@ __global__ void ropeKernel(float* x, std::int64_t rows, int nHeads, int headDim,
         for (int h = 0; h < nHeads; ++h) {
             float* v = row + h * headDim;
             const float a = v[i], b = v[i + half];
-            v[i] = a * c - b * s;
-            v[i + half] = b * c + a * s;
+            v[i] = __fsub_rn(__fmul_rn(a, c), __fmul_rn(b, s));  // no FMA contraction: rounded like the CPU loop
+            v[i + half] = __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s));
         }
     }
 }
@@ -33,7 +44,13 @@ __global__ void ropeKernel(float* x, std::int64_t rows, int nHeads, int headDim,
 void rope(float* x, std::int64_t rows, int nHeads, int headDim, int positionStart, float theta, cudaStream_t stream) {
     const std::int64_t total = rows * (headDim / 2);
     if (total == 0) return;
-    ropeKernel<<<elementwiseBlocks(total, 256), 256, 0, stream>>>(x, rows, nHeads, headDim, positionStart, theta);
+    if (headDim > kRopeMaxHeadDim)
+        throw BackendError(BackendErrorKind::Unsupported,
+                           "rope: headDim " + std::to_string(headDim) + " > " + std::to_string(kRopeMaxHeadDim));
+    InvFreqTable table{};
+    for (int i = 0; i < headDim / 2; ++i)  // exactly the CPU reference's expression (cpuops.cpp)
+        table.v[i] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(headDim));
+    ropeKernel<<<elementwiseBlocks(total, 256), 256, 0, stream>>>(x, rows, nHeads, headDim, positionStart, table);
     LLAVA_LAUNCH_CHECK();
 }
 

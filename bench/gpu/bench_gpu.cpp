@@ -6,6 +6,9 @@
 //   * CLIP ViT-L/336 (the 23 layers LLaVA runs: features come from the penultimate one) + projector
 //     on 5 tiles (ms);  prefill of 2930 tokens (ms, TFLOP/s);  TTFT = CLIP + prefill + one decode step.
 // Timing: CUDA events on the backend's stream, 3 warm-up runs, median of --reps (default 20).
+// Besides the table, "RESULT <key> <value> <unit>" lines (decode_16bit_tok_s, prefill_ms, clip_ms,
+// ttft_ms, ...) that scripts/gpu-check matches with bench/gpu/hf_bench.py's to print ours-vs-HF ratios.
+// stdout is line-buffered so a run cut short by a timeout still leaves every finished row.
 // Deliberately the same op sequence as the model code, written here with Backend ops only, so the
 // numbers are the backend's; the engine's own stats are measured by the app.
 #include <algorithm>
@@ -226,6 +229,7 @@ double timeVision(int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     int reps = 20;
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
@@ -245,6 +249,7 @@ int main(int argc, char** argv) {
                 double(info.memory.deviceTotalBytes) / (1 << 30), reps);
     std::printf("| metric | value | notes |\n|---|---|---|\n");
     std::printf("| device-to-device copy | %.0f GB/s | read + write, 1 GiB buffer: the ceiling |\n", *copyGBs);
+    std::printf("RESULT copy_gb_s %.1f GB/s\n", *copyGBs);
 
     const std::uint64_t kvBytesPerToken = std::uint64_t(kLayers) * 2 * kContext * kKvHeads * kHeadDim * 4;
     double decodeF16Ms = 0;
@@ -256,6 +261,9 @@ int main(int argc, char** argv) {
         BENCH_CHECK(times.status());
         const double ms = median(*times);
         if (format == StorageFormat::F16) decodeF16Ms = ms;
+        const char* key = format == StorageFormat::F16 ? "decode_16bit_tok_s"
+                          : format == StorageFormat::Q8PerChannel ? "decode_q8_tok_s" : "decode_q4_tok_s";
+        std::printf("RESULT %s %.2f tok/s\n", key, 1e3 / ms);
         const double bytes = double(model.weightBytes) + double(kvBytesPerToken);  // + one embedding row, negligible
         const double gbs = bytes / (ms * 1e-3) / 1e9;
         std::printf("| decode %s, 3k context | %.1f tok/s (%.2f ms) | %.0f GB/s = %.0f %% of copy; %.2f GB weights + %.2f GB F32 KV per token |\n",
@@ -274,8 +282,10 @@ int main(int argc, char** argv) {
             std::printf("| prefill %lld tokens, F16 weights | %.1f ms | %.1f TFLOP/s (%.1f TFLOP: linear + causal attention) |\n",
                         static_cast<long long>(kPrefill), pms, (linear + attention) / (pms * 1e-3) / 1e12,
                         (linear + attention) / 1e12);
+            std::printf("RESULT prefill_ms %.2f ms\n", pms);
             release(big);
             const double visionMs = timeVision(reps);
+            std::printf("RESULT clip_ms %.2f ms\nRESULT ttft_ms %.2f ms\n", visionMs, visionMs + pms + decodeF16Ms);
             std::printf("| CLIP-L/336 + projector, %lld tiles, F16 weights | %.1f ms | %lld layers, attention per tile |\n",
                         static_cast<long long>(kTiles), visionMs, static_cast<long long>(kVisionLayers));
             std::printf("| time to first token (estimate) | %.1f ms | CLIP + prefill + one decode step, medians summed |\n",

@@ -1,6 +1,8 @@
 // Helpers for CUDA-vs-CPU parity tests: the same inputs uploaded to both backends, outputs with guard
-// rows after them (sentinel bytes that must survive the op: stray writes past the end), NMSE.
-// Header-only, test code only.
+// rows after them (sentinel bytes that must survive the op: stray writes past the end), NMSE and max
+// abs error printed for every comparison, PASS/FAIL with the tolerance, so one GPU run's log says
+// everything. Setup failures are recorded with QTest::qFail (not qFatal) so one broken case does not
+// end the run. Header-only, test code only.
 #pragma once
 
 #include <QtTest>
@@ -8,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "backend/cpu/halfconv.h"
@@ -41,14 +44,30 @@ inline std::vector<std::byte> encode(const std::vector<float>& values, StorageFo
     return bytes;
 }
 
-inline double nmse(const std::vector<float>& got, const std::vector<float>& ref) {
+struct Error {
+    double nmse = 0, maxAbs = 0;
+    std::size_t worst = 0;  // index of the largest abs difference
+};
+
+// NaN anywhere (either side) makes both figures NaN, which fails every `<=` check.
+inline Error errorOf(const std::vector<float>& got, const std::vector<float>& ref) {
+    Error e;
     double err = 0, norm = 0;
     for (std::size_t i = 0; i < ref.size(); ++i) {
-        err += (static_cast<double>(got[i]) - ref[i]) * (static_cast<double>(got[i]) - ref[i]);
+        const double d = static_cast<double>(got[i]) - ref[i];
+        err += d * d;
         norm += static_cast<double>(ref[i]) * ref[i];
+        if (!(std::fabs(d) <= e.maxAbs)) {
+            e.maxAbs = std::fabs(d);
+            e.worst = i;
+        }
     }
-    return norm > 0 ? err / norm : err;
+    e.nmse = norm > 0 ? err / norm : err;
+    return e;
 }
+inline double nmse(const std::vector<float>& got, const std::vector<float>& ref) { return errorOf(got, ref).nmse; }
+
+inline std::string shapeText(const Tensor& t) { return shapeToString(t.shape); }
 
 // One logical tensor on both backends. `cuda`/`cpu` are (rows, cols) views of buffers that have
 // kGuardRows extra rows filled with kSentinel (activations), or plain tensors (weights).
@@ -61,22 +80,28 @@ class Parity {
 public:
     Parity(Backend& cuda, Backend& cpu) : m_cuda(cuda), m_cpu(cpu) {}
 
-    // F32 activation with guard rows; contents `values` (rows*cols) on both backends.
-    Pair activation(const std::vector<float>& values, std::int64_t rows, std::int64_t cols) {
+    // F32 activation with guard rows; contents `values` (rows*cols) on both backends. offsetFloats > 0
+    // places the tensor that many floats into its buffer (a view whose address is NOT 16-byte aligned
+    // when offsetFloats % 4 != 0, as views of odd-width tensors are): vectorised paths must fall back.
+    Pair activation(const std::vector<float>& values, std::int64_t rows, std::int64_t cols, std::int64_t offsetFloats = 0) {
         Pair p;
-        p.cudaFull = alloc(m_cuda, {rows + kGuardRows, cols}, StorageFormat::F32);
-        p.cpuFull = alloc(m_cpu, {rows + kGuardRows, cols}, StorageFormat::F32);
-        std::vector<float> full(static_cast<std::size_t>((rows + kGuardRows) * cols));
-        std::memcpy(full.data(), values.data(), values.size() * 4);
-        for (std::size_t i = values.size(); i < full.size(); ++i) std::memcpy(&full[i], &kSentinel, 4);
-        check(m_cuda.upload(p.cudaFull, full.data(), full.size() * 4));
-        check(m_cpu.upload(p.cpuFull, full.data(), full.size() * 4));
+        const std::int64_t total = offsetFloats + (rows + kGuardRows) * cols;
+        const Tensor cudaBuffer = alloc(m_cuda, {total}, StorageFormat::F32);
+        const Tensor cpuBuffer = alloc(m_cpu, {total}, StorageFormat::F32);
+        std::vector<float> full(static_cast<std::size_t>(total));
+        for (auto& f : full) std::memcpy(&f, &kSentinel, 4);
+        std::memcpy(full.data() + offsetFloats, values.data(), values.size() * 4);
+        check(m_cuda.upload(cudaBuffer, full.data(), full.size() * 4));
+        check(m_cpu.upload(cpuBuffer, full.data(), full.size() * 4));
+        p.cudaFull = shifted(cudaBuffer, offsetFloats, rows + kGuardRows, cols);
+        p.cpuFull = shifted(cpuBuffer, offsetFloats, rows + kGuardRows, cols);
         p.cuda = view(p.cudaFull, rows);
         p.cpu = view(p.cpuFull, rows);
         return p;
     }
-    Pair random(std::int64_t rows, std::int64_t cols, std::uint64_t seed, float amplitude = 1.0f) {
-        return activation(randomFloats(static_cast<std::size_t>(rows * cols), seed, amplitude), rows, cols);
+    Pair random(std::int64_t rows, std::int64_t cols, std::uint64_t seed, float amplitude = 1.0f,
+                std::int64_t offsetFloats = 0) {
+        return activation(randomFloats(static_cast<std::size_t>(rows * cols), seed, amplitude), rows, cols, offsetFloats);
     }
     // A float vector/matrix of another format (norm weights, biases, tables), no guard.
     Pair plain(const std::vector<float>& values, const Shape& shape, StorageFormat format) {
@@ -102,35 +127,52 @@ public:
         check(c.status());
         check(h.status());
         Pair p;
-        p.cuda = p.cudaFull = *c;
-        p.cpu = p.cpuFull = *h;
+        if (c.isOk()) p.cuda = p.cudaFull = *c;
+        if (h.isOk()) p.cpu = p.cpuFull = *h;
         return p;
     }
 
-    // Downloads both, checks the guard rows on both, returns the NMSE of CUDA vs CPU (inf on a stray write).
-    double compare(const Pair& p, const char* what) {
+    // Downloads both, checks the guard rows on both, returns CUDA vs CPU error (inf on a stray write).
+    // Prints one line per comparison: "PARITY <what> <shape> NMSE .. maxabs .. (at i: cuda vs cpu)".
+    Error measure(const Pair& p, const std::string& what) {
         const auto c = download(m_cuda, p.cudaFull), h = download(m_cpu, p.cpuFull);
         const std::size_t n = static_cast<std::size_t>(p.cuda.elementCount());
-        for (std::size_t i = n; i < c.size(); ++i) {
+        for (std::size_t i = n; i < c.size() && i < h.size(); ++i) {
             std::uint32_t a, b;
             std::memcpy(&a, &c[i], 4);
             std::memcpy(&b, &h[i], 4);
             if (a != kSentinel || b != kSentinel) {
-                qWarning("%s: %s wrote past the output (guard element %zu)", what, a != kSentinel ? "CUDA" : "CPU", i - n);
-                return INFINITY;  // fails every tolerance check
+                qWarning("PARITY %s %s: %s wrote past the output (guard element %zu)", what.c_str(),
+                         shapeText(p.cuda).c_str(), a != kSentinel ? "CUDA" : "CPU", i - n);
+                return {INFINITY, INFINITY, i};  // fails every tolerance check
             }
         }
-        const double e = nmse({c.begin(), c.begin() + static_cast<std::ptrdiff_t>(n)},
-                              {h.begin(), h.begin() + static_cast<std::ptrdiff_t>(n)});
-        qInfo("%-48s NMSE %.3e", what, e);
+        if (c.size() < n || h.size() < n) return {INFINITY, INFINITY, 0};
+        const std::vector<float> got(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(n));
+        const std::vector<float> ref(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(n));
+        const Error e = errorOf(got, ref);
+        qInfo("PARITY %-44s %-14s NMSE %.3e maxabs %.3e (at %zu: cuda %.7g cpu %.7g)", what.c_str(),
+              shapeText(p.cuda).c_str(), e.nmse, e.maxAbs, e.worst, n ? double(got[e.worst]) : 0.0,
+              n ? double(ref[e.worst]) : 0.0);
         return e;
     }
+    double compare(const Pair& p, const char* what) { return measure(p, what).nmse; }
+    // measure() + a verdict line naming op, shape and tolerance; true when NMSE <= tolerance.
+    bool close(const Pair& p, const std::string& what, double tolerance) {
+        const Error e = measure(p, what);
+        const bool ok = e.nmse <= tolerance;
+        if (!ok)
+            qWarning("PARITY FAIL %s %s: NMSE %.3e > tolerance %.1e (maxabs %.3e)", what.c_str(), shapeText(p.cuda).c_str(),
+                     e.nmse, tolerance, e.maxAbs);
+        return ok;
+    }
 
+    // Records a failure (the test function goes on; later checks then fail on null tensors).
     static void check(const Status& s) {
-        if (!s.isOk()) qFatal("%s", s.toString().c_str());
+        if (!s.isOk()) QTest::qFail(s.toString().c_str(), __FILE__, __LINE__);
     }
     static std::vector<float> download(Backend& b, const Tensor& t) {
-        std::vector<float> out(static_cast<std::size_t>(t.elementCount()));
+        std::vector<float> out(static_cast<std::size_t>(t.elementCount()), NAN);
         check(b.download(t, out.data(), out.size() * 4));
         return out;
     }
@@ -141,12 +183,22 @@ private:
     static Tensor alloc(Backend& b, const Shape& shape, StorageFormat format) {
         auto t = b.allocate(shape, format, BufferRole::Scratch, "parity");
         check(t.status());
-        return *t;
+        return t.isOk() ? *t : Tensor{};
     }
     static Tensor view(const Tensor& full, std::int64_t rows) {
         auto v = rowView(full, 0, rows);
         check(v.status());
-        return *v;
+        return v.isOk() ? *v : Tensor{};
+    }
+    // (rows, cols) starting `offset` floats into a 1-D buffer, built only from the public view helpers.
+    static Tensor shifted(const Tensor& buffer, std::int64_t offset, std::int64_t rows, std::int64_t cols) {
+        auto column = reshaped(buffer, {buffer.elementCount(), 1});
+        if (!column.isOk()) return check(column.status()), Tensor{};
+        auto part = rowView(*column, offset, rows * cols);
+        if (!part.isOk()) return check(part.status()), Tensor{};
+        auto out = reshaped(*part, {rows, cols});
+        check(out.status());
+        return out.isOk() ? *out : Tensor{};
     }
 
     Backend& m_cuda;

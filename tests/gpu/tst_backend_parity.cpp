@@ -7,9 +7,13 @@
 // fp16/bf16 for tensor-core GEMMs (16-bit weights, M > 8); quantised weights: 2e-5 for the GEMM path
 // (both x and the dequantised weight rounded to bf16, expected ~3e-6), 1e-7 for the decode path
 // (identical codes, fp32 math). Skips, with the reason, when no CUDA device is usable.
+// Output: one "PARITY <op> <shape> NMSE .. maxabs .." line per comparison, "PARITY FAIL ..." naming op,
+// shape and tolerance on a failure (scripts/gpu-check collects both into docs/perf/).
+// Misaligned views (addresses 4/8/12 bytes past a 16-byte boundary) guard the vectorised paths.
 #include <QtTest>
 
 #include <memory>
+#include <string>
 
 #include "gpu/paritykit.h"
 #include "llava_cuda/cuda_backend.h"
@@ -17,6 +21,13 @@
 using namespace llava;
 using test::Pair;
 using test::Parity;
+
+// Fails the test with the Status text (op, shapes) instead of a bare "isOk() returned FALSE".
+#define EXPECT_OK(expr)                                                 \
+    do {                                                                \
+        const ::llava::Status expectStatus_ = (expr);                   \
+        QVERIFY2(expectStatus_.isOk(), expectStatus_.toString().c_str()); \
+    } while (0)
 
 namespace {
 constexpr double kF32 = 1e-7, kHalf = 1e-5, kQuantGemm = 2e-5;
@@ -62,6 +73,10 @@ private slots:
         QTest::addRow("BF16 m1 n4099 k4096 (mistral-sized row)") << int(StorageFormat::BF16) << 1 << 4099 << 4096 << false << true << kF32;
         QTest::addRow("F16 m130 n1024 k4096") << int(StorageFormat::F16) << 130 << 1024 << 4096 << true << false << kHalf;
         QTest::addRow("Q4 m2 n300 k1024") << int(StorageFormat::Q4Group128) << 2 << 300 << 1024 << true << false << kF32;
+        // Real decode shapes: lm head (32064 rows), down projection (k = 14336), 8-row matvec limit.
+        QTest::addRow("F16 m1 n32064 k4096 (lm head)") << int(StorageFormat::F16) << 1 << 32064 << 4096 << false << false << kF32;
+        QTest::addRow("Q4 m1 n4096 k14336 (down)") << int(StorageFormat::Q4Group128) << 1 << 4096 << 14336 << false << true << kF32;
+        QTest::addRow("Q8 m8 n1031 k4096") << int(StorageFormat::Q8PerChannel) << 8 << 1031 << 4096 << true << true << kF32;
     }
     void matmul() {
         QFETCH(int, format);
@@ -82,9 +97,9 @@ private slots:
         Pair out = m_kit->random(m, n, ++m_seed);  // accumulate adds onto these
         Pair b = bias ? m_kit->plain(test::randomFloats(std::size_t(n), ++m_seed), {n}, StorageFormat::BF16) : Pair{};
         const MatmulMode mode = accumulate ? MatmulMode::Accumulate : MatmulMode::Overwrite;
-        QVERIFY(m_cuda->matmul(out.cuda, x.cuda, w.cuda, b.cuda, mode).isOk());
-        QVERIFY(m_cpu->matmul(out.cpu, x.cpu, w.cpu, b.cpu, mode).isOk());
-        QVERIFY(m_kit->compare(out, QTest::currentDataTag()) <= tolerance);
+        EXPECT_OK(m_cuda->matmul(out.cuda, x.cuda, w.cuda, b.cuda, mode));
+        EXPECT_OK(m_cpu->matmul(out.cpu, x.cpu, w.cpu, b.cpu, mode));
+        QVERIFY(m_kit->close(out, std::string("matmul ") + QTest::currentDataTag(), tolerance));
     }
 
     // Quantisation at load gives the CPU's bytes exactly (same arithmetic), and F16 conversion too.
@@ -106,8 +121,8 @@ private slots:
         QCOMPARE(w.cuda.format, w.cpu.format);
         const std::size_t bytes = storageBytes(w.cuda.format, rows, cols);
         std::vector<std::uint8_t> a(bytes), b(bytes);
-        QVERIFY(m_cuda->download(w.cuda, a.data(), bytes).isOk());
-        QVERIFY(m_cpu->download(w.cpu, b.data(), bytes).isOk());
+        EXPECT_OK(m_cuda->download(w.cuda, a.data(), bytes));
+        EXPECT_OK(m_cpu->download(w.cpu, b.data(), bytes));
         std::size_t differ = 0;
         for (std::size_t i = 0; i < bytes; ++i) differ += a[i] != b[i];
         QCOMPARE(differ, std::size_t{0});
@@ -130,12 +145,12 @@ private slots:
         Pair w = m_kit->plain(test::randomFloats(std::size_t(d), ++m_seed), {d}, f);
         Pair b = m_kit->plain(test::randomFloats(std::size_t(d), ++m_seed), {d}, f);
         Pair out = m_kit->random(rows, d, ++m_seed);
-        QVERIFY(m_cuda->rmsNorm(out.cuda, x.cuda, w.cuda, 1e-5f).isOk());
-        QVERIFY(m_cpu->rmsNorm(out.cpu, x.cpu, w.cpu, 1e-5f).isOk());
-        QVERIFY(m_kit->compare(out, "rmsNorm") <= kF32);
-        QVERIFY(m_cuda->layerNorm(x.cuda, x.cuda, w.cuda, b.cuda, 1e-5f).isOk());  // in place
-        QVERIFY(m_cpu->layerNorm(x.cpu, x.cpu, w.cpu, b.cpu, 1e-5f).isOk());
-        QVERIFY(m_kit->compare(x, "layerNorm (in place)") <= kF32);
+        EXPECT_OK(m_cuda->rmsNorm(out.cuda, x.cuda, w.cuda, 1e-5f));
+        EXPECT_OK(m_cpu->rmsNorm(out.cpu, x.cpu, w.cpu, 1e-5f));
+        QVERIFY(m_kit->close(out, "rmsNorm", kF32));
+        EXPECT_OK(m_cuda->layerNorm(x.cuda, x.cuda, w.cuda, b.cuda, 1e-5f));  // in place
+        EXPECT_OK(m_cpu->layerNorm(x.cpu, x.cpu, w.cpu, b.cpu, 1e-5f));
+        QVERIFY(m_kit->close(x, "layerNorm (in place)", kF32));
     }
 
     void rope_data() {
@@ -147,6 +162,9 @@ private slots:
         QTest::addRow("prefill 7x3x64 theta 1e4") << 7 << 3 << 64 << 0 << 10000.0;
         QTest::addRow("decode 1x8x128 pos 2930 theta 1e6") << 1 << 8 << 128 << 2930 << 1000000.0;
         QTest::addRow("19x2x80 pos 50") << 19 << 2 << 80 << 50 << 10000.0;
+        // inv_freq must be bit-identical to the CPU's (host powf): at position ~4000 one ulp is visible.
+        QTest::addRow("prefill 64x8x128 pos 3900 theta 1e6") << 64 << 8 << 128 << 3900 << 1000000.0;
+        QTest::addRow("CLIP-free odd 3x5x6 pos 7") << 3 << 5 << 6 << 7 << 10000.0;
     }
     void rope() {
         QFETCH(int, rows);
@@ -155,9 +173,9 @@ private slots:
         QFETCH(int, start);
         QFETCH(double, theta);
         Pair x = m_kit->random(rows, heads * headDim, ++m_seed);
-        QVERIFY(m_cuda->rope(x.cuda, heads, headDim, start, theta).isOk());
-        QVERIFY(m_cpu->rope(x.cpu, heads, headDim, start, theta).isOk());
-        QVERIFY(m_kit->compare(x, QTest::currentDataTag()) <= kF32);
+        EXPECT_OK(m_cuda->rope(x.cuda, heads, headDim, start, theta));
+        EXPECT_OK(m_cpu->rope(x.cpu, heads, headDim, start, theta));
+        QVERIFY(m_kit->close(x, std::string("rope ") + QTest::currentDataTag(), kF32));
     }
 
     void attention_data() {
@@ -174,6 +192,15 @@ private slots:
         QTest::addRow("decode 1 after 0") << 1 << 1 << 4 << 4 << 64 << 0 << true;
         QTest::addRow("CLIP 577 non-causal 4 heads d64") << 577 << 577 << 4 << 4 << 64 << 0 << false;
         QTest::addRow("non-causal 5 queries over 33 keys d80") << 5 << 33 << 2 << 2 << 80 << 0 << false;
+        // Mistral shapes: 4096-key cache (16 splits), a causal prefill not a multiple of the 16-row tile,
+        // a chunk continuing after 1000 cached keys, one non-causal query (decode kernel without mask).
+        QTest::addRow("decode 1 after 4095 GQA 32/8 d128 (16 splits)") << 1 << 4096 << 32 << 8 << 128 << 4095 << true;
+        QTest::addRow("prefill causal 301 GQA 32/8 d128") << 301 << 301 << 32 << 8 << 128 << 0 << true;
+        QTest::addRow("prefill causal 33 after 1000 GQA 8/2 d128") << 33 << 1033 << 8 << 2 << 128 << 1000 << true;
+        QTest::addRow("causal 1 query with spare keys after 10") << 1 << 40 << 4 << 2 << 64 << 10 << true;
+        QTest::addRow("non-causal 1 query over 577 keys d64") << 1 << 577 << 4 << 4 << 64 << 0 << false;
+        QTest::addRow("non-causal 2 queries over 0 keys") << 2 << 0 << 2 << 2 << 64 << 0 << false;
+        QTest::addRow("prefill causal 17 d40 (headDim not /32)") << 17 << 17 << 3 << 1 << 40 << 0 << true;
     }
     void attention() {
         QFETCH(int, queries);
@@ -194,31 +221,86 @@ private slots:
         p.nPast = past;
         p.scale = 1.0f / std::sqrt(static_cast<float>(headDim));
         p.mask = causal ? AttentionMask::Causal : AttentionMask::None;
-        QVERIFY(m_cuda->attention(out.cuda, q.cuda, k.cuda, v.cuda, p).isOk());
-        QVERIFY(m_cpu->attention(out.cpu, q.cpu, k.cpu, v.cpu, p).isOk());
-        QVERIFY(m_kit->compare(out, QTest::currentDataTag()) <= kF32);
+        EXPECT_OK(m_cuda->attention(out.cuda, q.cuda, k.cuda, v.cuda, p));
+        EXPECT_OK(m_cpu->attention(out.cpu, q.cpu, k.cpu, v.cpu, p));
+        QVERIFY(m_kit->close(out, std::string("attention ") + QTest::currentDataTag(), kF32));
+    }
+
+    // Views whose device address is 4 bytes past a 16-byte boundary (a row view of an odd-width tensor):
+    // every op must give the same result as from an aligned buffer (vectorised loads must fall back).
+    void misalignedViews_data() {
+        QTest::addColumn<int>("offset");
+        QTest::addRow("offset 1 float") << 1;
+        QTest::addRow("offset 2 floats") << 2;
+        QTest::addRow("offset 3 floats") << 3;
+    }
+    void misalignedViews() {
+        QFETCH(int, offset);
+        const std::string tag = std::string(" @+") + std::to_string(offset) + " floats";
+        const Tensor none;
+        for (StorageFormat f : {StorageFormat::F32, StorageFormat::F16, StorageFormat::BF16, StorageFormat::Q8PerChannel,
+                                StorageFormat::Q4Group128}) {
+            const bool quant = f == StorageFormat::Q8PerChannel || f == StorageFormat::Q4Group128;
+            const WeightPrecision precision = f == StorageFormat::Q8PerChannel ? WeightPrecision::Q8
+                                              : f == StorageFormat::Q4Group128 ? WeightPrecision::Q4 : WeightPrecision::AsStored;
+            const std::int64_t n = 45, k = 256;
+            Pair w = m_kit->weight(test::randomFloats(std::size_t(n * k), ++m_seed, 0.1f), {n, k},
+                                   quant ? StorageFormat::BF16 : f, precision);
+            for (std::int64_t m : {2, 11}) {  // matvec and GEMM
+                Pair x = m_kit->random(m, k, ++m_seed, 1.0f, offset);
+                Pair out = m_kit->random(m, n, ++m_seed, 1.0f, offset);
+                EXPECT_OK(m_cuda->matmul(out.cuda, x.cuda, w.cuda, none, MatmulMode::Accumulate));
+                EXPECT_OK(m_cpu->matmul(out.cpu, x.cpu, w.cpu, none, MatmulMode::Accumulate));
+                const double tol = m <= 8 ? kF32 : (f == StorageFormat::F32 ? kF32 : quant ? kQuantGemm : kHalf);
+                QVERIFY(m_kit->close(out, std::string("matmul ") + formatName(f) + " m" + std::to_string(m) + tag, tol));
+            }
+        }
+        for (int queries : {1, 20}) {
+            const int heads = 4, kvHeads = 2, hd = 64, past = queries == 1 ? 30 : 0, keys = past + queries;
+            Pair q = m_kit->random(queries, heads * hd, ++m_seed, 2.0f, offset);
+            Pair k = m_kit->random(keys, kvHeads * hd, ++m_seed, 2.0f, offset);
+            Pair v = m_kit->random(keys, kvHeads * hd, ++m_seed, 1.0f, offset);
+            Pair out = m_kit->random(queries, heads * hd, ++m_seed, 1.0f, offset);
+            AttentionParams p;
+            p.nHeads = heads;
+            p.nKvHeads = kvHeads;
+            p.headDim = hd;
+            p.nPast = past;
+            p.scale = 0.125f;
+            EXPECT_OK(m_cuda->attention(out.cuda, q.cuda, k.cuda, v.cuda, p));
+            EXPECT_OK(m_cpu->attention(out.cpu, q.cpu, k.cpu, v.cpu, p));
+            QVERIFY(m_kit->close(out, "attention q" + std::to_string(queries) + tag, kF32));
+        }
+        Pair x = m_kit->random(5, 130, ++m_seed, 2.0f, offset);
+        Pair g = m_kit->plain(test::randomFloats(130, ++m_seed), {130}, StorageFormat::F16);
+        EXPECT_OK(m_cuda->rmsNorm(x.cuda, x.cuda, g.cuda, 1e-6f));
+        EXPECT_OK(m_cpu->rmsNorm(x.cpu, x.cpu, g.cpu, 1e-6f));
+        QVERIFY(m_kit->close(x, "rmsNorm in place" + tag, kF32));
+        EXPECT_OK(m_cuda->rope(x.cuda, 5, 26, 100, 10000.0));
+        EXPECT_OK(m_cpu->rope(x.cpu, 5, 26, 100, 10000.0));
+        QVERIFY(m_kit->close(x, "rope" + tag, kF32));
     }
 
     void elementwise() {
         const std::int64_t rows = 7, d = 1001;
         Pair x = m_kit->random(rows, d, ++m_seed, 4.0f);
-        QVERIFY(m_cuda->quickGelu(x.cuda).isOk());
-        QVERIFY(m_cpu->quickGelu(x.cpu).isOk());
-        QVERIFY(m_kit->compare(x, "quickGelu") <= kF32);
-        QVERIFY(m_cuda->gelu(x.cuda).isOk());
-        QVERIFY(m_cpu->gelu(x.cpu).isOk());
-        QVERIFY(m_kit->compare(x, "gelu") <= kF32);
+        EXPECT_OK(m_cuda->quickGelu(x.cuda));
+        EXPECT_OK(m_cpu->quickGelu(x.cpu));
+        QVERIFY(m_kit->close(x, "quickGelu", kF32));
+        EXPECT_OK(m_cuda->gelu(x.cuda));
+        EXPECT_OK(m_cpu->gelu(x.cpu));
+        QVERIFY(m_kit->close(x, "gelu", kF32));
         Pair up = m_kit->random(rows, d, ++m_seed, 2.0f);
-        QVERIFY(m_cuda->siluMul(x.cuda, x.cuda, up.cuda).isOk());  // out aliases gate
-        QVERIFY(m_cpu->siluMul(x.cpu, x.cpu, up.cpu).isOk());
-        QVERIFY(m_kit->compare(x, "siluMul") <= kF32);
-        QVERIFY(m_cuda->add(x.cuda, x.cuda, up.cuda).isOk());
-        QVERIFY(m_cpu->add(x.cpu, x.cpu, up.cpu).isOk());
-        QVERIFY(m_kit->compare(x, "add") <= kF32);
+        EXPECT_OK(m_cuda->siluMul(x.cuda, x.cuda, up.cuda));  // out aliases gate
+        EXPECT_OK(m_cpu->siluMul(x.cpu, x.cpu, up.cpu));
+        QVERIFY(m_kit->close(x, "siluMul", kF32));
+        EXPECT_OK(m_cuda->add(x.cuda, x.cuda, up.cuda));
+        EXPECT_OK(m_cpu->add(x.cpu, x.cpu, up.cpu));
+        QVERIFY(m_kit->close(x, "add", kF32));
         Pair row = m_kit->plain(test::randomFloats(std::size_t(d), ++m_seed), {d}, StorageFormat::BF16);
-        QVERIFY(m_cuda->add(up.cuda, x.cuda, row.cuda).isOk());
-        QVERIFY(m_cpu->add(up.cpu, x.cpu, row.cpu).isOk());
-        QVERIFY(m_kit->compare(up, "add broadcast bf16 row") <= kF32);
+        EXPECT_OK(m_cuda->add(up.cuda, x.cuda, row.cuda));
+        EXPECT_OK(m_cpu->add(up.cpu, x.cpu, row.cpu));
+        QVERIFY(m_kit->close(up, "add broadcast bf16 row", kF32));
     }
 
     void embed() {
@@ -227,9 +309,9 @@ private slots:
             Pair table = m_kit->plain(test::randomFloats(std::size_t(vocab * d), ++m_seed), {vocab, d}, f);
             const std::vector<std::int32_t> ids = {3, -1, 49, 0, -1, 3};
             Pair out = m_kit->random(std::int64_t(ids.size()), d, ++m_seed);  // rows of id -1 must keep these
-            QVERIFY(m_cuda->embed(out.cuda, table.cuda, ids).isOk());
-            QVERIFY(m_cpu->embed(out.cpu, table.cpu, ids).isOk());
-            QVERIFY(m_kit->compare(out, "embed") == 0.0);
+            EXPECT_OK(m_cuda->embed(out.cuda, table.cuda, ids));
+            EXPECT_OK(m_cpu->embed(out.cpu, table.cpu, ids));
+            QVERIFY(m_kit->close(out, std::string("embed ") + formatName(f), 0.0));
             const std::vector<std::int32_t> bad = {1, 50, 2, 0, 0, 0};
             const Status s = m_cuda->embed(out.cuda, table.cuda, bad);
             QCOMPARE(s.code(), ErrorCode::OutOfRange);
@@ -246,10 +328,10 @@ private slots:
             Pair w = m_kit->weight(test::randomFloats(std::size_t(d * 3 * p * p), ++m_seed, 0.1f), {d, 3, p, p}, f,
                                    WeightPrecision::AsStored);
             Pair out = m_kit->random(patches, d, ++m_seed);
-            QVERIFY(m_cuda->patchEmbed(out.cuda, pc, w.cuda).isOk());
-            QVERIFY(m_cpu->patchEmbed(out.cpu, ph, w.cpu).isOk());
-            QVERIFY(m_kit->compare(out, f == StorageFormat::F32 ? "patchEmbed f32" : "patchEmbed f16") <=
-                    (f == StorageFormat::F32 ? kF32 : kHalf));
+            EXPECT_OK(m_cuda->patchEmbed(out.cuda, pc, w.cuda));
+            EXPECT_OK(m_cpu->patchEmbed(out.cpu, ph, w.cpu));
+            QVERIFY(m_kit->close(out, f == StorageFormat::F32 ? "patchEmbed f32" : "patchEmbed f16",
+                                 f == StorageFormat::F32 ? kF32 : kHalf));
         }
     }
 
@@ -259,11 +341,11 @@ private slots:
             Pair src = m_kit->random(1, n, ++m_seed, 100.0f);
             Pair mid = m_kit->plain(std::vector<float>(std::size_t(n)), {n}, f);
             Pair back = m_kit->random(1, n, ++m_seed);
-            QVERIFY(m_cuda->copy(mid.cuda, src.cuda).isOk());
-            QVERIFY(m_cpu->copy(mid.cpu, src.cpu).isOk());
-            QVERIFY(m_cuda->copy(back.cuda, mid.cuda).isOk());
-            QVERIFY(m_cpu->copy(back.cpu, mid.cpu).isOk());
-            QVERIFY(m_kit->compare(back, "copy f32 -> fmt -> f32") == 0.0);  // same rounding both sides
+            EXPECT_OK(m_cuda->copy(mid.cuda, src.cuda));
+            EXPECT_OK(m_cpu->copy(mid.cpu, src.cpu));
+            EXPECT_OK(m_cuda->copy(back.cuda, mid.cuda));
+            EXPECT_OK(m_cpu->copy(back.cpu, mid.cpu));
+            QVERIFY(m_kit->close(back, "copy f32 -> fmt -> f32", 0.0));  // same rounding both sides
         }
     }
 
@@ -292,7 +374,7 @@ private slots:
         QVERIFY(!huge.isOk());
         QCOMPARE(huge.status().code(), ErrorCode::OutOfMemory);
         QVERIFY2(huge.status().message().find("free") != std::string::npos, huge.status().message().c_str());
-        QVERIFY(m_cuda->synchronize().isOk());  // the failed allocation left the backend usable
+        EXPECT_OK(m_cuda->synchronize());  // the failed allocation left the backend usable
         const BackendInfo info = m_cuda->info();
         QCOMPARE(info.name, std::string("cuda"));
         QVERIFY(info.memory.deviceTotalBytes > 0);
