@@ -153,7 +153,7 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
         inspectActiveModel();
         updateTitle();
         m_view->setBanner(info.randomWeights ? tr("Demo model with random weights — answers are meaningless. "
-                                                  "Open a LLaVA v1.6 folder (File → Open model folder) for real answers.")
+                                                  "Open a LLaVA v1.6 folder (Models → Open model folder) for real answers.")
                                              : QString());
         QString backend = info.backend.toUpper();
         if (!info.device.isEmpty()) backend += QStringLiteral(" (%1)").arg(info.device);
