@@ -15,6 +15,6 @@ function(llava_add_app_resources target)
   list(TRANSFORM icons APPEND .svg)
   qt_add_resources(${target} llava_icons PREFIX /icons BASE ${LLAVA_RESOURCES_DIR}/icons FILES ${icons})
   qt_add_translations(${target} TS_FILES ${LLAVA_TS_FILES} RESOURCE_PREFIX /i18n
-                      LUPDATE_OPTIONS -locations none -no-obsolete)
+                      LUPDATE_OPTIONS -locations none)
   qt_add_resources(${target} llava_i18n_src PREFIX /i18n-src BASE ${LLAVA_TRANSLATIONS_DIR} FILES ${LLAVA_TS_FILES})
 endfunction()

@@ -3,8 +3,11 @@
 
 Usage (from the repository root):
   /usr/lib/qt6/bin/lupdate -recursive app/gui -source-language en -target-language zh_CN \
-      -locations none -no-obsolete -ts translations/llava_insight_zh_CN.ts
+      -locations none -ts translations/llava_insight_zh_CN.ts
   python3 translations/fill_ts.py        # exit 1 when a source has no translation
+
+No -no-obsolete: strings that vanished from the sources stay in the catalogue, translated and marked
+finished again here, so the embedded catalogue also covers the code one commit either side.
 """
 import pathlib
 import sys

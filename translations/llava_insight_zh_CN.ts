@@ -158,6 +158,14 @@
         <source>Context: %1 used + %2 this message = %3 of %4 (%5%)</source>
         <translation>上下文：已用 %1 + 本条消息 %2 = %3 / %4（%5%）</translation>
     </message>
+    <message>
+        <source>Context: this first message uses %1 of %2 (%3%)</source>
+        <translation>上下文：第一条消息使用 %1 / %2（%3%）</translation>
+    </message>
+    <message>
+        <source>Context: %1 of %2 used by this chat (%3%)</source>
+        <translation>上下文：此对话已使用 %1 / %2（%3%）</translation>
+    </message>
 </context>
 <context>
     <name>MainWindow</name>
@@ -442,6 +450,28 @@ Offline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.</source>
     <message>
         <source>Exported to %1</source>
         <translation>已导出到 %1</translation>
+    </message>
+    <message>
+        <source>Demo model with random weights — answers are meaningless. Open a LLaVA v1.6 folder (Models → Open model folder) for real answers.</source>
+        <translation>演示模型使用随机权重 — 回答没有意义。请打开 LLaVA v1.6 模型文件夹（模型 → 打开模型文件夹）以获得真实回答。</translation>
+    </message>
+    <message>
+        <source>
+Auto did not pick CUDA: %1</source>
+        <translation>
+自动模式未选择 CUDA：%1</translation>
+    </message>
+    <message>
+        <source>weights %1 · KV %2</source>
+        <translation>权重 %1 · KV %2</translation>
+    </message>
+    <message>
+        <source>weights %1 (%2) · KV cache %3 · scratch %4</source>
+        <translation>权重 %1（%2）· KV 缓存 %3 · 临时 %4</translation>
+    </message>
+    <message>
+        <source> · exact text tokens</source>
+        <translation> · 精确文本词元</translation>
     </message>
 </context>
 <context>

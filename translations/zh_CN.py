@@ -152,4 +152,12 @@ ZH = {
     '&Reference flavour:': '参考实现(&R)：',
     'T&heme:': '主题(&H)：',
     '&Language:': '语言(&L)：',
+    'Context: this first message uses %1 of %2 (%3%)': '上下文：第一条消息使用 %1 / %2（%3%）',
+    'Context: %1 of %2 used by this chat (%3%)': '上下文：此对话已使用 %1 / %2（%3%）',
+    'Demo model with random weights — answers are meaningless. Open a LLaVA v1.6 folder (Models → Open model folder) for real answers.':
+        '演示模型使用随机权重 — 回答没有意义。请打开 LLaVA v1.6 模型文件夹（模型 → 打开模型文件夹）以获得真实回答。',
+    '\nAuto did not pick CUDA: %1': '\n自动模式未选择 CUDA：%1',
+    'weights %1 · KV %2': '权重 %1 · KV %2',
+    'weights %1 (%2) · KV cache %3 · scratch %4': '权重 %1（%2）· KV 缓存 %3 · 临时 %4',
+    ' · exact text tokens': ' · 精确文本词元',
 }
