@@ -7,6 +7,7 @@
 #include <QDir>
 #include <QEvent>
 #include <QFile>
+#include <QLibraryInfo>
 #include <QLineEdit>
 #include <QLocale>
 #include <QMetaProperty>
@@ -30,6 +31,7 @@ LanguageSwitcher::LanguageSwitcher(QObject* parent) : QObject(parent) {
 
 LanguageSwitcher::~LanguageSwitcher() {
     if (m_installed) QCoreApplication::removeTranslator(&m_translator);
+    if (m_qtInstalled) QCoreApplication::removeTranslator(&m_qtTranslator);
 }
 
 void LanguageSwitcher::loadCatalogue() {
@@ -69,6 +71,10 @@ bool LanguageSwitcher::setLanguage(const QString& language) {
         QCoreApplication::removeTranslator(&m_translator);
         m_installed = false;
     }
+    if (m_qtInstalled) {
+        QCoreApplication::removeTranslator(&m_qtTranslator);
+        m_qtInstalled = false;
+    }
     QString lang = language == QLatin1String("system") ? QLocale::system().name() : language;
     m_language = QStringLiteral("en");
     bool ok = true;
@@ -78,6 +84,9 @@ bool LanguageSwitcher::setLanguage(const QString& language) {
             m_installed = QCoreApplication::installTranslator(&m_translator);
             if (m_installed) m_language = m_translator.language().isEmpty() ? lang : m_translator.language();
         }
+        if (m_installed && m_qtTranslator.load(QStringLiteral("qtbase_") + m_language,
+                                               QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
+            m_qtInstalled = QCoreApplication::installTranslator(&m_qtTranslator);
         ok = m_installed;
     }
     // Qt posts LanguageChange to the windows (handled in eventFilter); re-translate now as well so the

@@ -8,6 +8,7 @@
 // back to its source, then through QCoreApplication::translate(). Texts built with arguments
 // ("Loading %1…") cannot be mapped back; they change at their next update.
 //
+// Qt's own strings (standard dialog buttons) follow when qt6-translations-l10n provides qtbase_<lang>.qm.
 // It also listens for an accepted SettingsDialog and applies the language chosen there.
 #pragma once
 
@@ -44,7 +45,9 @@ private:
     void loadCatalogue();
 
     QTranslator m_translator;
+    QTranslator m_qtTranslator;  // Qt's own strings (dialog buttons…), when qt6-translations-l10n is installed
     bool m_installed = false;
+    bool m_qtInstalled = false;
     QString m_language = QStringLiteral("en");
     QVector<Entry> m_entries;
     QHash<QString, int> m_byText;  // source text and every translation -> entry index
