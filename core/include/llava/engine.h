@@ -6,6 +6,10 @@
 // global. Weights are uploaded once at load; the KV cache is sized from EngineOptions::contextLength
 // and allocated once; multi-turn chats reuse the cache of earlier turns (only new tokens are prefilled).
 //
+// A chat continued later (another chat was active meanwhile, or the app restarted) is given back to a
+// session with restore(): the next reply then runs on exactly the token sequence the live conversation
+// would have had (same template rendering, same image splice), so greedy answers match.
+//
 // Context overflow policy: REFUSE. When a message (its text, image tokens and the reply headroom of
 // one token) does not fit in the free context, reply() returns ErrorCode::OutOfRange with a message
 // naming the tokens needed and free, and the session is left unchanged (the user clears the chat or
@@ -61,6 +65,13 @@ struct UserMessage {
                                     // of a chat (as ORIG); images in later messages -> InvalidArgument
 };
 
+// One completed exchange of an earlier conversation, for ChatSession::restore().
+struct ChatExchange {
+    std::string user;               // the message text as it was sent
+    std::vector<RgbImage> images;   // the message's images; only the first exchange may have any
+    std::string assistant;          // the reply as kept: the concatenation of its streamed pieces
+};
+
 // The concatenated pieces of a reply are exactly its kept text. A piece may be empty while a character is
 // split or while text could still be the start of a stop string (held back, never shown if it completes).
 // The last event of a reply may carry id -1: text flushed at the end (held-back text, U+FFFD for the bytes
@@ -104,10 +115,30 @@ public:
     // image) -> InvalidArgument; an image with empty text is a valid message.
     virtual Result<GenerationStats> reply(const UserMessage& message, const SamplingParams& sampling,
                                           const TokenCallback& onToken, const CancelPredicate& cancel) = 0;
-    virtual void clear() = 0;                   // forget all turns (KV cache reset)
+    virtual void clear() = 0;                   // forget all turns (KV cache reset); keeps the system prompt
     virtual int contextUsed() const = 0;        // tokens in the KV cache
     virtual int contextLimit() const = 0;
     virtual int turns() const = 0;              // completed user/assistant exchanges
+
+    // Replaces the conversation with `exchanges` (oldest first), as if each had been sent with reply()
+    // and answered with exactly its `assistant` text. Lazy: nothing is encoded or prefilled here; the
+    // next reply() encodes the first exchange's images (counted in its imageEncodeMs) and prefills the
+    // whole rendered conversation, so turns() == exchanges.size() at once but contextUsed() is 0 until
+    // then. That reply renders and tokenises the conversation exactly like the live session did at the
+    // same turn (its cache held the same ids, with the same image rows), hence the same greedy tokens
+    // and contextUsed(). A conversation longer than the context is refused by that reply (OutOfRange).
+    // An empty list is clear(). A cancelled or failed reply keeps the restored turns for a retry.
+    // Errors (the session is left unchanged): images in a later exchange, an exchange with neither
+    // text nor images, an invalid image -> InvalidArgument.
+    virtual Status restore(const std::vector<ChatExchange>& exchanges) = 0;
+
+    // The template's system slot for every following reply; "" (the default) = the template's own
+    // prompt. llava_v1 / vicuna_v1 / chatml_direct replace their built-in prompt; the Llama-2 style
+    // templates (mistral_instruct, llava_llama_2) put it in a <<SYS>> block of the first [INST], as ORIG
+    // conversation.py does. Changing it mid-chat re-renders the whole conversation: the next reply
+    // re-prefills from the first token that differs (usually all of it). Survives clear() and restore().
+    virtual void setSystemPrompt(std::string prompt) = 0;
+    virtual const std::string& systemPrompt() const = 0;
 };
 
 class Engine {

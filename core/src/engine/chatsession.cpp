@@ -1,7 +1,8 @@
 // ChatSessionImpl::reply: render the whole conversation with the chat template, tokenise it with the
 // image markers expanded (prompt.h), reuse the KV cache for the longest common prefix with the ids
 // already cached, prefill the rest (image rows spliced from the first message's features), then
-// sample until EOS / a stop string / maxNewTokens / the context limit / cancel.
+// sample until EOS / a stop string / maxNewTokens / the context limit / cancel. restore() only
+// records turns and images: the same rendering path then rebuilds the cache on the next reply.
 #include <algorithm>
 #include <chrono>
 
@@ -24,7 +25,28 @@ int ChatSessionImpl::contextLimit() const { return m_engine.m_model->contextLeng
 void ChatSessionImpl::clear() {
     m_turns.clear();
     m_images.clear();
+    m_pendingImages.clear();
     m_cachedIds.clear();
+}
+
+Status ChatSessionImpl::restore(const std::vector<ChatExchange>& exchanges) {
+    for (std::size_t i = 0; i < exchanges.size(); ++i) {
+        const ChatExchange& e = exchanges[i];
+        const std::string where = "restored exchange " + std::to_string(i + 1);
+        if (e.user.empty() && e.images.empty())
+            return makeError(ErrorCode::InvalidArgument, where + " has neither text nor images");
+        if (i > 0 && !e.images.empty())
+            return makeError(ErrorCode::InvalidArgument, where + " has images; only the first message of a chat can");
+        for (const RgbImage& image : e.images) LLAVA_TRY(validateImage(image));
+    }
+    // The cache is dropped, not matched: its image rows are -1 whatever the image was.
+    clear();
+    for (const ChatExchange& e : exchanges) {
+        m_turns.push_back({ChatRole::User, e.user});
+        m_turns.push_back({ChatRole::Assistant, e.assistant});
+    }
+    if (!exchanges.empty()) m_pendingImages = exchanges.front().images;
+    return Status::ok();
 }
 
 Status ChatSessionImpl::encodeImages(const std::vector<RgbImage>& images, const CancelPredicate& cancel) {
@@ -37,6 +59,32 @@ Status ChatSessionImpl::encodeImages(const std::vector<RgbImage>& images, const 
         m_images.push_back({layout, std::move(features)});
     }
     return Status::ok();
+}
+
+Result<ChatSessionImpl::ConversationIds> ChatSessionImpl::conversationIds(const std::string& nextUserText) const {
+    const Tokenizer& tokenizer = *m_engine.m_tokenizer;
+    std::vector<ChatTurn> turns = m_turns;
+    turns.push_back({ChatRole::User, nextUserText});
+    RenderOptions render;
+    render.flavour = m_engine.m_reference == Reference::Original ? TemplateFlavour::Original : TemplateFlavour::Transformers;
+    render.nImages = static_cast<int>(m_images.size());
+    render.systemPrompt = m_systemPrompt;
+    LLAVA_ASSIGN_OR_RETURN(std::string rendered, renderChat(m_engine.m_template.name, turns, render));
+    std::vector<int> counts;
+    for (const auto& img : m_images) counts.push_back(img.layout.imageTokens);
+    PromptOptions promptOptions;
+    promptOptions.addBos = tokenizer.defaultAddBos();
+    LLAVA_ASSIGN_OR_RETURN(PromptTokens prompt, buildPrompt(tokenizer, rendered, counts, promptOptions));
+
+    ConversationIds out;
+    out.ids.assign(prompt.hfIds.begin(), prompt.hfIds.end());
+    out.nImageTokens = prompt.nImageTokens;
+    for (const auto& seg : prompt.segments) {
+        if (seg.kind != SegmentKind::Image) continue;
+        std::fill(out.ids.begin() + seg.begin, out.ids.begin() + seg.begin + seg.length, -1);
+        out.slots.push_back({seg.begin, m_images[static_cast<std::size_t>(seg.imageIndex)].features});
+    }
+    return out;
 }
 
 Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const SamplingParams& sampling,
@@ -52,39 +100,22 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
     const Tokenizer& tokenizer = *m_engine.m_tokenizer;
     LlavaModel& model = *m_engine.m_model;
 
+    // Restored images (pending) are encoded first: they belong to the conversation's first message.
+    // On any failure below they stay pending and the session is as restore() left it.
     const std::size_t imagesBefore = m_images.size();
-    if (!message.images.empty()) {
+    auto rollbackImages = [&] { m_images.resize(imagesBefore); };
+    if (!message.images.empty() || !m_pendingImages.empty()) {
         const auto tImg = Clock::now();
-        Status s = encodeImages(message.images, cancel);
-        if (!s.isOk()) {
-            m_images.resize(imagesBefore);
-            return s;
-        }
+        Status s = encodeImages(m_pendingImages, cancel);
+        if (s.isOk()) s = encodeImages(message.images, cancel);
+        if (!s.isOk()) return rollbackImages(), s;
         stats.imageEncodeMs = msSince(tImg);
     }
-    auto rollbackImages = [&] { m_images.resize(imagesBefore); };
 
-    std::vector<ChatTurn> turns = m_turns;
-    turns.push_back({ChatRole::User, message.text});
-    RenderOptions render;
-    render.flavour = m_engine.m_reference == Reference::Original ? TemplateFlavour::Original : TemplateFlavour::Transformers;
-    render.nImages = static_cast<int>(m_images.size());
-    auto rendered = renderChat(m_engine.m_template.name, turns, render);
-    if (!rendered.isOk()) return rollbackImages(), rendered.status();
-    std::vector<int> counts;
-    for (const auto& img : m_images) counts.push_back(img.layout.imageTokens);
-    PromptOptions promptOptions;
-    promptOptions.addBos = tokenizer.defaultAddBos();
-    auto prompt = buildPrompt(tokenizer, *rendered, counts, promptOptions);
-    if (!prompt.isOk()) return rollbackImages(), prompt.status();
-
-    std::vector<std::int32_t> ids(prompt->hfIds.begin(), prompt->hfIds.end());
-    std::vector<ImageSlot> slots;
-    for (const auto& seg : prompt->segments) {
-        if (seg.kind != SegmentKind::Image) continue;
-        std::fill(ids.begin() + seg.begin, ids.begin() + seg.begin + seg.length, -1);
-        slots.push_back({seg.begin, m_images[static_cast<std::size_t>(seg.imageIndex)].features});
-    }
+    auto conversation = conversationIds(message.text);
+    if (!conversation.isOk()) return rollbackImages(), conversation.status();
+    const std::vector<std::int32_t>& ids = conversation->ids;
+    const std::vector<ImageSlot>& slots = conversation->slots;
     if (static_cast<int>(ids.size()) + 1 > contextLimit()) {
         rollbackImages();
         return makeError(ErrorCode::OutOfRange,
@@ -104,7 +135,7 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
         newSlots.push_back({from - static_cast<int>(common),
                             slot.features.subspan(static_cast<std::size_t>(from - slot.position) * d)});
     }
-    stats.imageTokens = prompt->nImageTokens;
+    stats.imageTokens = conversation->nImageTokens;
     stats.textTokens = static_cast<int>(std::count_if(ids.begin() + static_cast<std::ptrdiff_t>(common), ids.end(),
                                                       [](std::int32_t id) { return id >= 0; }));
     const auto tPrefill = Clock::now();
@@ -112,6 +143,7 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
     Status s = model.prefill(std::span(ids).subspan(common), newSlots, static_cast<int>(common), cancel);
     if (!s.isOk()) return rollbackImages(), s;
     m_cachedIds = ids;
+    m_pendingImages.clear();
     stats.prefillMs = msSince(tPrefill);
     stats.prefillTokPerS = static_cast<double>(ids.size() - common) / std::max(1e-9, stats.prefillMs / 1000.0);
 

@@ -25,18 +25,30 @@ public:
     int contextUsed() const override { return static_cast<int>(m_cachedIds.size()); }
     int contextLimit() const override;
     int turns() const override { return static_cast<int>(m_turns.size() / 2); }
+    Status restore(const std::vector<ChatExchange>& exchanges) override;
+    void setSystemPrompt(std::string prompt) override { m_systemPrompt = std::move(prompt); }
+    const std::string& systemPrompt() const override { return m_systemPrompt; }
 
 private:
     struct EncodedImage {
         ImageLayout layout;
         std::vector<float> features;  // (imageTokens, dModel)
     };
+    // The whole conversation plus the next user message as the model consumes it.
+    struct ConversationIds {
+        std::vector<std::int32_t> ids;  // (nPositions): image rows as -1
+        std::vector<ImageSlot> slots;   // one per image, features of m_images
+        int nImageTokens = 0;
+    };
     Status encodeImages(const std::vector<RgbImage>& images, const CancelPredicate& cancel);
+    Result<ConversationIds> conversationIds(const std::string& nextUserText) const;
 
     EngineImpl& m_engine;
     std::vector<ChatTurn> m_turns;
     std::vector<EncodedImage> m_images;    // images of the first message
+    std::vector<RgbImage> m_pendingImages; // restored first-message images, encoded by the next reply
     std::vector<std::int32_t> m_cachedIds; // ids whose K/V are in the cache (image rows as -1)
+    std::string m_systemPrompt;            // "" = the template's own
 };
 
 class EngineImpl final : public Engine {
