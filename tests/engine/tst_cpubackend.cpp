@@ -403,6 +403,110 @@ private slots:
         QVERIFY(std::fabs(r[3] - (2 * 1.5 / std::sqrt(1.25) + 1)) < 1e-6);
     }
 
+    // Row-wise / element-wise ops on both kernel sets against double loops. Shapes: a decode-sized row with an
+    // odd width (AVX2 tail loop, single-threaded), and 37 x 1100 (> 32768 floats: split over the pool, chunk
+    // edges inside rows). Every op runs in place, the aliasing backend.h allows, so a kernel that writes
+    // before it has read its whole row (norms) or a chunk boundary that drops elements shows up.
+    // Tolerance |a-b| <= 2e-6 + 2e-5|ref| (a fifth of the fp32 default): fp32 sums over 1100 terms, fp32
+    // rounding of the input near zero crossings, the polynomial exp (< 2e-7 relative).
+    void elementwiseOps_data() {
+        QTest::addColumn<QString>("isa");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("cols");
+        for (const char* isa : {"avx2", "portable"}) {
+            QTest::newRow(qPrintable(QString("%1 1x1027").arg(isa))) << QString(isa) << 1 << 1027;
+            QTest::newRow(qPrintable(QString("%1 3x5").arg(isa))) << QString(isa) << 3 << 5;
+            QTest::newRow(qPrintable(QString("%1 37x1100 (threaded)").arg(isa))) << QString(isa) << 37 << 1100;
+        }
+    }
+    void elementwiseOps() {
+        QFETCH(QString, isa);
+        QFETCH(int, rows);
+        QFETCH(int, cols);
+        auto backend = cpuBackend(isa, 2);
+        const std::size_t n = static_cast<std::size_t>(rows) * cols, d = static_cast<std::size_t>(cols);
+        auto x = randomVector(n, 11), y = randomVector(n, 12), w = randomVector(d, 13), bias = randomVector(d, 14);
+        for (auto& v : x) v *= 6.0f;  // activations over [-6, 6]: both sigmoid tails
+        auto check = [&](const char* what, const std::vector<float>& got, const std::vector<double>& ref) {
+            double worst = 0;
+            for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(got[i] - ref[i]) / (2e-6 + 2e-5 * std::fabs(ref[i])));
+            QVERIFY2(worst <= 1.0, qPrintable(QString("%1: error %2 x the bound").arg(what).arg(worst)));
+        };
+        const Tensor wt = upload(*backend, w, {cols}), bt = upload(*backend, bias, {cols});
+        std::vector<double> ref(n);
+        {   // rmsNorm, in place
+            const Tensor t = upload(*backend, x, {rows, cols});
+            QVERIFY(backend->rmsNorm(t, t, wt, 1e-5f).isOk());
+            for (std::size_t r = 0; r < n / d; ++r) {
+                double ss = 0;
+                for (std::size_t i = 0; i < d; ++i) ss += double(x[r * d + i]) * x[r * d + i];
+                const double inv = 1.0 / std::sqrt(ss / double(d) + 1e-5);
+                for (std::size_t i = 0; i < d; ++i) ref[r * d + i] = x[r * d + i] * inv * w[i];
+            }
+            check("rmsNorm", download(*backend, t), ref);
+        }
+        {   // layerNorm, in place; x shifted by +3 so a one-pass variance would lose digits
+            std::vector<float> xs(x);
+            for (auto& v : xs) v += 3.0f;
+            const Tensor t = upload(*backend, xs, {rows, cols});
+            QVERIFY(backend->layerNorm(t, t, wt, bt, 1e-5f).isOk());
+            for (std::size_t r = 0; r < n / d; ++r) {
+                double mean = 0, var = 0;
+                for (std::size_t i = 0; i < d; ++i) mean += xs[r * d + i];
+                mean /= double(d);
+                for (std::size_t i = 0; i < d; ++i) var += (xs[r * d + i] - mean) * (xs[r * d + i] - mean);
+                const double inv = 1.0 / std::sqrt(var / double(d) + 1e-5);
+                for (std::size_t i = 0; i < d; ++i) ref[r * d + i] = (xs[r * d + i] - mean) * inv * w[i] + bias[i];
+            }
+            check("layerNorm", download(*backend, t), ref);
+        }
+        {   // siluMul, out aliasing gate
+            const Tensor g = upload(*backend, x, {rows, cols}), u = upload(*backend, y, {rows, cols});
+            QVERIFY(backend->siluMul(g, g, u).isOk());
+            for (std::size_t i = 0; i < n; ++i) ref[i] = x[i] / (1.0 + std::exp(-double(x[i]))) * y[i];
+            check("siluMul", download(*backend, g), ref);
+        }
+        {   // quickGelu and gelu, in place
+            const Tensor t = upload(*backend, x, {rows, cols});
+            QVERIFY(backend->quickGelu(t).isOk());
+            for (std::size_t i = 0; i < n; ++i) ref[i] = x[i] / (1.0 + std::exp(-1.702 * x[i]));
+            check("quickGelu", download(*backend, t), ref);
+            const Tensor t2 = upload(*backend, x, {rows, cols});
+            QVERIFY(backend->gelu(t2).isOk());
+            for (std::size_t i = 0; i < n; ++i) ref[i] = 0.5 * x[i] * (1.0 + std::erf(x[i] / std::sqrt(2.0)));
+            check("gelu", download(*backend, t2), ref);
+        }
+        {   // add: full (out aliasing b) and row broadcast (out aliasing a)
+            const Tensor a = upload(*backend, x, {rows, cols}), b = upload(*backend, y, {rows, cols});
+            QVERIFY(backend->add(b, a, b).isOk());
+            for (std::size_t i = 0; i < n; ++i) ref[i] = double(x[i]) + y[i];
+            check("add", download(*backend, b), ref);
+            if (rows > 1) {
+                QVERIFY(backend->add(a, a, bt).isOk());
+                for (std::size_t i = 0; i < n; ++i) ref[i] = double(x[i]) + bias[i % d];
+                check("add broadcast", download(*backend, a), ref);
+            }
+        }
+    }
+
+    void ropeThreadedMatchesSingleRow() {
+        // 40 rows x 8 heads x 128 (> 32768 floats: threaded) vs the same rows rotated one at a time
+        // (positionStart = row): guards chunk/position bookkeeping and the per-thread cos/sin table.
+        auto backend = createCpuBackend(2);
+        const int rowsN = 40, heads = 8, hd = 128;
+        const auto x = randomVector(static_cast<std::size_t>(rowsN * heads * hd), 21);
+        const Tensor all = upload(*backend, x, {rowsN, heads * hd});
+        QVERIFY(backend->rope(all, heads, hd, 5, 1e6).isOk());
+        const auto got = download(*backend, all);
+        for (int r = 0; r < rowsN; r += 13) {
+            const std::vector<float> row(x.begin() + r * heads * hd, x.begin() + (r + 1) * heads * hd);
+            const Tensor one = upload(*backend, row, {1, heads * hd});
+            QVERIFY(backend->rope(one, heads, hd, 5 + r, 1e6).isOk());
+            const auto expect = download(*backend, one);
+            for (int i = 0; i < heads * hd; ++i) QCOMPARE(got[static_cast<std::size_t>(r * heads * hd + i)], expect[static_cast<std::size_t>(i)]);
+        }
+    }
+
     void embedSkipsSpliceSlots() {
         auto backend = createCpuBackend(1);
         const Tensor table = upload(*backend, {0, 0, 1, 1, 2, 2}, {3, 2});

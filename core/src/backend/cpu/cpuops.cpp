@@ -1,12 +1,34 @@
 // CpuBackend ops: validation (formats, shapes, aliasing rules of backend.h) then a plain fp32 loop or
-// a kernel from cpukernels.h. Row-parallel where the op is big enough to matter (norms, matmul,
-// attention); the rest is a single pass over memory.
+// a kernel from cpukernels.h. Every op over more than kParallelMinElements floats is split over the pool
+// (rows for the row-wise ops, element ranges for the element-wise ones); small ones (decode) stay on the caller.
 #include <algorithm>
 #include <cmath>
 
 #include "backend/cpu/cpubackend.h"
 
 namespace llava::cpu {
+namespace {
+
+// Element-wise work below this many floats runs on the calling thread: a decode step's vectors (a few
+// thousand floats) take less time than waking the pool. Above it, chunks of kElementGrain go to the pool.
+constexpr std::int64_t kParallelMinElements = 1 << 15;
+constexpr std::int64_t kElementGrain = 1 << 13;
+
+template <typename F>
+void forRanges(ThreadPool& pool, std::int64_t n, F&& fn) {
+    if (n < kParallelMinElements) {
+        fn(std::int64_t{0}, n);
+        return;
+    }
+    pool.parallelFor(n, kElementGrain, [&](std::int64_t b, std::int64_t e, int) { fn(b, e); });
+}
+
+// Rows of `cols` floats per chunk so a chunk holds about kElementGrain floats (at least one row).
+std::int64_t rowGrain(std::int64_t rows, std::int64_t cols) {
+    return rows * cols < kParallelMinElements ? rows : std::max<std::int64_t>(1, kElementGrain / std::max<std::int64_t>(1, cols));
+}
+
+}  // namespace
 
 Status CpuBackend::matmul(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& bias, MatmulMode mode) {
     if (w.shape.size() != 2 || x.cols() != w.shape[1]) return mismatch("matmul x·wᵀ", x, w);
@@ -30,13 +52,8 @@ Status CpuBackend::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, 
     LLAVA_ASSIGN_OR_RETURN(const float* in, f32(x, "rmsNorm x"));
     LLAVA_ASSIGN_OR_RETURN(const float* g, asF32(w, m_tmpA, "rmsNorm w"));
     const std::int64_t d = x.cols();
-    m_pool.parallelFor(x.rows(), 16, [&](std::int64_t r0, std::int64_t r1, int) {
-        for (std::int64_t r = r0; r < r1; ++r) {
-            const float* xr = in + r * d;
-            const float ss = cpu::dot(xr, xr, d);
-            const float inv = 1.0f / std::sqrt(ss / static_cast<float>(d) + eps);
-            for (std::int64_t i = 0; i < d; ++i) o[r * d + i] = (xr[i] * inv) * g[i];
-        }
+    m_pool.parallelFor(x.rows(), rowGrain(x.rows(), d), [&](std::int64_t r0, std::int64_t r1, int) {
+        for (std::int64_t r = r0; r < r1; ++r) rmsNormRow(m_isa, o + r * d, in + r * d, g, d, eps);
     });
     return Status::ok();
 }
@@ -49,18 +66,8 @@ Status CpuBackend::layerNorm(const Tensor& out, const Tensor& x, const Tensor& w
     LLAVA_ASSIGN_OR_RETURN(const float* g, asF32(w, m_tmpA, "layerNorm w"));
     LLAVA_ASSIGN_OR_RETURN(const float* beta, asF32(b, m_tmpB, "layerNorm b"));
     const std::int64_t d = x.cols();
-    m_pool.parallelFor(x.rows(), 16, [&](std::int64_t r0, std::int64_t r1, int) {
-        for (std::int64_t r = r0; r < r1; ++r) {
-            const float* xr = in + r * d;
-            double mean = 0;
-            for (std::int64_t i = 0; i < d; ++i) mean += xr[i];
-            mean /= static_cast<double>(d);
-            double var = 0;
-            for (std::int64_t i = 0; i < d; ++i) var += (xr[i] - mean) * (xr[i] - mean);
-            var /= static_cast<double>(d);
-            const float m = static_cast<float>(mean), inv = static_cast<float>(1.0 / std::sqrt(var + eps));
-            for (std::int64_t i = 0; i < d; ++i) o[r * d + i] = (xr[i] - m) * inv * g[i] + beta[i];
-        }
+    m_pool.parallelFor(x.rows(), rowGrain(x.rows(), d), [&](std::int64_t r0, std::int64_t r1, int) {
+        for (std::int64_t r = r0; r < r1; ++r) layerNormRow(m_isa, o + r * d, in + r * d, g, beta, d, eps);
     });
     return Status::ok();
 }
@@ -75,19 +82,27 @@ Status CpuBackend::rope(const Tensor& x, int nHeads, int headDim, int positionSt
     for (int i = 0; i < half; ++i)  // HF: 1 / theta ** (arange(0, dim, 2).float() / dim), in fp32
         invFreq[static_cast<std::size_t>(i)] =
             1.0f / std::pow(static_cast<float>(theta), static_cast<float>(2 * i) / static_cast<float>(headDim));
-    for (std::int64_t r = 0; r < x.rows(); ++r) {
-        const float pos = static_cast<float>(positionStart + r);
-        for (int i = 0; i < half; ++i) {
-            const float angle = pos * invFreq[static_cast<std::size_t>(i)];  // fp32 product like HF
-            const float c = std::cos(angle), s = std::sin(angle);
-            for (int h = 0; h < nHeads; ++h) {
-                float* v = p + r * x.cols() + h * headDim;
-                const float a = v[i], b = v[i + half];
-                v[i] = a * c - b * s;
-                v[i + half] = b * c + a * s;
+    const std::int64_t width = x.cols();
+    for (int t = 0; t < m_pool.size(); ++t) m_scratch.get(t, static_cast<std::size_t>(headDim));
+    m_pool.parallelFor(x.rows(), rowGrain(x.rows(), width), [&](std::int64_t r0, std::int64_t r1, int thread) {
+        float* cs = m_scratch.perThread[static_cast<std::size_t>(thread)].data();  // (half) cos, (half) sin
+        for (std::int64_t r = r0; r < r1; ++r) {
+            const float pos = static_cast<float>(positionStart + r);
+            for (int i = 0; i < half; ++i) {
+                const float angle = pos * invFreq[static_cast<std::size_t>(i)];  // fp32 product like HF
+                cs[i] = std::cos(angle);
+                cs[half + i] = std::sin(angle);
+            }
+            for (int h = 0; h < nHeads; ++h) {  // contiguous inner loop: vectorises
+                float* v = p + r * width + static_cast<std::int64_t>(h) * headDim;
+                for (int i = 0; i < half; ++i) {
+                    const float a = v[i], b = v[i + half];
+                    v[i] = a * cs[i] - b * cs[half + i];
+                    v[i + half] = b * cs[i] + a * cs[half + i];
+                }
             }
         }
-    }
+    });
     return Status::ok();
 }
 
@@ -118,14 +133,13 @@ Status CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k
 
 Status CpuBackend::quickGelu(const Tensor& x) {
     LLAVA_ASSIGN_OR_RETURN(float* p, f32(x, "quickGelu"));
-    for (std::int64_t i = 0, n = x.elementCount(); i < n; ++i) p[i] = p[i] / (1.0f + std::exp(-1.702f * p[i]));
+    forRanges(m_pool, x.elementCount(), [&](std::int64_t b, std::int64_t e) { quickGeluRange(m_isa, p + b, e - b); });
     return Status::ok();
 }
 
 Status CpuBackend::gelu(const Tensor& x) {
     LLAVA_ASSIGN_OR_RETURN(float* p, f32(x, "gelu"));
-    for (std::int64_t i = 0, n = x.elementCount(); i < n; ++i)
-        p[i] = 0.5f * p[i] * (1.0f + std::erf(p[i] * 0.70710678118654752f));
+    forRanges(m_pool, x.elementCount(), [&](std::int64_t b, std::int64_t e) { geluRange(p + b, e - b); });
     return Status::ok();
 }
 
@@ -134,7 +148,7 @@ Status CpuBackend::siluMul(const Tensor& out, const Tensor& gate, const Tensor& 
     LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "siluMul out"));
     LLAVA_ASSIGN_OR_RETURN(const float* g, f32(gate, "siluMul gate"));
     LLAVA_ASSIGN_OR_RETURN(const float* u, f32(up, "siluMul up"));
-    for (std::int64_t i = 0, n = out.elementCount(); i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    forRanges(m_pool, out.elementCount(), [&](std::int64_t b, std::int64_t e) { siluMulRange(m_isa, o + b, g + b, u + b, e - b); });
     return Status::ok();
 }
 
@@ -146,7 +160,13 @@ Status CpuBackend::add(const Tensor& out, const Tensor& a, const Tensor& b) {
     LLAVA_ASSIGN_OR_RETURN(const float* ap, f32(a, "add a"));
     LLAVA_ASSIGN_OR_RETURN(const float* bp, asF32(b, m_tmpA, "add b"));
     const std::int64_t d = a.cols();
-    for (std::int64_t i = 0, n = a.elementCount(); i < n; ++i) o[i] = ap[i] + bp[broadcast ? i % d : i];
+    if (!broadcast) {
+        forRanges(m_pool, a.elementCount(), [&](std::int64_t b0, std::int64_t b1) { addRange(m_isa, o + b0, ap + b0, bp + b0, b1 - b0); });
+        return Status::ok();
+    }
+    m_pool.parallelFor(a.rows(), rowGrain(a.rows(), d), [&](std::int64_t r0, std::int64_t r1, int) {
+        for (std::int64_t r = r0; r < r1; ++r) addRange(m_isa, o + r * d, ap + r * d, bp, d);
+    });
     return Status::ok();
 }
 
