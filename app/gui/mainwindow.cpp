@@ -36,6 +36,16 @@ QString formatBytes(quint64 bytes) {
     const double mib = double(bytes) / (1024.0 * 1024.0);
     return mib >= 1024 ? QStringLiteral("%1 GiB").arg(mib / 1024.0, 0, 'f', 2) : QStringLiteral("%1 MiB").arg(mib, 0, 'f', 1);
 }
+
+// The exchanges among messages[0, end) the engine continues from, with the stored image files so a
+// chat continued on a fresh session (other chat meanwhile, app restart) is restored with its images.
+std::vector<HistoryTurn> historyOf(const QList<ChatMessage>& messages, qsizetype end) {
+    std::vector<HistoryTurn> history;
+    for (qsizetype i = 0; i + 1 < end; i += 2)
+        if (messages[i].role == MessageRole::User && messages[i + 1].role == MessageRole::Assistant)
+            history.push_back({messages[i].text, int(messages[i].images.size()), messages[i + 1].text, messages[i].images});
+    return history;
+}
 }  // namespace
 
 MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget* parent)
@@ -375,11 +385,8 @@ void MainWindow::saveCurrent() {
 }
 
 void MainWindow::send(const QString& text, const QStringList& images) {
-    std::vector<HistoryTurn> history;
     const auto& messages = m_chat->conversation().messages;
-    for (int i = 0; i + 1 < messages.size(); i += 2)
-        if (messages[i].role == MessageRole::User && messages[i + 1].role == MessageRole::Assistant)
-            history.push_back({messages[i].text, int(messages[i].images.size()), messages[i + 1].text});
+    const std::vector<HistoryTurn> history = historyOf(messages, messages.size());
     QStringList stored;
     for (const QString& path : images) {
         auto copy = path.startsWith(m_store->imagesDir()) ? llava::Result<QString>(path) : m_store->importImageFile(path);
@@ -459,10 +466,7 @@ void MainWindow::regenerate() {
     if (n < 2 || m_chat->message(n - 1).role != MessageRole::Assistant) return;
     const ChatMessage user = m_chat->message(n - 2);
     m_chat->removeFrom(n - 1);
-    std::vector<HistoryTurn> history;
-    const auto& messages = m_chat->conversation().messages;
-    for (int i = 0; i + 1 < n - 2; i += 2)
-        history.push_back({messages[i].text, int(messages[i].images.size()), messages[i + 1].text});
+    const std::vector<HistoryTurn> history = historyOf(m_chat->conversation().messages, n - 2);
     m_controller->clearSession();
     startGeneration(user.text, user.images, history);
 }

@@ -3,11 +3,14 @@
 // its QThread, driven by InferenceController exactly as the main window does. Checks: load progress and
 // ModelInfo, a message with an image streams tokens and finishes with stats (TTFT, tok/s, image tokens
 // == planImage/computeImageLayout), greedy decoding is deterministic across a cleared session, a second
-// turn continues the cached session, and cancel stops a long answer.
+// turn continues the cached session, cancel stops a long answer, a chat continued after another chat
+// used the session is restored (earlier answers + the first message's image file) and answers exactly as
+// the live session did, and the chat's system prompt reaches the prompt.
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "imagedecoder.h"
 #include "inference/inferencecontroller.h"
 #include "inference/llavachatengine.h"
 #include "inspector/promptcounter.h"
@@ -74,6 +77,9 @@ private slots:
     void conversation();
     void cancelStopsLongAnswer();
     void exactTextCountsMatchEngine();
+    void restoredChatContinuesExactly();
+    void missingImageOfRestoredChatFails();
+    void systemPromptReachesEngine();
 
 private:
     QTemporaryDir m_data;
@@ -128,7 +134,7 @@ void TstEndToEnd::conversation() {
     // A second turn continues the cached session: only its new tokens are prefilled.
     GenerationRequest second;
     second.conversationId = QStringLiteral("chat-1");
-    second.history.push_back({firstMessage().text, 1, again.text});
+    second.history.push_back({firstMessage().text, 1, again.text, {}});
     second.text = QStringLiteral("And the colours?");
     second.sampling.temperature = 0;
     second.sampling.maxNewTokens = 8;
@@ -177,6 +183,88 @@ void TstEndToEnd::exactTextCountsMatchEngine() {
 
     const PromptCounter estimate(m_info.config, nullptr);
     QVERIFY(estimate.count(firstMessage().text).estimated);
+}
+
+void TstEndToEnd::restoredChatContinuesExactly() {
+    // The first message's image as the chat store keeps it: a file, decoded as MainWindow does.
+    const QString imagePath = m_data.filePath(QStringLiteral("chat-r-image.png"));
+    const llava::RgbImage rgb = gradientImage(160, 120);
+    QImage file(rgb.pixels.data(), rgb.width, rgb.height, rgb.width * 3, QImage::Format_RGB888);
+    QVERIFY(file.save(imagePath));
+    auto decoded = imageio::decodeImageFile(imagePath);
+    QVERIFY(decoded.isOk());
+
+    m_controller->clearSession();
+    GenerationRequest first = firstMessage();
+    first.conversationId = QStringLiteral("chat-r");
+    first.images = {*decoded};
+    const Answer a1 = ask(*m_controller, first);
+    QVERIFY(a1.ok);
+    GenerationRequest second;
+    second.conversationId = QStringLiteral("chat-r");
+    second.history.push_back({first.text, 1, a1.text, {imagePath}});
+    second.text = QStringLiteral("And the colours?");
+    second.sampling.temperature = 0;
+    second.sampling.maxNewTokens = 8;
+    const Answer live = ask(*m_controller, second);
+    QVERIFY(live.ok);
+
+    // Another chat takes the session (MainWindow::selectConversation clears it), then chat-r goes on.
+    m_controller->clearSession();
+    GenerationRequest other;
+    other.conversationId = QStringLiteral("chat-other");
+    other.text = QStringLiteral("Something else entirely.");
+    other.sampling.maxNewTokens = 4;
+    QVERIFY(ask(*m_controller, other).ok);
+    m_controller->clearSession();
+
+    const Answer restored = ask(*m_controller, second);
+    QVERIFY(restored.ok);
+    QCOMPARE(restored.text, live.text);
+    QCOMPARE(restored.stats.generatedTokens, live.stats.generatedTokens);
+    QCOMPARE(restored.stats.imageTokens, a1.stats.imageTokens);
+    QCOMPARE(restored.contextUsed, live.contextUsed);
+    QVERIFY(restored.stats.imageEncodeMs > 0);  // the image came back from its file
+
+    // The restored chat is now cached: a third message only prefills its own tokens.
+    GenerationRequest third = second;
+    third.history.push_back({second.text, 0, restored.text, {}});
+    third.text = QStringLiteral("Thanks.");
+    const Answer next = ask(*m_controller, third);
+    QVERIFY(next.ok);
+    QCOMPARE(next.stats.imageEncodeMs, 0.0);
+    QVERIFY(next.contextUsed - restored.contextUsed < 100);
+}
+
+void TstEndToEnd::missingImageOfRestoredChatFails() {
+    m_controller->clearSession();
+    GenerationRequest r;
+    r.conversationId = QStringLiteral("chat-missing");
+    const QString missing = m_data.filePath(QStringLiteral("deleted.png"));
+    r.history.push_back({QStringLiteral("What is this?"), 1, QStringLiteral("A gradient."), {missing}});
+    r.text = QStringLiteral("More?");
+    r.sampling.maxNewTokens = 2;
+    QSignalSpy failed(m_controller.get(), &InferenceController::generationFailed);
+    m_controller->generate(r);
+    QVERIFY(failed.wait(30000));
+    QVERIFY2(failed.first().at(2).toString().contains(missing), qPrintable(failed.first().at(2).toString()));
+}
+
+void TstEndToEnd::systemPromptReachesEngine() {
+    auto tokenizer = PromptCounter::loadTokenizer(m_info.modelDir);
+    QVERIFY(tokenizer.isOk());
+    const PromptCounter counter(m_info.config, *tokenizer);
+    const QString system = QStringLiteral("You answer in one short sentence.");
+    const TextTokenCounts counts = counter.count(firstMessage().text, system);
+    QVERIFY(counts.before + counts.after > counter.count(firstMessage().text).before + counter.count(firstMessage().text).after);
+    m_controller->clearSession();
+    GenerationRequest r = firstMessage();
+    r.conversationId = QStringLiteral("chat-system");
+    r.systemPrompt = system;
+    r.sampling.maxNewTokens = 1;
+    const Answer a = ask(*m_controller, r);
+    QVERIFY(a.ok);
+    QCOMPARE(a.stats.textTokens, counts.before + counts.after);
 }
 
 QTEST_MAIN(TstEndToEnd)

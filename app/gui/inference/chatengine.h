@@ -53,6 +53,10 @@ struct HistoryTurn {
     QString user;
     int imageCount = 0;
     QString assistant;
+    // The files of the message's images (copies in the chat store). Read only when the conversation is
+    // restored into a fresh session, on the inference thread: continuing a cached session never decodes
+    // them again. Only the first message of a chat has images.
+    QStringList imagePaths;
 };
 
 // One user message to answer. Images are already decoded (GUI side) and moved in.
@@ -62,7 +66,7 @@ struct GenerationRequest {
     std::vector<HistoryTurn> history;   // earlier turns of the conversation, oldest first
     QString text;
     std::vector<llava::RgbImage> images;
-    QString systemPrompt;
+    QString systemPrompt;            // the chat's; empty = the template's own
     llava::SamplingParams sampling;
 };
 
@@ -75,8 +79,9 @@ public:
     virtual llava::Result<ModelInfo> load(const LoadRequest& request, const Progress& progress) = 0;
     virtual bool isLoaded() const = 0;
     // Continues request.conversationId when the engine's session holds exactly request.history;
-    // otherwise starts over from the history. Cancellation with a partial answer is reported through
-    // stats.stopReason == Cancelled.
+    // otherwise restores the history into a fresh session first (ChatSession::restore: the same tokens
+    // the live chat had, images of the first message included). Cancellation with a partial answer is
+    // reported through stats.stopReason == Cancelled.
     virtual llava::Result<llava::GenerationStats> reply(const GenerationRequest& request,
                                                         const llava::TokenCallback& onToken,
                                                         const llava::CancelPredicate& cancel) = 0;

@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QFileInfo>
 
+#include "imagedecoder.h"
 #include "llava/demomodel.h"
 
 // LLAVA_APP_HAVE_CUDA is set by app/gui/CMakeLists.txt when the llava_kernels target exists.
@@ -23,15 +24,31 @@ bool sameTurns(const std::vector<HistoryTurn>& a, const std::vector<HistoryTurn>
     return true;
 }
 
-// The session cannot be seeded with earlier answers, so a chat continued from a fresh session gets its
-// earlier turns as a transcript in front of the new message (images of earlier turns are not re-sent).
-std::string withTranscript(const std::vector<HistoryTurn>& history, const QString& text) {
-    if (history.empty()) return text.toStdString();
-    QString out = QStringLiteral("Earlier in this conversation:\n");
-    for (const HistoryTurn& t : history)
-        out += QStringLiteral("User: %1\nAssistant: %2\n").arg(t.user, t.assistant);
-    out += QStringLiteral("\n") + text;
-    return out.toStdString();
+// The history as ChatSession::restore wants it. Images are decoded here (inference thread) exactly as
+// MainWindow decodes a new message's (decodeImageFile, no EXIF transpose), so the restored image rows
+// equal the live ones. A missing or unreadable file fails the reply with its name: continuing without
+// the image would silently answer about a different conversation.
+llava::Result<std::vector<llava::ChatExchange>> toExchanges(const std::vector<HistoryTurn>& history) {
+    std::vector<llava::ChatExchange> exchanges;
+    exchanges.reserve(history.size());
+    for (const HistoryTurn& turn : history) {
+        llava::ChatExchange e;
+        e.user = turn.user.toStdString();
+        e.assistant = turn.assistant.toStdString();
+        if (turn.imagePaths.size() != turn.imageCount)
+            return llava::makeError(llava::ErrorCode::InvalidArgument,
+                                    "an earlier message of this chat has " + std::to_string(turn.imageCount) +
+                                        " images but " + std::to_string(turn.imagePaths.size()) + " stored files");
+        for (const QString& path : turn.imagePaths) {
+            auto image = imageio::decodeImageFile(path);
+            if (!image.isOk())
+                return llava::makeError(image.status().code(), "an image of this chat could not be read again (" +
+                                                                   path.toStdString() + "): " + image.status().message());
+            e.images.push_back(std::move(*image));
+        }
+        exchanges.push_back(std::move(e));
+    }
+    return exchanges;
 }
 
 }  // namespace
@@ -110,17 +127,23 @@ llava::Result<llava::GenerationStats> LlavaChatEngine::reply(const GenerationReq
                                                              const llava::CancelPredicate& cancel) {
     if (!m_engine) return llava::makeError(llava::ErrorCode::InvalidArgument, "no model loaded");
     llava::ChatSession& session = m_engine->session();
-    llava::UserMessage message;
     const bool continues = request.conversationId == m_conversationId && sameTurns(request.history, m_sessionTurns) &&
                            session.turns() == int(m_sessionTurns.size());
-    if (continues) {
-        message.text = request.text.toStdString();
-    } else {
+    if (!continues) {
+        // Another chat (or none) is in the session: give it this chat's earlier turns. Lazy in core:
+        // the images are encoded and everything is prefilled by the reply below.
         session.clear();
         m_sessionTurns.clear();
+        m_conversationId.clear();
+        LLAVA_ASSIGN_OR_RETURN(std::vector<llava::ChatExchange> exchanges, toExchanges(request.history));
+        LLAVA_TRY(session.restore(exchanges));
+        m_sessionTurns = request.history;
         m_conversationId = request.conversationId;
-        message.text = withTranscript(request.history, request.text);
     }
+    // Same prompt for a continued chat is a no-op; a changed one re-renders (core re-prefills the diff).
+    session.setSystemPrompt(request.systemPrompt.toStdString());
+    llava::UserMessage message;
+    message.text = request.text.toStdString();
     message.images = request.images;  // a copy: the request stays intact for the caller
 
     QByteArray answer;
@@ -129,18 +152,8 @@ llava::Result<llava::GenerationStats> LlavaChatEngine::reply(const GenerationReq
         return !onToken || onToken(event);
     };
     auto stats = session.reply(message, request.sampling, collect, cancel);
-    if (!stats.isOk()) {
-        // The session is as it was before the call; a fresh conversation keeps no record of it.
-        if (!continues) m_conversationId.clear();
-        return stats;
-    }
-    if (!continues) m_sessionTurns = request.history;  // folded into the first turn of the session
-    m_sessionTurns.push_back({request.text, int(request.images.size()), QString::fromUtf8(answer)});
-    if (!continues && !request.history.empty()) {
-        // The session holds one turn for history + message: never matches a later request exactly,
-        // so the next message starts over with the full transcript (correct, if slower).
-        m_conversationId.clear();
-    }
+    if (!stats.isOk()) return stats;  // the session still holds exactly request.history
+    m_sessionTurns.push_back({request.text, int(request.images.size()), QString::fromUtf8(answer), {}});
     return stats;
 }
 
