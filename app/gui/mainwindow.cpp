@@ -497,7 +497,7 @@ void MainWindow::showImageInInspector(const QString& path) {
 
 void MainWindow::updateInspectorText() {
     // Exact counts with the model's tokenizer + template (buildPrompt); estimates for presets.
-    const TextTokenCounts counts = m_counter.count(m_composer->text());
+    const TextTokenCounts counts = m_counter.count(m_composer->text(), m_chat->conversation().systemPrompt);
     m_inspector->setTextTokens(counts.before, counts.after, counts.estimated);
     m_inspector->setContext(m_contextUsed, m_modelLoaded ? m_model.contextLimit : m_settings.contextLength);
 }
