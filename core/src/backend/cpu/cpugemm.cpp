@@ -2,8 +2,8 @@
 // out (M, N) (=|+=) x (M, K) · wᵀ + bias, w (N, K) in any storage format.
 // Blocking (BLIS-style): a thread owns whole blocks of kGemmBlockN = 64 output columns (= weight rows).
 // For each K-slice of kGemmSliceK = 256, the block's 64 weight rows are decoded to fp32 once and packed
-// k-major in 4 micro-panels of 16 columns ([sub][k][16], 64 KiB, stays in L2), then every 6-row strip of x
-// runs the 6x16 register micro-kernel over the 4 micro-panels (x strip 6 KiB stays in L1):
+// k-major in 4 micro-panels of 16 columns ([sub][k][16], 64 KiB, stays in L2), then each micro-panel (16 KiB,
+// stays in L1) meets blocks of 96 rows of x (streamed from L2) through the 6x16 register micro-kernel:
 // 12 accumulators + 2 weight vectors + 1 broadcast = 15 of the 16 ymm registers.
 // Not here: M <= kGemvMaxRows (cpugemv.cpp), the portable fallback (cpumatmul.cpp).
 #include "backend/cpu/cpusimd.h"
@@ -18,6 +18,7 @@ namespace {
 using namespace simd;
 
 constexpr int kMr = 6, kNr = 16;
+constexpr std::int64_t kGemmBlockM = 96;  // rows of x per pass over a micro-panel (16 strips)
 constexpr std::int64_t kSubStride = kGemmSliceK * kNr;  // floats per packed micro-panel
 
 // Accumulators are named values, not an array: GCC kept `__m256 c[MR]` in memory and stored every
@@ -29,11 +30,21 @@ constexpr std::int64_t kSubStride = kGemmSliceK * kNr;  // floats per packed mic
         c##i##0 = _mm256_fmadd_ps(a, b0, c##i##0);                 \
         c##i##1 = _mm256_fmadd_ps(a, b1, c##i##1);                 \
     }
-#define LLAVA_GEMM_STORE(i)                                        \
-    if constexpr (MR > i) {                                        \
-        _mm256_store_ps(tile + 16 * i, c##i##0);                   \
-        _mm256_store_ps(tile + 16 * i + 8, c##i##1);               \
+#define LLAVA_GEMM_STORE(i)                                                                  \
+    if constexpr (MR > i) addTile(out + i * ldo, c##i##0, c##i##1, ncols);
+
+// out[0, ncols) += [lo | hi] (16 floats).
+LLAVA_AVX2_INLINE void addTile(float* out, __m256 lo, __m256 hi, std::int64_t ncols) {
+    if (ncols == kNr) {
+        _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), lo));
+        _mm256_storeu_ps(out + 8, _mm256_add_ps(_mm256_loadu_ps(out + 8), hi));
+        return;
     }
+    alignas(32) float tile[kNr];
+    _mm256_store_ps(tile, lo);
+    _mm256_store_ps(tile + 8, hi);
+    for (std::int64_t j = 0; j < ncols; ++j) out[j] += tile[j];
+}
 
 // out (MR, ncols) += x (MR, kk; row stride ldx) · panel (kk, 16). ncols <= 16.
 template <int MR>
@@ -58,33 +69,31 @@ LLAVA_AVX2_INLINE void microKernel(const float* x, std::int64_t ldx, const float
         LLAVA_GEMM_ROW(4)
         LLAVA_GEMM_ROW(5)
     }
-    alignas(32) float tile[kMr * kNr];
     LLAVA_GEMM_STORE(0)
     LLAVA_GEMM_STORE(1)
     LLAVA_GEMM_STORE(2)
     LLAVA_GEMM_STORE(3)
     LLAVA_GEMM_STORE(4)
     LLAVA_GEMM_STORE(5)
-    if (ncols == kNr) {
-        for (int i = 0; i < MR; ++i) {
-            float* o = out + i * ldo;
-            _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), _mm256_load_ps(tile + 16 * i)));
-            _mm256_storeu_ps(o + 8, _mm256_add_ps(_mm256_loadu_ps(o + 8), _mm256_load_ps(tile + 16 * i + 8)));
-        }
-        return;
-    }
-    for (int i = 0; i < MR; ++i)
-        for (std::int64_t j = 0; j < ncols; ++j) out[i * ldo + j] += tile[16 * i + j];
 }
 #undef LLAVA_GEMM_ROW
 #undef LLAVA_GEMM_STORE
 
-// One strip of `rows` (1..6) x rows against all micro-panels of the packed block.
-template <int MR>
-LLAVA_AVX2 void stripTimesBlock(const float* x, std::int64_t ldx, const float* pack, std::int64_t kk, float* out,
-                                std::int64_t ldo, std::int64_t nn) {
-    for (std::int64_t s = 0; s * kNr < nn; ++s)
-        microKernel<MR>(x, ldx, pack + s * kSubStride, kk, out + s * kNr, ldo, std::min<std::int64_t>(kNr, nn - s * kNr));
+// out (rows, ncols) += x (rows, kk) · one packed micro-panel (kk, 16): 6-row strips, then a 1..5-row tail.
+LLAVA_AVX2 void rowsTimesPanel(const float* x, std::int64_t ldx, std::int64_t rows, const float* panel, std::int64_t kk,
+                               float* out, std::int64_t ldo, std::int64_t ncols) {
+    std::int64_t i = 0;
+    for (; i + kMr <= rows; i += kMr) microKernel<kMr>(x + i * ldx, ldx, panel, kk, out + i * ldo, ldo, ncols);
+    x += i * ldx;
+    out += i * ldo;
+    switch (rows - i) {
+    case 1: microKernel<1>(x, ldx, panel, kk, out, ldo, ncols); break;
+    case 2: microKernel<2>(x, ldx, panel, kk, out, ldo, ncols); break;
+    case 3: microKernel<3>(x, ldx, panel, kk, out, ldo, ncols); break;
+    case 4: microKernel<4>(x, ldx, panel, kk, out, ldo, ncols); break;
+    case 5: microKernel<5>(x, ldx, panel, kk, out, ldo, ncols); break;
+    default: break;
+    }
 }
 
 // pack[sub][k][c] = w row (n0 + sub*16 + c), column k0 + k, as fp32; rows past N are zero.
@@ -119,15 +128,13 @@ void gemmAvx2Blocks(float* out, const float* x, std::int64_t m, const WeightMatr
             packBlock(w, n0, nn, k0, kk, pack, rowTmp);
             const float* xs = x + k0;
             float* os = out + n0;
-            std::int64_t i = 0;
-            for (; i + kMr <= m; i += kMr) stripTimesBlock<kMr>(xs + i * kTotal, kTotal, pack, kk, os + i * n, n, nn);
-            switch (m - i) {
-            case 1: stripTimesBlock<1>(xs + i * kTotal, kTotal, pack, kk, os + i * n, n, nn); break;
-            case 2: stripTimesBlock<2>(xs + i * kTotal, kTotal, pack, kk, os + i * n, n, nn); break;
-            case 3: stripTimesBlock<3>(xs + i * kTotal, kTotal, pack, kk, os + i * n, n, nn); break;
-            case 4: stripTimesBlock<4>(xs + i * kTotal, kTotal, pack, kk, os + i * n, n, nn); break;
-            case 5: stripTimesBlock<5>(xs + i * kTotal, kTotal, pack, kk, os + i * n, n, nn); break;
-            default: break;
+            // BLIS order: one 16 KiB micro-panel stays in L1 while a block of kGemmBlockM rows of x (96 KiB
+            // at kk = 256, in L2) streams past it; the 64-column pack (64 KiB) stays in L2 for the next block.
+            for (std::int64_t i0 = 0; i0 < m; i0 += kGemmBlockM) {
+                const std::int64_t rows = std::min(kGemmBlockM, m - i0);
+                for (std::int64_t s = 0; s * kNr < nn; ++s)
+                    rowsTimesPanel(xs + i0 * kTotal, kTotal, rows, pack + s * kSubStride, kk, os + i0 * n + s * kNr, n,
+                                   std::min<std::int64_t>(kNr, nn - s * kNr));
             }
         }
     }
