@@ -17,6 +17,21 @@
 
 using namespace llava;
 
+// outOfMemoryIsAnError relies on new (std::nothrow) returning nullptr. ASan's default
+// (allocator_may_return_null=0) aborts the process instead, so an ASan build of this binary defaults
+// that option to 1; ASAN_OPTIONS from the environment still overrides it.
+#if defined(__SANITIZE_ADDRESS__)
+#define LLAVA_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LLAVA_TEST_ASAN 1
+#endif
+#endif
+#ifdef LLAVA_TEST_ASAN
+extern "C" const char* __asan_default_options();
+extern "C" const char* __asan_default_options() { return "allocator_may_return_null=1"; }
+#endif
+
 namespace {
 
 std::vector<float> randomVector(std::size_t n, std::uint64_t seed) {
