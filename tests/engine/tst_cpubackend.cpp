@@ -189,9 +189,11 @@ private slots:
                                                                   {"q4", StorageFormat::Q4Group128}};
         // m 1..4: matrix-vector path (rows split unevenly over threads, 4/2/1-row tails); m 5, 7, 13: GEMM
         // with 6-row strip tails; n not a multiple of 16/64 (edge tiles); k with a tail of 8 (non-Q4) and
-        // > 256 (two K-slices).
+        // > 256 (two K-slices). 11x72x264 and 200x40x136: the transposing 8x8 pack with a half-filled 16-column
+        // micro-panel (zero rows) and an 8-wide last K-slice; m 200 spans two 96-row blocks plus a strip tail.
         const int shapes[][3] = {{1, 70, 384}, {1, 3, 128}, {2, 37, 256}, {3, 19, 640}, {4, 66, 128},
-                                 {5, 17, 256}, {7, 130, 384}, {13, 64, 512}, {1, 33, 300}, {6, 20, 261}};
+                                 {5, 17, 256}, {7, 130, 384}, {13, 64, 512}, {1, 33, 300}, {6, 20, 261},
+                                 {11, 72, 264}, {200, 40, 136}};
         for (const char* isa : {"avx2", "portable"})
             for (const auto& [name, format] : formats)
                 for (const auto& s : shapes) {
