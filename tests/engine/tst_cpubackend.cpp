@@ -294,6 +294,23 @@ private slots:
         QCOMPARE(t.status().code(), ErrorCode::OutOfMemory);
     }
 
+    void overflowingShapeIsAnError() {
+        // Byte counts that wrap size_t (2^33 x 2^32 F32 = 2^67; 1 x (2^62 + 16) F32 = 2^64 + 64) must not
+        // turn into a small buffer behind a huge shape, and a row product past int64 (2^32 x 2^32 x 2^32)
+        // must be rejected before Tensor::rows() is evaluated.
+        auto backend = createCpuBackend(1);
+        const Shape shapes[] = {{std::int64_t{1} << 33, std::int64_t{1} << 32},
+                                {1, (std::int64_t{1} << 62) + 16},
+                                {std::int64_t{1} << 32, std::int64_t{1} << 32, std::int64_t{1} << 32}};
+        for (const auto& shape : shapes)
+            for (auto format : {StorageFormat::F32, StorageFormat::F16, StorageFormat::Q8PerChannel,
+                                StorageFormat::Q4Group128}) {
+                auto t = backend->allocate(shape, format, BufferRole::Scratch, "wrap");
+                QVERIFY(!t.isOk());
+                QCOMPARE(t.status().code(), ErrorCode::OutOfMemory);
+            }
+    }
+
     void attentionCausalGqa() {
         // 3 new queries after nPast = 2 cached keys; 4 q heads share 2 kv heads; headDim 8.
         const int nPast = 2, m = 3, nHeads = 4, nKv = 2, hd = 8, keys = nPast + m;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "llava/types.h"
@@ -23,6 +24,10 @@ enum class StorageFormat : std::uint8_t { F32, F16, BF16, Q8PerChannel, Q4Group1
 std::string_view storageFormatName(StorageFormat format);
 // Bytes needed to store a (rows, cols) matrix (or `cols` elements when rows == 1) in this format.
 std::size_t storageBytes(StorageFormat format, std::int64_t rows, std::int64_t cols);
+// storageBytes for a whole shape (rows = product of all dims but the last), or nullopt when a dim is
+// negative or the element count or byte size would not fit in int64 (backends check this before
+// Tensor::rows(), whose int64 product would overflow).
+std::optional<std::size_t> checkedStorageBytes(StorageFormat format, const Shape& shape);
 
 // What a buffer is used for; only for the memory report (BackendMemory).
 enum class BufferRole : std::uint8_t { Weights, KvCache, Scratch };

@@ -1,4 +1,5 @@
 // Backend-independent parts of the seam: storage format sizes, Tensor shape helpers, views, names.
+#include <limits>
 #include <string>
 
 #include "llava/backend.h"
@@ -29,6 +30,25 @@ std::size_t storageBytes(StorageFormat format, std::int64_t rows, std::int64_t c
     case StorageFormat::Q4Group128: return r * (c / 2) + r * (c / 128) * 4;
     }
     return 0;
+}
+
+std::optional<std::size_t> checkedStorageBytes(StorageFormat format, const Shape& shape) {
+    // elements <= max/4 and rows <= max/8 keep every format's byte count (at most 4 bytes per element
+    // plus a 4-byte scale per row) within int64.
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    std::int64_t rows = 1, cols = 0;
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        const std::int64_t d = shape[i];
+        if (d < 0) return std::nullopt;
+        if (i + 1 == shape.size()) {
+            cols = d;
+        } else {
+            if (d != 0 && rows > kMax / d) return std::nullopt;
+            rows *= d;
+        }
+    }
+    if (rows > kMax / 8 || (cols != 0 && rows > (kMax / 4) / cols)) return std::nullopt;
+    return storageBytes(format, rows, cols);
 }
 
 std::int64_t Tensor::elementCount() const {

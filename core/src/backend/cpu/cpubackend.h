@@ -55,7 +55,11 @@ public:
         t.format = format;
         for (auto d : shape)
             if (d < 0) return makeError(ErrorCode::InvalidArgument, "allocate " + std::string(name) + ": negative dim");
-        const std::size_t bytes = storageBytes(format, t.rows(), t.cols());
+        const std::optional<std::size_t> checked = checkedStorageBytes(format, shape);
+        if (!checked)
+            return makeError(ErrorCode::OutOfMemory, "cpu: cannot allocate " + std::string(name) + " " +
+                                                         shapeToString(shape) + ": size overflows 64 bits");
+        const std::size_t bytes = *checked;
         CpuBuffer buffer;
         buffer.owned.reset(new (std::nothrow) std::byte[std::max<std::size_t>(bytes, 1)]);
         if (!buffer.owned)
