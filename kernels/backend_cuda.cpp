@@ -114,7 +114,11 @@ Result<Tensor> BackendCuda::allocate(const Shape& shape, StorageFormat format, B
     const Status status = guarded("allocate", [&] {
         for (auto d : shape)
             if (d < 0) fail(BackendErrorKind::InvalidArgument, "allocate " + std::string(name) + ": negative dim");
-        const std::size_t bytes = storageBytes(format, t.rows(), t.cols());
+        const std::optional<std::size_t> checked = checkedStorageBytes(format, shape);
+        if (!checked)
+            fail(BackendErrorKind::OutOfMemory,
+                 "cuda: cannot allocate " + std::string(name) + " " + shapeToString(shape) + ": size overflows 64 bits");
+        const std::size_t bytes = *checked;
         CudaBuffer buffer{DeviceBuffer::allocate(bytes, std::string(name)), role};
         // Zeroed like the CPU backend's buffers (callers may rely on untouched rows being 0).
         LLAVA_CUDA_CHECK(cudaMemsetAsync(buffer.memory.data(), 0, std::max<std::size_t>(bytes, 1), m_stream.get()));
