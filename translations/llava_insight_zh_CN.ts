@@ -80,6 +80,14 @@
         <source>Remove attachment %1</source>
         <translation>移除附件 %1</translation>
     </message>
+    <message>
+        <source>Stop generating (Esc)</source>
+        <translation>停止生成 (Esc)</translation>
+    </message>
+    <message>
+        <source>Send message (Enter)</source>
+        <translation>发送消息 (Enter)</translation>
+    </message>
 </context>
 <context>
     <name>InferenceWorker</name>
@@ -472,6 +480,34 @@ Auto did not pick CUDA: %1</source>
     <message>
         <source> · exact text tokens</source>
         <translation> · 精确文本词元</translation>
+    </message>
+    <message>
+        <source>&amp;Export chat</source>
+        <translation>导出对话(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>Main toolbar</source>
+        <translation>主工具栏</translation>
+    </message>
+    <message>
+        <source>Open image</source>
+        <translation>打开图像</translation>
+    </message>
+    <message>
+        <source>Open model</source>
+        <translation>打开模型</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
     </message>
 </context>
 <context>

@@ -160,4 +160,13 @@ ZH = {
     'weights %1 · KV %2': '权重 %1 · KV %2',
     'weights %1 (%2) · KV cache %3 · scratch %4': '权重 %1（%2）· KV 缓存 %3 · 临时 %4',
     ' · exact text tokens': ' · 精确文本词元',
+    # Toolbar, View menu and icon buttons
+    'Stop generating (Esc)': '停止生成 (Esc)',
+    'Send message (Enter)': '发送消息 (Enter)',
+    '&Export chat': '导出对话(&E)',
+    '&View': '视图(&V)',
+    'Main toolbar': '主工具栏',
+    'Open image': '打开图像',
+    'Open model': '打开模型',
+    'Export': '导出',
 }

@@ -18,6 +18,7 @@
 #include <QShortcut>
 #include <QStatusBar>
 #include <QThreadPool>
+#include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -25,6 +26,7 @@
 #include "chat/chatstore.h"
 #include "chat/chatview.h"
 #include "chat/composer.h"
+#include "icons.h"
 #include "imagedecoder.h"
 #include "inference/inferencecontroller.h"
 #include "inspector/inspectorwidget.h"
@@ -51,7 +53,7 @@ std::vector<HistoryTurn> historyOf(const QList<ChatMessage>& messages, qsizetype
 MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget* parent)
     : QMainWindow(parent), m_settings(std::move(settings)), m_options(std::move(options)) {
     setWindowTitle(tr("Llava Insight"));
-    setWindowIcon(QIcon(QStringLiteral(":/icons/llava-insight.svg")));
+    setWindowIcon(appIcon(AppIcon::App));
     resize(1280, 820);
     m_store = std::make_unique<ChatStore>(m_options.dataDir);
     m_chat = new ChatModel(this);
@@ -70,18 +72,18 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
     layout->addWidget(m_composer);
     setCentralWidget(central);
 
-    auto* chatsDock = new QDockWidget(tr("Chats"), this);
-    chatsDock->setObjectName(QStringLiteral("chatsDock"));
-    chatsDock->setWidget(buildChatsPanel());
-    addDockWidget(Qt::LeftDockWidgetArea, chatsDock);
+    m_chatsDock = new QDockWidget(tr("Chats"), this);
+    m_chatsDock->setObjectName(QStringLiteral("chatsDock"));
+    m_chatsDock->setWidget(buildChatsPanel());
+    addDockWidget(Qt::LeftDockWidgetArea, m_chatsDock);
 
-    auto* inspectorDock = new QDockWidget(tr("Inspector"), this);
-    inspectorDock->setObjectName(QStringLiteral("inspectorDock"));
-    m_inspector = new InspectorWidget(inspectorDock);
+    m_inspectorDock = new QDockWidget(tr("Inspector"), this);
+    m_inspectorDock->setObjectName(QStringLiteral("inspectorDock"));
+    m_inspector = new InspectorWidget(m_inspectorDock);
     setInspectorConfig(defaultInspectorConfig(), tr("default geometry (no model loaded)"), QString());
-    inspectorDock->setWidget(m_inspector);
-    addDockWidget(Qt::RightDockWidgetArea, inspectorDock);
-    resizeDocks({chatsDock, inspectorDock}, {220, 520}, Qt::Horizontal);
+    m_inspectorDock->setWidget(m_inspector);
+    addDockWidget(Qt::RightDockWidgetArea, m_inspectorDock);
+    resizeDocks({m_chatsDock, m_inspectorDock}, {220, 520}, Qt::Horizontal);
 
     buildMenus();
     buildStatusBar();
@@ -222,15 +224,20 @@ QWidget* MainWindow::buildChatsPanel() {
     m_search->setPlaceholderText(tr("Search chats"));
     m_search->setAccessibleName(tr("Search chats"));
     m_search->setClearButtonEnabled(true);
+    m_search->addAction(appIcon(AppIcon::Search), QLineEdit::LeadingPosition);
     m_chatList = new QListWidget(panel);
     m_chatList->setAccessibleName(tr("Chat list"));
     auto* buttons = new QHBoxLayout;
     auto* add = new QPushButton(tr("New"), panel);
     auto* rename = new QPushButton(tr("Rename"), panel);
     auto* remove = new QPushButton(tr("Delete"), panel);
+    add->setIcon(appIcon(AppIcon::NewChat));
+    rename->setIcon(appIcon(AppIcon::Edit));
+    remove->setIcon(appIcon(AppIcon::Delete));
     add->setAccessibleName(tr("New chat"));
     rename->setAccessibleName(tr("Rename chat"));
     remove->setAccessibleName(tr("Delete chat"));
+    for (QPushButton* b : {add, rename, remove}) b->setToolTip(b->accessibleName());
     buttons->addWidget(add);
     buttons->addWidget(rename);
     buttons->addWidget(remove);
@@ -267,11 +274,12 @@ QWidget* MainWindow::buildChatsPanel() {
 
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("&New chat"), QKeySequence::New, this, &MainWindow::newChat);
-    file->addAction(tr("&Open image…"), QKeySequence::Open, this, &MainWindow::openImage);
+    QAction* newChatAction = file->addAction(appIcon(AppIcon::NewChat), tr("&New chat"), QKeySequence::New, this, &MainWindow::newChat);
+    QAction* openImageAction = file->addAction(appIcon(AppIcon::OpenImage), tr("&Open image…"), QKeySequence::Open, this, &MainWindow::openImage);
     file->addSeparator();
-    file->addAction(tr("Export as &Markdown…"), this, [this] { exportChat(true); });
-    file->addAction(tr("Export as &JSON…"), this, [this] { exportChat(false); });
+    QMenu* exportMenu = file->addMenu(appIcon(AppIcon::Export), tr("&Export chat"));
+    exportMenu->addAction(tr("Export as &Markdown…"), this, [this] { exportChat(true); });
+    exportMenu->addAction(tr("Export as &JSON…"), this, [this] { exportChat(false); });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
@@ -279,9 +287,12 @@ void MainWindow::buildMenus() {
         if (!m_composer->acceptMime(QApplication::clipboard()->mimeData()).isEmpty()) return;
         m_composer->editor()->paste();
     });
-    edit->addAction(tr("&Settings…"), QKeySequence::Preferences, this, &MainWindow::showSettings);
+    QAction* settingsAction = edit->addAction(appIcon(AppIcon::Settings), tr("&Settings…"), QKeySequence::Preferences, this,
+                                              &MainWindow::showSettings);
+    QMenu* view = menuBar()->addMenu(tr("&View"));
     QMenu* models = menuBar()->addMenu(tr("&Models"));
-    models->addAction(tr("Open &model folder…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::openModelFolder);
+    QAction* openModelAction = models->addAction(appIcon(AppIcon::ModelFolder), tr("Open &model folder…"),
+                                                 QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::openModelFolder);
     m_recentMenu = models->addMenu(tr("&Recent models"));
     connect(m_recentMenu, &QMenu::aboutToShow, this, [this] {
         m_recentMenu->clear();
@@ -300,8 +311,9 @@ void MainWindow::buildMenus() {
     }
     models->addAction(tr("Inspect the &loaded model"), this, &MainWindow::inspectActiveModel);
     QMenu* chat = menuBar()->addMenu(tr("&Chat"));
-    chat->addAction(tr("&Stop"), QKeySequence(Qt::Key_Escape), this, &MainWindow::stop);
-    chat->addAction(tr("&Regenerate last answer"), QKeySequence(tr("Ctrl+R")), this, &MainWindow::regenerate);
+    chat->addAction(appIcon(AppIcon::Stop), tr("&Stop"), QKeySequence(Qt::Key_Escape), this, &MainWindow::stop);
+    chat->addAction(appIcon(AppIcon::Regenerate), tr("&Regenerate last answer"), QKeySequence(tr("Ctrl+R")), this,
+                    &MainWindow::regenerate);
     chat->addAction(tr("&Focus composer"), QKeySequence(tr("Ctrl+L")), this, [this] { m_composer->editor()->setFocus(); });
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About"), this, [this] {
@@ -309,6 +321,39 @@ void MainWindow::buildMenus() {
                            tr("Llava Insight %1\nOffline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.")
                                .arg(QStringLiteral(LLAVA_VERSION_STRING)));
     });
+
+    QToolBar* bar = buildToolBar(newChatAction, openImageAction, exportMenu, settingsAction, openModelAction);
+    // The dock toggles follow the docks' (translated) titles; the toolbar's toggle is the same action.
+    m_inspectorDock->toggleViewAction()->setIcon(appIcon(AppIcon::Inspector));
+    view->addAction(m_chatsDock->toggleViewAction());
+    view->addAction(m_inspectorDock->toggleViewAction());
+    view->addSeparator();
+    view->addAction(bar->toggleViewAction());
+}
+
+QToolBar* MainWindow::buildToolBar(QAction* newChat, QAction* openImage, QMenu* exportMenu, QAction* settings, QAction* openModel) {
+    // Icon + text for every action, so the toolbar reads without hovering. The menus' "…" and "&"
+    // are dropped from the button texts with iconText.
+    auto* bar = addToolBar(tr("Main toolbar"));
+    bar->setObjectName(QStringLiteral("mainToolBar"));
+    bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    bar->setIconSize(QSize(20, 20));
+    bar->setMovable(false);
+    newChat->setIconText(tr("New chat"));
+    openImage->setIconText(tr("Open image"));
+    openModel->setIconText(tr("Open model"));
+    exportMenu->menuAction()->setIconText(tr("Export"));
+    settings->setIconText(tr("Settings"));
+    bar->addAction(newChat);
+    bar->addAction(openImage);
+    bar->addAction(openModel);
+    bar->addAction(exportMenu->menuAction());
+    if (auto* button = qobject_cast<QToolButton*>(bar->widgetForAction(exportMenu->menuAction())))
+        button->setPopupMode(QToolButton::InstantPopup);
+    bar->addSeparator();
+    bar->addAction(m_inspectorDock->toggleViewAction());
+    bar->addAction(settings);
+    return bar;
 }
 
 void MainWindow::buildStatusBar() {
@@ -320,7 +365,10 @@ void MainWindow::buildStatusBar() {
     m_loadProgress->setMaximumWidth(220);
     m_loadProgress->hide();
     m_cancelLoad = new QToolButton(this);
+    m_cancelLoad->setIcon(appIcon(AppIcon::Stop));
     m_cancelLoad->setText(tr("Cancel"));
+    m_cancelLoad->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    m_cancelLoad->setToolTip(tr("Cancel loading"));
     m_cancelLoad->setAccessibleName(tr("Cancel loading"));
     m_cancelLoad->hide();
     connect(m_cancelLoad, &QToolButton::clicked, m_controller, &InferenceController::cancelLoad);

@@ -22,8 +22,11 @@ class QLabel;
 class QLineEdit;
 class QListWidget;
 class QProgressBar;
+class QToolBar;
 class QToolButton;
 class QMenu;
+class QAction;
+class QDockWidget;
 
 struct MainWindowOptions {
     QString dataDir;                  // chats, images, demo model
@@ -65,6 +68,7 @@ signals:
 
 private:
     void buildMenus();
+    QToolBar* buildToolBar(QAction* newChat, QAction* openImage, QMenu* exportMenu, QAction* settings, QAction* openModel);
     QWidget* buildChatsPanel();
     void buildStatusBar();
     void refreshChatList();
@@ -85,6 +89,8 @@ private:
     ChatView* m_view;
     Composer* m_composer;
     InspectorWidget* m_inspector;
+    QDockWidget* m_chatsDock;
+    QDockWidget* m_inspectorDock;
     InferenceController* m_controller;
     QListWidget* m_chatList;
     QLineEdit* m_search;

@@ -52,7 +52,13 @@ struct Tour {
     }
 
     void ask() {
-        // 2: press Return in the composer (the real send path: sample image + question).
+        // 2: press Return in the composer (the real send path: sample image + question). The first
+        // streamed piece is grabbed at once: Send has turned into Stop while the answer streams.
+        auto streaming = std::make_shared<QMetaObject::Connection>();
+        *streaming = QObject::connect(window->controller(), &InferenceController::tokensGenerated, qApp, [this, streaming] {
+            QObject::disconnect(*streaming);
+            save(window, QStringLiteral("02-generating.png"));
+        });
         auto done = std::make_shared<QMetaObject::Connection>();
         *done = QObject::connect(window->controller(), &InferenceController::generationFinished, qApp, [this, done] {
             QObject::disconnect(*done);

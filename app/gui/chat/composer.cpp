@@ -12,6 +12,8 @@
 #include <QUrl>
 #include <QVBoxLayout>
 
+#include "icons.h"
+
 namespace {
 bool isImageFile(const QString& path) {
     QImageReader reader(path);
@@ -57,7 +59,7 @@ Composer::Composer(QWidget* parent) : QWidget(parent) {
 
     auto* row = new QHBoxLayout;
     m_attach = new QToolButton(this);
-    m_attach->setIcon(QIcon(QStringLiteral(":/icons/attach.svg")));
+    m_attach->setIcon(appIcon(AppIcon::Attach));
     m_attach->setText(tr("Attach"));
     m_attach->setToolTip(tr("Attach images (Ctrl+O)"));
     m_attach->setAccessibleName(tr("Attach image"));
@@ -66,9 +68,9 @@ Composer::Composer(QWidget* parent) : QWidget(parent) {
     m_edit->setAccessibleName(tr("Message"));
     m_edit->setTabChangesFocus(true);
     m_edit->setMaximumHeight(120);
-    m_send = new QPushButton(tr("Send"), this);
-    m_send->setAccessibleName(tr("Send message"));
+    m_send = new QPushButton(this);
     m_send->setDefault(true);
+    setBusy(false);
     row->addWidget(m_attach, 0, Qt::AlignBottom);
     row->addWidget(m_edit, 1);
     row->addWidget(m_send, 0, Qt::AlignBottom);
@@ -89,7 +91,9 @@ void Composer::setText(const QString& text) { m_edit->setPlainText(text); }
 
 void Composer::setBusy(bool busy) {
     m_busy = busy;
+    m_send->setIcon(appIcon(busy ? AppIcon::Stop : AppIcon::Send));
     m_send->setText(busy ? tr("Stop") : tr("Send"));
+    m_send->setToolTip(busy ? tr("Stop generating (Esc)") : tr("Send message (Enter)"));
     m_send->setAccessibleName(busy ? tr("Stop generating") : tr("Send message"));
 }
 

@@ -7,6 +7,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include "icons.h"
+
 MessageWidget::MessageWidget(QWidget* parent) : QFrame(parent) {
     setFrameShape(QFrame::StyledPanel);
     auto* layout = new QVBoxLayout(this);
@@ -16,17 +18,22 @@ MessageWidget::MessageWidget(QWidget* parent) : QFrame(parent) {
     QFont bold = m_header->font();
     bold.setBold(true);
     m_header->setFont(bold);
-    m_copy = new QToolButton(this);
-    m_copy->setText(tr("Copy"));
-    m_copy->setAccessibleName(tr("Copy message"));
-    m_edit = new QToolButton(this);
-    m_edit->setText(tr("Edit"));
-    m_edit->setAccessibleName(tr("Edit and resend"));
-    m_regenerate = new QToolButton(this);
-    m_regenerate->setText(tr("Regenerate"));
-    m_regenerate->setAccessibleName(tr("Regenerate answer"));
+    // Icon-only buttons (one row per message stays quiet); the text is kept for the tool tip and for
+    // screen readers.
+    auto actionButton = [this](AppIcon icon, const QString& text, const QString& description) {
+        auto* b = new QToolButton(this);
+        b->setIcon(appIcon(icon));
+        b->setText(text);
+        b->setToolTip(description);
+        b->setAccessibleName(description);
+        b->setToolButtonStyle(Qt::ToolButtonIconOnly);
+        b->setAutoRaise(true);
+        return b;
+    };
+    m_copy = actionButton(AppIcon::Copy, tr("Copy"), tr("Copy message"));
+    m_edit = actionButton(AppIcon::Edit, tr("Edit"), tr("Edit and resend"));
+    m_regenerate = actionButton(AppIcon::Regenerate, tr("Regenerate"), tr("Regenerate answer"));
     m_regenerate->hide();
-    for (QToolButton* b : {m_copy, m_edit, m_regenerate}) b->setAutoRaise(true);
     top->addWidget(m_header);
     top->addStretch();
     top->addWidget(m_copy);

@@ -20,7 +20,8 @@
 namespace {
 // QString properties that hold user-visible text, on widgets and actions alike.
 constexpr const char* kTextProperties[] = {"text", "title", "windowTitle", "placeholderText", "toolTip", "statusTip",
-                                           "whatsThis", "accessibleName", "accessibleDescription", "specialValueText"};
+                                           "whatsThis", "accessibleName", "accessibleDescription", "specialValueText",
+                                           "iconText"};
 constexpr const char* kSettingsHooked = "_llava_language_hooked";
 }  // namespace
 
@@ -114,7 +115,9 @@ void LanguageSwitcher::retranslate(QObject* root) const {
             const QMetaProperty property = meta->property(index);
             if (!property.isWritable() || property.metaType().id() != QMetaType::QString) continue;
             // An action's tool tip follows its text unless set explicitly; leave the derived one alone.
-            if (qobject_cast<QAction*>(object) && qstrcmp(name, "text") != 0) continue;
+            // Its icon text (toolbar buttons) is translated too: a derived one is the text without "&"
+            // and "...", which is no catalogue string and so stays as it is.
+            if (qobject_cast<QAction*>(object) && qstrcmp(name, "text") != 0 && qstrcmp(name, "iconText") != 0) continue;
             // What the user typed is not ours to translate.
             if (qobject_cast<QLineEdit*>(object) && qstrcmp(name, "text") == 0) continue;
             const QString current = property.read(object).toString();
