@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <random>
 
 #include "backend/cpu/cpukernels.h"
@@ -292,6 +293,23 @@ private slots:
         auto t = backend->allocate({std::int64_t{1} << 40, 1 << 20}, StorageFormat::F32, BufferRole::Scratch, "huge");
         QVERIFY(!t.isOk());
         QCOMPARE(t.status().code(), ErrorCode::OutOfMemory);
+    }
+
+    void viewsRejectBadShapes() {
+        // rowView: a count that would overflow rowBegin + rowCount; reshaped: negative dims whose product
+        // matches ({-4, -4} for 16 elements) and a product past int64.
+        auto backend = createCpuBackend(1);
+        auto t = backend->allocate({4, 4}, StorageFormat::F32, BufferRole::Scratch, "v");
+        QVERIFY(t.isOk());
+        constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+        QCOMPARE(rowView(*t, 2, kMax).status().code(), ErrorCode::OutOfRange);
+        QCOMPARE(rowView(*t, kMax, 1).status().code(), ErrorCode::OutOfRange);
+        QVERIFY(rowView(*t, 1, 3).isOk());
+        QCOMPARE(reshaped(*t, {-4, -4}).status().code(), ErrorCode::ShapeMismatch);
+        QCOMPARE(reshaped(*t, {std::int64_t{1} << 32, std::int64_t{1} << 32, std::int64_t{1} << 32}).status().code(),
+                 ErrorCode::ShapeMismatch);
+        QVERIFY(reshaped(*t, {2, 8}).isOk());
+        QVERIFY(reshaped(*t, {16}).isOk());
     }
 
     void overflowingShapeIsAnError() {

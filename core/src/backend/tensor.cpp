@@ -70,10 +70,9 @@ Result<Tensor> rowView(const Tensor& tensor, std::int64_t rowBegin, std::int64_t
     if (tensor.format == StorageFormat::Q8PerChannel || tensor.format == StorageFormat::Q4Group128)
         return makeError(ErrorCode::Unsupported, "rowView: quantised tensors have no row views");
     const std::int64_t rows = tensor.rows();
-    if (rowBegin < 0 || rowCount < 0 || rowBegin + rowCount > rows)
-        return makeError(ErrorCode::OutOfRange, "rowView: rows [" + std::to_string(rowBegin) + ", " +
-                                                    std::to_string(rowBegin + rowCount) + ") of " +
-                                                    shapeToString(tensor.shape));
+    if (rowBegin < 0 || rowCount < 0 || rowBegin > rows || rowCount > rows - rowBegin)  // no overflow
+        return makeError(ErrorCode::OutOfRange, "rowView: " + std::to_string(rowCount) + " rows from row " +
+                                                    std::to_string(rowBegin) + " of " + shapeToString(tensor.shape));
     Tensor view = tensor;
     view.offset += storageBytes(tensor.format, rowBegin, tensor.cols());
     view.shape = {rowCount, tensor.cols()};
@@ -83,7 +82,16 @@ Result<Tensor> rowView(const Tensor& tensor, std::int64_t rowBegin, std::int64_t
 Result<Tensor> reshaped(const Tensor& tensor, const Shape& shape) {
     Tensor view = tensor;
     view.shape = shape;
-    if (view.elementCount() != tensor.elementCount())
+    // Every dim >= 0 and the product within int64 (elementCount() would overflow), else {-4, -4} would
+    // pass for 16 elements.
+    bool valid = true;
+    std::int64_t n = 1;
+    for (auto d : shape) {
+        if (d < 0 || (d != 0 && n > std::numeric_limits<std::int64_t>::max() / d)) valid = false;
+        if (!valid) break;
+        n *= d;
+    }
+    if (!valid || view.elementCount() != tensor.elementCount())
         return makeError(ErrorCode::ShapeMismatch,
                          "reshape " + shapeToString(tensor.shape) + " -> " + shapeToString(shape));
     return view;
