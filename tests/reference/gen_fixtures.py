@@ -3,11 +3,11 @@
 
 Builds tiny random-weight LLaVA-NeXT models with the real topology scaled down (transformers
 LlavaNextForConditionalGeneration, float32 on the CPU, fixed seeds, weights rounded to fp16),
-saves them in the llava-hf layout (and one in the original liuhaotian layout), and records
+saves them in the llava-hf layout (and a copy in the original liuhaotian layout), and records
 reference tensors for a few synthetic images into tests/fixtures/golden/*.safetensors.
 
 Usage (from the repository root):
-    tests/reference/.venv/bin/python tests/reference/gen_fixtures.py [--only mistral,vicuna,yi]
+    tests/reference/.venv/bin/python tests/reference/gen_fixtures.py [--only mistral,vicuna,yi] [--orig-only]
 See tests/reference/README.md and tests/fixtures/README.md.
 """
 from __future__ import annotations
@@ -82,7 +82,8 @@ VARIANTS = {
         max_pos=4096, vocab_text=32000, vocab=32064, image_token=32000, pad_token=32001, add_bos=True,
         extra_text={}, template="llava_v1",
         prompt=f"{VICUNA_SYSTEM} USER: <image>\n{QUESTION} ASSISTANT:",
-        hf_naming="legacy", shards=1, images=["landscape_640x480", "small_300x200"], full_debug=False),
+        hf_naming="legacy", shards=1, images=["landscape_640x480", "small_300x200"], full_debug=False,
+        orig_folder="llava-v1.6-vicuna-tiny", orig_images=["landscape_640x480", "small_300x200"]),
     "yi": dict(
         folder="llava-v1.6-34b-tiny-hf", seed=3456, text_cls=LlamaConfig, text_model_type="llama",
         tokenizer="yi-34b.model", hidden=8, heads=2, kv_heads=1, ffn=24, layers=2, rope_theta=5e6,
@@ -90,7 +91,8 @@ VARIANTS = {
         extra_text={}, template="chatml_direct",
         prompt=("<|im_start|>system\nAnswer the questions.<|im_end|><|im_start|>user\n<image>\n"
                 f"{QUESTION}<|im_end|><|im_start|>assistant\n"),
-        hf_naming="resaved", shards=1, images=["landscape_640x480", "tall_205x656"], full_debug=False),
+        hf_naming="resaved", shards=1, images=["landscape_640x480", "tall_205x656"], full_debug=False,
+        orig_folder="llava-v1.6-34b-tiny", orig_images=["landscape_640x480"]),
 }
 
 CLIP = dict(hidden_size=32, intermediate_size=64, num_attention_heads=2, num_hidden_layers=3,
@@ -422,15 +424,40 @@ def save_orig_folder(model, v, tok_path):
             t = t[:vt].contiguous()  # ORIG vocabulary has exactly vocab_text rows
         sd[nk] = t
     save_file(sd, folder / "model.safetensors", metadata={"format": "pt"})
-    tc = model.config.text_config
-    cfg = {
-        "_name_or_path": v["orig_folder"], "architectures": ["LlavaMistralForCausalLM"],
-        "model_type": "llava_mistral", "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2,
+    write_json(folder / "config.json", orig_config(v, model.config.text_config))
+    write_json(folder / "generation_config.json", {"bos_token_id": 1, "eos_token_id": 2})
+    yi = v["tokenizer"] == "yi-34b.model"
+    write_json(folder / "special_tokens_map.json",
+               {"bos_token": "<|startoftext|>" if yi else "<s>", "eos_token": "<|endoftext|>" if yi else "</s>",
+                "unk_token": "<unk>", "pad_token": "<unk>"})
+    write_tokenizer_note(folder, v, tok_path, orig=True)
+    return folder
+
+
+def orig_config(v, tc):
+    """config.json of an original-layout folder (spec §1.1.1): LlavaMistralForCausalLM / llava_mistral for
+    mistral, LlavaLlamaForCausalLM / llava for vicuna and 34b (key order as in the real files)."""
+    vt = v["vocab_text"]
+    mistral = v["text_model_type"] == "mistral"
+    llm = {"_name_or_path": v["orig_folder"],
+           "architectures": ["LlavaMistralForCausalLM" if mistral else "LlavaLlamaForCausalLM"],
+           "model_type": "llava_mistral" if mistral else "llava"}
+    if not mistral:
+        llm["attention_bias"] = False
+    llm.update({"attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2,
         "hidden_act": "silu", "hidden_size": tc.hidden_size, "initializer_range": 0.02,
         "intermediate_size": tc.intermediate_size, "max_position_embeddings": tc.max_position_embeddings,
         "num_attention_heads": tc.num_attention_heads, "num_hidden_layers": tc.num_hidden_layers,
-        "num_key_value_heads": tc.num_key_value_heads, "rms_norm_eps": tc.rms_norm_eps,
-        "rope_theta": tc.rope_theta, "sliding_window": None, "tie_word_embeddings": False,
+        "num_key_value_heads": tc.num_key_value_heads})
+    if not mistral:
+        llm["pretraining_tp"] = 1
+    llm["rms_norm_eps"] = tc.rms_norm_eps
+    if not mistral:
+        llm["rope_scaling"] = None
+    llm["rope_theta"] = tc.rope_theta
+    if mistral:
+        llm["sliding_window"] = None
+    cfg = {**llm, "tie_word_embeddings": False,
         "torch_dtype": "float16", "transformers_version": "4.36.2", "use_cache": True, "vocab_size": vt,
         "freeze_mm_mlp_adapter": False, "freeze_mm_vision_resampler": False,
         "image_aspect_ratio": "anyres", "image_crop_resolution": 224, "image_split_resolution": 224,
@@ -449,12 +476,7 @@ def save_orig_folder(model, v, tok_path):
                                         "num_hidden_layers": CLIP["num_hidden_layers"], "image_size": 336,
                                         "patch_size": 14, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5},
     }
-    write_json(folder / "config.json", cfg)
-    write_json(folder / "generation_config.json", {"bos_token_id": 1, "eos_token_id": 2})
-    write_json(folder / "special_tokens_map.json", {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
-                                                   "pad_token": "<unk>"})
-    write_tokenizer_note(folder, v, tok_path, orig=True)
-    return folder
+    return cfg
 
 
 # ----------------------------------------------------------------------------------------------
@@ -560,9 +582,34 @@ def grid_and_unpadded(model, img_hw, n_img):
     return rows, cols
 
 
+def load_existing_images(names):
+    """--orig-only: the committed PNGs, checked against the generator's drawing (pixels, not bytes)."""
+    out = {}
+    for name in names:
+        w, h, seed = IMAGES[name]
+        img = Image.open(FIX / "images" / f"{name}.png").convert("RGB")
+        assert np.array_equal(np.asarray(img), np.asarray(make_image(w, h, seed))), name
+        out[name] = img
+    return out
+
+
+@torch.no_grad()
+def check_committed_hf_folder(folder: Path, model):
+    """--orig-only: the committed -hf folder holds exactly the weights this generator builds."""
+    m2 = LlavaNextForConditionalGeneration.from_pretrained(folder, torch_dtype=torch.float32,
+                                                           attn_implementation="eager").eval()
+    a, b = m2.state_dict(), model.state_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"committed {folder.name} differs from the generator at {k}"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="mistral,vicuna,yi")
+    ap.add_argument("--orig-only", action="store_true",
+                    help="write only the ORIG folders and ORIG golden files; the committed -hf folder is the "
+                         "reference model and images/, crops/, -hf folders and -hf golden files stay untouched")
     args = ap.parse_args()
     only = args.only.split(",")
     print(f"torch {torch.__version__}  transformers {transformers.__version__}", flush=True)
@@ -576,18 +623,24 @@ def main():
 
     for key in only:
         v = VARIANTS[key]
-        images = load_or_make_images(v["images"])
+        if args.orig_only and not v.get("orig_folder"):
+            continue
+        images = load_existing_images(v["images"]) if args.orig_only else load_or_make_images(v["images"])
         tok, tok_path = make_tokenizer(v)
         torch.manual_seed(v["seed"])
         cfg = build_config(v, PINPOINTS)
         model = LlavaNextForConditionalGeneration(cfg).eval()
         init_weights(model, v, v["seed"])
-        folder = save_hf_folder(model, cfg, v, tok_path)
+        if args.orig_only:
+            folder = FIX / "models" / v["folder"]
+            check_committed_hf_folder(folder, model)
+        else:
+            folder = save_hf_folder(model, cfg, v, tok_path)
         # reload the saved folder with transformers and use THAT model as the reference
         model = LlavaNextForConditionalGeneration.from_pretrained(folder, torch_dtype=torch.float32,
                                                                   attn_implementation="eager").eval()
         orig_ids = orig_tokenize(v, v["prompt"])
-        flavours = ["hf"] + (["orig"] if v.get("orig_folder") else [])
+        flavours = ([] if args.orig_only else ["hf"]) + (["orig"] if v.get("orig_folder") else [])
         if v.get("orig_folder"):
             ofolder = save_orig_folder(model, v, tok_path)
             verify_orig_folder(ofolder, model, v)
