@@ -14,26 +14,6 @@ namespace {
 #ifdef LLAVA_CPU_X86
 using namespace simd;
 
-// e^x for x in [-87, 88] (clamped outside): 2^n e^r with |r| <= ln2/2 and a degree-6 Taylor polynomial,
-// relative error < 2e-7. Used by the sigmoid activations, where 1/(1 + e^-x) damps that error further.
-LLAVA_AVX2_INLINE __m256 expClamped(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);  // ln2 split hi + lo
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187045e-6f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 720);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    // n in [-126, 127]: 2^n is a normal float built from the exponent bits.
-    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-}
-
 // x * sigmoid(alpha x) = x / (1 + e^(-alpha x)).
 LLAVA_AVX2_INLINE __m256 xSigmoid(__m256 x, __m256 minusAlpha) {
     const __m256 e = expClamped(_mm256_mul_ps(x, minusAlpha));
