@@ -174,29 +174,11 @@ void BackendCuda::stagedUpload(void* dst, const void* host, std::size_t bytes) {
 }
 
 Result<Tensor> BackendCuda::uploadWeight(const TensorView& view, WeightPrecision precision) {
-    StorageFormat stored;
-    switch (view.dtype) {
-    case DType::F32: stored = StorageFormat::F32; break;
-    case DType::F16: stored = StorageFormat::F16; break;
-    case DType::BF16: stored = StorageFormat::BF16; break;
-    default:
-        return makeError(ErrorCode::Unsupported, "cuda: weight " + view.name + " has dtype " +
-                                                     std::string(dtypeName(view.dtype)) + " (need F32/F16/BF16)");
-    }
-    Shape shape = view.shape.empty() ? Shape{1} : view.shape;
-    Tensor probe;
-    probe.shape = shape;
-    if (static_cast<std::size_t>(probe.elementCount()) * dtypeSize(view.dtype) != view.byteSize)
-        return makeError(ErrorCode::ShapeMismatch, "cuda: weight " + view.name + " byte size " +
-                                                       std::to_string(view.byteSize) + " does not match its shape " +
-                                                       shapeToString(view.shape));
-    // The same target choice as the CPU backend (backend.h WeightPrecision).
-    const bool matrix = shape.size() == 2;
-    StorageFormat target = stored;
-    if (precision == WeightPrecision::F16) target = StorageFormat::F16;
-    if (matrix && precision == WeightPrecision::Q8) target = StorageFormat::Q8PerChannel;
-    if (matrix && precision == WeightPrecision::Q4)
-        target = probe.cols() % 128 == 0 ? StorageFormat::Q4Group128 : StorageFormat::Q8PerChannel;
+    // The same format choice as the CPU backend (planWeightUpload in core).
+    LLAVA_ASSIGN_OR_RETURN(const WeightUploadPlan plan, planWeightUpload(view, precision, "cuda"));
+    const Shape& shape = plan.shape;
+    const StorageFormat stored = plan.stored;
+    const StorageFormat target = plan.target;
     LLAVA_ASSIGN_OR_RETURN(Tensor out, allocate(shape, target, BufferRole::Weights, view.name));
     const Status status = guarded("uploadWeight", [&] {
         void* dst = devicePointer(out, storageBytes(target, out.rows(), out.cols()), "uploadWeight");

@@ -278,6 +278,31 @@ private slots:
         }
     }
 
+    // The weight format choice is shared by the CPU and CUDA backends (planWeightUpload); guards against
+    // the two drifting apart and against silently accepting a wrong dtype or byte size.
+    void weightUploadPlan() {
+        std::vector<std::byte> bytes(256 * 2);
+        TensorView m{"m", DType::F16, {2, 128}, bytes.data(), 2 * 128 * 2};
+        auto q4 = planWeightUpload(m, WeightPrecision::Q4, "cpu");
+        QVERIFY(q4.isOk());
+        QCOMPARE(q4->stored, StorageFormat::F16);
+        QCOMPARE(q4->target, StorageFormat::Q4Group128);
+        TensorView odd{"odd", DType::BF16, {4, 64}, bytes.data(), 4 * 64 * 2};
+        QCOMPARE(planWeightUpload(odd, WeightPrecision::Q4, "cpu")->target, StorageFormat::Q8PerChannel);
+        TensorView vec{"norm", DType::F32, {128}, bytes.data(), 128 * 4};
+        QCOMPARE(planWeightUpload(vec, WeightPrecision::Q8, "cpu")->target, StorageFormat::F32);
+        QCOMPARE(planWeightUpload(vec, WeightPrecision::F16, "cpu")->target, StorageFormat::F16);
+        TensorView scalar{"s", DType::F32, {}, bytes.data(), 4};
+        QCOMPARE(planWeightUpload(scalar, WeightPrecision::AsStored, "cpu")->shape, (Shape{1}));
+        TensorView ints{"ids", DType::I32, {4}, bytes.data(), 16};
+        auto bad = planWeightUpload(ints, WeightPrecision::AsStored, "cuda");
+        QCOMPARE(bad.status().code(), ErrorCode::Unsupported);
+        QVERIFY(bad.status().message().find("cuda: weight ids has dtype I32") != std::string::npos);
+        TensorView shortBytes{"w", DType::F16, {2, 128}, bytes.data(), 100};
+        auto mis = planWeightUpload(shortBytes, WeightPrecision::AsStored, "cpu");
+        QCOMPARE(mis.status().code(), ErrorCode::ShapeMismatch);
+        QVERIFY(mis.status().message().find("cpu: weight w byte size 100 does not match") != std::string::npos);
+    }
     void matmulShapeError() {
         auto backend = createCpuBackend(1);
         const Tensor x = upload(*backend, std::vector<float>(6), {2, 3});

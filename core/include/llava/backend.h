@@ -122,6 +122,18 @@ Result<Tensor> rowView(const Tensor& tensor, std::int64_t rowBegin, std::int64_t
 // Same bytes, new shape with the same element count.
 Result<Tensor> reshaped(const Tensor& tensor, const Shape& shape);
 
+// ---- weight upload plan (shared by every backend so the format choice cannot drift) -------------------
+struct WeightUploadPlan {
+    Shape shape;              // the view's shape; a 0-d tensor becomes (1)
+    StorageFormat stored;     // how the checkpoint holds it: F32 / F16 / BF16
+    StorageFormat target;     // what the backend keeps: stored, F16, Q8PerChannel or Q4Group128 (matrices only;
+                              // Q4 falls back to Q8 when cols % 128 != 0)
+};
+// Unsupported for other dtypes, ShapeMismatch when byteSize != elements x dtype size; messages start with
+// "<backendName>: weight <name>".
+Result<WeightUploadPlan> planWeightUpload(const TensorView& view, WeightPrecision precision,
+                                          std::string_view backendName);
+
 // ---- selection -----------------------------------------------------------------------------------
 enum class BackendKind : std::uint8_t { Auto, Cpu, Cuda };
 std::string_view backendKindName(BackendKind kind);  // "auto" | "cpu" | "cuda"

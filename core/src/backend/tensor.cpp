@@ -126,4 +126,31 @@ std::string_view backendKindName(BackendKind kind) {
     return "?";
 }
 
+Result<WeightUploadPlan> planWeightUpload(const TensorView& view, WeightPrecision precision,
+                                          std::string_view backendName) {
+    const std::string who = std::string(backendName) + ": weight " + view.name;
+    WeightUploadPlan plan;
+    switch (view.dtype) {
+    case DType::F32: plan.stored = StorageFormat::F32; break;
+    case DType::F16: plan.stored = StorageFormat::F16; break;
+    case DType::BF16: plan.stored = StorageFormat::BF16; break;
+    default:
+        return makeError(ErrorCode::Unsupported,
+                         who + " has dtype " + std::string(dtypeName(view.dtype)) + " (need F32/F16/BF16)");
+    }
+    Tensor probe;
+    probe.shape = view.shape.empty() ? Shape{1} : view.shape;
+    if (static_cast<std::size_t>(probe.elementCount()) * dtypeSize(view.dtype) != view.byteSize)
+        return makeError(ErrorCode::ShapeMismatch, who + " byte size " + std::to_string(view.byteSize) +
+                                                       " does not match its shape " + shapeToString(view.shape));
+    const bool matrix = probe.shape.size() == 2;
+    plan.target = plan.stored;
+    if (precision == WeightPrecision::F16) plan.target = StorageFormat::F16;
+    if (matrix && precision == WeightPrecision::Q8) plan.target = StorageFormat::Q8PerChannel;
+    if (matrix && precision == WeightPrecision::Q4)
+        plan.target = probe.cols() % 128 == 0 ? StorageFormat::Q4Group128 : StorageFormat::Q8PerChannel;
+    plan.shape = std::move(probe.shape);
+    return plan;
+}
+
 }  // namespace llava

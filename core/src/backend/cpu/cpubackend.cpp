@@ -8,29 +8,12 @@ namespace llava {
 namespace cpu {
 
 Result<Tensor> CpuBackend::uploadWeight(const TensorView& view, WeightPrecision precision) {
-    StorageFormat stored;
-    switch (view.dtype) {
-    case DType::F32: stored = StorageFormat::F32; break;
-    case DType::F16: stored = StorageFormat::F16; break;
-    case DType::BF16: stored = StorageFormat::BF16; break;
-    default:
-        return makeError(ErrorCode::Unsupported, "cpu: weight " + view.name + " has dtype " +
-                                                     std::string(dtypeName(view.dtype)) + " (need F32/F16/BF16)");
-    }
+    LLAVA_ASSIGN_OR_RETURN(const WeightUploadPlan plan, planWeightUpload(view, precision, "cpu"));
+    const StorageFormat stored = plan.stored;
+    const StorageFormat target = plan.target;
     Tensor t;
-    t.shape = view.shape;
+    t.shape = plan.shape;
     t.format = stored;
-    if (t.shape.empty()) t.shape = {1};
-    if (static_cast<std::size_t>(t.elementCount()) * dtypeSize(view.dtype) != view.byteSize)
-        return makeError(ErrorCode::ShapeMismatch, "cpu: weight " + view.name + " byte size " +
-                                                       std::to_string(view.byteSize) + " does not match its shape " +
-                                                       shapeToString(view.shape));
-    const bool matrix = t.shape.size() == 2;
-    StorageFormat target = stored;
-    if (precision == WeightPrecision::F16) target = StorageFormat::F16;
-    if (matrix && precision == WeightPrecision::Q8) target = StorageFormat::Q8PerChannel;
-    if (matrix && precision == WeightPrecision::Q4)
-        target = t.cols() % 128 == 0 ? StorageFormat::Q4Group128 : StorageFormat::Q8PerChannel;
     if (target == stored) {
         CpuBuffer buffer;
         buffer.data = view.data;
