@@ -44,7 +44,7 @@ const std::vector<OptionSpec>& chatOptions() {
         {"seed", ValueKind::Value, "S", "sampling seed (default 0)"},
         {"backend", ValueKind::Value, "B", "cpu | cuda | auto (default auto)"},
         {"threads", ValueKind::Value, "N", "CPU threads (default: all)"},
-        {"precision", ValueKind::Value, "P", "weights: as-stored | f16 | q8 | q4 (default as-stored)"},
+        {"precision", ValueKind::Value, "P", "weights: as-stored | f16 | f32 | q8 | q4 (default as-stored)"},
         {"context", ValueKind::Value, "N", "context length in tokens (default 4096)"},
         {"template", ValueKind::Value, "NAME", "chat template (default: the model's)"},
         {"tokenizer", ValueKind::Value, "FILE", "sentencepiece model (default: <model>/tokenizer.model)"},
@@ -92,7 +92,7 @@ llava::Result<llava::WeightPrecision> parsePrecisionOption(const std::string&, c
     llava::WeightPrecision precision{};
     if (!llava::parseWeightPrecision(text, &precision))
         return llava::makeError(llava::ErrorCode::InvalidArgument,
-                                "--precision: \"" + text + "\" is not as-stored, f16, q8 or q4");
+                                "--precision: \"" + text + "\" is not as-stored, f16, f32, q8 or q4");
     return precision;
 }
 

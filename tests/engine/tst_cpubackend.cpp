@@ -292,6 +292,12 @@ private slots:
         TensorView vec{"norm", DType::F32, {128}, bytes.data(), 128 * 4};
         QCOMPARE(planWeightUpload(vec, WeightPrecision::Q8, "cpu")->target, StorageFormat::F32);
         QCOMPARE(planWeightUpload(vec, WeightPrecision::F16, "cpu")->target, StorageFormat::F16);
+        QCOMPARE(planWeightUpload(m, WeightPrecision::F32, "cpu")->target, StorageFormat::F32);  // exact fp32 runs
+        WeightPrecision parsed = WeightPrecision::AsStored;
+        QVERIFY(parseWeightPrecision("f32", &parsed));
+        QCOMPARE(parsed, WeightPrecision::F32);
+        QCOMPARE(weightPrecisionName(WeightPrecision::F32), std::string_view("f32"));
+        QVERIFY(!parseWeightPrecision("fp32", &parsed));
         TensorView scalar{"s", DType::F32, {}, bytes.data(), 4};
         QCOMPARE(planWeightUpload(scalar, WeightPrecision::AsStored, "cpu")->shape, (Shape{1}));
         TensorView ints{"ids", DType::I32, {4}, bytes.data(), 16};
@@ -405,6 +411,8 @@ private slots:
             QTest::addRow("%s noncausal 5x11 hd80", isa) << QString(isa) << 5 << 11 << 2 << 2 << 80 << false;
             QTest::addRow("%s causal gqa 3x23 hd136", isa) << QString(isa) << 3 << 23 << 4 << 2 << 136 << true;
             QTest::addRow("%s causal 1x1 hd8", isa) << QString(isa) << 1 << 1 << 2 << 1 << 8 << true;
+            // No keys at all: the output rows are zeros (backend.h), not 0/0 = NaN.
+            QTest::addRow("%s noncausal 3x0 hd64", isa) << QString(isa) << 3 << 0 << 2 << 2 << 64 << false;
         }
     }
     void attentionShapes() {

@@ -44,7 +44,7 @@ struct ModelInfo {
     int contextLimit = 0;
     bool randomWeights = false;
     llava::Reference reference = llava::Reference::Original;
-    QString precision;       // "as-stored" / "f16" / "q8" / "q4"
+    QString precision;       // "as-stored" / "f16" / "f32" / "q8" / "q4"
     llava::ModelConfig config;  // drives the inspector (canvas candidates, tile size, template)
 };
 

@@ -24,7 +24,7 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
     m_threads->setRange(0, 1024);
     m_threads->setSpecialValueText(tr("All cores"));
     m_threads->setValue(s.threads);
-    m_precision = combo(this, {{tr("As stored"), "as-stored"}, {"fp16", "f16"}, {"int8", "q8"}, {"int4", "q4"}}, s.precision);
+    m_precision = combo(this, {{tr("As stored"), "as-stored"}, {"fp16", "f16"}, {"fp32", "f32"}, {"int8", "q8"}, {"int4", "q4"}}, s.precision);
     m_context = new QSpinBox(this);
     m_context->setRange(256, 131072);
     m_context->setSingleStep(512);

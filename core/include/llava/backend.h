@@ -31,10 +31,11 @@ namespace llava {
 enum class WeightPrecision : std::uint8_t {
     AsStored,  // keep F32/F16/BF16 as in the file (the CPU backend then reads the mapping in place)
     F16,       // convert to F16
+    F32,       // convert to F32: exact fp32 everywhere (the GPU parity reference; twice the memory of F16)
     Q8,        // int8 per output channel (StorageFormat::Q8PerChannel); vectors stay F32
     Q4,        // int4 groups of 128 (StorageFormat::Q4Group128); matrices whose cols % 128 != 0 -> Q8
 };
-std::string_view weightPrecisionName(WeightPrecision precision);  // "as-stored" | "f16" | "q8" | "q4"
+std::string_view weightPrecisionName(WeightPrecision precision);  // "as-stored" | "f16" | "f32" | "q8" | "q4"
 bool parseWeightPrecision(std::string_view text, WeightPrecision* out);
 
 enum class MatmulMode : std::uint8_t { Overwrite, Accumulate };  // out = ... | out += ... (fused residual)
@@ -53,6 +54,9 @@ struct BackendInfo {
     std::string name;      // "cpu", "cuda"
     std::string device;    // "2 threads, AVX2" / "NVIDIA H100 80GB HBM3 (sm_90)"
     int threads = 1;
+    // Prompt rows per prefill pass this backend runs best with: larger passes make larger GEMMs (a GPU
+    // wants ~1k rows) at the cost of scratch memory (activations of that many rows).
+    int prefillRows = 256;
     BackendMemory memory;
 };
 
@@ -63,6 +67,10 @@ struct AttentionParams {
     int nPast = 0;           // Causal: query row i sits at position nPast + i and sees keys [0, nPast + i]
     float scale = 1.0f;      // usually 1/sqrt(headDim)
     AttentionMask mask = AttentionMask::Causal;
+    // true: the backend may round q, k, v and the probabilities to 16 bits for tensor cores (scores and
+    // sums stay fp32). The model sets it when the layer's weights are already 16-bit or quantised, so a
+    // run with F32 weights stays fp32 end to end. The CPU backend always computes in fp32.
+    bool reducedPrecision = false;
 };
 
 class Backend {
@@ -96,6 +104,7 @@ public:
     virtual Status rope(const Tensor& x, int nHeads, int headDim, int positionStart, double theta) = 0;
     // out (M, nHeads*headDim) = softmax(q kᵀ * scale [+ causal mask]) v, per head, softmax in fp32.
     // q (M, nHeads*headDim); k, v (nKeys, nKvHeads*headDim) with nKeys = nPast + M (Causal) or any (None).
+    // A query row that sees no key (nKeys = 0) gets a zero output row.
     virtual Status attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v,
                              const AttentionParams& params) = 0;
     virtual Status quickGelu(const Tensor& x) = 0;  // in place: x * sigmoid(1.702 x)
@@ -133,6 +142,10 @@ struct WeightUploadPlan {
 // "<backendName>: weight <name>".
 Result<WeightUploadPlan> planWeightUpload(const TensorView& view, WeightPrecision precision,
                                           std::string_view backendName);
+
+// Device bytes the checkpoint's weights take after conversion to `precision` (planWeightUpload per
+// tensor): what a backend that copies weights needs, for the memory check before loading.
+std::uint64_t plannedWeightBytes(const Checkpoint& checkpoint, WeightPrecision precision);
 
 // ---- selection -----------------------------------------------------------------------------------
 enum class BackendKind : std::uint8_t { Auto, Cpu, Cuda };

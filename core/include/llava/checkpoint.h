@@ -63,6 +63,8 @@ public:
     virtual const TensorView* find(std::string_view canonicalName) const = 0;
     // Sum of the mapped tensor bytes (for memory reports and load progress).
     virtual std::uint64_t totalTensorBytes() const = 0;
+    // Every tensor of the weight table (canonical names), in no particular order.
+    virtual std::vector<const TensorView*> tensors() const = 0;
 };
 
 }  // namespace llava

@@ -101,6 +101,7 @@ std::string_view weightPrecisionName(WeightPrecision precision) {
     switch (precision) {
     case WeightPrecision::AsStored: return "as-stored";
     case WeightPrecision::F16: return "f16";
+    case WeightPrecision::F32: return "f32";
     case WeightPrecision::Q8: return "q8";
     case WeightPrecision::Q4: return "q4";
     }
@@ -108,13 +109,27 @@ std::string_view weightPrecisionName(WeightPrecision precision) {
 }
 
 bool parseWeightPrecision(std::string_view text, WeightPrecision* out) {
-    for (auto p : {WeightPrecision::AsStored, WeightPrecision::F16, WeightPrecision::Q8, WeightPrecision::Q4}) {
+    for (auto p : {WeightPrecision::AsStored, WeightPrecision::F16, WeightPrecision::F32, WeightPrecision::Q8,
+                   WeightPrecision::Q4}) {
         if (text == weightPrecisionName(p)) {
             *out = p;
             return true;
         }
     }
     return false;
+}
+
+std::uint64_t plannedWeightBytes(const Checkpoint& checkpoint, WeightPrecision precision) {
+    std::uint64_t bytes = 0;
+    for (const TensorView* view : checkpoint.tensors()) {
+        auto plan = planWeightUpload(*view, precision, "plan");
+        if (!plan.isOk()) {  // the upload will report it; count the bytes as stored
+            bytes += view->byteSize;
+            continue;
+        }
+        bytes += checkedStorageBytes(plan->target, plan->shape).value_or(view->byteSize);
+    }
+    return bytes;
 }
 
 std::string_view backendKindName(BackendKind kind) {
@@ -146,6 +161,7 @@ Result<WeightUploadPlan> planWeightUpload(const TensorView& view, WeightPrecisio
     const bool matrix = probe.shape.size() == 2;
     plan.target = plan.stored;
     if (precision == WeightPrecision::F16) plan.target = StorageFormat::F16;
+    if (precision == WeightPrecision::F32) plan.target = StorageFormat::F32;
     if (matrix && precision == WeightPrecision::Q8) plan.target = StorageFormat::Q8PerChannel;
     if (matrix && precision == WeightPrecision::Q4)
         plan.target = probe.cols() % 128 == 0 ? StorageFormat::Q4Group128 : StorageFormat::Q8PerChannel;

@@ -42,7 +42,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& modelD
     const int context = std::min(options.contextLength, t.maxPositions);
     BackendRequest request;
     request.threads = options.threads;
-    request.requiredBytes = engine->m_checkpoint->totalTensorBytes() +
+    request.requiredBytes = plannedWeightBytes(*engine->m_checkpoint, options.precision) +
                             2ull * static_cast<std::uint64_t>(t.nLayers) * context * t.nKvHeads * t.headDim * 4;
     const BackendRegistry cpuOnly;
     const BackendRegistry& registry = options.registry ? *options.registry : cpuOnly;

@@ -23,6 +23,12 @@ public:
         return it == m_canonical.end() ? nullptr : &it->second;
     }
     std::uint64_t totalTensorBytes() const override { return m_totalBytes; }
+    std::vector<const TensorView*> tensors() const override {
+        std::vector<const TensorView*> out;
+        out.reserve(m_canonical.size());
+        for (const auto& [name, view] : m_canonical) out.push_back(&view);
+        return out;
+    }
 
     // Views of the table's tensors, renamed to canonical names; file-only extras are not exposed.
     void index(const std::vector<WeightSpec>& table) {

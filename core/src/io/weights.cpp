@@ -199,9 +199,12 @@ std::vector<WeightProblem> validateWeights(const std::vector<WeightSpec>& table,
                                 expectedText(spec) + " got " + std::string(dtypeName(t->dtype))});
     }
     for (const WeightSpec& spec : table) {
-        if (spec.requirement == WeightRequirement::Required && !seen.count(spec.name))
-            problems.push_back({WeightProblem::Kind::Missing, spec.name,
-                                "(" + fileTensorName(spec.name, layout) + ") " + expectedText(spec)});
+        if (spec.requirement == WeightRequirement::Required && !seen.count(spec.name)) {
+            // Built with append: GCC 12 at -O3 misreports "(" + std::string as an overlapping memcpy.
+            std::string detail = "(";
+            detail.append(fileTensorName(spec.name, layout)).append(") ").append(expectedText(spec));
+            problems.push_back({WeightProblem::Kind::Missing, spec.name, std::move(detail)});
+        }
     }
     return problems;
 }

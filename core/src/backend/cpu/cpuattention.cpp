@@ -149,6 +149,10 @@ void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const
             t.scale = s.scale;
             t.scores = scores;
             t.out = out + row * qWidth + head * s.headDim;
+            if (t.visible == 0) {  // softmax over no keys: the output row is zero (backend.h)
+                std::fill(t.out, t.out + s.headDim, 0.0f);
+                continue;
+            }
 #ifdef LLAVA_CPU_X86
             if (simdPath) {
                 attentionRowAvx2(t);
