@@ -70,13 +70,15 @@ BackendInfo BackendCuda::info() const {
     info.name = "cuda";
     info.device = m_deviceName + " (sm_" + std::to_string(m_sm) + ")";
     info.threads = 1;
+    info.prefillRows = 1024;  // 7B: ~200 MiB of activations; GEMMs of M = 1024 keep the tensor cores busy
     for (const auto& b : m_buffers) {
         if (!b.memory) continue;
         if (b.role == BufferRole::Weights) info.memory.weightBytes += b.memory.bytes();
         else if (b.role == BufferRole::KvCache) info.memory.kvCacheBytes += b.memory.bytes();
         else info.memory.scratchBytes += b.memory.bytes();
     }
-    for (const ScratchBuffer* s : {&m_gemmActivations, &m_gemmWeights, &m_im2col, &m_attention, &m_ids, &m_result})
+    for (const ScratchBuffer* s : {&m_gemmActivations, &m_gemmWeights, &m_im2col, &m_attention, &m_ids, &m_result,
+                                   &m_attentionOperands, &m_attentionScores})
         info.memory.scratchBytes += s->bytes();
     std::size_t freeBytes = 0, totalBytes = 0;
     if (cudaSetDevice(m_device) == cudaSuccess && cudaMemGetInfo(&freeBytes, &totalBytes) == cudaSuccess) {

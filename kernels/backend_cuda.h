@@ -82,6 +82,7 @@ private:
     Event m_hostIdsFree;
     PinnedBuffer m_hostResult;          // argmax result
     ScratchBuffer m_gemmActivations, m_gemmWeights, m_im2col, m_attention, m_ids, m_result;
+    ScratchBuffer m_attentionOperands, m_attentionScores;  // the tensor-core attention path
 };
 
 // BackendError -> Status with the matching ErrorCode.

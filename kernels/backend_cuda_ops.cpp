@@ -3,6 +3,7 @@
 // device pointers with a range check, then picks a launcher. All work goes on the backend's stream.
 #include <cstring>
 
+#include "attention_gemm.h"
 #include "backend_cuda.h"
 
 namespace llava::cuda {
@@ -98,9 +99,6 @@ Status BackendCuda::attention(const Tensor& out, const Tensor& q, const Tensor& 
         if (k.shape != v.shape || k.cols() != static_cast<std::int64_t>(p.nKvHeads) * p.headDim)
             failShapes("attention k/v", k, v);
         if (p.mask == AttentionMask::Causal && p.nPast + q.rows() > k.rows()) failShapes("attention causal keys", q, k);
-        if (p.headDim > kAttentionMaxHeadDim)
-            fail(BackendErrorKind::Unsupported, "attention: headDim " + std::to_string(p.headDim) + " > " +
-                                                    std::to_string(kAttentionMaxHeadDim));
         AttentionDims d;
         d.nQueries = q.rows();
         d.nKeys = p.mask == AttentionMask::Causal ? p.nPast + q.rows() : k.rows();
@@ -114,7 +112,15 @@ Status BackendCuda::attention(const Tensor& out, const Tensor& q, const Tensor& 
         const float* qp = activation(q, "attention q");
         const float* kp = activation(k, "attention k");
         const float* vp = activation(v, "attention v");
-        if (d.nQueries == 1 && d.nKeys > 0) {
+        const bool useGemm = d.nQueries >= kAttentionGemmMinQueries;
+        if (!useGemm && p.headDim > kAttentionMaxHeadDim)  // the GEMM path takes any headDim
+            fail(BackendErrorKind::Unsupported, "attention: headDim " + std::to_string(p.headDim) + " > " +
+                                                    std::to_string(kAttentionMaxHeadDim) + " with fewer than " +
+                                                    std::to_string(kAttentionGemmMinQueries) + " query rows");
+        if (useGemm) {
+            attentionByGemm(gemmContext(), {&m_attentionOperands, &m_attentionScores}, o, qp, kp, vp, d,
+                            p.reducedPrecision, m_stream.get());
+        } else if (d.nQueries == 1 && d.nKeys > 0) {
             const auto floats = static_cast<std::size_t>(attentionDecodeScratchFloats(d));
             auto* partial = static_cast<float*>(m_attention.ensure(floats * 4, m_stream.get(), "attention splits"));
             attentionDecode(o, qp, kp, vp, d, partial, m_stream.get());

@@ -17,7 +17,25 @@ void gemmEx(const GemmContext& c, float* out, std::int64_t ldOut, const void* w,
                                     CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
+int asInt(std::int64_t v) { return static_cast<int>(v); }  // dims and lds are < 2^31 (checked by the caller)
+
 }  // namespace
+
+// Row-major -> column-major as in gemm(): out (m, n) row-major is outᵀ (n, m) column-major, so
+//   ABt: outᵀ = b · aᵀ  -> cuBLAS A = b seen as (k, n) column-major, transposed; B = a as (k, m), not.
+//   AB:  outᵀ = bᵀ · aᵀ -> cuBLAS A = b seen as (n, k) column-major, not transposed; B = a as (k, m).
+void batchedGemm(const GemmContext& c, BatchedOp op, float* out, std::int64_t ldOut, std::int64_t strideOut,
+                 const StridedMatrices& a, const StridedMatrices& b, Format operands, std::int64_t m, std::int64_t n,
+                 std::int64_t k, std::int64_t batch, float alpha) {
+    if (m == 0 || n == 0 || batch == 0) return;
+    const float beta = 0.0f;
+    const cudaDataType type = operands == Format::F16 ? CUDA_R_16F : CUDA_R_32F;
+    const cublasOperation_t transA = op == BatchedOp::ABt ? CUBLAS_OP_T : CUBLAS_OP_N;
+    LLAVA_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+        c.handle, transA, CUBLAS_OP_N, asInt(n), asInt(m), asInt(k), &alpha, b.data, type, asInt(b.ld), b.stride,
+        a.data, type, asInt(a.ld), a.stride, &beta, out, CUDA_R_32F, asInt(ldOut), strideOut, asInt(batch),
+        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
 
 void gemm(const GemmContext& c, float* out, const float* x, const void* w, Format wFormat, std::int64_t m,
           std::int64_t n, std::int64_t k, bool accumulate) {

@@ -70,12 +70,19 @@ struct AttentionDims {
     bool causal = true;
 };
 constexpr int kAttentionMaxHeadDim = 128;
-// Flash-style tiled attention for any number of queries (prefill, CLIP).
+// Flash-style tiled attention for any number of queries (prefill, CLIP): fp32 SIMT, the path for short
+// query blocks (attention_gemm.h takes long ones to the tensor cores).
 void attentionPrefill(float* out, const float* q, const float* k, const float* v, const AttentionDims& dims,
                       cudaStream_t stream);
 // Split-K decode attention for one query row; partial needs attentionDecodeScratchFloats(dims) floats.
 std::int64_t attentionDecodeScratchFloats(const AttentionDims& dims);
 void attentionDecode(float* out, const float* q, const float* k, const float* v, const AttentionDims& dims,
                      float* partial, cudaStream_t stream);
+// Scores -> probabilities for the GEMM path: s holds nBatch * m rows of n floats, row r being query
+// r % m of batch item r / m. p (same layout; F32 may alias s, or F16) = softmax over the row's first
+// `visible` entries and 0 after them, visible = causal ? min(n, firstPosition + r % m + 1) : n; a row
+// with nothing visible becomes zeros.
+void attentionSoftmax(void* p, Format pFormat, const float* s, std::int64_t m, std::int64_t nBatch, std::int64_t n,
+                      std::int64_t firstPosition, bool causal, cudaStream_t stream);
 
 }  // namespace llava::cuda

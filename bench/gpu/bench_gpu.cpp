@@ -133,6 +133,7 @@ Status forward(TextModel& m, Activations& a, const std::vector<std::int32_t>& id
     p.headDim = kHeadDim;
     p.nPast = static_cast<int>(past);
     p.scale = 1.0f / 11.3137085f;
+    p.reducedPrecision = true;  // 16-bit / quantised weights: the model lets attention use tensor cores too
     LLAVA_TRY(gBackend->embed(a.x, m.embed, ids));
     for (Layer& y : m.layers) {
         LLAVA_TRY(gBackend->rmsNorm(a.h, a.x, y.attnNorm, 1e-5f));
@@ -194,6 +195,7 @@ double timeVision(int reps) {
     ap.headDim = 64;
     ap.scale = 0.125f;
     ap.mask = AttentionMask::None;
+    ap.reducedPrecision = true;
     const Tensor none;
     auto work = [&]() -> Status {
         LLAVA_TRY(gBackend->patchEmbed(rows(x, 0, patches), pixels, patchW));

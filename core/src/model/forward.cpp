@@ -1,6 +1,7 @@
-// LlavaModel forward passes. CLIP runs one crop at a time through pre-allocated (577, dVision)
-// buffers; the decoder runs `rows` <= m_chunk positions per pass with residual adds fused into the
-// output projections (MatmulMode::Accumulate). Cancellation is polled between crops, layers and chunks.
+// LlavaModel forward passes. CLIP runs every crop of an image through each layer at once (buffers of
+// maxCrops * 577 rows, attention per crop on row views), so a GPU sees GEMMs of ~2900 rows; the decoder
+// runs `rows` <= m_chunk positions per pass with residual adds fused into the output projections
+// (MatmulMode::Accumulate). Cancellation is polled between CLIP layers, decoder layers and chunks.
 #include <algorithm>
 #include <cmath>
 
@@ -15,29 +16,44 @@ Result<Tensor> rows(const Tensor& t, std::int64_t count) { return rowView(t, 0, 
 
 }  // namespace
 
-Status LlavaModel::clipLayer(int layer, const Tensor& h) {
+// One CLIP encoder layer over `crops` crops of 577 rows each (rows [0, crops * 577) of the buffers).
+Status LlavaModel::clipLayer(int layer, int crops) {
     const auto& w = m_clip[static_cast<std::size_t>(layer)];
     const auto& vc = m_config.vision;
     Backend& b = m_backend;
-    LLAVA_TRY(b.layerNorm(m_hn, h, w.ln1W, w.ln1B, vc.layerNormEps));
-    LLAVA_TRY(b.matmul(m_vq, m_hn, w.qW, w.qB, MatmulMode::Overwrite));
-    LLAVA_TRY(b.matmul(m_vk, m_hn, w.kW, w.kB, MatmulMode::Overwrite));
-    LLAVA_TRY(b.matmul(m_vv, m_hn, w.vW, w.vB, MatmulMode::Overwrite));
+    const std::int64_t tokens = vc.nPatches() + 1, n = crops * tokens;
+    LLAVA_ASSIGN_OR_RETURN(Tensor h, rows(m_h, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor hn, rows(m_hn, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor q, rows(m_vq, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor k, rows(m_vk, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor v, rows(m_vv, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor att, rows(m_vatt, n));
+    LLAVA_ASSIGN_OR_RETURN(Tensor f, rows(m_vf, n));
+    LLAVA_TRY(b.layerNorm(hn, h, w.ln1W, w.ln1B, vc.layerNormEps));
+    LLAVA_TRY(b.matmul(q, hn, w.qW, w.qB, MatmulMode::Overwrite));
+    LLAVA_TRY(b.matmul(k, hn, w.kW, w.kB, MatmulMode::Overwrite));
+    LLAVA_TRY(b.matmul(v, hn, w.vW, w.vB, MatmulMode::Overwrite));
     const int headDim = vc.dVision / vc.nHeads;
     const AttentionParams params{vc.nHeads, vc.nHeads, headDim, 0, 1.0f / std::sqrt(static_cast<float>(headDim)),
-                                 AttentionMask::None};
-    LLAVA_TRY(b.attention(m_vatt, m_vq, m_vk, m_vv, params));
-    LLAVA_TRY(b.matmul(h, m_vatt, w.oW, w.oB, MatmulMode::Accumulate));
-    LLAVA_TRY(b.layerNorm(m_hn, h, w.ln2W, w.ln2B, vc.layerNormEps));
-    LLAVA_TRY(b.matmul(m_vf, m_hn, w.fc1W, w.fc1B, MatmulMode::Overwrite));
-    LLAVA_TRY(b.quickGelu(m_vf));
-    return b.matmul(h, m_vf, w.fc2W, w.fc2B, MatmulMode::Accumulate);
+                                 AttentionMask::None, m_clipReducedPrecision};
+    for (int c = 0; c < crops; ++c) {  // each crop attends only to itself
+        LLAVA_ASSIGN_OR_RETURN(Tensor qc, rowView(q, c * tokens, tokens));
+        LLAVA_ASSIGN_OR_RETURN(Tensor kc, rowView(k, c * tokens, tokens));
+        LLAVA_ASSIGN_OR_RETURN(Tensor vc2, rowView(v, c * tokens, tokens));
+        LLAVA_ASSIGN_OR_RETURN(Tensor ac, rowView(att, c * tokens, tokens));
+        LLAVA_TRY(b.attention(ac, qc, kc, vc2, params));
+    }
+    LLAVA_TRY(b.matmul(h, att, w.oW, w.oB, MatmulMode::Accumulate));
+    LLAVA_TRY(b.layerNorm(hn, h, w.ln2W, w.ln2B, vc.layerNormEps));
+    LLAVA_TRY(b.matmul(f, hn, w.fc1W, w.fc1B, MatmulMode::Overwrite));
+    LLAVA_TRY(b.quickGelu(f));
+    return b.matmul(h, f, w.fc2W, w.fc2B, MatmulMode::Accumulate);
 }
 
 Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels, const ImageLayout& layout,
                                                    const CancelPredicate& cancel) {
     const auto& vc = m_config.vision;
-    const int d = m_config.text.dModel, nPatches = vc.nPatches();
+    const int d = m_config.text.dModel, nPatches = vc.nPatches(), tokens = nPatches + 1;
     const std::size_t cropFloats = 3u * static_cast<std::size_t>(vc.imageSize) * static_cast<std::size_t>(vc.imageSize);
     const int nCrops = layout.cropCount();
     if (pixels.size() != cropFloats * static_cast<std::size_t>(nCrops))
@@ -46,28 +62,46 @@ Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels
     Backend& b = m_backend;
     std::vector<float> selected, projected(static_cast<std::size_t>(nCrops) * nPatches * d);  // (nCrops*576, dModel)
     if (m_debug) selected.resize(static_cast<std::size_t>(nCrops) * nPatches * vc.dVision);
-    for (int c = 0; c < nCrops; ++c) {
+    for (int c0 = 0; c0 < nCrops; c0 += m_maxCrops) {  // one pass for every image the pinpoints allow
         if (cancel && cancel()) return cancelled("image encoding");
-        LLAVA_TRY(b.upload(m_pixels, pixels.data() + cropFloats * static_cast<std::size_t>(c), cropFloats * 4));
-        LLAVA_TRY(b.patchEmbed(m_patches, m_pixels, m_patchW));
-        LLAVA_ASSIGN_OR_RETURN(Tensor cls, rowView(m_h, 0, 1));
-        LLAVA_ASSIGN_OR_RETURN(Tensor body, rowView(m_h, 1, nPatches));
-        LLAVA_TRY(b.copy(cls, m_classEmb));
-        LLAVA_TRY(b.copy(body, m_patches));
-        LLAVA_TRY(b.add(m_h, m_h, m_posEmb));
-        LLAVA_TRY(b.layerNorm(m_h, m_h, m_preW, m_preB, vc.layerNormEps));
+        const int crops = std::min(m_maxCrops, nCrops - c0);
+        const std::int64_t patchRows = std::int64_t{crops} * nPatches;
+        LLAVA_ASSIGN_OR_RETURN(Tensor pixelRows, rowView(m_pixels, 0, std::int64_t{crops} * 3 * vc.imageSize));
+        LLAVA_ASSIGN_OR_RETURN(Tensor px, reshaped(pixelRows, {crops, 3, vc.imageSize, vc.imageSize}));
+        LLAVA_ASSIGN_OR_RETURN(Tensor patches, rows(m_patches, patchRows));
+        LLAVA_TRY(b.upload(px, pixels.data() + cropFloats * static_cast<std::size_t>(c0),
+                           cropFloats * static_cast<std::size_t>(crops) * 4));
+        LLAVA_TRY(b.patchEmbed(patches, px, m_patchW));
+        for (int c = 0; c < crops; ++c) {  // h rows of crop c: [CLS, 576 patches] + position embeddings
+            LLAVA_ASSIGN_OR_RETURN(Tensor crop, rowView(m_h, std::int64_t{c} * tokens, tokens));
+            LLAVA_ASSIGN_OR_RETURN(Tensor cls, rowView(crop, 0, 1));
+            LLAVA_ASSIGN_OR_RETURN(Tensor body, rowView(crop, 1, nPatches));
+            LLAVA_ASSIGN_OR_RETURN(Tensor cropPatches, rowView(patches, std::int64_t{c} * nPatches, nPatches));
+            LLAVA_TRY(b.copy(cls, m_classEmb));
+            LLAVA_TRY(b.copy(body, cropPatches));
+            LLAVA_TRY(b.add(crop, crop, m_posEmb));
+        }
+        LLAVA_ASSIGN_OR_RETURN(Tensor h, rows(m_h, std::int64_t{crops} * tokens));
+        LLAVA_TRY(b.layerNorm(h, h, m_preW, m_preB, vc.layerNormEps));
         for (int l = 0; l < vc.layersToRun(); ++l) {
             if (cancel && cancel()) return cancelled("image encoding");
-            LLAVA_TRY(clipLayer(l, m_h));
+            LLAVA_TRY(clipLayer(l, crops));
+        }
+        for (int c = 0; c < crops; ++c) {  // the selected features: every crop's rows without CLS, packed
+            LLAVA_ASSIGN_OR_RETURN(Tensor body, rowView(m_h, std::int64_t{c} * tokens + 1, nPatches));
+            LLAVA_ASSIGN_OR_RETURN(Tensor cropPatches, rowView(patches, std::int64_t{c} * nPatches, nPatches));
+            LLAVA_TRY(b.copy(cropPatches, body));
         }
         if (m_debug)
-            LLAVA_TRY(b.download(body, selected.data() + static_cast<std::size_t>(c) * nPatches * vc.dVision,
-                                 static_cast<std::size_t>(nPatches) * vc.dVision * 4));
-        LLAVA_TRY(b.matmul(m_p1, body, m_proj1W, m_proj1B, MatmulMode::Overwrite));
-        LLAVA_TRY(b.gelu(m_p1));
-        LLAVA_TRY(b.matmul(m_p2, m_p1, m_proj2W, m_proj2B, MatmulMode::Overwrite));
-        LLAVA_TRY(b.download(m_p2, projected.data() + static_cast<std::size_t>(c) * nPatches * d,
-                             static_cast<std::size_t>(nPatches) * d * 4));
+            LLAVA_TRY(b.download(patches, selected.data() + static_cast<std::size_t>(c0) * nPatches * vc.dVision,
+                                 static_cast<std::size_t>(patchRows) * vc.dVision * 4));
+        LLAVA_ASSIGN_OR_RETURN(Tensor p1, rows(m_p1, patchRows));
+        LLAVA_ASSIGN_OR_RETURN(Tensor p2, rows(m_p2, patchRows));
+        LLAVA_TRY(b.matmul(p1, patches, m_proj1W, m_proj1B, MatmulMode::Overwrite));
+        LLAVA_TRY(b.gelu(p1));
+        LLAVA_TRY(b.matmul(p2, p1, m_proj2W, m_proj2B, MatmulMode::Overwrite));
+        LLAVA_TRY(b.download(p2, projected.data() + static_cast<std::size_t>(c0) * nPatches * d,
+                             static_cast<std::size_t>(patchRows) * d * 4));
     }
     dump("vision.selected", selected, {nCrops * nPatches, vc.dVision});
     dump("projector.out", projected, {nCrops * nPatches, d});
@@ -107,7 +141,8 @@ Status LlavaModel::llmLayer(int layer, const Tensor& x, int n, int position) {
     LLAVA_TRY(b.copy(kDst, k));
     LLAVA_TRY(b.copy(vDst, v));
     const AttentionParams params{t.nHeads, t.nKvHeads, t.headDim, position,
-                                 1.0f / std::sqrt(static_cast<float>(t.headDim)), AttentionMask::Causal};
+                                 1.0f / std::sqrt(static_cast<float>(t.headDim)), AttentionMask::Causal,
+                                 m_llmReducedPrecision};
     LLAVA_TRY(b.attention(att, q, kAll, vAll, params));
     LLAVA_TRY(b.matmul(x, att, w.o, {}, MatmulMode::Accumulate));
     LLAVA_TRY(b.rmsNorm(xn, x, w.postNorm, t.rmsNormEps));

@@ -18,6 +18,10 @@ Result<std::unique_ptr<LlavaModel>> LlavaModel::create(Backend& backend, const C
     const auto& text = model->m_config.text;
     if (contextLength < 1) return makeError(ErrorCode::InvalidArgument, "context length must be >= 1");
     model->m_context = std::min(contextLength, text.maxPositions);
+    model->m_chunk = std::max(1, std::min(backend.info().prefillRows, model->m_context));
+    const int side = model->m_config.vision.imageSize;
+    for (const auto& [w, h] : model->m_config.gridPinpoints)
+        if (side > 0) model->m_maxCrops = std::max(model->m_maxCrops, 1 + ((w + side - 1) / side) * ((h + side - 1) / side));
     LLAVA_TRY(model->loadWeights(checkpoint, precision, progress));
     LLAVA_TRY(model->allocateActivations());
     return model;
@@ -88,6 +92,9 @@ Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision pre
         LLAVA_TRY(get(p + "mlp.up_proj.weight", w.up));
         LLAVA_TRY(get(p + "mlp.down_proj.weight", w.down));
     }
+    // Attention may use 16-bit tensor cores only where the tower's matrices are already below fp32.
+    m_clipReducedPrecision = !m_clip.empty() && m_clip.front().qW.format != StorageFormat::F32;
+    m_llmReducedPrecision = !m_llm.empty() && m_llm.front().q.format != StorageFormat::F32;
     return Status::ok();
 }
 
@@ -117,9 +124,10 @@ Status LlavaModel::allocateActivations() {
     LLAVA_TRY(alloc(m_up, {c, t.dFfn}, BufferRole::Scratch, "up"));
     LLAVA_TRY(alloc(m_lastNorm, {1, t.dModel}, BufferRole::Scratch, "final norm"));
     LLAVA_TRY(alloc(m_logits, {1, t.nVocab}, BufferRole::Scratch, "logits"));
-    const std::int64_t s = vc.imageSize, n = vc.nPatches() + 1, dv = vc.dVision;
-    LLAVA_TRY(alloc(m_pixels, {1, 3, s, s}, BufferRole::Scratch, "pixels"));
-    LLAVA_TRY(alloc(m_patches, {n - 1, dv}, BufferRole::Scratch, "patches"));
+    const std::int64_t s = vc.imageSize, crops = m_maxCrops, n = crops * (vc.nPatches() + 1), dv = vc.dVision;
+    const std::int64_t patches = crops * vc.nPatches();
+    LLAVA_TRY(alloc(m_pixels, {crops, 3, s, s}, BufferRole::Scratch, "pixels"));
+    LLAVA_TRY(alloc(m_patches, {patches, dv}, BufferRole::Scratch, "patches"));
     LLAVA_TRY(alloc(m_h, {n, dv}, BufferRole::Scratch, "clip h"));
     LLAVA_TRY(alloc(m_hn, {n, dv}, BufferRole::Scratch, "clip hn"));
     LLAVA_TRY(alloc(m_vq, {n, dv}, BufferRole::Scratch, "clip q"));
@@ -127,8 +135,8 @@ Status LlavaModel::allocateActivations() {
     LLAVA_TRY(alloc(m_vv, {n, dv}, BufferRole::Scratch, "clip v"));
     LLAVA_TRY(alloc(m_vatt, {n, dv}, BufferRole::Scratch, "clip att"));
     LLAVA_TRY(alloc(m_vf, {n, vc.dFfn}, BufferRole::Scratch, "clip fc1"));
-    LLAVA_TRY(alloc(m_p1, {n - 1, t.dModel}, BufferRole::Scratch, "projector 1"));
-    LLAVA_TRY(alloc(m_p2, {n - 1, t.dModel}, BufferRole::Scratch, "projector 2"));
+    LLAVA_TRY(alloc(m_p1, {patches, t.dModel}, BufferRole::Scratch, "projector 1"));
+    LLAVA_TRY(alloc(m_p2, {patches, t.dModel}, BufferRole::Scratch, "projector 2"));
     m_logitsHost.resize(static_cast<std::size_t>(t.nVocab));
     return Status::ok();
 }

@@ -65,14 +65,17 @@ private:
     Status loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress);
     Status allocateActivations();
     Status llmLayer(int layer, const Tensor& x, int rows, int position);
-    Status clipLayer(int layer, const Tensor& h);
+    Status clipLayer(int layer, int crops);
     Status forwardRows(const Tensor& x, int rows, int position, const CancelPredicate& cancel);
     void dump(std::string_view name, const std::vector<float>& data, const Shape& shape) const;
 
     Backend& m_backend;
     ModelConfig m_config;
     int m_context = 0;
-    int m_chunk = 256;                   // prefill rows per pass
+    int m_chunk = 256;                   // prefill rows per pass (the backend's prefillRows, <= context)
+    int m_maxCrops = 1;                  // crops per image at most (base + the largest pinpoint's tiles)
+    // AttentionParams::reducedPrecision per tower: true when its matrices are not F32 (set at load).
+    bool m_clipReducedPrecision = false, m_llmReducedPrecision = false;
     DebugHook m_debug;
     std::vector<Tensor> m_owned;         // everything allocated, released in the destructor
 
@@ -88,7 +91,9 @@ private:
     std::vector<Tensor> m_kCache, m_vCache;                  // per layer (context, nKvHeads*headDim)
     Tensor m_x, m_xn, m_q, m_k, m_v, m_att, m_gate, m_up;    // (chunk, ...) LLM scratch
     Tensor m_lastNorm, m_logits;                             // (1, dModel), (1, nVocab)
-    Tensor m_pixels, m_h, m_hn, m_vq, m_vk, m_vv, m_vatt, m_vf, m_patches, m_p1, m_p2;  // CLIP scratch, one crop
+    // CLIP scratch for all crops of an image at once (m_maxCrops x 577 rows): the matrices of a layer run
+    // as one GEMM over every crop; attention runs per crop on row views.
+    Tensor m_pixels, m_h, m_hn, m_vq, m_vk, m_vv, m_vatt, m_vf, m_patches, m_p1, m_p2;
     std::vector<float> m_logitsHost;
 };
 

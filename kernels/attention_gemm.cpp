@@ -1,0 +1,77 @@
+// The tensor-core attention path: see attention_gemm.h for the algorithm and attention_softmax.cu for
+// the masked softmax. Index bookkeeping (row-major, elements):
+//   q (nQueries, H*hd), k/v (nKeys, Hkv*hd), out (nQueries, H*hd); head h = g*G + j (G = H / Hkv).
+//   S for a chunk of `rows` queries: (H, rows, nK) with head h at h*rows*nK, so one call for a fixed j
+//   writes batch item g (head g*G + j) at j*rows*nK + g*(G*rows*nK).
+#include "attention_gemm.h"
+
+#include <algorithm>
+
+namespace llava::cuda {
+
+void attentionByGemm(const GemmContext& gemm, const AttentionGemmScratch& scratch, float* out, const float* q,
+                     const float* k, const float* v, const AttentionDims& d, bool reducedPrecision,
+                     cudaStream_t stream) {
+    const std::int64_t hd = d.headDim, heads = d.nHeads, kvHeads = d.nKvHeads, group = heads / kvHeads;
+    const std::int64_t qWidth = heads * hd, kvWidth = kvHeads * hd;
+    if (d.nQueries == 0) return;
+
+    // Operands: the fp32 activations as they are, or F16 copies (q, then k, then v) for the tensor cores.
+    const Format operandFormat = reducedPrecision ? Format::F16 : Format::F32;
+    const std::size_t operandSize = reducedPrecision ? 2 : 4;
+    const void *qOp = q, *kOp = k, *vOp = v;
+    if (reducedPrecision) {
+        const std::size_t qBytes = static_cast<std::size_t>(d.nQueries * qWidth) * 2;
+        const std::size_t kvBytes = static_cast<std::size_t>(d.nKeys * kvWidth) * 2;
+        auto* base = static_cast<char*>(
+            scratch.operands->ensure(qBytes + 2 * kvBytes, stream, "attention f16 operands"));
+        convert(base, Format::F16, q, Format::F32, d.nQueries * qWidth, stream);
+        convert(base + qBytes, Format::F16, k, Format::F32, d.nKeys * kvWidth, stream);
+        convert(base + qBytes + kvBytes, Format::F16, v, Format::F32, d.nKeys * kvWidth, stream);
+        qOp = base;
+        kOp = base + qBytes;
+        vOp = base + qBytes + kvBytes;
+    }
+    auto at = [&](const void* base, std::int64_t elements) {
+        return static_cast<const void*>(static_cast<const char*>(base) + elements * static_cast<std::int64_t>(operandSize));
+    };
+
+    // Rows per chunk: scores (4 B) + separate F16 probabilities (2 B) per (head, row, key) within budget.
+    const std::int64_t bytesPerRow = heads * std::max<std::int64_t>(d.nKeys, 1) * (reducedPrecision ? 6 : 4);
+    const std::int64_t chunk = std::clamp<std::int64_t>(
+        static_cast<std::int64_t>(kAttentionScoreBudgetBytes) / bytesPerRow, 1, d.nQueries);
+    const std::size_t scoreFloats = static_cast<std::size_t>(heads * chunk * std::max<std::int64_t>(d.nKeys, 1));
+    auto* region = static_cast<char*>(scratch.scores->ensure(
+        scoreFloats * (reducedPrecision ? 6 : 4), stream, "attention scores"));
+
+    for (std::int64_t r0 = 0; r0 < d.nQueries; r0 += chunk) {
+        const std::int64_t rows = std::min(chunk, d.nQueries - r0);
+        const std::int64_t nK = d.causal ? std::min(d.nKeys, d.nPast + r0 + rows) : d.nKeys;
+        float* rowsOut = out + r0 * qWidth;
+        if (nK == 0) {  // nothing visible: zero rows (backend.h)
+            LLAVA_CUDA_CHECK(cudaMemsetAsync(rowsOut, 0, static_cast<std::size_t>(rows * qWidth) * 4, stream));
+            continue;
+        }
+        auto* scores = reinterpret_cast<float*>(region);
+        void* probs = reducedPrecision ? static_cast<void*>(region + static_cast<std::size_t>(heads * rows * nK) * 4)
+                                       : static_cast<void*>(scores);
+        const std::int64_t headStride = rows * nK;  // S/P elements between consecutive heads
+        for (std::int64_t j = 0; j < group; ++j) {
+            const StridedMatrices qj{at(qOp, r0 * qWidth + j * hd), qWidth, group * hd};
+            const StridedMatrices kAll{kOp, kvWidth, hd};
+            batchedGemm(gemm, BatchedOp::ABt, scores + j * headStride, nK, group * headStride, qj, kAll, operandFormat,
+                        rows, nK, hd, kvHeads, d.scale);
+        }
+        attentionSoftmax(probs, operandFormat, scores, rows, heads, nK, d.nPast + r0, d.causal, stream);
+        const auto* probBytes = static_cast<const char*>(probs);
+        for (std::int64_t j = 0; j < group; ++j) {
+            const StridedMatrices pj{probBytes + j * headStride * static_cast<std::int64_t>(operandSize), nK,
+                                     group * headStride};
+            const StridedMatrices vAll{vOp, kvWidth, hd};
+            batchedGemm(gemm, BatchedOp::AB, rowsOut + j * hd, qWidth, group * hd, pj, vAll, operandFormat, rows, hd,
+                        nK, kvHeads, 1.0f);
+        }
+    }
+}
+
+}  // namespace llava::cuda
