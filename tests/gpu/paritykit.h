@@ -1,19 +1,19 @@
 // Helpers for CUDA-vs-CPU parity tests: the same inputs uploaded to both backends, outputs with guard
 // rows after them (sentinel bytes that must survive the op: stray writes past the end), NMSE and max
 // abs error printed for every comparison, PASS/FAIL with the tolerance, so one GPU run's log says
-// everything. Setup failures are recorded with QTest::qFail (not qFatal) so one broken case does not
-// end the run. Header-only, test code only.
+// everything. Setup failures are recorded as failed checks in the case's Context (gpucheck.h), so one
+// broken case does not end the run. Header-only, test code only.
 #pragma once
-
-#include <QtTest>
 
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <source_location>
 #include <string>
 #include <vector>
 
 #include "backend/cpu/halfconv.h"
+#include "gpu/gpucheck.h"
 #include "llava/backend.h"
 
 namespace llava::test {
@@ -79,6 +79,8 @@ struct Pair {
 class Parity {
 public:
     Parity(Backend& cuda, Backend& cpu) : m_cuda(cuda), m_cpu(cpu) {}
+    // Where setup failures and verdicts go: the running case's context (set at the start of each case).
+    void attach(gpucheck::Context& ctx) { m_ctx = &ctx; }
 
     // F32 activation with guard rows; contents `values` (rows*cols) on both backends. offsetFloats > 0
     // places the tensor that many floats into its buffer (a view whose address is NOT 16-byte aligned
@@ -142,8 +144,8 @@ public:
             std::memcpy(&a, &c[i], 4);
             std::memcpy(&b, &h[i], 4);
             if (a != kSentinel || b != kSentinel) {
-                qWarning("PARITY %s %s: %s wrote past the output (guard element %zu)", what.c_str(),
-                         shapeText(p.cuda).c_str(), a != kSentinel ? "CUDA" : "CPU", i - n);
+                gpucheck::Context::info("PARITY %s %s: %s wrote past the output (guard element %zu)", what.c_str(),
+                                        shapeText(p.cuda).c_str(), a != kSentinel ? "CUDA" : "CPU", i - n);
                 return {INFINITY, INFINITY, i};  // fails every tolerance check
             }
         }
@@ -151,27 +153,29 @@ public:
         const std::vector<float> got(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(n));
         const std::vector<float> ref(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(n));
         const Error e = errorOf(got, ref);
-        qInfo("PARITY %-44s %-14s NMSE %.3e maxabs %.3e (at %zu: cuda %.7g cpu %.7g)", what.c_str(),
+        gpucheck::Context::info("PARITY %-44s %-14s NMSE %.3e maxabs %.3e (at %zu: cuda %.7g cpu %.7g)", what.c_str(),
               shapeText(p.cuda).c_str(), e.nmse, e.maxAbs, e.worst, n ? double(got[e.worst]) : 0.0,
               n ? double(ref[e.worst]) : 0.0);
         return e;
     }
     double compare(const Pair& p, const char* what) { return measure(p, what).nmse; }
-    // measure() + a verdict line naming op, shape and tolerance; true when NMSE <= tolerance.
-    bool close(const Pair& p, const std::string& what, double tolerance) {
+    // measure() + a verdict naming op, shape and tolerance, recorded as a check of the running case;
+    // true when NMSE <= tolerance.
+    bool close(const Pair& p, const std::string& what, double tolerance,
+               std::source_location where = std::source_location::current()) {
         const Error e = measure(p, what);
         const bool ok = e.nmse <= tolerance;
         if (!ok)
-            qWarning("PARITY FAIL %s %s: NMSE %.3e > tolerance %.1e (maxabs %.3e)", what.c_str(), shapeText(p.cuda).c_str(),
-                     e.nmse, tolerance, e.maxAbs);
-        return ok;
+            gpucheck::Context::info("PARITY FAIL %s %s: NMSE %.3e > tolerance %.1e (maxabs %.3e)", what.c_str(),
+                                    shapeText(p.cuda).c_str(), e.nmse, tolerance, e.maxAbs);
+        return m_ctx ? m_ctx->check(ok, "parity: " + what, where) : ok;
     }
 
-    // Records a failure (the test function goes on; later checks then fail on null tensors).
-    static void check(const Status& s) {
-        if (!s.isOk()) QTest::qFail(s.toString().c_str(), __FILE__, __LINE__);
+    // Records a failure (the case goes on; later checks then fail on null tensors).
+    void check(const Status& s, std::source_location where = std::source_location::current()) {
+        if (m_ctx) m_ctx->ok(s, where);
     }
-    static std::vector<float> download(Backend& b, const Tensor& t) {
+    std::vector<float> download(Backend& b, const Tensor& t) {
         std::vector<float> out(static_cast<std::size_t>(t.elementCount()), NAN);
         check(b.download(t, out.data(), out.size() * 4));
         return out;
@@ -180,18 +184,18 @@ public:
     Backend& cpu() { return m_cpu; }
 
 private:
-    static Tensor alloc(Backend& b, const Shape& shape, StorageFormat format) {
+    Tensor alloc(Backend& b, const Shape& shape, StorageFormat format) {
         auto t = b.allocate(shape, format, BufferRole::Scratch, "parity");
         check(t.status());
         return t.isOk() ? *t : Tensor{};
     }
-    static Tensor view(const Tensor& full, std::int64_t rows) {
+    Tensor view(const Tensor& full, std::int64_t rows) {
         auto v = rowView(full, 0, rows);
         check(v.status());
         return v.isOk() ? *v : Tensor{};
     }
     // (rows, cols) starting `offset` floats into a 1-D buffer, built only from the public view helpers.
-    static Tensor shifted(const Tensor& buffer, std::int64_t offset, std::int64_t rows, std::int64_t cols) {
+    Tensor shifted(const Tensor& buffer, std::int64_t offset, std::int64_t rows, std::int64_t cols) {
         auto column = reshaped(buffer, {buffer.elementCount(), 1});
         if (!column.isOk()) return check(column.status()), Tensor{};
         auto part = rowView(*column, offset, rows * cols);
@@ -203,6 +207,7 @@ private:
 
     Backend& m_cuda;
     Backend& m_cpu;
+    gpucheck::Context* m_ctx = nullptr;
     std::vector<std::vector<std::byte>> m_keep;  // host bytes of weights (the CPU backend maps them in place)
 };
 
