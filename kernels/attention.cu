@@ -11,7 +11,9 @@
 // attentionDecode — one query row (decode), split-K. Grid = (head, split); a split owns up to
 //   kDecodeChunk keys: warps compute scores (lane-strided dot, coalesced 512-byte key rows), the block
 //   takes a local softmax and thread d accumulates Σ p·V[:, d]; each split writes (o, max, sum) to
-//   `partial`, and attentionCombineKernel merges the splits with the usual rescaling.
+//   `partial`, and attentionCombineKernel merges the splits with the usual rescaling. With lastKeyFrom
+//   (a decode step replayed as a graph) the grid covers the whole cache and the key count is read on
+//   the device; splits past it write an empty partial (max -inf, sum 0) that the combine weighs by 0.
 #include "device_common.cuh"
 
 namespace llava::cuda {
@@ -88,7 +90,9 @@ __global__ void attentionPrefillKernel(float* out, const float* q, const float* 
     }
 }
 
-__global__ void attentionDecodeKernel(float* partial, const float* q, const float* k, const float* v, AttentionDims d) {
+__global__ void attentionDecodeKernel(float* partial, const float* q, const float* k, const float* v, AttentionDims d,
+                                      const std::int32_t* lastKeyFrom) {
+    if (lastKeyFrom) d.nKeys = min(d.nKeys, static_cast<std::int64_t>(*lastKeyFrom) + 1);
     __shared__ float qs[kAttentionMaxHeadDim];
     __shared__ float scores[kDecodeChunk];
     __shared__ float reduce[kWarp];
@@ -136,10 +140,14 @@ __global__ void attentionCombineKernel(float* out, const float* partial, int nSp
     for (int s = 0; s < nSplits; ++s) mx = fmaxf(mx, base[s * (hd + 2) + hd]);
     float total = 0.0f;
     for (int s = 0; s < nSplits; ++s) total += base[s * (hd + 2) + hd + 1] * expf(base[s * (hd + 2) + hd] - mx);
+    const float inv = total > 0.0f ? 1.0f / total : 0.0f;  // 0 only when no split saw a key
     for (int e = threadIdx.x; e < hd; e += blockDim.x) {
         float acc = 0.0f;
-        for (int s = 0; s < nSplits; ++s) acc += base[s * (hd + 2) + e] * expf(base[s * (hd + 2) + hd] - mx);
-        out[head * hd + e] = acc / total;
+        for (int s = 0; s < nSplits; ++s) {
+            const float m = base[s * (hd + 2) + hd];
+            if (m != -INFINITY) acc += base[s * (hd + 2) + e] * expf(m - mx);  // empty splits add nothing
+        }
+        out[head * hd + e] = acc * inv;
     }
 }
 
@@ -160,11 +168,11 @@ std::int64_t attentionDecodeScratchFloats(const AttentionDims& dims) {
 }
 
 void attentionDecode(float* out, const float* q, const float* k, const float* v, const AttentionDims& dims,
-                     float* partial, cudaStream_t stream) {
+                     float* partial, cudaStream_t stream, const std::int32_t* lastKeyFrom) {
     const int splits = decodeSplits(dims);
     if (splits == 0) return;
     attentionDecodeKernel<<<dim3(static_cast<unsigned>(dims.nHeads), static_cast<unsigned>(splits)), kDecodeThreads, 0,
-                            stream>>>(partial, q, k, v, dims);
+                            stream>>>(partial, q, k, v, dims, lastKeyFrom);
     LLAVA_LAUNCH_CHECK();
     attentionCombineKernel<<<static_cast<unsigned>(dims.nHeads), kDecodeThreads, 0, stream>>>(out, partial, splits,
                                                                                              dims.headDim);

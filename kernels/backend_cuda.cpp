@@ -45,6 +45,8 @@ BackendCuda::BackendCuda(int device) : m_device(device) {
     m_sm = prop.major * 10 + prop.minor;
     const char* sync = std::getenv("LLAVA_CUDA_SYNC");
     m_syncEachOp = sync && std::strcmp(sync, "1") == 0;
+    const char* graphs = std::getenv("LLAVA_CUDA_GRAPHS");
+    m_graphsEnabled = !(graphs && std::strcmp(graphs, "0") == 0);
     m_stream = Stream::create();
     m_cublas = CublasHandle::create(m_stream.get());
     for (auto& e : m_stagingFree) e = Event::create();
@@ -58,7 +60,7 @@ BackendCuda::~BackendCuda() {
 }
 
 void BackendCuda::afterOp(const char* op) {
-    if (!m_syncEachOp) return;
+    if (!m_syncEachOp || m_capturing) return;  // a sync would invalidate a stream capture
     const cudaError_t err = cudaStreamSynchronize(m_stream.get());
     if (err != cudaSuccess)
         fail(BackendErrorKind::Device, std::string(op) + " (LLAVA_CUDA_SYNC=1): " + cudaGetErrorName(err) + ": " +
@@ -69,6 +71,8 @@ BackendInfo BackendCuda::info() const {
     BackendInfo info;
     info.name = "cuda";
     info.device = m_deviceName + " (sm_" + std::to_string(m_sm) + ")";
+    if (!m_graphsEnabled) info.device += ", CUDA graphs off";
+    else if (!m_graphNote.empty()) info.device += ", CUDA graphs off: " + m_graphNote;
     info.threads = 1;
     info.prefillRows = 1024;  // 7B: ~200 MiB of activations; GEMMs of M = 1024 keep the tensor cores busy
     for (const auto& b : m_buffers) {
@@ -134,6 +138,7 @@ void BackendCuda::release(const Tensor& tensor) {
     if (tensor.buffer == 0 || tensor.buffer > m_buffers.size() || !m_buffers[tensor.buffer - 1].memory) return;
     cudaSetDevice(m_device);
     cudaStreamSynchronize(m_stream.get());  // queued ops may still use it
+    m_recordings.clear();                   // recorded graphs may point into it (backend.h: release forgets)
     m_buffers[tensor.buffer - 1] = CudaBuffer{};
     m_free.push_back(tensor.buffer);
 }
@@ -239,6 +244,13 @@ Status fillRandom(Backend& backend, const Tensor& tensor, float amplitude, std::
         void* p = cuda->devicePointer(tensor, storageBytes(tensor.format, tensor.rows(), tensor.cols()), "fillRandom");
         fillRandom(p, tensor.format, tensor.rows(), tensor.cols(), amplitude, seed, cuda->stream());
     });
+}
+
+Status setGraphsEnabled(Backend& backend, bool enabled) {
+    BackendCuda* cuda = asCuda(backend);
+    if (!cuda) return notCuda();
+    cuda->setGraphsEnabled(enabled);
+    return Status::ok();
 }
 
 Result<std::vector<double>> timeOnDevice(Backend& backend, int warmup, int reps, const std::function<Status()>& work) {

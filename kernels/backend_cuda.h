@@ -8,6 +8,8 @@
 #pragma once
 
 #include <exception>
+#include <functional>
+#include <map>
 #include <new>
 #include <string>
 #include <vector>
@@ -47,6 +49,15 @@ public:
     Status copy(const Tensor& dst, const Tensor& src) override;
     Result<std::int32_t> argmax(const Tensor& x, std::int64_t nValid) override;
 
+    // Decode steps (backend_cuda_replay.cpp): the step-tensor ops and CUDA graph record / replay.
+    Status embedAt(const Tensor& out, const Tensor& table, const Tensor& step) override;
+    Status ropeAt(const Tensor& x, int nHeads, int headDim, const Tensor& step, double theta) override;
+    Status writeRowAt(const Tensor& cache, const Tensor& src, const Tensor& step) override;
+    Status attentionAt(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
+                       const AttentionParams& params, const Tensor& step) override;
+    Status runRecorded(std::string_view key, const std::function<Status()>& body) override;
+    void setGraphsEnabled(bool enabled) { m_graphsEnabled = enabled; }
+
     // For the helpers of cuda_backend.h (benchmarks, tests).
     cudaStream_t stream() const { return m_stream.get(); }
     void* devicePointer(const Tensor& t, std::size_t bytes, const char* op) const;  // throws BackendError
@@ -58,6 +69,14 @@ private:
         DeviceBuffer memory;
         BufferRole role = BufferRole::Scratch;
     };
+    // One runRecorded key: run eagerly once (scratch reaches its final size), then captured and replayed.
+    struct Recording {
+        int eagerRuns = 0;
+        bool disabled = false;  // capture failed once (reason in m_graphNote): always eager from then on
+        GraphExec exec;
+    };
+    Status record(Recording& recording, const std::function<Status()>& body);
+    const std::int32_t* stepPointer(const Tensor& step, const char* op) const;
 
     std::uint32_t addBuffer(CudaBuffer buffer);
     float* activation(const Tensor& t, const char* op) const;               // F32, whole tensor in range
@@ -83,6 +102,10 @@ private:
     PinnedBuffer m_hostResult;          // argmax result
     ScratchBuffer m_gemmActivations, m_gemmWeights, m_im2col, m_attention, m_ids, m_result;
     ScratchBuffer m_attentionOperands, m_attentionScores;  // the tensor-core attention path
+    bool m_graphsEnabled = true;        // LLAVA_CUDA_GRAPHS=0: runRecorded always runs eagerly
+    bool m_capturing = false;           // inside a stream capture: no syncs, no device switches
+    std::string m_graphNote;            // why a recording fell back to eager runs (shown in info())
+    std::map<std::string, Recording, std::less<>> m_recordings;  // declared last: destroyed first
 };
 
 // BackendError -> Status with the matching ErrorCode.
@@ -93,7 +116,7 @@ Status toStatus(const BackendError& error);
 template <typename F>
 Status BackendCuda::guarded(const char* op, F&& body) {
     try {
-        LLAVA_CUDA_CHECK(cudaSetDevice(m_device));  // the inference thread may differ from the loader's
+        if (!m_capturing) LLAVA_CUDA_CHECK(cudaSetDevice(m_device));  // the inference thread may differ from the loader's
         body();
         afterOp(op);
         return Status::ok();

@@ -178,7 +178,8 @@ Status BackendCuda::embed(const Tensor& out, const Tensor& table, std::span<cons
         auto* deviceIds = static_cast<std::int32_t*>(m_ids.ensure(bytes, m_stream.get(), "embed ids"));
         LLAVA_CUDA_CHECK(cudaMemcpyAsync(deviceIds, m_hostIds.data(), bytes, cudaMemcpyHostToDevice, m_stream.get()));
         LLAVA_CUDA_CHECK(cudaEventRecord(m_hostIdsFree.get(), m_stream.get()));
-        cuda::embed(o, t, table.format, deviceIds, static_cast<std::int64_t>(ids.size()), table.cols(), m_stream.get());
+        cuda::embed(o, t, table.format, deviceIds, static_cast<std::int64_t>(ids.size()), table.cols(), table.rows(),
+                    m_stream.get());
     });
 }
 

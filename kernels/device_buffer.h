@@ -1,5 +1,5 @@
 // Move-only RAII owners for every CUDA resource the backend holds: device memory, pinned host memory,
-// a stream, an event, a cuBLAS handle and a cuBLASLt handle. Destructors free and never throw;
+// a stream, an event, a cuBLAS handle, a cuBLASLt handle and CUDA graphs. Destructors free and never throw;
 // constructors throw BackendError (cuda_check.h). No op code calls a cuda*Free by hand.
 #pragma once
 
@@ -50,7 +50,13 @@ inline void destroyStream(cudaStream_t s) { cudaStreamDestroy(s); }
 inline void destroyEvent(cudaEvent_t e) { cudaEventDestroy(e); }
 inline void destroyCublas(cublasHandle_t h) { cublasDestroy(h); }
 inline void destroyCublasLt(cublasLtHandle_t h) { cublasLtDestroy(h); }
+inline void destroyGraph(cudaGraph_t g) { cudaGraphDestroy(g); }
+inline void destroyGraphExec(cudaGraphExec_t g) { cudaGraphExecDestroy(g); }
 }  // namespace detail
+
+// A captured graph and its instantiation (decode steps replayed by BackendCuda::runRecorded).
+using Graph = UniqueHandle<cudaGraph_t, detail::destroyGraph>;
+using GraphExec = UniqueHandle<cudaGraphExec_t, detail::destroyGraphExec>;
 
 // Device memory. allocate() throws BackendError(OutOfMemory) naming the bytes requested and free.
 class DeviceBuffer {

@@ -20,10 +20,12 @@ void rmsNorm(float* out, const float* x, const void* w, Format wFormat, std::int
              cudaStream_t stream);
 void layerNorm(float* out, const float* x, const void* w, Format wFormat, const void* b, Format bFormat,
                std::int64_t rows, std::int64_t d, float eps, cudaStream_t stream);
-// x (rows, nHeads*headDim) in place; row r at position positionStart + r. headDim <= kRopeMaxHeadDim
-// (else BackendError Unsupported); inv_freq is computed on the host exactly as the CPU does.
+// x (rows, nHeads*headDim) in place; row r at position positionStart + r (positionStart = *positionFrom,
+// a device int, when that is given). headDim <= kRopeMaxHeadDim (else BackendError Unsupported);
+// inv_freq is computed on the host exactly as the CPU does.
 constexpr int kRopeMaxHeadDim = 512;
-void rope(float* x, std::int64_t rows, int nHeads, int headDim, int positionStart, float theta, cudaStream_t stream);
+void rope(float* x, std::int64_t rows, int nHeads, int headDim, int positionStart, float theta, cudaStream_t stream,
+          const std::int32_t* positionFrom = nullptr);
 enum class Activation { QuickGelu, Gelu };
 void activation(float* x, std::int64_t n, Activation kind, cudaStream_t stream);  // in place
 void siluMul(float* out, const float* gate, const float* up, std::int64_t n, cudaStream_t stream);
@@ -32,12 +34,16 @@ void add(float* out, const float* a, const void* b, Format bFormat, std::int64_t
          cudaStream_t stream);
 
 // ---- data movement ------------------------------------------------------------------------------
-// out row i = table row ids[i] as fp32 for ids[i] >= 0 (ids: device, checked < tableRows by the caller).
+// out row i = table row ids[i] as fp32 for 0 <= ids[i] < tableRows (ids: device, checked by the caller;
+// others leave the row as it was).
 void embed(float* out, const void* table, Format tableFormat, const std::int32_t* ids, std::int64_t nIds,
-           std::int64_t d, cudaStream_t stream);
+           std::int64_t d, std::int64_t tableRows, cudaStream_t stream);
 // pixels (crops, 3, side, side) -> cols (crops * (side/p)², 3*p*p), row = patch, col = (ch, y, x).
 void im2col(float* cols, const float* pixels, std::int64_t crops, std::int64_t side, std::int64_t p,
             cudaStream_t stream);
+// cache row *rowFrom (device int; skipped unless 0 <= row < cacheRows) = src (cols fp32), converted.
+void convertRowAt(void* cache, Format cacheFormat, const float* src, std::int64_t cols, std::int64_t cacheRows,
+                  const std::int32_t* rowFrom, cudaStream_t stream);
 // n elements, F32/F16/BF16 in any combination (the same format is a plain memcpy done by the caller).
 void convert(void* dst, Format dstFormat, const void* src, Format srcFormat, std::int64_t n, cudaStream_t stream);
 // Index of the max of x[0, n) (ties -> lowest) written to *result (device).
@@ -75,9 +81,10 @@ constexpr int kAttentionMaxHeadDim = 128;
 void attentionPrefill(float* out, const float* q, const float* k, const float* v, const AttentionDims& dims,
                       cudaStream_t stream);
 // Split-K decode attention for one query row; partial needs attentionDecodeScratchFloats(dims) floats.
+// lastKeyFrom (device int): the row sees keys [0, *lastKeyFrom] of the dims.nKeys-row cache.
 std::int64_t attentionDecodeScratchFloats(const AttentionDims& dims);
 void attentionDecode(float* out, const float* q, const float* k, const float* v, const AttentionDims& dims,
-                     float* partial, cudaStream_t stream);
+                     float* partial, cudaStream_t stream, const std::int32_t* lastKeyFrom = nullptr);
 // Scores -> probabilities for the GEMM path: s holds nBatch * m rows of n floats, row r being query
 // r % m of batch item r / m. p (same layout; F32 may alias s, or F16) = softmax over the row's first
 // `visible` entries and 0 after them, visible = causal ? min(n, firstPosition + r % m + 1) : n; a row

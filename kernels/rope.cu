@@ -5,6 +5,7 @@
 // inv_freq is computed on the HOST with the same std::pow(float, float) call as the CPU reference and
 // passed by value: device powf differs by up to 2 ulp, and at position ~3000 one ulp of inv_freq moves
 // the angle by ~2e-4 rad, enough to eat most of the 1e-7 NMSE budget.
+// positionFrom (decode steps replayed as a graph): the start position is read from device memory.
 #include <cmath>
 #include <string>
 
@@ -18,8 +19,9 @@ struct InvFreqTable {
 };
 
 __global__ void ropeKernel(float* x, std::int64_t rows, int nHeads, int headDim, int positionStart,
-                           const InvFreqTable invFreqs) {
+                           const std::int32_t* positionFrom, const InvFreqTable invFreqs) {
     const int half = headDim / 2;
+    if (positionFrom) positionStart = *positionFrom;
     const std::int64_t total = rows * half;
     for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < total;
          t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
@@ -41,7 +43,8 @@ __global__ void ropeKernel(float* x, std::int64_t rows, int nHeads, int headDim,
 
 }  // namespace
 
-void rope(float* x, std::int64_t rows, int nHeads, int headDim, int positionStart, float theta, cudaStream_t stream) {
+void rope(float* x, std::int64_t rows, int nHeads, int headDim, int positionStart, float theta, cudaStream_t stream,
+          const std::int32_t* positionFrom) {
     const std::int64_t total = rows * (headDim / 2);
     if (total == 0) return;
     if (headDim > kRopeMaxHeadDim)
@@ -50,7 +53,8 @@ void rope(float* x, std::int64_t rows, int nHeads, int headDim, int positionStar
     InvFreqTable table{};
     for (int i = 0; i < headDim / 2; ++i)  // exactly the CPU reference's expression (cpuops.cpp)
         table.v[i] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(headDim));
-    ropeKernel<<<elementwiseBlocks(total, 256), 256, 0, stream>>>(x, rows, nHeads, headDim, positionStart, table);
+    ropeKernel<<<elementwiseBlocks(total, 256), 256, 0, stream>>>(x, rows, nHeads, headDim, positionStart, positionFrom,
+                                                                  table);
     LLAVA_LAUNCH_CHECK();
 }
 

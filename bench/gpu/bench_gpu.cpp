@@ -159,6 +159,40 @@ Status forward(TextModel& m, Activations& a, const std::vector<std::int32_t>& id
     return token.status();
 }
 
+// One decode step as the engine runs it: position and id in the device tensor `step`, the step-tensor
+// ops (Backend::embedAt/ropeAt/writeRowAt/attentionAt), recorded once as a CUDA graph and replayed.
+Status decodeStep(TextModel& m, Activations& a, const Tensor& step) {
+    const Tensor none;
+    AttentionParams p;
+    p.nHeads = kHeads;
+    p.nKvHeads = kKvHeads;
+    p.headDim = kHeadDim;
+    p.scale = 1.0f / 11.3137085f;
+    p.reducedPrecision = true;
+    const Tensor x = rows(a.x, 0, 1), h = rows(a.h, 0, 1), q = rows(a.q, 0, 1), k = rows(a.k, 0, 1), v = rows(a.v, 0, 1);
+    const Tensor att = rows(a.att, 0, 1), g = rows(a.g, 0, 1), u = rows(a.u, 0, 1);
+    LLAVA_TRY(gBackend->embedAt(x, m.embed, step));
+    for (Layer& y : m.layers) {
+        LLAVA_TRY(gBackend->rmsNorm(h, x, y.attnNorm, 1e-5f));
+        LLAVA_TRY(gBackend->matmul(q, h, y.wq, none, MatmulMode::Overwrite));
+        LLAVA_TRY(gBackend->matmul(k, h, y.wk, none, MatmulMode::Overwrite));
+        LLAVA_TRY(gBackend->matmul(v, h, y.wv, none, MatmulMode::Overwrite));
+        LLAVA_TRY(gBackend->ropeAt(q, kHeads, kHeadDim, step, 1e6));
+        LLAVA_TRY(gBackend->ropeAt(k, kKvHeads, kHeadDim, step, 1e6));
+        LLAVA_TRY(gBackend->writeRowAt(y.kCache, k, step));
+        LLAVA_TRY(gBackend->writeRowAt(y.vCache, v, step));
+        LLAVA_TRY(gBackend->attentionAt(att, q, y.kCache, y.vCache, p, step));
+        LLAVA_TRY(gBackend->matmul(x, att, y.wo, none, MatmulMode::Accumulate));
+        LLAVA_TRY(gBackend->rmsNorm(h, x, y.mlpNorm, 1e-5f));
+        LLAVA_TRY(gBackend->matmul(g, h, y.gate, none, MatmulMode::Overwrite));
+        LLAVA_TRY(gBackend->matmul(u, h, y.up, none, MatmulMode::Overwrite));
+        LLAVA_TRY(gBackend->siluMul(g, g, u));
+        LLAVA_TRY(gBackend->matmul(x, g, y.down, none, MatmulMode::Accumulate));
+    }
+    LLAVA_TRY(gBackend->rmsNorm(h, x, m.finalNorm, 1e-5f));
+    return gBackend->matmul(a.logits, h, m.lmHead, none, MatmulMode::Overwrite);
+}
+
 void release(const Activations& a) {
     for (const Tensor& t : {a.x, a.h, a.q, a.k, a.v, a.att, a.g, a.u, a.logits}) gBackend->release(t);
 }
@@ -255,22 +289,33 @@ int main(int argc, char** argv) {
 
     const std::uint64_t kvBytesPerToken = std::uint64_t(kLayers) * 2 * kContext * kKvHeads * kHeadDim * 4;
     double decodeF16Ms = 0;
+    const Tensor step = make({2}, StorageFormat::I32, BufferRole::Scratch, 0, 0);
+    const std::int32_t stepValues[2] = {static_cast<std::int32_t>(kContext - 1), 1234};
+    BENCH_CHECK(backend->upload(step, stepValues, sizeof stepValues));
     for (StorageFormat format : {StorageFormat::F16, StorageFormat::Q8PerChannel, StorageFormat::Q4Group128}) {
         TextModel model = makeText(format);
         Activations a = makeActivations(1);
         const std::vector<std::int32_t> id = {1234};
-        auto times = cuda::timeOnDevice(*backend, 3, reps, [&] { return forward(model, a, id, kContext - 1); });
-        BENCH_CHECK(times.status());
-        const double ms = median(*times);
+        // Eager: ~15 launches per layer, as prefill issues them. Graph: the engine's decode path.
+        auto eager = cuda::timeOnDevice(*backend, 3, reps, [&] { return forward(model, a, id, kContext - 1); });
+        BENCH_CHECK(eager.status());
+        const std::string key = "decode@" + std::string(storageFormatName(format));
+        auto graphed = cuda::timeOnDevice(*backend, 3, reps, [&]() -> Status {
+            LLAVA_TRY(backend->runRecorded(key, [&] { return decodeStep(model, a, step); }));
+            return backend->argmax(a.logits, kVocab).status();
+        });
+        BENCH_CHECK(graphed.status());
+        const double ms = median(*graphed), eagerMs = median(*eager);
         if (format == StorageFormat::F16) decodeF16Ms = ms;
-        const char* key = format == StorageFormat::F16 ? "decode_16bit_tok_s"
-                          : format == StorageFormat::Q8PerChannel ? "decode_q8_tok_s" : "decode_q4_tok_s";
-        std::printf("RESULT %s %.2f tok/s\n", key, 1e3 / ms);
+        const char* name = format == StorageFormat::F16 ? "decode_16bit" : format == StorageFormat::Q8PerChannel ? "decode_q8" : "decode_q4";
+        std::printf("RESULT %s_tok_s %.2f tok/s\nRESULT %s_eager_tok_s %.2f tok/s\n", name, 1e3 / ms, name, 1e3 / eagerMs);
         const double bytes = double(model.weightBytes) + double(kvBytesPerToken);  // + one embedding row, negligible
-        const double gbs = bytes / (ms * 1e-3) / 1e9;
-        std::printf("| decode %s, 3k context | %.1f tok/s (%.2f ms) | %.0f GB/s = %.0f %% of copy; %.2f GB weights + %.2f GB F32 KV per token |\n",
+        const double gbs = bytes / (ms * 1e-3) / 1e9, eagerGbs = bytes / (eagerMs * 1e-3) / 1e9;
+        std::printf("| decode %s, 3k context, CUDA graph | %.1f tok/s (%.2f ms) | %.0f GB/s = %.0f %% of copy; %.2f GB weights + %.2f GB F32 KV per token; %s |\n",
                     std::string(storageFormatName(format)).c_str(), 1e3 / ms, ms, gbs, 100.0 * gbs / *copyGBs,
-                    double(model.weightBytes) / 1e9, double(kvBytesPerToken) / 1e9);
+                    double(model.weightBytes) / 1e9, double(kvBytesPerToken) / 1e9, backend->info().device.c_str());
+        std::printf("| decode %s, 3k context, eager launches | %.1f tok/s (%.2f ms) | %.0f GB/s = %.0f %% of copy |\n",
+                    std::string(storageFormatName(format)).c_str(), 1e3 / eagerMs, eagerMs, eagerGbs, 100.0 * eagerGbs / *copyGBs);
         if (format == StorageFormat::F16) {
             Activations big = makeActivations(kPrefill);
             std::vector<std::int32_t> ids(static_cast<std::size_t>(kPrefill));

@@ -461,6 +461,55 @@ private slots:
         QVERIFY2(err < 1e-5, qPrintable(QString("max abs err %1").arg(err)));
     }
 
+    // The decode-step ops (position and id read from a step tensor, replayable as a CUDA graph) must be
+    // exactly the regular ops at that position: the model's decode path uses them, prefill the others.
+    void stepOpsMatchRegularOps() {
+        auto backend = createCpuBackend(2);
+        const int heads = 4, kvHeads = 2, hd = 16, rows = 12, vocab = 9, pos = 7;
+        auto step = backend->allocate({2}, StorageFormat::I32, BufferRole::Scratch, "step");
+        QVERIFY(step.isOk());
+        const std::int32_t values[2] = {pos, 5};
+        QVERIFY(backend->upload(*step, values, sizeof values).isOk());
+
+        const Tensor table = upload(*backend, randomVector(vocab * 32, 40), {vocab, 32});
+        const Tensor e1 = upload(*backend, std::vector<float>(32), {1, 32}), e2 = upload(*backend, std::vector<float>(32), {1, 32});
+        QVERIFY(backend->embedAt(e1, table, *step).isOk());
+        const std::int32_t id[1] = {5};
+        QVERIFY(backend->embed(e2, table, id).isOk());
+        QCOMPARE(download(*backend, e1), download(*backend, e2));
+
+        const auto qv = randomVector(heads * hd, 41);
+        const Tensor q1 = upload(*backend, qv, {1, heads * hd}), q2 = upload(*backend, qv, {1, heads * hd});
+        QVERIFY(backend->ropeAt(q1, heads, hd, *step, 10000.0).isOk());
+        QVERIFY(backend->rope(q2, heads, hd, pos, 10000.0).isOk());
+        QCOMPARE(download(*backend, q1), download(*backend, q2));
+
+        const Tensor k = upload(*backend, randomVector(rows * kvHeads * hd, 42), {rows, kvHeads * hd});
+        const Tensor v = upload(*backend, randomVector(rows * kvHeads * hd, 43), {rows, kvHeads * hd});
+        const auto kRow = randomVector(kvHeads * hd, 44);
+        const Tensor src = upload(*backend, kRow, {1, kvHeads * hd});
+        QVERIFY(backend->writeRowAt(k, src, *step).isOk());
+        const auto kAfter = download(*backend, k);
+        QCOMPARE(std::vector<float>(kAfter.begin() + pos * kvHeads * hd, kAfter.begin() + (pos + 1) * kvHeads * hd), kRow);
+
+        const AttentionParams params{heads, kvHeads, hd, 0, 0.25f, AttentionMask::None};  // nPast, mask ignored
+        const Tensor a1 = upload(*backend, std::vector<float>(heads * hd), {1, heads * hd});
+        const Tensor a2 = upload(*backend, std::vector<float>(heads * hd), {1, heads * hd});
+        QVERIFY(backend->attentionAt(a1, q1, k, v, params, *step).isOk());
+        AttentionParams causal{heads, kvHeads, hd, pos, 0.25f, AttentionMask::Causal};
+        QVERIFY(backend->attention(a2, q1, *rowView(k, 0, pos + 1), *rowView(v, 0, pos + 1), causal).isOk());
+        QCOMPARE(download(*backend, a1), download(*backend, a2));
+
+        const std::int32_t outside[2] = {rows, 5};  // position past the cache
+        QVERIFY(backend->upload(*step, outside, sizeof outside).isOk());
+        QCOMPARE(backend->attentionAt(a1, q1, k, v, params, *step).code(), ErrorCode::OutOfRange);
+        QCOMPARE(backend->writeRowAt(k, src, *step).code(), ErrorCode::OutOfRange);
+        int runs = 0;
+        QVERIFY(backend->runRecorded("key", [&] { ++runs; return Status::ok(); }).isOk());
+        QVERIFY(backend->runRecorded("key", [&] { ++runs; return Status::ok(); }).isOk());
+        QCOMPARE(runs, 2);  // the CPU backend runs the body every time
+    }
+
     void ropeRotateHalf() {
         // headDim 4, theta 10000: inv_freq = [1, 1/100]; position 1 rotates (a0,b0) by 1 rad, (a1,b1) by 0.01.
         auto backend = createCpuBackend(1);

@@ -394,6 +394,59 @@ struct Suite {
         ctx.check(cuda->argmax(x.cuda, n + 1).status().code() == ErrorCode::OutOfRange, "nValid > n is OutOfRange");
     }
 
+    // The decode-step ops and their replay as a CUDA graph: a step body (embedAt, ropeAt, writeRowAt into
+    // both caches, attentionAt) run through runRecorded at several positions. Step 1 runs eagerly, step 2
+    // is captured, the rest replay the graph with new step contents: every step must match the CPU, and
+    // the body must have run exactly twice (else the graph was not replayed: the reason is printed).
+    void stepOps(Context& ctx) {
+        Parity& kit = use(ctx);
+        const int heads = 8, kvHeads = 2, hd = 128, cacheRows = 700, vocab = 50, d = 96;
+        auto stepCuda = cuda->allocate({2}, StorageFormat::I32, BufferRole::Scratch, "step");
+        auto stepCpu = cpu->allocate({2}, StorageFormat::I32, BufferRole::Scratch, "step");
+        if (!ctx.ok(stepCuda.status()) || !ctx.ok(stepCpu.status())) return;
+        Pair table = kit.plain(test::randomFloats(std::size_t(vocab * d), ++seed), {vocab, d}, StorageFormat::F16);
+        Pair kc = kit.random(cacheRows, kvHeads * hd, ++seed, 2.0f), vc = kit.random(cacheRows, kvHeads * hd, ++seed);
+        Pair x = kit.random(1, d, ++seed), q = kit.random(1, heads * hd, ++seed, 2.0f);
+        Pair kNew = kit.random(1, kvHeads * hd, ++seed, 2.0f), vNew = kit.random(1, kvHeads * hd, ++seed);
+        Pair out = kit.random(1, heads * hd, ++seed);
+        AttentionParams params;
+        params.nHeads = heads;
+        params.nKvHeads = kvHeads;
+        params.headDim = hd;
+        params.scale = 1.0f / std::sqrt(float(hd));
+        auto body = [&](Backend& b, const Tensor& step, auto side) -> Status {
+            LLAVA_TRY(b.embedAt(side(x), side(table), step));
+            LLAVA_TRY(b.ropeAt(side(q), heads, hd, step, 1e6));
+            LLAVA_TRY(b.ropeAt(side(kNew), kvHeads, hd, step, 1e6));
+            LLAVA_TRY(b.writeRowAt(side(kc), side(kNew), step));
+            LLAVA_TRY(b.writeRowAt(side(vc), side(vNew), step));
+            return b.attentionAt(side(out), side(q), side(kc), side(vc), params, step);
+        };
+        const auto onCuda = [](const Pair& p) { return p.cuda; };
+        const auto onCpu = [](const Pair& p) { return p.cpu; };
+        int bodyRuns = 0;
+        for (int position : {0, 1, 299, 699, 5, 42}) {
+            const std::int32_t step[2] = {position, (position * 7) % vocab};
+            ctx.ok(cuda->upload(*stepCuda, step, sizeof step));
+            ctx.ok(cpu->upload(*stepCpu, step, sizeof step));
+            ctx.ok(cuda->runRecorded("parity step", [&] {
+                ++bodyRuns;
+                return body(*cuda, *stepCuda, onCuda);
+            }));
+            ctx.ok(body(*cpu, *stepCpu, onCpu));
+            const std::string at = " at position " + std::to_string(position);
+            kit.close(x, "embedAt" + at, 0.0);
+            kit.close(q, "ropeAt (cumulative)" + at, kF32);
+            kit.close(kc, "writeRowAt k cache" + at, kF32);
+            kit.close(vc, "writeRowAt v cache" + at, kF32);
+            kit.close(out, "attentionAt" + at, kF32);
+        }
+        Context::info("stepOps: body ran %d times for 6 steps (2 = one eager run, one capture, 4 replays); %s", bodyRuns,
+                      cuda->info().device.c_str());
+        if (cuda->info().name == "cuda")  // (a dry run's CPU stand-in runs the body every time)
+            ctx.check(bodyRuns == 2, "runRecorded replays the captured graph after one eager run and one capture");
+    }
+
     void errorsAreStatus(Context& ctx) {
         Parity& kit = use(ctx);
         Pair a = kit.random(3, 8, ++seed), b = kit.random(3, 9, ++seed);
@@ -437,7 +490,8 @@ int main(int argc, char** argv) {
         {"attention", &Suite::attention}, {"misalignedViews", &Suite::misalignedViews},
         {"elementwise", &Suite::elementwise}, {"embed", &Suite::embed},
         {"patchEmbed", &Suite::patchEmbed}, {"copyConvert", &Suite::copyConvert},
-        {"argmax", &Suite::argmax},       {"errorsAreStatus", &Suite::errorsAreStatus},
+        {"argmax", &Suite::argmax},       {"stepOps", &Suite::stepOps},
+        {"errorsAreStatus", &Suite::errorsAreStatus},
     };
     std::vector<gpucheck::Case> cases;
     for (const auto& [name, method] : methods)

@@ -26,7 +26,7 @@ namespace {
 struct Run {
     Status status = Status::ok();
     test::Recorded reply;
-    std::vector<float> firstLogits;
+    std::vector<float> firstLogits, lastLogits;  // after the prefill / after the last decode step
     BackendReport report;
 };
 
@@ -44,11 +44,13 @@ Run runOn(const std::filesystem::path& dir, BackendKind kind, WeightPrecision pr
         return run;
     }
     (*engine)->setDebugHook([&](std::string_view name, std::span<const float> data, const Shape&) {
-        if (name == "logits" && run.firstLogits.empty()) run.firstLogits.assign(data.begin(), data.end());
+        if (name != "logits") return;
+        if (run.firstLogits.empty()) run.firstLogits.assign(data.begin(), data.end());
+        run.lastLogits.assign(data.begin(), data.end());
     });
-    run.report = (*engine)->backendReport();
     const UserMessage message{"What is in this picture?", {test::patternImage(320, 240)}};
     run.reply = test::replyRecorded((*engine)->session(), message, test::greedy(16));
+    run.report = (*engine)->backendReport();  // after the reply: scratch at its size, graph fallbacks noted
     return run;
 }
 
@@ -120,6 +122,22 @@ struct Suite {
     }
 
     void greedyF16(Context& ctx) { compare(ctx, WeightPrecision::AsStored, 1e-5); }
+
+    // Decode steps replayed as CUDA graphs compute exactly what the same kernels launched one by one do.
+    void graphsMatchEager(Context& ctx) {
+        ::setenv("LLAVA_CUDA_GRAPHS", "0", 1);  // read when the engine creates its backend
+        const Run eager = runOn(dir, BackendKind::Cuda, WeightPrecision::AsStored, registry);
+        ::unsetenv("LLAVA_CUDA_GRAPHS");
+        const Run graphs = runOn(dir, BackendKind::Cuda, WeightPrecision::AsStored, registry);
+        if (!ctx.ok(eager.status) || !ctx.ok(graphs.status)) return;
+        if (!ctx.ok(eager.reply.stats.status()) || !ctx.ok(graphs.reply.stats.status())) return;
+        Context::info("eager: %s, %.1f tok/s; graphs: %s, %.1f tok/s", eager.report.device.c_str(),
+                      eager.reply.stats->decodeTokPerS, graphs.report.device.c_str(), graphs.reply.stats->decodeTokPerS);
+        ctx.check(eager.report.device.find("graphs off") != std::string::npos, "LLAVA_CUDA_GRAPHS=0 is reported");
+        ctx.check(graphs.report.device.find("graphs off") == std::string::npos, "graphs stayed on: " + graphs.report.device);
+        ctx.check(eager.reply.ids == graphs.reply.ids, "identical greedy tokens");
+        ctx.check(eager.lastLogits == graphs.lastLogits, "bit-identical logits after the last decode step");
+    }
     void greedyF32(Context& ctx) { compare(ctx, WeightPrecision::F32, 1e-9); }
 };
 
@@ -144,6 +162,7 @@ int main(int argc, char** argv) {
         {"autoPicksCuda", [&](Context& ctx) { suite.autoPicksCuda(ctx); }},
         {"greedyF16", [&](Context& ctx) { suite.greedyF16(ctx); }},
         {"greedyF32", [&](Context& ctx) { suite.greedyF32(ctx); }},
+        {"graphsMatchEager", [&](Context& ctx) { suite.graphsMatchEager(ctx); }},
     };
     return gpucheck::runCases(argc, argv, setup, cases);
 }

@@ -123,6 +123,28 @@ public:
     virtual Status copy(const Tensor& dst, const Tensor& src) = 0;
     // Index of the largest of the first nValid elements of the vector x (ties -> lowest index).
     virtual Result<std::int32_t> argmax(const Tensor& x, std::int64_t nValid) = 0;
+
+    // ---- decode steps a backend may record once and replay (CUDA graphs) ----------------------------
+    // What changes from one decode step to the next lives in a device tensor `step` (I32, 2 elements:
+    // [0] = the token's position, [1] = the token id), so these ops take the same arguments at every
+    // step. The caller validates both values before uploading them (position < cache rows, id < table
+    // rows); a backend that cannot check on the device skips out-of-range rows rather than fault.
+    //   embedAt      out (1, D) = table row step[1], as embed()
+    //   ropeAt       rope() of x (1, nHeads*headDim) at position step[0]
+    //   writeRowAt   cache row step[0] = src (1, cols) converted to the cache's format, as copy()
+    //   attentionAt  attention() of one query row q over cache rows [0, step[0]] (causal; params.nPast
+    //                and params.mask are ignored); kCache/vCache are the whole (rows, nKvHeads*headDim)
+    virtual Status embedAt(const Tensor& out, const Tensor& table, const Tensor& step) = 0;
+    virtual Status ropeAt(const Tensor& x, int nHeads, int headDim, const Tensor& step, double theta) = 0;
+    virtual Status writeRowAt(const Tensor& cache, const Tensor& src, const Tensor& step) = 0;
+    virtual Status attentionAt(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
+                               const AttentionParams& params, const Tensor& step) = 0;
+    // Runs `body` or replays what an earlier call with the same key recorded. `body` may only issue ops
+    // (no upload, download, argmax, allocate, release, synchronize) and must issue the same ops with the
+    // same arguments every time: only tensor contents (the step tensor) may differ between calls. A
+    // backend may run the body eagerly whenever it likes (the CPU backend always does; the CUDA backend
+    // runs it eagerly once, then records a graph and replays it). release() forgets every recording.
+    virtual Status runRecorded(std::string_view key, const std::function<Status()>& body) = 0;
 };
 
 // ---- views (no data movement, any backend) ------------------------------------------------------

@@ -192,9 +192,63 @@ Status LlavaModel::prefill(std::span<const std::int32_t> ids, const std::vector<
     return Status::ok();
 }
 
+// The decode layer: llmLayer for one row, with the position-dependent ops in their step-tensor form so
+// the whole step has the same arguments every time (recorded once as a CUDA graph, then replayed).
+Status LlavaModel::llmDecodeLayer(int layer, const Tensor& x) {
+    const auto& w = m_llm[static_cast<std::size_t>(layer)];
+    const auto& t = m_config.text;
+    Backend& b = m_backend;
+    LLAVA_ASSIGN_OR_RETURN(Tensor xn, rows(m_xn, 1));
+    LLAVA_ASSIGN_OR_RETURN(Tensor q, rows(m_q, 1));
+    LLAVA_ASSIGN_OR_RETURN(Tensor k, rows(m_k, 1));
+    LLAVA_ASSIGN_OR_RETURN(Tensor v, rows(m_v, 1));
+    LLAVA_ASSIGN_OR_RETURN(Tensor att, rows(m_att, 1));
+    LLAVA_ASSIGN_OR_RETURN(Tensor gate, rows(m_gate, 1));
+    LLAVA_ASSIGN_OR_RETURN(Tensor up, rows(m_up, 1));
+    const auto& kc = m_kCache[static_cast<std::size_t>(layer)];
+    const auto& vcache = m_vCache[static_cast<std::size_t>(layer)];
+    LLAVA_TRY(b.rmsNorm(xn, x, w.inNorm, t.rmsNormEps));
+    LLAVA_TRY(b.matmul(q, xn, w.q, {}, MatmulMode::Overwrite));
+    LLAVA_TRY(b.matmul(k, xn, w.k, {}, MatmulMode::Overwrite));
+    LLAVA_TRY(b.matmul(v, xn, w.v, {}, MatmulMode::Overwrite));
+    LLAVA_TRY(b.ropeAt(q, t.nHeads, t.headDim, m_step, t.ropeTheta));
+    LLAVA_TRY(b.ropeAt(k, t.nKvHeads, t.headDim, m_step, t.ropeTheta));
+    LLAVA_TRY(b.writeRowAt(kc, k, m_step));
+    LLAVA_TRY(b.writeRowAt(vcache, v, m_step));
+    const AttentionParams params{t.nHeads, t.nKvHeads, t.headDim, 0, 1.0f / std::sqrt(static_cast<float>(t.headDim)),
+                                 AttentionMask::Causal, m_llmReducedPrecision};
+    LLAVA_TRY(b.attentionAt(att, q, kc, vcache, params, m_step));
+    LLAVA_TRY(b.matmul(x, att, w.o, {}, MatmulMode::Accumulate));
+    LLAVA_TRY(b.rmsNorm(xn, x, w.postNorm, t.rmsNormEps));
+    LLAVA_TRY(b.matmul(gate, xn, w.gate, {}, MatmulMode::Overwrite));
+    LLAVA_TRY(b.matmul(up, xn, w.up, {}, MatmulMode::Overwrite));
+    LLAVA_TRY(b.siluMul(gate, gate, up));
+    return b.matmul(x, gate, w.down, {}, MatmulMode::Accumulate);
+}
+
+Status LlavaModel::decodeStep() {
+    Backend& b = m_backend;
+    LLAVA_ASSIGN_OR_RETURN(Tensor x, rows(m_x, 1));
+    LLAVA_TRY(b.embedAt(x, m_embed, m_step));
+    for (int l = 0; l < m_config.text.nLayers; ++l) LLAVA_TRY(llmDecodeLayer(l, x));
+    LLAVA_TRY(b.rmsNorm(m_lastNorm, x, m_finalNorm, m_config.text.rmsNormEps));
+    return b.matmul(m_logits, m_lastNorm, m_lmHead, {}, MatmulMode::Overwrite);
+}
+
 Status LlavaModel::decode(std::int32_t id, int position) {
-    const std::int32_t ids[1] = {id};
-    return prefill(ids, {}, position, {});
+    if (position < 0 || position >= m_context)
+        return makeError(ErrorCode::OutOfRange, "decode: position " + std::to_string(position) +
+                                                    " is outside the context of " + std::to_string(m_context));
+    if (id < 0 || id >= m_embed.rows())
+        return makeError(ErrorCode::OutOfRange, "decode: token id " + std::to_string(id) + " >= vocabulary rows " +
+                                                    std::to_string(m_embed.rows()));
+    const std::int32_t step[2] = {position, id};
+    Backend& b = m_backend;
+    LLAVA_TRY(b.upload(m_step, step, sizeof step));
+    LLAVA_TRY(b.runRecorded(m_decodeKey, [this] { return decodeStep(); }));
+    LLAVA_TRY(b.download(m_logits, m_logitsHost.data(), m_logitsHost.size() * 4));
+    dump("logits", m_logitsHost, {m_config.text.nVocab});
+    return Status::ok();
 }
 
 }  // namespace llava

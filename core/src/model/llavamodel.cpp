@@ -124,6 +124,9 @@ Status LlavaModel::allocateActivations() {
     LLAVA_TRY(alloc(m_up, {c, t.dFfn}, BufferRole::Scratch, "up"));
     LLAVA_TRY(alloc(m_lastNorm, {1, t.dModel}, BufferRole::Scratch, "final norm"));
     LLAVA_TRY(alloc(m_logits, {1, t.nVocab}, BufferRole::Scratch, "logits"));
+    LLAVA_ASSIGN_OR_RETURN(m_step, m_backend.allocate({2}, StorageFormat::I32, BufferRole::Scratch, "decode step"));
+    m_owned.push_back(m_step);
+    m_decodeKey = "llava.decode@" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
     const std::int64_t s = vc.imageSize, crops = m_maxCrops, n = crops * (vc.nPatches() + 1), dv = vc.dVision;
     const std::int64_t patches = crops * vc.nPatches();
     LLAVA_TRY(alloc(m_pixels, {crops, 3, s, s}, BufferRole::Scratch, "pixels"));

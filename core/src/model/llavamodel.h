@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -67,6 +68,9 @@ private:
     Status llmLayer(int layer, const Tensor& x, int rows, int position);
     Status clipLayer(int layer, int crops);
     Status forwardRows(const Tensor& x, int rows, int position, const CancelPredicate& cancel);
+    // One decode step with position and id read from m_step (Backend::runRecorded replays it).
+    Status decodeStep();
+    Status llmDecodeLayer(int layer, const Tensor& x);
     void dump(std::string_view name, const std::vector<float>& data, const Shape& shape) const;
 
     Backend& m_backend;
@@ -91,6 +95,8 @@ private:
     std::vector<Tensor> m_kCache, m_vCache;                  // per layer (context, nKvHeads*headDim)
     Tensor m_x, m_xn, m_q, m_k, m_v, m_att, m_gate, m_up;    // (chunk, ...) LLM scratch
     Tensor m_lastNorm, m_logits;                             // (1, dModel), (1, nVocab)
+    Tensor m_step;                                           // I32 (2): decode position, token id
+    std::string m_decodeKey;                                 // runRecorded key, unique per model
     // CLIP scratch for all crops of an image at once (m_maxCrops x 577 rows): the matrices of a layer run
     // as one GEMM over every crop; attention runs per crop on row views.
     Tensor m_pixels, m_h, m_hn, m_vq, m_vk, m_vv, m_vatt, m_vf, m_patches, m_p1, m_p2;

@@ -27,6 +27,8 @@ Status fillRandom(Backend& backend, const Tensor& tensor, float amplitude, std::
 // Runs `work` warmup + reps times on the backend's stream and returns device milliseconds per rep
 // measured with CUDA events. Fails with the first error `work` returns.
 Result<std::vector<double>> timeOnDevice(Backend& backend, int warmup, int reps, const std::function<Status()>& work);
+// Turns CUDA-graph replay of Backend::runRecorded on or off (default on unless LLAVA_CUDA_GRAPHS=0).
+Status setGraphsEnabled(Backend& backend, bool enabled);
 // Device-to-device copy bandwidth (bytes read + bytes written per second, GB/s), median of `reps`
 // copies of a `bytes`-sized buffer: the ceiling decode throughput is judged against.
 Result<double> copyBandwidthGBs(Backend& backend, std::size_t bytes, int reps);

@@ -4,6 +4,7 @@
 // a raw kernel (cpukernels.h). Buffer management lives in cpubackend.cpp, the ops in cpuops.cpp.
 #pragma once
 
+#include <array>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -109,7 +110,25 @@ public:
     Status copy(const Tensor& dst, const Tensor& src) override;
     Result<std::int32_t> argmax(const Tensor& x, std::int64_t nValid) override;
 
+    Status embedAt(const Tensor& out, const Tensor& table, const Tensor& step) override;
+    Status ropeAt(const Tensor& x, int nHeads, int headDim, const Tensor& step, double theta) override;
+    Status writeRowAt(const Tensor& cache, const Tensor& src, const Tensor& step) override;
+    Status attentionAt(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
+                       const AttentionParams& params, const Tensor& step) override;
+    Status runRecorded(std::string_view, const std::function<Status()>& body) override { return body(); }
+
 private:
+    // step[0] (position) and step[1] (token id) of a decode step tensor (backend.h).
+    Result<std::array<std::int32_t, 2>> readStep(const Tensor& step, const char* op) const {
+        if (step.format != StorageFormat::I32 || step.elementCount() != 2)
+            return makeError(ErrorCode::ShapeMismatch, std::string(op) + ": step must be I32 (2), got " +
+                                                           std::string(storageFormatName(step.format)) + " " + shapeOf(step));
+        LLAVA_ASSIGN_OR_RETURN(const std::byte* p, readable(step, 8, op));
+        std::array<std::int32_t, 2> v{};
+        std::memcpy(v.data(), p, 8);
+        return v;
+    }
+
     std::uint32_t addBuffer(CpuBuffer buffer) {
         if (!m_free.empty()) {
             const std::uint32_t id = m_free.back();

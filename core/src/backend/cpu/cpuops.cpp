@@ -239,3 +239,43 @@ Result<std::int32_t> CpuBackend::argmax(const Tensor& x, std::int64_t nValid) {
 }
 
 }  // namespace llava::cpu
+
+// ---- decode-step ops: the regular ops at the position / id read from the step tensor ----------------
+
+namespace llava::cpu {
+
+Status CpuBackend::embedAt(const Tensor& out, const Tensor& table, const Tensor& step) {
+    LLAVA_ASSIGN_OR_RETURN(const auto s, readStep(step, "embedAt"));
+    const std::int32_t ids[1] = {s[1]};
+    return embed(out, table, ids);
+}
+
+Status CpuBackend::ropeAt(const Tensor& x, int nHeads, int headDim, const Tensor& step, double theta) {
+    LLAVA_ASSIGN_OR_RETURN(const auto s, readStep(step, "ropeAt"));
+    if (x.rows() != 1) return mismatch("ropeAt (one row)", x, step);
+    return rope(x, nHeads, headDim, s[0], theta);
+}
+
+Status CpuBackend::writeRowAt(const Tensor& cache, const Tensor& src, const Tensor& step) {
+    LLAVA_ASSIGN_OR_RETURN(const auto s, readStep(step, "writeRowAt"));
+    if (src.rows() != 1 || src.cols() != cache.cols()) return mismatch("writeRowAt", cache, src);
+    LLAVA_ASSIGN_OR_RETURN(Tensor row, rowView(cache, s[0], 1));
+    return copy(row, src);
+}
+
+Status CpuBackend::attentionAt(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
+                               const AttentionParams& params, const Tensor& step) {
+    LLAVA_ASSIGN_OR_RETURN(const auto s, readStep(step, "attentionAt"));
+    if (q.rows() != 1) return mismatch("attentionAt (one query row)", q, kCache);
+    if (s[0] < 0 || s[0] >= kCache.rows())
+        return makeError(ErrorCode::OutOfRange, "attentionAt: position " + std::to_string(s[0]) + " outside the cache of " +
+                                                    std::to_string(kCache.rows()) + " rows");
+    LLAVA_ASSIGN_OR_RETURN(Tensor k, rowView(kCache, 0, s[0] + 1));
+    LLAVA_ASSIGN_OR_RETURN(Tensor v, rowView(vCache, 0, s[0] + 1));
+    AttentionParams p = params;
+    p.nPast = s[0];
+    p.mask = AttentionMask::Causal;
+    return attention(out, q, k, v, p);
+}
+
+}  // namespace llava::cpu

@@ -1,0 +1,139 @@
+// BackendCuda decode steps: the step-tensor ops (position and token id read on the device, so a step's
+// launches have the same arguments every time) and runRecorded, which runs a decode step eagerly once,
+// then captures it into a CUDA graph and replays that: one launch per token instead of ~15 per layer,
+// with no gaps between kernels. A capture that fails (an op that must sync, a scratch that would grow)
+// falls back to eager runs for that key, with the reason in info().device; LLAVA_CUDA_GRAPHS=0 turns
+// replay off altogether (A/B timing, debugging).
+#include "backend_cuda.h"
+
+namespace llava::cuda {
+namespace {
+
+bool isFloatFormat(StorageFormat f) {
+    return f == StorageFormat::F32 || f == StorageFormat::F16 || f == StorageFormat::BF16;
+}
+
+std::size_t bytesOf(const Tensor& t) { return storageBytes(t.format, t.rows(), t.cols()); }
+
+}  // namespace
+
+const std::int32_t* BackendCuda::stepPointer(const Tensor& step, const char* op) const {
+    if (step.format != StorageFormat::I32 || step.elementCount() != 2)
+        fail(BackendErrorKind::ShapeMismatch, std::string(op) + ": step must be I32 (2), got " +
+                                                  std::string(storageFormatName(step.format)) + " " +
+                                                  shapeToString(step.shape));
+    return static_cast<const std::int32_t*>(devicePointer(step, 8, op));
+}
+
+Status BackendCuda::embedAt(const Tensor& out, const Tensor& table, const Tensor& step) {
+    return guarded("embedAt", [&] {
+        if (!isFloatFormat(table.format)) fail(BackendErrorKind::Unsupported, "embedAt: quantised table");
+        if (out.rows() != 1 || out.cols() != table.cols()) failShapes("embedAt", out, table);
+        float* o = activation(out, "embedAt out");
+        const void* t = devicePointer(table, bytesOf(table), "embedAt");
+        cuda::embed(o, t, table.format, stepPointer(step, "embedAt") + 1, 1, table.cols(), table.rows(), m_stream.get());
+    });
+}
+
+Status BackendCuda::ropeAt(const Tensor& x, int nHeads, int headDim, const Tensor& step, double theta) {
+    return guarded("ropeAt", [&] {
+        if (x.rows() != 1 || x.cols() != static_cast<std::int64_t>(nHeads) * headDim || headDim % 2 != 0)
+            fail(BackendErrorKind::ShapeMismatch, "ropeAt: x " + shapeToString(x.shape) + " vs 1 row of " +
+                                                      std::to_string(nHeads) + " heads x " + std::to_string(headDim));
+        cuda::rope(activation(x, "ropeAt x"), 1, nHeads, headDim, 0, static_cast<float>(theta), m_stream.get(),
+                   stepPointer(step, "ropeAt"));
+    });
+}
+
+Status BackendCuda::writeRowAt(const Tensor& cache, const Tensor& src, const Tensor& step) {
+    return guarded("writeRowAt", [&] {
+        if (src.rows() != 1 || src.cols() != cache.cols()) failShapes("writeRowAt", cache, src);
+        if (!isFloatFormat(cache.format)) fail(BackendErrorKind::Unsupported, "writeRowAt: quantised cache");
+        void* c = devicePointer(cache, bytesOf(cache), "writeRowAt cache");
+        convertRowAt(c, cache.format, activation(src, "writeRowAt src"), cache.cols(), cache.rows(),
+                     stepPointer(step, "writeRowAt"), m_stream.get());
+    });
+}
+
+Status BackendCuda::attentionAt(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
+                                const AttentionParams& p, const Tensor& step) {
+    return guarded("attentionAt", [&] {
+        if (p.nHeads <= 0 || p.nKvHeads <= 0 || p.nHeads % p.nKvHeads != 0 || p.headDim <= 0)
+            fail(BackendErrorKind::InvalidArgument,
+                 "attentionAt: heads " + std::to_string(p.nHeads) + "/" + std::to_string(p.nKvHeads));
+        if (q.rows() != 1 || q.cols() != static_cast<std::int64_t>(p.nHeads) * p.headDim || out.shape != q.shape)
+            failShapes("attentionAt q (one row)", q, out);
+        if (kCache.shape != vCache.shape || kCache.cols() != static_cast<std::int64_t>(p.nKvHeads) * p.headDim)
+            failShapes("attentionAt k/v caches", kCache, vCache);
+        if (p.headDim > kAttentionMaxHeadDim)
+            fail(BackendErrorKind::Unsupported, "attentionAt: headDim " + std::to_string(p.headDim) + " > " +
+                                                    std::to_string(kAttentionMaxHeadDim));
+        AttentionDims d;
+        d.nQueries = 1;
+        d.nKeys = kCache.rows();  // capacity; the kernel reads the visible count from the step
+        d.nHeads = p.nHeads;
+        d.nKvHeads = p.nKvHeads;
+        d.headDim = p.headDim;
+        d.scale = p.scale;
+        d.causal = true;
+        float* o = activation(out, "attentionAt out");
+        const float* qp = activation(q, "attentionAt q");
+        const float* kp = activation(kCache, "attentionAt k");
+        const float* vp = activation(vCache, "attentionAt v");
+        const auto floats = static_cast<std::size_t>(attentionDecodeScratchFloats(d));
+        auto* partial = static_cast<float*>(m_attention.ensure(floats * 4, m_stream.get(), "attention splits"));
+        attentionDecode(o, qp, kp, vp, d, partial, m_stream.get(), stepPointer(step, "attentionAt"));
+    });
+}
+
+Status BackendCuda::runRecorded(std::string_view key, const std::function<Status()>& body) {
+    if (!m_graphsEnabled || m_capturing) return body();
+    auto it = m_recordings.find(key);
+    if (it == m_recordings.end()) it = m_recordings.emplace(std::string(key), Recording{}).first;
+    Recording& r = it->second;
+    if (r.disabled) return body();
+    if (!r.exec) {
+        if (r.eagerRuns == 0) {  // first run: every scratch buffer grows to its steady-state size
+            ++r.eagerRuns;
+            return body();
+        }
+        const Status recorded = record(r, body);
+        if (!recorded.isOk()) {
+            r.disabled = true;
+            m_graphNote = recorded.message();
+            return body();  // the captured ops did not run: run them for real
+        }
+    }
+    return guarded("graph launch", [&] { LLAVA_CUDA_CHECK(cudaGraphLaunch(r.exec.get(), m_stream.get())); });
+}
+
+Status BackendCuda::record(Recording& r, const std::function<Status()>& body) {
+    const Status begin = guarded("begin capture", [&] {
+        LLAVA_CUDA_CHECK(cudaStreamBeginCapture(m_stream.get(), cudaStreamCaptureModeThreadLocal));
+    });
+    if (!begin.isOk()) return begin;
+    m_capturing = true;
+    const Status captured = body();
+    m_capturing = false;
+    cudaGraph_t raw = nullptr;
+    const cudaError_t ended = cudaStreamEndCapture(m_stream.get(), &raw);  // always ends the capture
+    const Graph graph(raw);
+    if (!captured.isOk()) {
+        cudaGetLastError();
+        return captured.withContext("capturing a decode step");
+    }
+    if (ended != cudaSuccess || !graph) {
+        cudaGetLastError();
+        return makeError(ErrorCode::Internal, std::string("capturing a decode step: ") + cudaGetErrorName(ended));
+    }
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t instantiated = cudaGraphInstantiate(&exec, graph.get(), 0);
+    if (instantiated != cudaSuccess) {
+        cudaGetLastError();
+        return makeError(ErrorCode::Internal, std::string("instantiating the decode graph: ") + cudaGetErrorName(instantiated));
+    }
+    r.exec = GraphExec(exec);
+    return Status::ok();
+}
+
+}  // namespace llava::cuda
