@@ -1,5 +1,6 @@
-// Scaled dot-product attention over fp32 q/k/v with GQA (q head h reads kv head h / (nHeads/nKvHeads)),
-// causal (row i sees keys [0, nPast + i]) or unmasked (CLIP, 577 tokens per crop). Two launchers:
+// Scaled dot-product attention over fp32 q and fp32 or fp16 k/v (the KV cache may be 16-bit), GQA (q
+// head h reads kv head h / (nHeads/nKvHeads)), causal (row i sees keys [0, nPast + i]) or unmasked
+// (CLIP, 577 tokens per crop). All arithmetic in fp32. Two launchers:
 //
 // attentionPrefill — flash-style, any number of queries. Block = 4 warps = 16 query rows of one head
 //   (4 rows per warp). Per step the block stages a tile of 32 keys and values in shared memory (K rows
@@ -23,7 +24,11 @@ constexpr int kRowsPerWarp = 4, kPrefillWarps = 4, kBlockQ = kRowsPerWarp * kPre
 constexpr int kDimsPerLane = kAttentionMaxHeadDim / kWarp;
 constexpr int kDecodeThreads = 128, kDecodeChunk = 256;
 
-__global__ void attentionPrefillKernel(float* out, const float* q, const float* k, const float* v, AttentionDims d) {
+__device__ __forceinline__ float toFloat(float x) { return x; }
+__device__ __forceinline__ float toFloat(__half x) { return __half2float(x); }
+
+template <typename KV>
+__global__ void attentionPrefillKernel(float* out, const float* q, const KV* k, const KV* v, AttentionDims d) {
     __shared__ float qs[kBlockQ][kAttentionMaxHeadDim];
     __shared__ float ks[kBlockK][kAttentionMaxHeadDim + 1];
     __shared__ float vs[kBlockK][kAttentionMaxHeadDim];
@@ -50,8 +55,8 @@ __global__ void attentionPrefillKernel(float* out, const float* q, const float* 
         for (int i = threadIdx.x; i < kBlockK * hd; i += blockDim.x) {
             const std::int64_t key = t0 + i / hd;
             const std::int64_t at = key * kvWidth + kvHead * hd + i % hd;
-            ks[i / hd][i % hd] = key < keyEnd ? k[at] : 0.0f;
-            vs[i / hd][i % hd] = key < keyEnd ? v[at] : 0.0f;
+            ks[i / hd][i % hd] = key < keyEnd ? toFloat(k[at]) : 0.0f;
+            vs[i / hd][i % hd] = key < keyEnd ? toFloat(v[at]) : 0.0f;
         }
         __syncthreads();
 #pragma unroll
@@ -90,7 +95,8 @@ __global__ void attentionPrefillKernel(float* out, const float* q, const float* 
     }
 }
 
-__global__ void attentionDecodeKernel(float* partial, const float* q, const float* k, const float* v, AttentionDims d,
+template <typename KV>
+__global__ void attentionDecodeKernel(float* partial, const float* q, const KV* k, const KV* v, AttentionDims d,
                                       const std::int32_t* lastKeyFrom) {
     if (lastKeyFrom) d.nKeys = min(d.nKeys, static_cast<std::int64_t>(*lastKeyFrom) + 1);
     __shared__ float qs[kAttentionMaxHeadDim];
@@ -104,9 +110,9 @@ __global__ void attentionDecodeKernel(float* partial, const float* q, const floa
     for (int e = threadIdx.x; e < hd; e += blockDim.x) qs[e] = q[head * hd + e];
     __syncthreads();
     for (int j = warp; j < count; j += kDecodeThreads / kWarp) {
-        const float* kr = k + (key0 + j) * kvWidth + kvHead * hd;
+        const KV* kr = k + (key0 + j) * kvWidth + kvHead * hd;
         float s = 0.0f;
-        for (int e = lane; e < hd; e += kWarp) s += qs[e] * kr[e];
+        for (int e = lane; e < hd; e += kWarp) s += qs[e] * toFloat(kr[e]);
         s = warpSum(s);
         if (lane == 0) scores[j] = s * d.scale;
     }
@@ -122,9 +128,9 @@ __global__ void attentionDecodeKernel(float* partial, const float* q, const floa
     const float sum = blockSum(localSum, reduce);  // also orders the scores writes before the reads below
     float* slot = partial + (static_cast<std::int64_t>(head) * nSplits + split) * (hd + 2);
     for (int e = threadIdx.x; e < hd; e += blockDim.x) {
-        const float* vc = v + key0 * kvWidth + kvHead * hd + e;
+        const KV* vc = v + key0 * kvWidth + kvHead * hd + e;
         float acc = 0.0f;
-        for (int j = 0; j < count; ++j) acc += scores[j] * vc[j * kvWidth];
+        for (int j = 0; j < count; ++j) acc += scores[j] * toFloat(vc[j * kvWidth]);
         slot[e] = acc;
     }
     if (threadIdx.x == 0) {
@@ -155,11 +161,16 @@ int decodeSplits(const AttentionDims& d) { return static_cast<int>((d.nKeys + kD
 
 }  // namespace
 
-void attentionPrefill(float* out, const float* q, const float* k, const float* v, const AttentionDims& dims,
-                      cudaStream_t stream) {
+void attentionPrefill(float* out, const float* q, const void* k, const void* v, Format kvFormat,
+                      const AttentionDims& dims, cudaStream_t stream) {
     if (dims.nQueries == 0) return;
     const dim3 grid(static_cast<unsigned>((dims.nQueries + kBlockQ - 1) / kBlockQ), static_cast<unsigned>(dims.nHeads));
-    attentionPrefillKernel<<<grid, kPrefillWarps * kWarp, 0, stream>>>(out, q, k, v, dims);
+    if (kvFormat == Format::F16)
+        attentionPrefillKernel<<<grid, kPrefillWarps * kWarp, 0, stream>>>(out, q, static_cast<const __half*>(k),
+                                                                          static_cast<const __half*>(v), dims);
+    else
+        attentionPrefillKernel<<<grid, kPrefillWarps * kWarp, 0, stream>>>(out, q, static_cast<const float*>(k),
+                                                                          static_cast<const float*>(v), dims);
     LLAVA_LAUNCH_CHECK();
 }
 
@@ -167,12 +178,17 @@ std::int64_t attentionDecodeScratchFloats(const AttentionDims& dims) {
     return static_cast<std::int64_t>(dims.nHeads) * decodeSplits(dims) * (dims.headDim + 2);
 }
 
-void attentionDecode(float* out, const float* q, const float* k, const float* v, const AttentionDims& dims,
-                     float* partial, cudaStream_t stream, const std::int32_t* lastKeyFrom) {
+void attentionDecode(float* out, const float* q, const void* k, const void* v, Format kvFormat,
+                     const AttentionDims& dims, float* partial, cudaStream_t stream, const std::int32_t* lastKeyFrom) {
     const int splits = decodeSplits(dims);
     if (splits == 0) return;
-    attentionDecodeKernel<<<dim3(static_cast<unsigned>(dims.nHeads), static_cast<unsigned>(splits)), kDecodeThreads, 0,
-                            stream>>>(partial, q, k, v, dims, lastKeyFrom);
+    const dim3 grid(static_cast<unsigned>(dims.nHeads), static_cast<unsigned>(splits));
+    if (kvFormat == Format::F16)
+        attentionDecodeKernel<<<grid, kDecodeThreads, 0, stream>>>(partial, q, static_cast<const __half*>(k),
+                                                                   static_cast<const __half*>(v), dims, lastKeyFrom);
+    else
+        attentionDecodeKernel<<<grid, kDecodeThreads, 0, stream>>>(partial, q, static_cast<const float*>(k),
+                                                                   static_cast<const float*>(v), dims, lastKeyFrom);
     LLAVA_LAUNCH_CHECK();
     attentionCombineKernel<<<static_cast<unsigned>(dims.nHeads), kDecodeThreads, 0, stream>>>(out, partial, splits,
                                                                                              dims.headDim);

@@ -10,27 +10,32 @@
 namespace llava::cuda {
 
 void attentionByGemm(const GemmContext& gemm, const AttentionGemmScratch& scratch, float* out, const float* q,
-                     const float* k, const float* v, const AttentionDims& d, bool reducedPrecision,
+                     const void* k, const void* v, Format kvFormat, const AttentionDims& d, bool reducedPrecision,
                      cudaStream_t stream) {
     const std::int64_t hd = d.headDim, heads = d.nHeads, kvHeads = d.nKvHeads, group = heads / kvHeads;
     const std::int64_t qWidth = heads * hd, kvWidth = kvHeads * hd;
     if (d.nQueries == 0) return;
 
-    // Operands: the fp32 activations as they are, or F16 copies (q, then k, then v) for the tensor cores.
+    // Operands in one format: F16 (reduced) or F32. q is fp32 and converted when reduced; k/v are used
+    // as they are when already in the operand format (an F16 KV cache), else converted into scratch.
     const Format operandFormat = reducedPrecision ? Format::F16 : Format::F32;
     const std::size_t operandSize = reducedPrecision ? 2 : 4;
     const void *qOp = q, *kOp = k, *vOp = v;
-    if (reducedPrecision) {
-        const std::size_t qBytes = static_cast<std::size_t>(d.nQueries * qWidth) * 2;
-        const std::size_t kvBytes = static_cast<std::size_t>(d.nKeys * kvWidth) * 2;
-        auto* base = static_cast<char*>(
-            scratch.operands->ensure(qBytes + 2 * kvBytes, stream, "attention f16 operands"));
-        convert(base, Format::F16, q, Format::F32, d.nQueries * qWidth, stream);
-        convert(base + qBytes, Format::F16, k, Format::F32, d.nKeys * kvWidth, stream);
-        convert(base + qBytes + kvBytes, Format::F16, v, Format::F32, d.nKeys * kvWidth, stream);
-        qOp = base;
-        kOp = base + qBytes;
-        vOp = base + qBytes + kvBytes;
+    const bool convertQ = reducedPrecision, convertKv = kvFormat != operandFormat;
+    const std::size_t qBytes = convertQ ? static_cast<std::size_t>(d.nQueries * qWidth) * operandSize : 0;
+    const std::size_t kvBytes = convertKv ? static_cast<std::size_t>(d.nKeys * kvWidth) * operandSize : 0;
+    if (qBytes + kvBytes > 0) {
+        auto* base = static_cast<char*>(scratch.operands->ensure(qBytes + 2 * kvBytes, stream, "attention operands"));
+        if (convertQ) {
+            convert(base, operandFormat, q, Format::F32, d.nQueries * qWidth, stream);
+            qOp = base;
+        }
+        if (convertKv) {
+            convert(base + qBytes, operandFormat, k, kvFormat, d.nKeys * kvWidth, stream);
+            convert(base + qBytes + kvBytes, operandFormat, v, kvFormat, d.nKeys * kvWidth, stream);
+            kOp = base + qBytes;
+            vOp = base + qBytes + kvBytes;
+        }
     }
     auto at = [&](const void* base, std::int64_t elements) {
         return static_cast<const void*>(static_cast<const char*>(base) + elements * static_cast<std::int64_t>(operandSize));

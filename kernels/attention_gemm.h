@@ -3,8 +3,9 @@
 // P = softmax(S) with the causal mask (attentionSoftmax), O = P V (strided-batched GEMM written straight
 // into the output columns of each head). GQA without copying K/V: one GEMM call per position j of a
 // query head within its group (head = kvHead * group + j), batched over the kv heads.
-// Precision: reduced = q, k, v and P rounded to F16 (tensor cores, fp32 accumulation); otherwise the
-// same steps in pure fp32 (the parity path for F32 weights). Any headDim.
+// Precision: reduced = q, k, v and P rounded to F16 (tensor cores, fp32 accumulation; an F16 KV cache is
+// used as it is); otherwise the same steps in pure fp32 (the parity path for F32 weights; F16 k/v are
+// widened first). Any headDim.
 // The causal rectangle: a chunk computes keys up to its own last visible one, so causal work is about
 // half a full product plus one chunk's triangle.
 #pragma once
@@ -28,7 +29,7 @@ struct AttentionGemmScratch {
 };
 
 void attentionByGemm(const GemmContext& gemm, const AttentionGemmScratch& scratch, float* out, const float* q,
-                     const float* k, const float* v, const AttentionDims& dims, bool reducedPrecision,
+                     const void* k, const void* v, Format kvFormat, const AttentionDims& dims, bool reducedPrecision,
                      cudaStream_t stream);
 
 }  // namespace llava::cuda

@@ -74,7 +74,8 @@ BackendInfo BackendCuda::info() const {
     if (!m_graphsEnabled) info.device += ", CUDA graphs off";
     else if (!m_graphNote.empty()) info.device += ", CUDA graphs off: " + m_graphNote;
     info.threads = 1;
-    info.prefillRows = 1024;  // 7B: ~200 MiB of activations; GEMMs of M = 1024 keep the tensor cores busy
+    info.prefillRows = 1024;
+    info.f16KvCache = true;  // 7B: ~200 MiB of activations; GEMMs of M = 1024 keep the tensor cores busy
     for (const auto& b : m_buffers) {
         if (!b.memory) continue;
         if (b.role == BufferRole::Weights) info.memory.weightBytes += b.memory.bytes();

@@ -81,6 +81,7 @@ private:
     std::uint32_t addBuffer(CudaBuffer buffer);
     float* activation(const Tensor& t, const char* op) const;               // F32, whole tensor in range
     const void* floatVector(const Tensor& t, const char* op) const;         // F32/F16/BF16, whole tensor
+    const void* kvTensor(const Tensor& t, const char* op) const;            // attention k/v: F32 or F16
     void stagedUpload(void* dst, const void* host, std::size_t bytes);      // pinned double buffer
     void linear(float* out, const float* x, const Tensor& w, const void* bias, StorageFormat biasFormat,
                 std::int64_t m, bool accumulate, const char* op);

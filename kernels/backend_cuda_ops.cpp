@@ -24,6 +24,13 @@ float* BackendCuda::activation(const Tensor& t, const char* op) const {
     return static_cast<float*>(devicePointer(t, bytesOf(t), op));
 }
 
+const void* BackendCuda::kvTensor(const Tensor& t, const char* op) const {
+    if (t.format != StorageFormat::F32 && t.format != StorageFormat::F16)
+        fail(BackendErrorKind::ShapeMismatch,
+             std::string(op) + ": keys/values must be F32 or F16, got " + std::string(storageFormatName(t.format)));
+    return devicePointer(t, bytesOf(t), op);
+}
+
 const void* BackendCuda::floatVector(const Tensor& t, const char* op) const {
     if (!isFloatFormat(t.format))
         fail(BackendErrorKind::Unsupported, std::string(op) + ": quantised tensor where a float vector is needed");
@@ -110,22 +117,23 @@ Status BackendCuda::attention(const Tensor& out, const Tensor& q, const Tensor& 
         d.causal = p.mask == AttentionMask::Causal;
         float* o = activation(out, "attention out");
         const float* qp = activation(q, "attention q");
-        const float* kp = activation(k, "attention k");
-        const float* vp = activation(v, "attention v");
+        const void* kp = kvTensor(k, "attention k");
+        const void* vp = kvTensor(v, "attention v");
+        if (k.format != v.format) failShapes("attention k/v formats differ", k, v);
         const bool useGemm = d.nQueries >= kAttentionGemmMinQueries;
         if (!useGemm && p.headDim > kAttentionMaxHeadDim)  // the GEMM path takes any headDim
             fail(BackendErrorKind::Unsupported, "attention: headDim " + std::to_string(p.headDim) + " > " +
                                                     std::to_string(kAttentionMaxHeadDim) + " with fewer than " +
                                                     std::to_string(kAttentionGemmMinQueries) + " query rows");
         if (useGemm) {
-            attentionByGemm(gemmContext(), {&m_attentionOperands, &m_attentionScores}, o, qp, kp, vp, d,
+            attentionByGemm(gemmContext(), {&m_attentionOperands, &m_attentionScores}, o, qp, kp, vp, k.format, d,
                             p.reducedPrecision, m_stream.get());
         } else if (d.nQueries == 1 && d.nKeys > 0) {
             const auto floats = static_cast<std::size_t>(attentionDecodeScratchFloats(d));
             auto* partial = static_cast<float*>(m_attention.ensure(floats * 4, m_stream.get(), "attention splits"));
-            attentionDecode(o, qp, kp, vp, d, partial, m_stream.get());
+            attentionDecode(o, qp, kp, vp, k.format, d, partial, m_stream.get());
         } else {
-            attentionPrefill(o, qp, kp, vp, d, m_stream.get());
+            attentionPrefill(o, qp, kp, vp, k.format, d, m_stream.get());
         }
     });
 }

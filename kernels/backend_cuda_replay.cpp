@@ -78,11 +78,12 @@ Status BackendCuda::attentionAt(const Tensor& out, const Tensor& q, const Tensor
         d.causal = true;
         float* o = activation(out, "attentionAt out");
         const float* qp = activation(q, "attentionAt q");
-        const float* kp = activation(kCache, "attentionAt k");
-        const float* vp = activation(vCache, "attentionAt v");
+        const void* kp = kvTensor(kCache, "attentionAt k");
+        const void* vp = kvTensor(vCache, "attentionAt v");
+        if (kCache.format != vCache.format) failShapes("attentionAt k/v cache formats differ", kCache, vCache);
         const auto floats = static_cast<std::size_t>(attentionDecodeScratchFloats(d));
         auto* partial = static_cast<float*>(m_attention.ensure(floats * 4, m_stream.get(), "attention splits"));
-        attentionDecode(o, qp, kp, vp, d, partial, m_stream.get(), stepPointer(step, "attentionAt"));
+        attentionDecode(o, qp, kp, vp, kCache.format, d, partial, m_stream.get(), stepPointer(step, "attentionAt"));
     });
 }
 

@@ -78,13 +78,15 @@ struct AttentionDims {
 constexpr int kAttentionMaxHeadDim = 128;
 // Flash-style tiled attention for any number of queries (prefill, CLIP): fp32 SIMT, the path for short
 // query blocks (attention_gemm.h takes long ones to the tensor cores).
-void attentionPrefill(float* out, const float* q, const float* k, const float* v, const AttentionDims& dims,
-                      cudaStream_t stream);
+// k, v: kvFormat F32 or F16 (a 16-bit KV cache); q and out fp32.
+void attentionPrefill(float* out, const float* q, const void* k, const void* v, Format kvFormat,
+                      const AttentionDims& dims, cudaStream_t stream);
 // Split-K decode attention for one query row; partial needs attentionDecodeScratchFloats(dims) floats.
 // lastKeyFrom (device int): the row sees keys [0, *lastKeyFrom] of the dims.nKeys-row cache.
 std::int64_t attentionDecodeScratchFloats(const AttentionDims& dims);
-void attentionDecode(float* out, const float* q, const float* k, const float* v, const AttentionDims& dims,
-                     float* partial, cudaStream_t stream, const std::int32_t* lastKeyFrom = nullptr);
+void attentionDecode(float* out, const float* q, const void* k, const void* v, Format kvFormat,
+                     const AttentionDims& dims, float* partial, cudaStream_t stream,
+                     const std::int32_t* lastKeyFrom = nullptr);
 // Scores -> probabilities for the GEMM path: s holds nBatch * m rows of n floats, row r being query
 // r % m of batch item r / m. p (same layout; F32 may alias s, or F16) = softmax over the row's first
 // `visible` entries and 0 after them, visible = causal ? min(n, firstPosition + r % m + 1) : n; a row

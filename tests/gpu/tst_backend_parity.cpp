@@ -84,6 +84,7 @@ struct AttentionRow {
     bool causal;
     double tolerance;
     bool reduced = false;  // AttentionParams::reducedPrecision
+    bool f16Kv = false;    // keys/values stored as F16 (a 16-bit KV cache) on both backends
 };
 
 // Rows of >= 64 queries take the cuBLAS path (attention_gemm.h); each runs twice: in fp32 (NMSE 1e-7)
@@ -128,6 +129,17 @@ std::vector<AttentionRow> attentionRows() {
         reduced.reduced = true;
         out.push_back(exact);
         out.push_back(reduced);
+    }
+    // 16-bit KV cache: split-K decode, flash prefill, and the GEMM path using F16 k/v as they are
+    // (reduced) or widening them (fp32). Both backends read the same F16 bytes: fp32 tolerances apply
+    // except where the GEMM path rounds q and p too.
+    for (AttentionRow r : std::vector<AttentionRow>{
+             {"f16 kv: decode 1 after 700 GQA 8/2 d128", 1, 701, 8, 2, 128, 700, true, kF32},
+             {"f16 kv: prefill causal 37 GQA 8/2 d64", 37, 37, 8, 2, 64, 0, true, kF32},
+             {"f16 kv: prefill causal 301 GQA 32/8 d128 fp32", 301, 301, 32, 8, 128, 0, true, kF32},
+             {"f16 kv: prefill causal 301 GQA 32/8 d128 f16 tensor cores", 301, 301, 32, 8, 128, 0, true, kHalf, true}}) {
+        r.f16Kv = true;
+        out.push_back(r);
     }
     return out;
 }
@@ -237,8 +249,11 @@ struct Suite {
         for (const AttentionRow& r : attentionRows()) {
             if (!ctx.beginRow(r.tag)) continue;
             Pair q = kit.random(r.queries, r.heads * r.headDim, ++seed, 2.0f);
-            Pair k = kit.random(r.keys, r.kvHeads * r.headDim, ++seed, 2.0f);
-            Pair v = kit.random(r.keys, r.kvHeads * r.headDim, ++seed);
+            const std::int64_t kvCols = std::int64_t{r.kvHeads} * r.headDim;
+            const auto kValues = test::randomFloats(std::size_t(r.keys * kvCols), ++seed, 2.0f);
+            const auto vValues = test::randomFloats(std::size_t(r.keys * kvCols), ++seed);
+            Pair k = r.f16Kv ? kit.plain(kValues, {r.keys, kvCols}, StorageFormat::F16) : kit.activation(kValues, r.keys, kvCols);
+            Pair v = r.f16Kv ? kit.plain(vValues, {r.keys, kvCols}, StorageFormat::F16) : kit.activation(vValues, r.keys, kvCols);
             Pair out = kit.random(r.queries, r.heads * r.headDim, ++seed);
             AttentionParams p;
             p.nHeads = r.heads;
@@ -399,16 +414,28 @@ struct Suite {
     // is captured, the rest replay the graph with new step contents: every step must match the CPU, and
     // the body must have run exactly twice (else the graph was not replayed: the reason is printed).
     void stepOps(Context& ctx) {
+        for (StorageFormat cacheFormat : {StorageFormat::F32, StorageFormat::F16})
+            if (ctx.beginRow(std::string(formatName(cacheFormat)) + " cache")) stepOpsWith(ctx, cacheFormat);
+    }
+    void stepOpsWith(Context& ctx, StorageFormat cacheFormat) {
         Parity& kit = use(ctx);
         const int heads = 8, kvHeads = 2, hd = 128, cacheRows = 700, vocab = 50, d = 96;
+        const std::int64_t kvCols = kvHeads * hd;
         auto stepCuda = cuda->allocate({2}, StorageFormat::I32, BufferRole::Scratch, "step");
         auto stepCpu = cpu->allocate({2}, StorageFormat::I32, BufferRole::Scratch, "step");
         if (!ctx.ok(stepCuda.status()) || !ctx.ok(stepCpu.status())) return;
         Pair table = kit.plain(test::randomFloats(std::size_t(vocab * d), ++seed), {vocab, d}, StorageFormat::F16);
-        Pair kc = kit.random(cacheRows, kvHeads * hd, ++seed, 2.0f), vc = kit.random(cacheRows, kvHeads * hd, ++seed);
+        // F32 caches carry guard rows (stray writes); F16 caches are compared through an F32 copy.
+        const bool half = cacheFormat == StorageFormat::F16;
+        const auto cache = [&](float amplitude) {
+            const auto values = test::randomFloats(std::size_t(cacheRows * kvCols), ++seed, amplitude);
+            return half ? kit.plain(values, {cacheRows, kvCols}, StorageFormat::F16) : kit.activation(values, cacheRows, kvCols);
+        };
+        Pair kc = cache(2.0f), vc = cache(1.0f);
         Pair x = kit.random(1, d, ++seed), q = kit.random(1, heads * hd, ++seed, 2.0f);
-        Pair kNew = kit.random(1, kvHeads * hd, ++seed, 2.0f), vNew = kit.random(1, kvHeads * hd, ++seed);
+        Pair kNew = kit.random(1, kvCols, ++seed, 2.0f), vNew = kit.random(1, kvCols, ++seed);
         Pair out = kit.random(1, heads * hd, ++seed);
+        Pair wide = kit.random(cacheRows, kvCols, ++seed);  // F32 view of an F16 cache for comparison
         AttentionParams params;
         params.nHeads = heads;
         params.nKvHeads = kvHeads;
@@ -424,21 +451,28 @@ struct Suite {
         };
         const auto onCuda = [](const Pair& p) { return p.cuda; };
         const auto onCpu = [](const Pair& p) { return p.cpu; };
+        const auto compareCache = [&](const Pair& c, const std::string& what) {
+            if (!half) return kit.close(c, what, kF32);
+            ctx.ok(cuda->copy(wide.cuda, c.cuda));
+            ctx.ok(cpu->copy(wide.cpu, c.cpu));
+            return kit.close(wide, what + " (F16, widened)", 0.0);
+        };
         int bodyRuns = 0;
+        const std::string key = "parity step " + std::string(formatName(cacheFormat));
         for (int position : {0, 1, 299, 699, 5, 42}) {
             const std::int32_t step[2] = {position, (position * 7) % vocab};
             ctx.ok(cuda->upload(*stepCuda, step, sizeof step));
             ctx.ok(cpu->upload(*stepCpu, step, sizeof step));
-            ctx.ok(cuda->runRecorded("parity step", [&] {
+            ctx.ok(cuda->runRecorded(key, [&] {
                 ++bodyRuns;
                 return body(*cuda, *stepCuda, onCuda);
             }));
             ctx.ok(body(*cpu, *stepCpu, onCpu));
-            const std::string at = " at position " + std::to_string(position);
+            const std::string at = std::string(" (") + formatName(cacheFormat) + " cache) at position " + std::to_string(position);
             kit.close(x, "embedAt" + at, 0.0);
             kit.close(q, "ropeAt (cumulative)" + at, kF32);
-            kit.close(kc, "writeRowAt k cache" + at, kF32);
-            kit.close(vc, "writeRowAt v cache" + at, kF32);
+            compareCache(kc, "writeRowAt k cache" + at);
+            compareCache(vc, "writeRowAt v cache" + at);
             kit.close(out, "attentionAt" + at, kF32);
         }
         Context::info("stepOps: body ran %d times for 6 steps (2 = one eager run, one capture, 4 replays); %s", bodyRuns,

@@ -57,6 +57,10 @@ struct BackendInfo {
     // Prompt rows per prefill pass this backend runs best with: larger passes make larger GEMMs (a GPU
     // wants ~1k rows) at the cost of scratch memory (activations of that many rows).
     int prefillRows = 256;
+    // attention() / attentionAt() read keys and values stored as F16, so a model whose weights are
+    // already 16-bit keeps its KV cache in F16 (half the memory and half the cache bytes per decoded
+    // token). The CPU reference keeps F32 caches.
+    bool f16KvCache = false;
     BackendMemory memory;
 };
 
@@ -103,7 +107,8 @@ public:
     // inv_freq[j] = theta^(-2j/headDim) computed in fp32 like HF.
     virtual Status rope(const Tensor& x, int nHeads, int headDim, int positionStart, double theta) = 0;
     // out (M, nHeads*headDim) = softmax(q kᵀ * scale [+ causal mask]) v, per head, softmax in fp32.
-    // q (M, nHeads*headDim); k, v (nKeys, nKvHeads*headDim) with nKeys = nPast + M (Causal) or any (None).
+    // q (M, nHeads*headDim); k, v (nKeys, nKvHeads*headDim) with nKeys = nPast + M (Causal) or any (None);
+    // k, v are F32, or F16 where info().f16KvCache.
     // A query row that sees no key (nKeys = 0) gets a zero output row.
     virtual Status attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v,
                              const AttentionParams& params) = 0;

@@ -101,17 +101,22 @@ Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision pre
 Status LlavaModel::allocateActivations() {
     const auto& t = m_config.text;
     const auto& vc = m_config.vision;
-    auto alloc = [&](Tensor& out, Shape shape, BufferRole role, const char* name) -> Status {
-        LLAVA_ASSIGN_OR_RETURN(out, m_backend.allocate(shape, StorageFormat::F32, role, name));
+    auto alloc = [&](Tensor& out, Shape shape, BufferRole role, const char* name,
+                     StorageFormat format = StorageFormat::F32) -> Status {
+        LLAVA_ASSIGN_OR_RETURN(out, m_backend.allocate(shape, format, role, name));
         m_owned.push_back(out);
         return Status::ok();
     };
+    // 16-bit weights: a 16-bit KV cache where the backend reads one (no precision is lost that the
+    // weights had not already given up; F32 weights keep the exact F32 cache).
+    const StorageFormat kvFormat =
+        m_llmReducedPrecision && m_backend.info().f16KvCache ? StorageFormat::F16 : StorageFormat::F32;
     const std::int64_t kvWidth = static_cast<std::int64_t>(t.nKvHeads) * t.headDim, qWidth = std::int64_t{t.nHeads} * t.headDim;
     m_kCache.resize(static_cast<std::size_t>(t.nLayers));
     m_vCache.resize(static_cast<std::size_t>(t.nLayers));
     for (int l = 0; l < t.nLayers; ++l) {
-        LLAVA_TRY(alloc(m_kCache[static_cast<std::size_t>(l)], {m_context, kvWidth}, BufferRole::KvCache, "k cache"));
-        LLAVA_TRY(alloc(m_vCache[static_cast<std::size_t>(l)], {m_context, kvWidth}, BufferRole::KvCache, "v cache"));
+        LLAVA_TRY(alloc(m_kCache[static_cast<std::size_t>(l)], {m_context, kvWidth}, BufferRole::KvCache, "k cache", kvFormat));
+        LLAVA_TRY(alloc(m_vCache[static_cast<std::size_t>(l)], {m_context, kvWidth}, BufferRole::KvCache, "v cache", kvFormat));
     }
     const std::int64_t c = m_chunk;
     LLAVA_TRY(alloc(m_x, {c, t.dModel}, BufferRole::Scratch, "x"));

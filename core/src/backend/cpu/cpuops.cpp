@@ -114,10 +114,16 @@ Status CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k
     if (q.cols() != static_cast<std::int64_t>(p.nHeads) * p.headDim || out.shape != q.shape) return mismatch("attention q", q, out);
     if (k.shape != v.shape || k.cols() != static_cast<std::int64_t>(p.nKvHeads) * p.headDim) return mismatch("attention k/v", k, v);
     if (p.mask == AttentionMask::Causal && p.nPast + q.rows() > k.rows()) return mismatch("attention causal keys", q, k);
+    if (k.format != v.format || (k.format != StorageFormat::F32 && k.format != StorageFormat::F16))
+        return makeError(ErrorCode::ShapeMismatch, "attention: k/v must both be F32 or both F16, got " +
+                                                       std::string(storageFormatName(k.format)) + "/" +
+                                                       std::string(storageFormatName(v.format)));
     LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "attention out"));
     LLAVA_ASSIGN_OR_RETURN(const float* qp, f32(q, "attention q"));
-    LLAVA_ASSIGN_OR_RETURN(const float* kp, f32(k, "attention k"));
-    LLAVA_ASSIGN_OR_RETURN(const float* vp, f32(v, "attention v"));
+    // F16 keys/values (a 16-bit KV cache, as the CUDA backend keeps) are widened once per call: this
+    // backend is the reference and keeps F32 caches itself (info().f16KvCache is false).
+    LLAVA_ASSIGN_OR_RETURN(const float* kp, asF32(k, m_tmpA, "attention k"));
+    LLAVA_ASSIGN_OR_RETURN(const float* vp, asF32(v, m_tmpB, "attention v"));
     AttentionShape s;
     s.nQueries = q.rows();
     s.nKeys = p.mask == AttentionMask::Causal ? p.nPast + q.rows() : k.rows();
