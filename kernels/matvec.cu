@@ -57,9 +57,9 @@ __device__ __forceinline__ float weightAt(const unsigned char* w, std::int64_t r
     if constexpr (F == Format::Q8PerChannel) {
         return static_cast<float>(reinterpret_cast<const signed char*>(w)[row * k + col]);
     } else if constexpr (F == Format::Q4Group128) {
-        const float* scales = reinterpret_cast<const float*>(w + n * (k / 2));
+        const auto* scales = reinterpret_cast<const __half*>(w + n * (k / 2));  // F16 group scales
         const int nibble = (w[row * (k / 2) + col / 2] >> ((col & 1) * 4)) & 0xF;
-        return static_cast<float>(nibble - 8) * scales[row * (k / 128) + col / 128];
+        return static_cast<float>(nibble - 8) * __half2float(scales[row * (k / 128) + col / 128]);
     } else {
         return loadFloat(w, F, row * k + col);
     }
@@ -83,7 +83,7 @@ __global__ void matvecKernel(float* out, const float* x, const unsigned char* w,
             decodeChunk<F>(__ldg(wRow + c), v);
             float scale = 1.0f;
             if constexpr (F == Format::Q4Group128)
-                scale = reinterpret_cast<const float*>(w + n * (k / 2))[row * (k / 128) + c * kValues / 128];
+                scale = __half2float(reinterpret_cast<const __half*>(w + n * (k / 2))[row * (k / 128) + c * kValues / 128]);
 #pragma unroll
             for (int r = 0; r < kMatvecMaxRows; ++r) {
                 if (r >= m) break;

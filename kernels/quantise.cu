@@ -1,7 +1,8 @@
 // Weight formats at load time: quantisation to Q8PerChannel / Q4Group128 (tensor.h layouts), the
 // reverse (BF16 rows, for prefill GEMMs on quantised weights) and a pseudo-random fill for benchmarks.
-// The quantisers repeat the CPU reference's arithmetic exactly (fp32 amax, scale = amax/127 or /7,
-// inv = 1/scale, clamp then round half away from zero) so both backends hold identical bytes.
+// The quantisers repeat the CPU reference's arithmetic exactly (fp32 amax, scale = amax/127, or for Q4
+// amax/7 rounded to the F16 it is stored as, inv = 1/scale, round half away from zero then clamp) so
+// both backends hold identical bytes.
 // Scheme: quantiseQ8 one block per row; quantiseQ4 one block of 128 threads per row looping over its
 // groups (thread = column within the group); the rest grid-stride loops.
 #include "device_common.cuh"
@@ -42,17 +43,18 @@ __global__ void quantiseQ4Kernel(unsigned char* dst, const void* src, Format src
                                  std::int64_t cols) {
     __shared__ float shared[kWarp];
     const std::int64_t r = blockIdx.x, groups = cols / 128;
-    float* scales = reinterpret_cast<float*>(dst + rows * (cols / 2)) + r * groups;  // 64-byte aligned
+    __half* scales = reinterpret_cast<__half*>(dst + rows * (cols / 2)) + r * groups;  // 2-byte aligned
     for (std::int64_t g = 0; g < groups; ++g) {
         const std::int64_t col = g * 128 + threadIdx.x;
         const float x = loadFloat(src, srcFormat, r * cols + col);
         const float amax = blockMax(fabsf(x), shared);
-        const float scale = amax / 7.0f, inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+        const __half scale16 = __float2half_rn(fminf(amax / 7.0f, 65504.0f));  // stored F16; codes use it
+        const float scale = __half2float(scale16), inv = scale > 0.0f ? 1.0f / scale : 0.0f;
         const long rounded = lroundf(__fmul_rn(x, inv));
         const int v = static_cast<int>(rounded < -8 ? -8 : (rounded > 7 ? 7 : rounded)) + 8;
         const int odd = __shfl_down_sync(0xffffffffu, v, 1);
         if ((threadIdx.x & 1) == 0) dst[r * (cols / 2) + col / 2] = static_cast<unsigned char>(v | (odd << 4));
-        if (threadIdx.x == 0) scales[g] = scale;
+        if (threadIdx.x == 0) scales[g] = scale16;
     }
 }
 
@@ -67,9 +69,9 @@ __global__ void dequantiseRowsKernel(__nv_bfloat16* dst, const unsigned char* q,
             v = static_cast<float>(reinterpret_cast<const signed char*>(q)[r * cols + c]) *
                 loadUnalignedFloat(q + totalRows * cols + r * 4);
         } else {
-            const float* scales = reinterpret_cast<const float*>(q + totalRows * (cols / 2));
+            const auto* scales = reinterpret_cast<const __half*>(q + totalRows * (cols / 2));
             const int nibble = (q[r * (cols / 2) + c / 2] >> ((c & 1) * 4)) & 0xF;
-            v = static_cast<float>(nibble - 8) * scales[r * (cols / 128) + c / 128];
+            v = static_cast<float>(nibble - 8) * __half2float(scales[r * (cols / 128) + c / 128]);
         }
         dst[t] = __float2bfloat16_rn(v);
     }
@@ -94,7 +96,8 @@ __global__ void fillRandomKernel(void* dst, Format format, std::int64_t rows, st
         const std::uint64_t h = splitMix(seed * 0x100000001b3ull + static_cast<std::uint64_t>(i));
         if (i >= n) {
             const float scale = amplitude / (q8 ? 127.0f : 7.0f);
-            storeUnalignedFloat(bytes + valueBytes + (i - n) * 4, scale);
+            if (q8) storeUnalignedFloat(bytes + valueBytes + (i - n) * 4, scale);
+            else reinterpret_cast<__half*>(bytes + valueBytes)[i - n] = __float2half_rn(scale);
         } else if (q8) {
             bytes[i] = static_cast<unsigned char>(static_cast<signed char>(static_cast<int>(h % 255) - 127));
         } else if (q4) {

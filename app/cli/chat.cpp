@@ -3,6 +3,7 @@
 // current answer; at the input prompt a second Ctrl+C exits. Diagnostics (backend, stats) go to stderr.
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <iostream>
 #include <unistd.h>
 
@@ -132,12 +133,24 @@ llava::Result<ChatSetup> readSetup(const ParsedArgs& args) {
     return setup;
 }
 
+std::string mib(std::uint64_t bytes) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+    return text;
+}
+
 void reportBackend(const llava::Engine& engine) {
     const llava::BackendReport r = engine.backendReport();
     std::cerr << "backend: " << r.name << (r.device.empty() ? "" : " (" + r.device + ")") << ", weights "
               << llava::weightPrecisionName(r.precision) << ", reference " << llava::referenceName(engine.reference())
               << "\n";
     if (!r.fallbackReason.empty()) std::cerr << "backend fallback: " << oneLine(r.fallbackReason) << "\n";
+    const llava::BackendMemory& m = r.memory;
+    std::cerr << "memory: weights " << mib(m.weightBytes)
+              << (m.mappedWeightBytes ? " + " + mib(m.mappedWeightBytes) + " read in place from the files" : "")
+              << ", KV cache " << mib(m.kvCacheBytes) << ", scratch " << mib(m.scratchBytes);
+    if (m.deviceTotalBytes) std::cerr << "; device " << mib(m.deviceFreeBytes) << " free of " << mib(m.deviceTotalBytes);
+    std::cerr << "\n";
 }
 
 nlohmann::json statsJson(const llava::GenerationStats& s) {

@@ -230,6 +230,31 @@ private slots:
             }
     }
 
+    // The Q4Group128 bytes worked out by hand (tensor.h): one row of 256 columns = two groups.
+    // Group 0 holds x = c - 7 for c < 15 and 0 after: amax 7, scale 1.0 (exact in F16), codes x + 8.
+    // Group 1 holds 0.1 at even columns and -0.05 at odd ones: scale = f16(0.1f / 7) = 0x2350 = 0.014282227
+    // (numpy.float16), codes round(0.1 / s) = round(7.0017) = 7 -> 15 and round(-0.05 / s) = round(-3.5009)
+    // = -4 -> 4: the codes come from the rounded F16 scale, not from 0.1 / 7.
+    void q4LayoutByHand() {
+        std::vector<float> row(256, 0.0f);
+        for (int c = 0; c < 15; ++c) row[static_cast<std::size_t>(c)] = static_cast<float>(c - 7);
+        for (int c = 128; c < 256; ++c) row[static_cast<std::size_t>(c)] = c % 2 == 0 ? 0.1f : -0.05f;
+        std::vector<std::byte> q(storageBytes(StorageFormat::Q4Group128, 1, 256));
+        QCOMPARE(q.size(), std::size_t{128 + 2 * 2});  // 256 nibbles + two F16 scales
+        cpu::quantiseQ4(row.data(), 1, 256, q.data());
+        const auto* b = reinterpret_cast<const std::uint8_t*>(q.data());
+        QCOMPARE(int(b[0]), 1 | (2 << 4));    // x = -7, -6 -> codes 1, 2 (low nibble = even column)
+        QCOMPARE(int(b[7]), 15 | (8 << 4));   // x = 7 (column 14), 0 (column 15)
+        QCOMPARE(int(b[63]), 8 | (8 << 4));   // zeros
+        QCOMPARE(int(b[64]), 15 | (4 << 4));  // 0.1, -0.05
+        std::uint16_t s0, s1;
+        std::memcpy(&s0, q.data() + 128, 2);
+        std::memcpy(&s1, q.data() + 130, 2);
+        QCOMPARE(s0, std::uint16_t{0x3C00});  // 1.0
+        QCOMPARE(s1, std::uint16_t{0x2350});
+        QCOMPARE(cpu::f16ToF32(s1), 0.014282227f);
+    }
+
     void decodeRowsMatchPrefill_data() {
         QTest::addColumn<int>("format");
         QTest::newRow("f16") << int(StorageFormat::F16);

@@ -17,8 +17,9 @@ namespace llava {
 // How elements are stored. Activations are always F32; weights may be any of these.
 //   Q8PerChannel: int8 values (rows, cols) followed by one F32 scale per row:  w = q * scale[row].
 //   Q4Group128:   int4 values, two per byte (low nibble = even column), groups of 128 consecutive columns
-//                 of a row share one F32 scale, values are signed (q - 8): w = (q - 8) * scale[row][group].
-//                 Requires cols % 128 == 0. Layout: packed nibbles (rows, cols/2), then scales (rows, cols/128).
+//                 of a row share one F16 scale, values are signed (q - 8): w = (q - 8) * scale[row][group].
+//                 Requires cols % 128 == 0. Layout: packed nibbles (rows, cols/2), then F16 scales
+//                 (rows, cols/128): 4.125 bits per weight.
 enum class StorageFormat : std::uint8_t { F32, F16, BF16, Q8PerChannel, Q4Group128, I32 };
 
 std::string_view storageFormatName(StorageFormat format);

@@ -27,7 +27,7 @@ std::size_t storageBytes(StorageFormat format, std::int64_t rows, std::int64_t c
     case StorageFormat::F16:
     case StorageFormat::BF16: return r * c * 2;
     case StorageFormat::Q8PerChannel: return r * c + r * 4;
-    case StorageFormat::Q4Group128: return r * (c / 2) + r * (c / 128) * 4;
+    case StorageFormat::Q4Group128: return r * (c / 2) + r * (c / 128) * 2;  // nibbles + F16 scales
     }
     return 0;
 }

@@ -426,6 +426,7 @@ void TstCli::chatGreedyMatchesTransformers() {
     QCOMPARE(stats.value("stop_reason").toString(), QStringLiteral("max-tokens"));
     QCOMPARE(json.value("backend").toString(), QStringLiteral("cpu"));
     QVERIFY2(run.err.contains("backend: cpu"), run.err.constData());
+    QVERIFY2(run.err.contains("memory: weights ") && run.err.contains(", KV cache "), run.err.constData());
 
     // The streamed (non-JSON) text is the JSON text plus a final newline.
     const auto streamed = runCli(tinyChatArgs(32) + QStringList{"--image", kTinyImage, "--prompt",

@@ -67,7 +67,7 @@ LLAVA_AVX2_INLINE void dotRowsQ4(const std::byte* q, const std::byte* scales, st
             }
         }
         for (int r = 0; r < R; ++r) {
-            const __m256 s = _mm256_set1_ps(loadScale(scales + (r * groups + g) * 4));
+            const __m256 s = _mm256_set1_ps(loadScaleF16(scales + (r * groups + g) * 2));
             for (int mi = 0; mi < M; ++mi) acc[mi][r] = _mm256_fmadd_ps(part[mi][r], s, acc[mi][r]);
         }
     }
@@ -125,11 +125,11 @@ LLAVA_AVX2 void gemvRangeQ4(const Epilogue& e, const float* x, const WeightMatri
     float sums[M * R];
     std::int64_t r = r0;
     for (; r + R <= r1; r += R) {
-        dotRowsQ4<M, R>(w.data + r * (k / 2), scales + r * groups * 4, k, x, sums);
+        dotRowsQ4<M, R>(w.data + r * (k / 2), scales + r * groups * 2, k, x, sums);
         store(e, w, M, R, r, sums);
     }
     for (; r < r1; ++r) {
-        dotRowsQ4<M, 1>(w.data + r * (k / 2), scales + r * groups * 4, k, x, sums);
+        dotRowsQ4<M, 1>(w.data + r * (k / 2), scales + r * groups * 2, k, x, sums);
         store(e, w, M, 1, r, sums);
     }
 }
@@ -157,7 +157,7 @@ LLAVA_AVX2 void convertRow(const std::byte* row, std::int64_t k0, std::int64_t n
 LLAVA_AVX2 void convertRowQ4(const std::byte* q, const std::byte* scales, std::int64_t k0, std::int64_t n, float* out) {
     for (std::int64_t i = 0; i < n; i += 32) {
         const std::int64_t col = k0 + i;
-        const __m256 s = _mm256_set1_ps(loadScale(scales + (col / 128) * 4));
+        const __m256 s = _mm256_set1_ps(loadScaleF16(scales + (col / 128) * 2));
         __m256 w0, w1, w2, w3;
         unpackQ4x32(q + col / 2, &w0, &w1, &w2, &w3);
         _mm256_storeu_ps(out + i, _mm256_mul_ps(w0, s));
@@ -190,7 +190,7 @@ void decodeRowAvx2(const WeightMatrix& w, std::int64_t row, std::int64_t k0, std
         convertRow<LoadQ8>(w.data + row * k, k0, n, loadScale(w.data + w.rows * k + row * 4), out);
         return;
     case StorageFormat::Q4Group128:
-        convertRowQ4(w.data + row * (k / 2), w.data + w.rows * (k / 2) + row * (k / 128) * 4, k0, n, out);
+        convertRowQ4(w.data + row * (k / 2), w.data + w.rows * (k / 2) + row * (k / 128) * 2, k0, n, out);
         return;
     case StorageFormat::I32: return;
     }

@@ -149,11 +149,10 @@ void decodeRow(const WeightMatrix& w, std::int64_t row, std::int64_t k0, std::in
     }
     case StorageFormat::Q4Group128: {
         const auto* q = reinterpret_cast<const std::uint8_t*>(w.data) + row * (w.cols / 2);
-        const std::byte* scales = w.data + w.rows * (w.cols / 2) + row * (w.cols / 128) * 4;
+        const std::byte* scales = w.data + w.rows * (w.cols / 2) + row * (w.cols / 128) * 2;
         for (std::int64_t i = 0; i < n; ++i) {
             const std::int64_t col = k0 + i;
-            float scale;
-            std::memcpy(&scale, scales + (col / 128) * 4, 4);
+            const float scale = loadScaleF16(scales + (col / 128) * 2);
             const int nibble = (q[col / 2] >> ((col & 1) * 4)) & 0xF;
             out[i] = static_cast<float>(nibble - 8) * scale;
         }
@@ -224,8 +223,11 @@ void quantiseQ4(const float* src, std::int64_t rows, std::int64_t cols, std::byt
             const float* s = src + r * cols + g * 128;
             float amax = 0;
             for (int i = 0; i < 128; ++i) amax = std::max(amax, std::fabs(s[i]));
-            const float scale = amax / 7.0f, inv = scale > 0 ? 1.0f / scale : 0.0f;
-            std::memcpy(scales + (r * (cols / 128) + g) * 4, &scale, 4);
+            // The scale is stored as F16 and the codes are computed with the rounded scale, so that
+            // dequantisation reproduces exactly what was chosen here (65504: the largest finite F16).
+            const std::uint16_t scale16 = f32ToF16(std::min(amax / 7.0f, 65504.0f));
+            const float scale = f16ToF32(scale16), inv = scale > 0 ? 1.0f / scale : 0.0f;
+            std::memcpy(scales + (r * (cols / 128) + g) * 2, &scale16, 2);
             for (int i = 0; i < 128; ++i) {
                 const long v = std::clamp(std::lround(s[i] * inv), -8L, 7L) + 8;
                 const std::int64_t col = g * 128 + i;

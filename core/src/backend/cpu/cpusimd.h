@@ -105,7 +105,7 @@ LLAVA_AVX2_INLINE void unpackQ4x32(const std::byte* p, __m256* w0, __m256* w1, _
     *w3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8)));
 }
 
-inline float loadScale(const std::byte* p) {
+inline float loadScale(const std::byte* p) {  // Q8 row scale (F32, possibly unaligned)
     float s;
     std::memcpy(&s, p, 4);
     return s;

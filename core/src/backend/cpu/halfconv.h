@@ -4,7 +4,9 @@
 #pragma once
 
 #include <bit>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace llava::cpu {
 
@@ -45,6 +47,13 @@ inline std::uint16_t f32ToF16(float f) {
     const std::uint32_t mantOdd = (a >> 13) & 1u;
     const std::uint32_t rounded = a + 0xc8000fffu + mantOdd;  // rebias exponent (-112 << 23) and round
     return static_cast<std::uint16_t>(sign | (rounded >> 13));
+}
+
+// A Q4Group128 group scale (F16, 2-byte aligned at most) as fp32.
+inline float loadScaleF16(const std::byte* p) {
+    std::uint16_t h;
+    std::memcpy(&h, p, 2);
+    return f16ToF32(h);
 }
 
 }  // namespace llava::cpu
