@@ -53,6 +53,8 @@ public:
     Status embedAt(const Tensor& out, const Tensor& table, const Tensor& step) override;
     Status ropeAt(const Tensor& x, int nHeads, int headDim, const Tensor& step, double theta) override;
     Status writeRowAt(const Tensor& cache, const Tensor& src, const Tensor& step) override;
+    Status ropeWriteRowAt(const Tensor& cache, const Tensor& src, int nHeads, int headDim, const Tensor& step,
+                          double theta) override;
     Status attentionAt(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
                        const AttentionParams& params, const Tensor& step) override;
     Status runRecorded(std::string_view key, const std::function<Status()>& body) override;

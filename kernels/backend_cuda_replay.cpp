@@ -55,6 +55,19 @@ Status BackendCuda::writeRowAt(const Tensor& cache, const Tensor& src, const Ten
     });
 }
 
+Status BackendCuda::ropeWriteRowAt(const Tensor& cache, const Tensor& src, int nHeads, int headDim,
+                                   const Tensor& step, double theta) {
+    return guarded("ropeWriteRowAt", [&] {
+        if (src.rows() != 1 || src.cols() != cache.cols() || src.cols() != static_cast<std::int64_t>(nHeads) * headDim ||
+            headDim % 2 != 0)
+            failShapes("ropeWriteRowAt", cache, src);
+        if (!isFloatFormat(cache.format)) fail(BackendErrorKind::Unsupported, "ropeWriteRowAt: quantised cache");
+        void* c = devicePointer(cache, bytesOf(cache), "ropeWriteRowAt cache");
+        cuda::ropeWriteRowAt(c, cache.format, activation(src, "ropeWriteRowAt src"), cache.rows(), nHeads, headDim,
+                             static_cast<float>(theta), stepPointer(step, "ropeWriteRowAt"), m_stream.get());
+    });
+}
+
 Status BackendCuda::attentionAt(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
                                 const AttentionParams& p, const Tensor& step) {
     return guarded("attentionAt", [&] {

@@ -26,6 +26,10 @@ void layerNorm(float* out, const float* x, const void* w, Format wFormat, const 
 constexpr int kRopeMaxHeadDim = 512;
 void rope(float* x, std::int64_t rows, int nHeads, int headDim, int positionStart, float theta, cudaStream_t stream,
           const std::int32_t* positionFrom = nullptr);
+// cache row *positionFrom (skipped unless 0 <= row < cacheRows) = rope(src) at that position, stored as
+// cacheFormat; src (nHeads*headDim) fp32, unchanged. Bit-identical to rope() then convertRowAt().
+void ropeWriteRowAt(void* cache, Format cacheFormat, const float* src, std::int64_t cacheRows, int nHeads, int headDim,
+                    float theta, const std::int32_t* positionFrom, cudaStream_t stream);
 enum class Activation { QuickGelu, Gelu };
 void activation(float* x, std::int64_t n, Activation kind, cudaStream_t stream);  // in place
 void siluMul(float* out, const float* gate, const float* up, std::int64_t n, cudaStream_t stream);
@@ -87,11 +91,11 @@ std::int64_t attentionDecodeScratchFloats(const AttentionDims& dims);
 void attentionDecode(float* out, const float* q, const void* k, const void* v, Format kvFormat,
                      const AttentionDims& dims, float* partial, cudaStream_t stream,
                      const std::int32_t* lastKeyFrom = nullptr);
-// Scores -> probabilities for the GEMM path: s holds nBatch * m rows of n floats, row r being query
-// r % m of batch item r / m. p (same layout; F32 may alias s, or F16) = softmax over the row's first
-// `visible` entries and 0 after them, visible = causal ? min(n, firstPosition + r % m + 1) : n; a row
-// with nothing visible becomes zeros.
+// Scores -> probabilities for the GEMM path: s holds nBatch * m rows of n floats, `ld` apart (>= n),
+// row r being query r % m of batch item r / m. p (same layout; F32 may alias s, or F16) = softmax over the
+// row's first `visible` entries and 0 after them, visible = causal ? min(n, firstPosition + r % m + 1) : n;
+// a row with nothing visible becomes zeros. Columns [n, ld) are not touched.
 void attentionSoftmax(void* p, Format pFormat, const float* s, std::int64_t m, std::int64_t nBatch, std::int64_t n,
-                      std::int64_t firstPosition, bool causal, cudaStream_t stream);
+                      std::int64_t ld, std::int64_t firstPosition, bool causal, cudaStream_t stream);
 
 }  // namespace llava::cuda

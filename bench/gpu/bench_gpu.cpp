@@ -191,8 +191,7 @@ Status decodeStep(TextModel& m, Activations& a, const Tensor& step) {
         LLAVA_TRY(gBackend->matmul(k, h, y.wk, none, MatmulMode::Overwrite));
         LLAVA_TRY(gBackend->matmul(v, h, y.wv, none, MatmulMode::Overwrite));
         LLAVA_TRY(gBackend->ropeAt(q, m.s.heads, m.s.headDim, step, 1e6));
-        LLAVA_TRY(gBackend->ropeAt(k, m.s.kvHeads, m.s.headDim, step, 1e6));
-        LLAVA_TRY(gBackend->writeRowAt(y.kCache, k, step));
+        LLAVA_TRY(gBackend->ropeWriteRowAt(y.kCache, k, m.s.kvHeads, m.s.headDim, step, 1e6));
         LLAVA_TRY(gBackend->writeRowAt(y.vCache, v, step));
         LLAVA_TRY(gBackend->attentionAt(att, q, y.kCache, y.vCache, p, step));
         LLAVA_TRY(gBackend->matmul(x, att, y.wo, none, MatmulMode::Accumulate));

@@ -517,6 +517,22 @@ private slots:
         const auto kAfter = download(*backend, k);
         QCOMPARE(std::vector<float>(kAfter.begin() + pos * kvHeads * hd, kAfter.begin() + (pos + 1) * kvHeads * hd), kRow);
 
+        // RoPE fused with the cache write == ropeAt then writeRowAt, into an F16 cache too; src unchanged.
+        for (StorageFormat cacheFormat : {StorageFormat::F32, StorageFormat::F16}) {
+            auto fused = backend->allocate({rows, kvHeads * hd}, cacheFormat, BufferRole::KvCache, "fused");
+            auto split = backend->allocate({rows, kvHeads * hd}, cacheFormat, BufferRole::KvCache, "split");
+            QVERIFY(fused.isOk() && split.isOk());
+            const Tensor kSrc = upload(*backend, kRow, {1, kvHeads * hd}), kCopy = upload(*backend, kRow, {1, kvHeads * hd});
+            QVERIFY(backend->ropeWriteRowAt(*fused, kSrc, kvHeads, hd, *step, 1e6).isOk());
+            QCOMPARE(download(*backend, kSrc), kRow);
+            QVERIFY(backend->ropeAt(kCopy, kvHeads, hd, *step, 1e6).isOk());
+            QVERIFY(backend->writeRowAt(*split, kCopy, *step).isOk());
+            std::vector<std::byte> a(storageBytes(cacheFormat, rows, kvHeads * hd)), b(a.size());
+            QVERIFY(backend->download(*fused, a.data(), a.size()).isOk());
+            QVERIFY(backend->download(*split, b.data(), b.size()).isOk());
+            QVERIFY(a == b);
+        }
+
         const AttentionParams params{heads, kvHeads, hd, 0, 0.25f, AttentionMask::None};  // nPast, mask ignored
         const Tensor a1 = upload(*backend, std::vector<float>(heads * hd), {1, heads * hd});
         const Tensor a2 = upload(*backend, std::vector<float>(heads * hd), {1, heads * hd});

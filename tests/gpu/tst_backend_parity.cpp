@@ -409,8 +409,8 @@ struct Suite {
         ctx.check(cuda->argmax(x.cuda, n + 1).status().code() == ErrorCode::OutOfRange, "nValid > n is OutOfRange");
     }
 
-    // The decode-step ops and their replay as a CUDA graph: a step body (embedAt, ropeAt, writeRowAt into
-    // both caches, attentionAt) run through runRecorded at several positions. Step 1 runs eagerly, step 2
+    // The decode-step ops and their replay as a CUDA graph: a step body (embedAt, ropeAt, ropeWriteRowAt
+    // into the k cache, writeRowAt into the v cache, attentionAt) run through runRecorded at several positions. Step 1 runs eagerly, step 2
     // is captured, the rest replay the graph with new step contents: every step must match the CPU, and
     // the body must have run exactly twice (else the graph was not replayed: the reason is printed).
     void stepOps(Context& ctx) {
@@ -444,8 +444,7 @@ struct Suite {
         auto body = [&](Backend& b, const Tensor& step, auto side) -> Status {
             LLAVA_TRY(b.embedAt(side(x), side(table), step));
             LLAVA_TRY(b.ropeAt(side(q), heads, hd, step, 1e6));
-            LLAVA_TRY(b.ropeAt(side(kNew), kvHeads, hd, step, 1e6));
-            LLAVA_TRY(b.writeRowAt(side(kc), side(kNew), step));
+            LLAVA_TRY(b.ropeWriteRowAt(side(kc), side(kNew), kvHeads, hd, step, 1e6));  // RoPE fused with the write
             LLAVA_TRY(b.writeRowAt(side(vc), side(vNew), step));
             return b.attentionAt(side(out), side(q), side(kc), side(vc), params, step);
         };

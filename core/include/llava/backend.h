@@ -137,11 +137,15 @@ public:
     //   embedAt      out (1, D) = table row step[1], as embed()
     //   ropeAt       rope() of x (1, nHeads*headDim) at position step[0]
     //   writeRowAt   cache row step[0] = src (1, cols) converted to the cache's format, as copy()
+    //   ropeWriteRowAt  cache row step[0] = rope(src) at position step[0], converted: RoPE fused with the
+    //                KV-cache write (src (1, nHeads*headDim) is left as it was); equals ropeAt + writeRowAt
     //   attentionAt  attention() of one query row q over cache rows [0, step[0]] (causal; params.nPast
     //                and params.mask are ignored); kCache/vCache are the whole (rows, nKvHeads*headDim)
     virtual Status embedAt(const Tensor& out, const Tensor& table, const Tensor& step) = 0;
     virtual Status ropeAt(const Tensor& x, int nHeads, int headDim, const Tensor& step, double theta) = 0;
     virtual Status writeRowAt(const Tensor& cache, const Tensor& src, const Tensor& step) = 0;
+    virtual Status ropeWriteRowAt(const Tensor& cache, const Tensor& src, int nHeads, int headDim, const Tensor& step,
+                                  double theta) = 0;
     virtual Status attentionAt(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
                                const AttentionParams& params, const Tensor& step) = 0;
     // Runs `body` or replays what an earlier call with the same key recorded. `body` may only issue ops

@@ -212,8 +212,7 @@ Status LlavaModel::llmDecodeLayer(int layer, const Tensor& x) {
     LLAVA_TRY(b.matmul(k, xn, w.k, {}, MatmulMode::Overwrite));
     LLAVA_TRY(b.matmul(v, xn, w.v, {}, MatmulMode::Overwrite));
     LLAVA_TRY(b.ropeAt(q, t.nHeads, t.headDim, m_step, t.ropeTheta));
-    LLAVA_TRY(b.ropeAt(k, t.nKvHeads, t.headDim, m_step, t.ropeTheta));
-    LLAVA_TRY(b.writeRowAt(kc, k, m_step));
+    LLAVA_TRY(b.ropeWriteRowAt(kc, k, t.nKvHeads, t.headDim, m_step, t.ropeTheta));  // RoPE fused with the write
     LLAVA_TRY(b.writeRowAt(vcache, v, m_step));
     const AttentionParams params{t.nHeads, t.nKvHeads, t.headDim, 0, 1.0f / std::sqrt(static_cast<float>(t.headDim)),
                                  AttentionMask::Causal, m_llmReducedPrecision};

@@ -72,36 +72,49 @@ Status CpuBackend::layerNorm(const Tensor& out, const Tensor& x, const Tensor& w
     return Status::ok();
 }
 
+namespace {
+
+// HF: inv_freq = 1 / theta ** (arange(0, dim, 2).float() / dim), in fp32.
+std::vector<float> ropeInvFreq(int headDim, double theta) {
+    std::vector<float> invFreq(static_cast<std::size_t>(headDim / 2));
+    for (int i = 0; i < headDim / 2; ++i)
+        invFreq[static_cast<std::size_t>(i)] =
+            1.0f / std::pow(static_cast<float>(theta), static_cast<float>(2 * i) / static_cast<float>(headDim));
+    return invFreq;
+}
+
+// Rotate-half RoPE of one row (nHeads x headDim) at `position`; cs is (headDim) scratch.
+void ropeRow(float* row, int nHeads, int headDim, std::int64_t position, const std::vector<float>& invFreq, float* cs) {
+    const int half = headDim / 2;
+    const float pos = static_cast<float>(position);
+    for (int i = 0; i < half; ++i) {
+        const float angle = pos * invFreq[static_cast<std::size_t>(i)];  // fp32 product like HF
+        cs[i] = std::cos(angle);
+        cs[half + i] = std::sin(angle);
+    }
+    for (int h = 0; h < nHeads; ++h) {  // contiguous inner loop: vectorises
+        float* v = row + static_cast<std::int64_t>(h) * headDim;
+        for (int i = 0; i < half; ++i) {
+            const float a = v[i], b = v[i + half];
+            v[i] = a * cs[i] - b * cs[half + i];
+            v[i + half] = b * cs[i] + a * cs[half + i];
+        }
+    }
+}
+
+}  // namespace
+
 Status CpuBackend::rope(const Tensor& x, int nHeads, int headDim, int positionStart, double theta) {
     if (x.cols() != static_cast<std::int64_t>(nHeads) * headDim || headDim % 2 != 0)
         return makeError(ErrorCode::ShapeMismatch, "rope: x " + shapeOf(x) + " vs " + std::to_string(nHeads) + " heads x " +
                                                        std::to_string(headDim));
     LLAVA_ASSIGN_OR_RETURN(float* p, f32(x, "rope x"));
-    const int half = headDim / 2;
-    std::vector<float> invFreq(static_cast<std::size_t>(half));
-    for (int i = 0; i < half; ++i)  // HF: 1 / theta ** (arange(0, dim, 2).float() / dim), in fp32
-        invFreq[static_cast<std::size_t>(i)] =
-            1.0f / std::pow(static_cast<float>(theta), static_cast<float>(2 * i) / static_cast<float>(headDim));
+    const std::vector<float> invFreq = ropeInvFreq(headDim, theta);
     const std::int64_t width = x.cols();
     for (int t = 0; t < m_pool.size(); ++t) m_scratch.get(t, static_cast<std::size_t>(headDim));
     m_pool.parallelFor(x.rows(), rowGrain(x.rows(), width), [&](std::int64_t r0, std::int64_t r1, int thread) {
         float* cs = m_scratch.perThread[static_cast<std::size_t>(thread)].data();  // (half) cos, (half) sin
-        for (std::int64_t r = r0; r < r1; ++r) {
-            const float pos = static_cast<float>(positionStart + r);
-            for (int i = 0; i < half; ++i) {
-                const float angle = pos * invFreq[static_cast<std::size_t>(i)];  // fp32 product like HF
-                cs[i] = std::cos(angle);
-                cs[half + i] = std::sin(angle);
-            }
-            for (int h = 0; h < nHeads; ++h) {  // contiguous inner loop: vectorises
-                float* v = p + r * width + static_cast<std::int64_t>(h) * headDim;
-                for (int i = 0; i < half; ++i) {
-                    const float a = v[i], b = v[i + half];
-                    v[i] = a * cs[i] - b * cs[half + i];
-                    v[i + half] = b * cs[i] + a * cs[half + i];
-                }
-            }
-        }
+        for (std::int64_t r = r0; r < r1; ++r) ropeRow(p + r * width, nHeads, headDim, positionStart + r, invFreq, cs);
     });
     return Status::ok();
 }
@@ -267,6 +280,22 @@ Status CpuBackend::writeRowAt(const Tensor& cache, const Tensor& src, const Tens
     if (src.rows() != 1 || src.cols() != cache.cols()) return mismatch("writeRowAt", cache, src);
     LLAVA_ASSIGN_OR_RETURN(Tensor row, rowView(cache, s[0], 1));
     return copy(row, src);
+}
+
+Status CpuBackend::ropeWriteRowAt(const Tensor& cache, const Tensor& src, int nHeads, int headDim,
+                                  const Tensor& step, double theta) {
+    LLAVA_ASSIGN_OR_RETURN(const auto s, readStep(step, "ropeWriteRowAt"));
+    if (src.rows() != 1 || src.cols() != cache.cols() || src.cols() != static_cast<std::int64_t>(nHeads) * headDim ||
+        headDim % 2 != 0)
+        return mismatch("ropeWriteRowAt", cache, src);
+    LLAVA_ASSIGN_OR_RETURN(float* p, f32(src, "ropeWriteRowAt src"));
+    LLAVA_ASSIGN_OR_RETURN(Tensor row, rowView(cache, s[0], 1));
+    if (!isFloatFormat(row.format)) return makeError(ErrorCode::Unsupported, "ropeWriteRowAt: quantised cache");
+    LLAVA_ASSIGN_OR_RETURN(std::byte* dst, writable(row, storageBytes(row.format, 1, row.cols()), "ropeWriteRowAt cache"));
+    std::vector<float> rotated(p, p + src.cols()), cs(static_cast<std::size_t>(headDim));
+    ropeRow(rotated.data(), nHeads, headDim, s[0], ropeInvFreq(headDim, theta), cs.data());
+    encodeElements(row.format, dst, 0, row.cols(), rotated.data());
+    return Status::ok();
 }
 
 Status CpuBackend::attentionAt(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
