@@ -157,11 +157,15 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
     const int nValid = std::min(config.text.nVocabText, config.text.nVocab);
     bool listenerStopped = false, stopString = false;
     stats.stopReason = StopReason::MaxTokens;
+    // Plain greedy (no penalty) is an argmax: the backend picks the token and only its id comes back.
+    const bool greedyOnBackend = sampling.temperature <= 0.0f && sampling.repetitionPenalty == 1.0f;
+    std::int32_t picked = -1;  // the token the backend chose at the previous step (greedyOnBackend)
     const auto tDecode = Clock::now();
     for (int step = 0; step < sampling.maxNewTokens; ++step) {
         if (cancel && cancel()) { stats.stopReason = StopReason::Cancelled; break; }
         const auto& logits = model.logits();
-        const std::int32_t id = sampler.sample(std::span(logits).first(static_cast<std::size_t>(nValid)), history);
+        const std::int32_t id =
+            picked >= 0 ? picked : sampler.sample(std::span(logits).first(static_cast<std::size_t>(nValid)), history);
         if (id == tokenizer.eosId() || id == config.text.eosId) { stats.stopReason = StopReason::Eos; break; }
         ++stats.generatedTokens;
         history.push_back(id);
@@ -171,8 +175,14 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
         if (onToken && !onToken(event)) { listenerStopped = true; stats.stopReason = StopReason::Cancelled; break; }
         if (stopString) { stats.stopReason = StopReason::StopString; break; }
         if (contextUsed() + 1 > contextLimit()) { stats.stopReason = StopReason::ContextFull; break; }
-        Status d = model.decode(id, contextUsed());
-        if (!d.isOk()) return d;
+        if (greedyOnBackend) {
+            Result<std::int32_t> next = model.decodeGreedy(id, contextUsed(), nValid);
+            if (!next.isOk()) return next.status();
+            picked = *next;
+        } else {
+            Status d = model.decode(id, contextUsed());
+            if (!d.isOk()) return d;
+        }
         m_cachedIds.push_back(id);
     }
     if (!listenerStopped && !stopString) {

@@ -234,7 +234,7 @@ Status LlavaModel::decodeStep() {
     return b.matmul(m_logits, m_lastNorm, m_lmHead, {}, MatmulMode::Overwrite);
 }
 
-Status LlavaModel::decode(std::int32_t id, int position) {
+Status LlavaModel::runDecodeStep(std::int32_t id, int position) {
     if (position < 0 || position >= m_context)
         return makeError(ErrorCode::OutOfRange, "decode: position " + std::to_string(position) +
                                                     " is outside the context of " + std::to_string(m_context));
@@ -244,10 +244,24 @@ Status LlavaModel::decode(std::int32_t id, int position) {
     const std::int32_t step[2] = {position, id};
     Backend& b = m_backend;
     LLAVA_TRY(b.upload(m_step, step, sizeof step));
-    LLAVA_TRY(b.runRecorded(m_decodeKey, [this] { return decodeStep(); }));
-    LLAVA_TRY(b.download(m_logits, m_logitsHost.data(), m_logitsHost.size() * 4));
+    return b.runRecorded(m_decodeKey, [this] { return decodeStep(); });
+}
+
+Status LlavaModel::decode(std::int32_t id, int position) {
+    LLAVA_TRY(runDecodeStep(id, position));
+    LLAVA_TRY(m_backend.download(m_logits, m_logitsHost.data(), m_logitsHost.size() * 4));
     dump("logits", m_logitsHost, {m_config.text.nVocab});
     return Status::ok();
+}
+
+Result<std::int32_t> LlavaModel::decodeGreedy(std::int32_t id, int position, int nValid) {
+    LLAVA_TRY(runDecodeStep(id, position));
+    if (m_debug) {
+        std::vector<float> logits(m_logitsHost.size());
+        LLAVA_TRY(m_backend.download(m_logits, logits.data(), logits.size() * 4));
+        dump("logits", logits, {m_config.text.nVocab});
+    }
+    return m_backend.argmax(m_logits, nValid);
 }
 
 }  // namespace llava

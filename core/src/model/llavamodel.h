@@ -59,6 +59,10 @@ public:
                    const CancelPredicate& cancel);
     // One token at position `position` (== tokens already cached).
     Status decode(std::int32_t id, int position);
+    // decode() with greedy sampling on the backend: returns the argmax of the first nValid logits (ties ->
+    // lowest id, as Sampler) and brings 4 bytes to the host instead of the vocabulary. logits() then still
+    // holds the previous step's (the debug hook sees this step's: they are downloaded only for it).
+    Result<std::int32_t> decodeGreedy(std::int32_t id, int position, int nValid);
     const std::vector<float>& logits() const { return m_logitsHost; }  // (nVocab)
 
 private:
@@ -70,6 +74,7 @@ private:
     Status forwardRows(const Tensor& x, int rows, int position, const CancelPredicate& cancel);
     // One decode step with position and id read from m_step (Backend::runRecorded replays it).
     Status decodeStep();
+    Status runDecodeStep(std::int32_t id, int position);  // validate, upload the step, run or replay it
     Status llmDecodeLayer(int layer, const Tensor& x);
     void dump(std::string_view name, const std::vector<float>& data, const Shape& shape) const;
 
