@@ -59,6 +59,14 @@ BackendCuda::~BackendCuda() {
     cudaStreamSynchronize(m_stream.get());  // members are then freed with nothing in flight
 }
 
+std::uint64_t BackendCuda::scratchGeneration() const {
+    std::uint64_t sum = 0;
+    for (const ScratchBuffer* s : {&m_gemmActivations, &m_gemmWeights, &m_im2col, &m_attention, &m_ids, &m_result,
+                                   &m_attentionOperands, &m_attentionScores, &m_copyStaging})
+        sum += s->generation();
+    return sum;
+}
+
 void BackendCuda::afterOp(const char* op) {
     if (!m_syncEachOp || m_capturing) return;  // a sync would invalidate a stream capture
     const cudaError_t err = cudaStreamSynchronize(m_stream.get());
@@ -83,7 +91,7 @@ BackendInfo BackendCuda::info() const {
         else info.memory.scratchBytes += b.memory.bytes();
     }
     for (const ScratchBuffer* s : {&m_gemmActivations, &m_gemmWeights, &m_im2col, &m_attention, &m_ids, &m_result,
-                                   &m_attentionOperands, &m_attentionScores})
+                                   &m_attentionOperands, &m_attentionScores, &m_copyStaging})
         info.memory.scratchBytes += s->bytes();
     std::size_t freeBytes = 0, totalBytes = 0;
     if (cudaSetDevice(m_device) == cudaSuccess && cudaMemGetInfo(&freeBytes, &totalBytes) == cudaSuccess) {

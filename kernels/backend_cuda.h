@@ -76,7 +76,9 @@ private:
         int eagerRuns = 0;
         bool disabled = false;  // capture failed once (reason in m_graphNote): always eager from then on
         GraphExec exec;
+        std::uint64_t scratchGeneration = 0;  // scratchGeneration() when recorded
     };
+    std::uint64_t scratchGeneration() const;  // changes whenever any scratch buffer is reallocated
     Status record(Recording& recording, const std::function<Status()>& body);
     const std::int32_t* stepPointer(const Tensor& step, const char* op) const;
 
@@ -105,6 +107,7 @@ private:
     PinnedBuffer m_hostResult;          // argmax result
     ScratchBuffer m_gemmActivations, m_gemmWeights, m_im2col, m_attention, m_ids, m_result;
     ScratchBuffer m_attentionOperands, m_attentionScores;  // the tensor-core attention path
+    ScratchBuffer m_copyStaging;                          // copy() between overlapping views
     bool m_graphsEnabled = true;        // LLAVA_CUDA_GRAPHS=0: runRecorded always runs eagerly
     bool m_capturing = false;           // inside a stream capture: no syncs, no device switches
     std::string m_graphNote;            // why a recording fell back to eager runs (shown in info())

@@ -216,8 +216,18 @@ Status BackendCuda::copy(const Tensor& dst, const Tensor& src) {
         if (!isFloatFormat(dst.format) || !isFloatFormat(src.format))
             fail(BackendErrorKind::Unsupported, "copy: quantised tensors cannot be copied");
         const std::int64_t n = src.elementCount();
-        void* d = devicePointer(dst, storageBytes(dst.format, 1, n), "copy dst");
-        const void* s = devicePointer(src, storageBytes(src.format, 1, n), "copy src");
+        const std::size_t dBytes = storageBytes(dst.format, 1, n), sBytes = storageBytes(src.format, 1, n);
+        void* d = devicePointer(dst, dBytes, "copy dst");
+        const void* s = devicePointer(src, sBytes, "copy src");
+        const auto* dc = static_cast<const char*>(d);
+        const auto* sc = static_cast<const char*>(s);
+        if (dc == sc && dst.format == src.format) return;  // the same bytes
+        if (dc < sc + sBytes && sc < dc + dBytes) {
+            // Overlapping views (the CPU reference memmoves): cudaMemcpy* and convert() need disjoint ranges.
+            void* staged = m_copyStaging.ensure(sBytes, m_stream.get(), "overlapping copy");
+            LLAVA_CUDA_CHECK(cudaMemcpyAsync(staged, s, sBytes, cudaMemcpyDeviceToDevice, m_stream.get()));
+            s = staged;
+        }
         if (dst.format == src.format)
             LLAVA_CUDA_CHECK(cudaMemcpyAsync(d, s, storageBytes(src.format, 1, n), cudaMemcpyDeviceToDevice, m_stream.get()));
         else

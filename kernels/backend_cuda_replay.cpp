@@ -106,6 +106,8 @@ Status BackendCuda::runRecorded(std::string_view key, const std::function<Status
     if (it == m_recordings.end()) it = m_recordings.emplace(std::string(key), Recording{}).first;
     Recording& r = it->second;
     if (r.disabled) return body();
+    // A graph holds raw scratch addresses: after any scratch buffer moved (grew), record it again.
+    if (r.exec && r.scratchGeneration != scratchGeneration()) r.exec.reset();
     if (!r.exec) {
         if (r.eagerRuns == 0) {  // first run: every scratch buffer grows to its steady-state size
             ++r.eagerRuns;
@@ -122,15 +124,25 @@ Status BackendCuda::runRecorded(std::string_view key, const std::function<Status
 }
 
 Status BackendCuda::record(Recording& r, const std::function<Status()>& body) {
-    const Status begin = guarded("begin capture", [&] {
-        LLAVA_CUDA_CHECK(cudaStreamBeginCapture(m_stream.get(), cudaStreamCaptureModeThreadLocal));
-    });
-    if (!begin.isOk()) return begin;
+    const std::uint64_t generation = scratchGeneration();
+    if (const cudaError_t set = cudaSetDevice(m_device); set != cudaSuccess) {
+        cudaGetLastError();
+        return makeError(ErrorCode::Internal, std::string("cudaSetDevice: ") + cudaGetErrorName(set));
+    }
+    // m_capturing before the capture begins: guarded()/afterOp() must not sync (LLAVA_CUDA_SYNC=1) once
+    // the stream is capturing, or the capture is invalidated.
     m_capturing = true;
+    const cudaError_t begun = cudaStreamBeginCapture(m_stream.get(), cudaStreamCaptureModeThreadLocal);
+    if (begun != cudaSuccess) {
+        m_capturing = false;
+        cudaGetLastError();
+        return makeError(ErrorCode::Internal, std::string("beginning a graph capture: ") + cudaGetErrorName(begun));
+    }
     const Status captured = body();
     m_capturing = false;
     cudaGraph_t raw = nullptr;
-    const cudaError_t ended = cudaStreamEndCapture(m_stream.get(), &raw);  // always ends the capture
+    // Always ends the capture, also after a failed op, so the stream is usable for the eager fallback.
+    const cudaError_t ended = cudaStreamEndCapture(m_stream.get(), &raw);
     const Graph graph(raw);
     if (!captured.isOk()) {
         cudaGetLastError();
@@ -147,6 +159,9 @@ Status BackendCuda::record(Recording& r, const std::function<Status()>& body) {
         return makeError(ErrorCode::Internal, std::string("instantiating the decode graph: ") + cudaGetErrorName(instantiated));
     }
     r.exec = GraphExec(exec);
+    r.scratchGeneration = generation;
+    if (generation != scratchGeneration())  // a scratch grew during the capture: the graph is stale already
+        r.exec.reset();
     return Status::ok();
 }
 

@@ -90,6 +90,7 @@ void* ScratchBuffer::ensure(std::size_t bytes, cudaStream_t stream, const char* 
     // Round up so that slowly growing requests (KV length during decode) do not reallocate each step.
     const std::size_t rounded = ((bytes + (1u << 20) - 1) >> 20 << 20) + (bytes >> 3);
     m_buffer = DeviceBuffer::allocate(rounded, std::string("scratch (") + what + ")");
+    ++m_generation;
     return m_buffer.data();
 }
 

@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -133,9 +134,12 @@ class ScratchBuffer {
 public:
     void* ensure(std::size_t bytes, cudaStream_t stream, const char* what);
     std::size_t bytes() const { return m_buffer.bytes(); }
+    // Incremented by every reallocation: recorded CUDA graphs that captured the old address are stale.
+    std::uint64_t generation() const { return m_generation; }
 
 private:
     DeviceBuffer m_buffer;
+    std::uint64_t m_generation = 0;
 };
 
 // "1.50 GiB"

@@ -1,12 +1,12 @@
 // End to end: the same Engine on the CUDA backend and on the CPU backend, on the demo model (random
 // weights, F16 as stored, written at test time by writeDemoModel). Guards: a backend op that passes
 // its parity test but is called differently by the model (views, offsets, aliasing, KV cache rows),
-// Auto selection picking CUDA when a device exists, the memory report at load. Tolerances: first-step
-// logits NMSE <= 1e-5 (F16 weights; activations rounded to F16 for prefill GEMMs and attention); the
-// first greedy token must be identical; later tokens are reported (random-weight logits are flat, so a
-// near-tie may legitimately flip). With F32 weights (WeightPrecision::F32) the whole run is fp32: logits
-// NMSE <= 1e-9. Exact greedy equality over many tokens is asserted on the fixtures, whose goldens carry
-// the top-2 margins (tst_fixtures_cuda). Skips, with the reason, when no CUDA device is usable.
+// Auto selection picking CUDA when a device exists, the memory report at load, CUDA-graph decode vs
+// eager launches. Tolerances: logits NMSE <= 1e-4 after the prefill and after the last decode step (F16
+// weights: on CUDA the prefill GEMMs and attention round their operands to F16 and the KV cache is F16,
+// each ~3e-4 relative per element, over every layer), and the whole greedy reply identical (the demo
+// reply's top-2 margins are all >= 0.13, measured on the CPU). With F32 weights (WeightPrecision::F32)
+// the whole run is fp32: NMSE <= 1e-9. Skips, with the reason, when no CUDA device is usable.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -119,9 +119,14 @@ struct Suite {
         Context::info("identical greedy prefix: %zu of %zu tokens (cuda %.1f tok/s, cpu %.1f tok/s)", same,
                       cpu.reply.ids.size(), cuda.reply.stats->decodeTokPerS,
                       cpu.reply.stats->decodeTokPerS);
+        // The demo model's top-2 margins are >= 0.13 at every step of this reply (logit rms ~1, measured on
+        // the CPU), far above the errors allowed here: the whole reply must match, and the last logits too.
+        ctx.check(cuda.reply.ids == cpu.reply.ids, "every greedy token identical to the CPU's");
+        if (ctx.check(cuda.lastLogits.size() == cpu.lastLogits.size(), "last-step logits recorded on both"))
+            ctx.check(test::nmse(cuda.lastLogits, cpu.lastLogits) <= logitsTolerance, "last-step logits within tolerance");
     }
 
-    void greedyF16(Context& ctx) { compare(ctx, WeightPrecision::AsStored, 1e-5); }
+    void greedyF16(Context& ctx) { compare(ctx, WeightPrecision::AsStored, 1e-4); }
 
     // Decode steps replayed as CUDA graphs compute exactly what the same kernels launched one by one do.
     void graphsMatchEager(Context& ctx) {
