@@ -115,6 +115,12 @@ private:
 };
 
 // BackendError -> Status with the matching ErrorCode.
+// Shared by the op files: F32/F16/BF16 (not quantised), and the bytes a whole tensor occupies.
+inline bool isFloatFormat(StorageFormat f) {
+    return f == StorageFormat::F32 || f == StorageFormat::F16 || f == StorageFormat::BF16;
+}
+inline std::size_t bytesOf(const Tensor& t) { return storageBytes(t.format, t.rows(), t.cols()); }
+
 Status toStatus(const BackendError& error);
 [[noreturn]] void fail(BackendErrorKind kind, const std::string& message);
 [[noreturn]] void failShapes(const char* op, const Tensor& a, const Tensor& b);  // "op: [2, 3] vs [4]"

@@ -7,15 +7,6 @@
 #include "backend_cuda.h"
 
 namespace llava::cuda {
-namespace {
-
-bool isFloatFormat(StorageFormat f) {
-    return f == StorageFormat::F32 || f == StorageFormat::F16 || f == StorageFormat::BF16;
-}
-
-std::size_t bytesOf(const Tensor& t) { return storageBytes(t.format, t.rows(), t.cols()); }
-
-}  // namespace
 
 float* BackendCuda::activation(const Tensor& t, const char* op) const {
     if (t.format != StorageFormat::F32)

@@ -7,15 +7,6 @@
 #include "backend_cuda.h"
 
 namespace llava::cuda {
-namespace {
-
-bool isFloatFormat(StorageFormat f) {
-    return f == StorageFormat::F32 || f == StorageFormat::F16 || f == StorageFormat::BF16;
-}
-
-std::size_t bytesOf(const Tensor& t) { return storageBytes(t.format, t.rows(), t.cols()); }
-
-}  // namespace
 
 const std::int32_t* BackendCuda::stepPointer(const Tensor& step, const char* op) const {
     if (step.format != StorageFormat::I32 || step.elementCount() != 2)

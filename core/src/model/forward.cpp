@@ -114,7 +114,11 @@ Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels
     return merged;
 }
 
-Status LlavaModel::llmLayer(int layer, const Tensor& x, int n, int position) {
+// One decoder layer over `n` rows at positions [position, position + n). stepOps: a decode step (n == 1)
+// whose position-dependent ops read the position from m_step (ropeAt, ropeWriteRowAt = RoPE fused with
+// the KV write, writeRowAt, attentionAt over the whole cache), so the step's ops have the same arguments
+// every time and Backend::runRecorded can replay them as a CUDA graph.
+Status LlavaModel::llmLayer(int layer, const Tensor& x, int n, int position, bool stepOps) {
     const auto& w = m_llm[static_cast<std::size_t>(layer)];
     const auto& t = m_config.text;
     Backend& b = m_backend;
@@ -127,23 +131,30 @@ Status LlavaModel::llmLayer(int layer, const Tensor& x, int n, int position) {
     LLAVA_ASSIGN_OR_RETURN(Tensor up, rows(m_up, n));
     const auto& kc = m_kCache[static_cast<std::size_t>(layer)];
     const auto& vcache = m_vCache[static_cast<std::size_t>(layer)];
-    LLAVA_ASSIGN_OR_RETURN(Tensor kDst, rowView(kc, position, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor vDst, rowView(vcache, position, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor kAll, rowView(kc, 0, position + n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor vAll, rowView(vcache, 0, position + n));
 
     LLAVA_TRY(b.rmsNorm(xn, x, w.inNorm, t.rmsNormEps));
     LLAVA_TRY(b.matmul(q, xn, w.q, {}, MatmulMode::Overwrite));
     LLAVA_TRY(b.matmul(k, xn, w.k, {}, MatmulMode::Overwrite));
     LLAVA_TRY(b.matmul(v, xn, w.v, {}, MatmulMode::Overwrite));
-    LLAVA_TRY(b.rope(q, t.nHeads, t.headDim, position, t.ropeTheta));
-    LLAVA_TRY(b.rope(k, t.nKvHeads, t.headDim, position, t.ropeTheta));
-    LLAVA_TRY(b.copy(kDst, k));
-    LLAVA_TRY(b.copy(vDst, v));
     const AttentionParams params{t.nHeads, t.nKvHeads, t.headDim, position,
                                  1.0f / std::sqrt(static_cast<float>(t.headDim)), AttentionMask::Causal,
                                  m_llmReducedPrecision};
-    LLAVA_TRY(b.attention(att, q, kAll, vAll, params));
+    if (stepOps) {
+        LLAVA_TRY(b.ropeAt(q, t.nHeads, t.headDim, m_step, t.ropeTheta));
+        LLAVA_TRY(b.ropeWriteRowAt(kc, k, t.nKvHeads, t.headDim, m_step, t.ropeTheta));
+        LLAVA_TRY(b.writeRowAt(vcache, v, m_step));
+        LLAVA_TRY(b.attentionAt(att, q, kc, vcache, params, m_step));
+    } else {
+        LLAVA_ASSIGN_OR_RETURN(Tensor kDst, rowView(kc, position, n));
+        LLAVA_ASSIGN_OR_RETURN(Tensor vDst, rowView(vcache, position, n));
+        LLAVA_ASSIGN_OR_RETURN(Tensor kAll, rowView(kc, 0, position + n));
+        LLAVA_ASSIGN_OR_RETURN(Tensor vAll, rowView(vcache, 0, position + n));
+        LLAVA_TRY(b.rope(q, t.nHeads, t.headDim, position, t.ropeTheta));
+        LLAVA_TRY(b.rope(k, t.nKvHeads, t.headDim, position, t.ropeTheta));
+        LLAVA_TRY(b.copy(kDst, k));
+        LLAVA_TRY(b.copy(vDst, v));
+        LLAVA_TRY(b.attention(att, q, kAll, vAll, params));
+    }
     LLAVA_TRY(b.matmul(x, att, w.o, {}, MatmulMode::Accumulate));
     LLAVA_TRY(b.rmsNorm(xn, x, w.postNorm, t.rmsNormEps));
     LLAVA_TRY(b.matmul(gate, xn, w.gate, {}, MatmulMode::Overwrite));
@@ -155,7 +166,7 @@ Status LlavaModel::llmLayer(int layer, const Tensor& x, int n, int position) {
 Status LlavaModel::forwardRows(const Tensor& x, int n, int position, const CancelPredicate& cancel) {
     for (int l = 0; l < m_config.text.nLayers; ++l) {
         if (cancel && cancel()) return cancelled("prefill");
-        LLAVA_TRY(llmLayer(l, x, n, position));
+        LLAVA_TRY(llmLayer(l, x, n, position, false));
     }
     return Status::ok();
 }
@@ -192,44 +203,11 @@ Status LlavaModel::prefill(std::span<const std::int32_t> ids, const std::vector<
     return Status::ok();
 }
 
-// The decode layer: llmLayer for one row, with the position-dependent ops in their step-tensor form so
-// the whole step has the same arguments every time (recorded once as a CUDA graph, then replayed).
-Status LlavaModel::llmDecodeLayer(int layer, const Tensor& x) {
-    const auto& w = m_llm[static_cast<std::size_t>(layer)];
-    const auto& t = m_config.text;
-    Backend& b = m_backend;
-    LLAVA_ASSIGN_OR_RETURN(Tensor xn, rows(m_xn, 1));
-    LLAVA_ASSIGN_OR_RETURN(Tensor q, rows(m_q, 1));
-    LLAVA_ASSIGN_OR_RETURN(Tensor k, rows(m_k, 1));
-    LLAVA_ASSIGN_OR_RETURN(Tensor v, rows(m_v, 1));
-    LLAVA_ASSIGN_OR_RETURN(Tensor att, rows(m_att, 1));
-    LLAVA_ASSIGN_OR_RETURN(Tensor gate, rows(m_gate, 1));
-    LLAVA_ASSIGN_OR_RETURN(Tensor up, rows(m_up, 1));
-    const auto& kc = m_kCache[static_cast<std::size_t>(layer)];
-    const auto& vcache = m_vCache[static_cast<std::size_t>(layer)];
-    LLAVA_TRY(b.rmsNorm(xn, x, w.inNorm, t.rmsNormEps));
-    LLAVA_TRY(b.matmul(q, xn, w.q, {}, MatmulMode::Overwrite));
-    LLAVA_TRY(b.matmul(k, xn, w.k, {}, MatmulMode::Overwrite));
-    LLAVA_TRY(b.matmul(v, xn, w.v, {}, MatmulMode::Overwrite));
-    LLAVA_TRY(b.ropeAt(q, t.nHeads, t.headDim, m_step, t.ropeTheta));
-    LLAVA_TRY(b.ropeWriteRowAt(kc, k, t.nKvHeads, t.headDim, m_step, t.ropeTheta));  // RoPE fused with the write
-    LLAVA_TRY(b.writeRowAt(vcache, v, m_step));
-    const AttentionParams params{t.nHeads, t.nKvHeads, t.headDim, 0, 1.0f / std::sqrt(static_cast<float>(t.headDim)),
-                                 AttentionMask::Causal, m_llmReducedPrecision};
-    LLAVA_TRY(b.attentionAt(att, q, kc, vcache, params, m_step));
-    LLAVA_TRY(b.matmul(x, att, w.o, {}, MatmulMode::Accumulate));
-    LLAVA_TRY(b.rmsNorm(xn, x, w.postNorm, t.rmsNormEps));
-    LLAVA_TRY(b.matmul(gate, xn, w.gate, {}, MatmulMode::Overwrite));
-    LLAVA_TRY(b.matmul(up, xn, w.up, {}, MatmulMode::Overwrite));
-    LLAVA_TRY(b.siluMul(gate, gate, up));
-    return b.matmul(x, gate, w.down, {}, MatmulMode::Accumulate);
-}
-
 Status LlavaModel::decodeStep() {
     Backend& b = m_backend;
     LLAVA_ASSIGN_OR_RETURN(Tensor x, rows(m_x, 1));
     LLAVA_TRY(b.embedAt(x, m_embed, m_step));
-    for (int l = 0; l < m_config.text.nLayers; ++l) LLAVA_TRY(llmDecodeLayer(l, x));
+    for (int l = 0; l < m_config.text.nLayers; ++l) LLAVA_TRY(llmLayer(l, x, 1, 0, true));
     LLAVA_TRY(b.rmsNorm(m_lastNorm, x, m_finalNorm, m_config.text.rmsNormEps));
     return b.matmul(m_logits, m_lastNorm, m_lmHead, {}, MatmulMode::Overwrite);
 }

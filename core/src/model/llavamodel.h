@@ -69,13 +69,12 @@ private:
     LlavaModel(Backend& backend, ModelConfig config) : m_backend(backend), m_config(std::move(config)) {}
     Status loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress);
     Status allocateActivations();
-    Status llmLayer(int layer, const Tensor& x, int rows, int position);
+    Status llmLayer(int layer, const Tensor& x, int rows, int position, bool stepOps);
     Status clipLayer(int layer, int crops);
     Status forwardRows(const Tensor& x, int rows, int position, const CancelPredicate& cancel);
     // One decode step with position and id read from m_step (Backend::runRecorded replays it).
     Status decodeStep();
     Status runDecodeStep(std::int32_t id, int position);  // validate, upload the step, run or replay it
-    Status llmDecodeLayer(int layer, const Tensor& x);
     void dump(std::string_view name, const std::vector<float>& data, const Shape& shape) const;
 
     Backend& m_backend;
