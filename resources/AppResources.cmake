@@ -2,8 +2,6 @@
 # linked into every executable that uses it, tests included):
 #   :/icons/*.svg             app icon + action icons (24 px line style, mid-grey strokes for light and dark)
 #   :/i18n/llava_insight_*.qm compiled translations (qt_add_translations runs lrelease at build time)
-#   :/i18n-src/*.ts           the same catalogues as text: LanguageSwitcher maps visible texts back to
-#                             their sources with them when the language changes at run time
 set(LLAVA_RESOURCES_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(LLAVA_TRANSLATIONS_DIR ${CMAKE_CURRENT_LIST_DIR}/../translations)
 set(LLAVA_TS_FILES ${LLAVA_TRANSLATIONS_DIR}/llava_insight_zh_CN.ts)
@@ -16,5 +14,4 @@ function(llava_add_app_resources target)
   qt_add_resources(${target} llava_icons PREFIX /icons BASE ${LLAVA_RESOURCES_DIR}/icons FILES ${icons})
   qt_add_translations(${target} TS_FILES ${LLAVA_TS_FILES} RESOURCE_PREFIX /i18n
                       LUPDATE_OPTIONS -locations none)
-  qt_add_resources(${target} llava_i18n_src PREFIX /i18n-src BASE ${LLAVA_TRANSLATIONS_DIR} FILES ${LLAVA_TS_FILES})
 endfunction()

@@ -26,12 +26,55 @@
         <source>%1 image + %2 text tokens in, %3 out</source>
         <translation>输入 %1 图像 + %2 文本词元，输出 %3</translation>
     </message>
+    <message>
+        <source>seed %1</source>
+        <translation>种子 %1</translation>
+    </message>
 </context>
 <context>
     <name>ChatView</name>
     <message>
         <source>Conversation</source>
         <translation>对话</translation>
+    </message>
+    <message>
+        <source>Show %1 earlier messages</source>
+        <translation>显示更早的 %1 条消息</translation>
+    </message>
+</context>
+<context>
+    <name>ChatsPanel</name>
+    <message>
+        <source>Search chats</source>
+        <translation>搜索对话</translation>
+    </message>
+    <message>
+        <source>Chat list</source>
+        <translation>对话列表</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>新建</translation>
+    </message>
+    <message>
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <source>Rename chat</source>
+        <translation>重命名对话</translation>
+    </message>
+    <message>
+        <source>Delete chat</source>
+        <translation>删除对话</translation>
     </message>
 </context>
 <context>
@@ -88,6 +131,22 @@
         <source>Send message (Enter)</source>
         <translation>发送消息 (Enter)</translation>
     </message>
+    <message>
+        <source>Editing a message: Send replaces it and every message after it.</source>
+        <translation>正在编辑消息：发送将替换它及其后的所有消息。</translation>
+    </message>
+    <message>
+        <source>Cancel edit</source>
+        <translation>取消编辑</translation>
+    </message>
+    <message>
+        <source>Keep the chat as it is</source>
+        <translation>保持对话不变</translation>
+    </message>
+    <message>
+        <source>%1 is not a readable image: %2</source>
+        <translation>%1 不是可读取的图像：%2</translation>
+    </message>
 </context>
 <context>
     <name>InferenceWorker</name>
@@ -122,6 +181,33 @@
     <message>
         <source>Generation failed unexpectedly.</source>
         <translation>生成时发生意外错误。</translation>
+    </message>
+</context>
+<context>
+    <name>InspectorController</name>
+    <message>
+        <source> · exact text tokens</source>
+        <translation> · 精确文本词元</translation>
+    </message>
+    <message>
+        <source> · text tokens estimated (≈): %1</source>
+        <translation> · 文本词元为估计值（≈）：%1</translation>
+    </message>
+    <message>
+        <source> · text tokens estimated (≈)</source>
+        <translation> · 文本词元为估计值（≈）</translation>
+    </message>
+    <message>
+        <source>model %1</source>
+        <translation>模型 %1</translation>
+    </message>
+    <message>
+        <source>preset %1</source>
+        <translation>预设 %1</translation>
+    </message>
+    <message>
+        <source>default geometry (no model loaded)</source>
+        <translation>默认几何参数（未加载模型）</translation>
     </message>
 </context>
 <context>
@@ -163,10 +249,6 @@
         <translation>提示布局：%1%2 + %3 + %4%5 = %6 个词元</translation>
     </message>
     <message>
-        <source>Context: %1 used + %2 this message = %3 of %4 (%5%)</source>
-        <translation>上下文：已用 %1 + 本条消息 %2 = %3 / %4（%5%）</translation>
-    </message>
-    <message>
         <source>Context: this first message uses %1 of %2 (%3%)</source>
         <translation>上下文：第一条消息使用 %1 / %2（%3%）</translation>
     </message>
@@ -178,10 +260,6 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <source>Llava Insight</source>
-        <translation>Llava Insight</translation>
-    </message>
-    <message>
         <source>Chats</source>
         <translation>对话</translation>
     </message>
@@ -190,68 +268,12 @@
         <translation>检查器</translation>
     </message>
     <message>
-        <source>default geometry (no model loaded)</source>
-        <translation>默认几何参数（未加载模型）</translation>
-    </message>
-    <message>
-        <source>TTFT %1 ms · %2 tok/s</source>
-        <translation>首词元 %1 毫秒 · %2 词元/秒</translation>
-    </message>
-    <message>
-        <source>Loading %1: %p%</source>
-        <translation>正在加载 %1：%p%</translation>
-    </message>
-    <message>
-        <source> — random weights, answers are meaningless</source>
-        <translation> — 随机权重，回答没有意义</translation>
-    </message>
-    <message>
-        <source>Demo model with random weights — answers are meaningless. Open a LLaVA v1.6 folder (File → Open model folder) for real answers.</source>
-        <translation>演示模型使用随机权重 — 回答没有意义。请打开 LLaVA v1.6 模型文件夹（文件 → 打开模型文件夹）以获得真实回答。</translation>
-    </message>
-    <message>
-        <source> — fallback: %1</source>
-        <translation> — 回退：%1</translation>
-    </message>
-    <message>
-        <source>weights %1 (%2) · KV %3 · scratch %4</source>
-        <translation>权重 %1（%2）· KV %3 · 临时 %4</translation>
-    </message>
-    <message>
         <source>Could not load the model</source>
         <translation>无法加载模型</translation>
     </message>
     <message>
-        <source>No model loaded: %1</source>
-        <translation>未加载模型：%1</translation>
-    </message>
-    <message>
-        <source>Some chats could not be read: %1</source>
-        <translation>部分对话无法读取：%1</translation>
-    </message>
-    <message>
         <source>What is shown in this image?</source>
         <translation>这张图像中显示了什么？</translation>
-    </message>
-    <message>
-        <source>Search chats</source>
-        <translation>搜索对话</translation>
-    </message>
-    <message>
-        <source>Chat list</source>
-        <translation>对话列表</translation>
-    </message>
-    <message>
-        <source>New</source>
-        <translation>新建</translation>
-    </message>
-    <message>
-        <source>Rename</source>
-        <translation>重命名</translation>
-    </message>
-    <message>
-        <source>Delete</source>
-        <translation>删除</translation>
     </message>
     <message>
         <source>New chat</source>
@@ -314,10 +336,6 @@
         <translation>打开模型文件夹(&amp;M)…</translation>
     </message>
     <message>
-        <source>Ctrl+Shift+O</source>
-        <translation>Ctrl+Shift+O</translation>
-    </message>
-    <message>
         <source>&amp;Recent models</source>
         <translation>最近的模型(&amp;R)</translation>
     </message>
@@ -350,16 +368,8 @@
         <translation>重新生成上一个回答(&amp;R)</translation>
     </message>
     <message>
-        <source>Ctrl+R</source>
-        <translation>Ctrl+R</translation>
-    </message>
-    <message>
         <source>&amp;Focus composer</source>
         <translation>聚焦输入框(&amp;F)</translation>
-    </message>
-    <message>
-        <source>Ctrl+L</source>
-        <translation>Ctrl+L</translation>
     </message>
     <message>
         <source>&amp;Help</source>
@@ -384,60 +394,12 @@ Offline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <source>Cancel</source>
-        <translation>取消</translation>
-    </message>
-    <message>
-        <source>Cancel loading</source>
-        <translation>取消加载</translation>
-    </message>
-    <message>
         <source>Open images</source>
         <translation>打开图像</translation>
     </message>
     <message>
         <source>Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff)</source>
         <translation>图像 (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff)</translation>
-    </message>
-    <message>
-        <source>Preparing the demo model (random weights)…</source>
-        <translation>正在准备演示模型（随机权重）…</translation>
-    </message>
-    <message>
-        <source>Loading %1…</source>
-        <translation>正在加载 %1…</translation>
-    </message>
-    <message>
-        <source> · text tokens estimated (≈)</source>
-        <translation> · 文本词元为估计值（≈）</translation>
-    </message>
-    <message>
-        <source> · exact text tokens (tokenizer + template)</source>
-        <translation> · 精确文本词元（分词器 + 模板）</translation>
-    </message>
-    <message>
-        <source> · text tokens estimated (≈): %1</source>
-        <translation> · 文本词元为估计值（≈）：%1</translation>
-    </message>
-    <message>
-        <source>preset %1</source>
-        <translation>预设 %1</translation>
-    </message>
-    <message>
-        <source>model %1</source>
-        <translation>模型 %1</translation>
-    </message>
-    <message>
-        <source>random weights</source>
-        <translation>随机权重</translation>
-    </message>
-    <message>
-        <source> (random weights — answers are meaningless)</source>
-        <translation>（随机权重 — 回答没有意义）</translation>
-    </message>
-    <message>
-        <source> — answers are meaningless</source>
-        <translation> — 回答没有意义</translation>
     </message>
     <message>
         <source>Open a LLaVA v1.6 model folder</source>
@@ -462,24 +424,6 @@ Offline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.</source>
     <message>
         <source>Demo model with random weights — answers are meaningless. Open a LLaVA v1.6 folder (Models → Open model folder) for real answers.</source>
         <translation>演示模型使用随机权重 — 回答没有意义。请打开 LLaVA v1.6 模型文件夹（模型 → 打开模型文件夹）以获得真实回答。</translation>
-    </message>
-    <message>
-        <source>
-Auto did not pick CUDA: %1</source>
-        <translation>
-自动模式未选择 CUDA：%1</translation>
-    </message>
-    <message>
-        <source>weights %1 · KV %2</source>
-        <translation>权重 %1 · KV %2</translation>
-    </message>
-    <message>
-        <source>weights %1 (%2) · KV cache %3 · scratch %4</source>
-        <translation>权重 %1（%2）· KV 缓存 %3 · 临时 %4</translation>
-    </message>
-    <message>
-        <source> · exact text tokens</source>
-        <translation> · 精确文本词元</translation>
     </message>
     <message>
         <source>&amp;Export chat</source>
@@ -508,6 +452,50 @@ Auto did not pick CUDA: %1</source>
     <message>
         <source>Settings</source>
         <translation>设置</translation>
+    </message>
+    <message>
+        <source>&amp;Undo delete chat</source>
+        <translation>撤销删除对话(&amp;U)</translation>
+    </message>
+    <message>
+        <source>Some chats could not be read and were moved aside (nothing was deleted):
+%1</source>
+        <translation>部分对话无法读取，已移到一旁（未删除任何内容）：
+%1</translation>
+    </message>
+    <message>
+        <source>%1 is still loaded and answers as before.</source>
+        <translation>%1 仍已加载，可照常回答。</translation>
+    </message>
+    <message>
+        <source>No model is loaded now.</source>
+        <translation>当前未加载模型。</translation>
+    </message>
+    <message>
+        <source>This chat is not saved: %1
+Free some space; it is saved again with the next change.</source>
+        <translation>此对话未保存：%1
+请释放一些空间；下次更改时会再次保存。</translation>
+    </message>
+    <message>
+        <source>Delete "%1" and its images?</source>
+        <translation>删除“%1”及其图像？</translation>
+    </message>
+    <message>
+        <source>Deleted "%1".</source>
+        <translation>已删除“%1”。</translation>
+    </message>
+    <message>
+        <source>Undo</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <source>The image was not sent: %1</source>
+        <translation>图像未发送：%1</translation>
+    </message>
+    <message>
+        <source>%1 (random weights — answers are meaningless)</source>
+        <translation>%1（随机权重 — 回答没有意义）</translation>
     </message>
 </context>
 <context>
@@ -549,16 +537,27 @@ Auto did not pick CUDA: %1</source>
         <translation>助手</translation>
     </message>
     <message>
-        <source>Attached image</source>
-        <translation>附加的图像</translation>
-    </message>
-    <message>
         <source>Failed: %1</source>
         <translation>失败：%1</translation>
     </message>
     <message>
         <source>(stopped)</source>
         <translation>（已停止）</translation>
+    </message>
+    <message>
+        <source>Attached image %1 — click to view</source>
+        <translation>附加图像 %1 — 点击查看</translation>
+    </message>
+</context>
+<context>
+    <name>NoticeBar</name>
+    <message>
+        <source>Dismiss</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Dismiss notice</source>
+        <translation>关闭通知</translation>
     </message>
 </context>
 <context>
@@ -677,6 +676,71 @@ Auto did not pick CUDA: %1</source>
     <message>
         <source>&amp;Language:</source>
         <translation>语言(&amp;L)：</translation>
+    </message>
+    <message>
+        <source>Use this seed for every answer (reproducible; Regenerate repeats the answer)</source>
+        <translation>每次回答都使用此种子（可复现；重新生成会得到相同回答）</translation>
+    </message>
+</context>
+<context>
+    <name>StatusPanel</name>
+    <message>
+        <source>Preparing the demo model (random weights)…</source>
+        <translation>正在准备演示模型（随机权重）…</translation>
+    </message>
+    <message>
+        <source>Loading %1…</source>
+        <translation>正在加载 %1…</translation>
+    </message>
+    <message>
+        <source> — random weights, answers are meaningless</source>
+        <translation> — 随机权重，回答没有意义</translation>
+    </message>
+    <message>
+        <source>No model loaded</source>
+        <translation>未加载模型</translation>
+    </message>
+    <message>
+        <source> (the other model could not be loaded: %1)</source>
+        <translation>（另一个模型无法加载：%1）</translation>
+    </message>
+    <message>
+        <source>Loading %1: %p%</source>
+        <translation>正在加载 %1：%p%</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Cancel loading</source>
+        <translation>取消加载</translation>
+    </message>
+    <message>
+        <source> — fallback: %1</source>
+        <translation> — 回退：%1</translation>
+    </message>
+    <message>
+        <source>
+Auto did not pick CUDA: %1</source>
+        <translation>
+自动模式未选择 CUDA：%1</translation>
+    </message>
+    <message>
+        <source>weights %1 · KV %2</source>
+        <translation>权重 %1 · KV %2</translation>
+    </message>
+    <message>
+        <source>weights %1 (%2) · KV cache %3 · scratch %4</source>
+        <translation>权重 %1（%2）· KV 缓存 %3 · 临时 %4</translation>
+    </message>
+    <message>
+        <source>TTFT %1 ms · %2 tok/s</source>
+        <translation>首词元 %1 毫秒 · %2 词元/秒</translation>
+    </message>
+    <message>
+        <source>stopped · %1</source>
+        <translation>已停止 · %1</translation>
     </message>
 </context>
 </TS>

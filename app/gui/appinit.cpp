@@ -10,21 +10,6 @@
 #include "mainwindow.h"
 #include "screenshottour.h"
 
-bool AppTranslator::apply(const QString& language) {
-    if (m_installed) {
-        QCoreApplication::removeTranslator(&m_translator);
-        m_installed = false;
-    }
-    const QString lang = language == QLatin1String("system") ? QLocale::system().name() : language;
-    if (lang.startsWith(QLatin1String("en"))) return true;
-    if (m_translator.load(QStringLiteral(":/i18n/llava_insight_") + lang) ||
-        m_translator.load(QStringLiteral(":/i18n/llava_insight_") + lang.section(QLatin1Char('_'), 0, 0))) {
-        m_installed = QCoreApplication::installTranslator(&m_translator);
-    }
-    (void)m_app;
-    return m_installed;
-}
-
 void applyTheme(const QString& theme) {
     if (theme == QLatin1String("system")) return;
     QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));

@@ -1,5 +1,6 @@
 // Entry point of llava-insight: command line, QApplication, translator, settings, the main window.
-// With no model downloaded it opens on a scripted demo engine and a sample image it draws itself.
+// With no model downloaded it opens the built-in demo model (random weights, labelled as such; written
+// on first use) and a sample image it draws itself.
 // --help and --version are answered before any widget exists, so they work without a display.
 #include <QApplication>
 #include <QCommandLineParser>
@@ -8,7 +9,6 @@
 
 #include "appinit.h"
 #include "chat/composer.h"
-#include "inference/fakechatengine.h"
 #include "mainwindow.h"
 #include "settings/languageswitcher.h"
 

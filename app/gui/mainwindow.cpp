@@ -5,158 +5,161 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QDockWidget>
+#include <QEvent>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QInputDialog>
-#include <QLabel>
-#include <QLineEdit>
-#include <QListWidget>
-#include <QMenuBar>
+#include <QListView>
+#include <QMenu>
 #include <QMessageBox>
-#include <QProgressBar>
-#include <QPushButton>
-#include <QShortcut>
 #include <QStatusBar>
-#include <QThreadPool>
-#include <QToolBar>
-#include <QToolButton>
 #include <QVBoxLayout>
 
+#include "chat/chatcontroller.h"
 #include "chat/chatmodel.h"
+#include "chat/chatspanel.h"
 #include "chat/chatstore.h"
 #include "chat/chatview.h"
 #include "chat/composer.h"
+#include "chat/conversationstore.h"
+#include "appinit.h"
 #include "icons.h"
-#include "imagedecoder.h"
 #include "inference/inferencecontroller.h"
+#include "inspector/inspectorcontroller.h"
 #include "inspector/inspectorwidget.h"
+#include "mainactions.h"
 #include "models/modelpresets.h"
+#include "noticebar.h"
 #include "settings/settingsdialog.h"
+#include "statuspanel.h"
 
 namespace {
-QString formatBytes(quint64 bytes) {
-    const double mib = double(bytes) / (1024.0 * 1024.0);
-    return mib >= 1024 ? QStringLiteral("%1 GiB").arg(mib / 1024.0, 0, 'f', 2) : QStringLiteral("%1 MiB").arg(mib, 0, 'f', 1);
-}
+// Below this window width the two docks share the right side as tabs, so the chat column keeps room.
+constexpr int kNarrowWidth = 1200;
 
-// The exchanges among messages[0, end) the engine continues from, with the stored image files so a
-// chat continued on a fresh session (other chat meanwhile, app restart) is restored with its images.
-std::vector<HistoryTurn> historyOf(const QList<ChatMessage>& messages, qsizetype end) {
-    std::vector<HistoryTurn> history;
-    for (qsizetype i = 0; i + 1 < end; i += 2)
-        if (messages[i].role == MessageRole::User && messages[i + 1].role == MessageRole::Assistant)
-            history.push_back({messages[i].text, int(messages[i].images.size()), messages[i + 1].text, messages[i].images});
-    return history;
+bool dialogsAllowed() { return !qEnvironmentVariableIsSet("LLAVA_NO_DIALOGS"); }
+
+// The images the inspector shows for a chat: the last ones a message of it carried.
+QString lastImageOf(const Conversation* c) {
+    if (!c) return {};
+    for (qsizetype i = c->messages.size() - 1; i >= 0; --i)
+        if (!c->messages[i].images.isEmpty()) return c->messages[i].images.last();
+    return {};
 }
 }  // namespace
 
 MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget* parent)
     : QMainWindow(parent), m_settings(std::move(settings)), m_options(std::move(options)) {
-    setWindowTitle(tr("Llava Insight"));
     setWindowIcon(appIcon(AppIcon::App));
     resize(1280, 820);
-    m_store = std::make_unique<ChatStore>(m_options.dataDir);
-    m_chat = new ChatModel(this);
-    m_controller = new InferenceController(m_options.engineFactory(), this);
+    m_store = new ConversationStore(m_options.dataDir, this);
+    const QStringList problems = m_store->load();
+    m_inference = new InferenceController(m_options.engineFactory(), this);
+    m_chatController = new ChatController(m_store, m_inference, this);
+    m_chat = new ChatModel(m_store, this);
 
     auto* central = new QWidget(this);
     auto* layout = new QVBoxLayout(central);
+    m_notices = new NoticeBar(central);
     m_view = new ChatView(central);
     m_view->setModel(m_chat);
     m_composer = new Composer(central);
     m_composer->setImageImporter([this](const QImage& image) {
-        auto stored = m_store->importImage(image);
+        auto stored = m_store->files().importImage(image);
+        if (!stored.isOk()) notify(QString::fromStdString(stored.status().message()));
         return stored.isOk() ? *stored : QString();
     });
+    layout->addWidget(m_notices);
     layout->addWidget(m_view, 1);
     layout->addWidget(m_composer);
     setCentralWidget(central);
 
-    m_chatsDock = new QDockWidget(tr("Chats"), this);
+    m_chatsDock = new QDockWidget(this);
     m_chatsDock->setObjectName(QStringLiteral("chatsDock"));
-    m_chatsDock->setWidget(buildChatsPanel());
+    m_chatsPanel = new ChatsPanel(m_store, m_chatsDock);
+    m_chatsDock->setWidget(m_chatsPanel);
     addDockWidget(Qt::LeftDockWidgetArea, m_chatsDock);
-
-    m_inspectorDock = new QDockWidget(tr("Inspector"), this);
+    m_inspectorDock = new QDockWidget(this);
     m_inspectorDock->setObjectName(QStringLiteral("inspectorDock"));
     m_inspector = new InspectorWidget(m_inspectorDock);
-    setInspectorConfig(defaultInspectorConfig(), tr("default geometry (no model loaded)"), QString());
     m_inspectorDock->setWidget(m_inspector);
     addDockWidget(Qt::RightDockWidgetArea, m_inspectorDock);
     resizeDocks({m_chatsDock, m_inspectorDock}, {220, 520}, Qt::Horizontal);
+    m_inspectorController = new InspectorController(m_inspector, this);
+    m_inspectorController->setReferenceSetting(m_settings.reference);
 
-    buildMenus();
-    buildStatusBar();
+    m_actions = std::make_unique<MainActions>(this, m_chatsDock, m_inspectorDock);
+    m_status = new StatusPanel(statusBar());
+    connectActions();
+    connectInference();
+    connectChat();
+    applySettings();
 
-    connect(m_composer, &Composer::sendRequested, this, &MainWindow::send);
-    connect(m_composer, &Composer::stopRequested, this, &MainWindow::stop);
-    connect(m_composer, &Composer::attachRequested, this, &MainWindow::openImage);
-    connect(m_composer, &Composer::attachmentsChanged, this, [this](const QStringList& images) {
-        if (!images.isEmpty()) showImageInInspector(images.last());
-        updateInspectorText();
-    });
-    connect(m_composer->editor(), &QPlainTextEdit::textChanged, this, &MainWindow::updateInspectorText);
-    connect(m_view, &ChatView::copyRequested, this, [](const QString& text) { QApplication::clipboard()->setText(text); });
-    connect(m_view, &ChatView::regenerateRequested, this, &MainWindow::regenerate);
-    connect(m_view, &ChatView::editRequested, this, [this](int row) {
-        if (m_controller->isGenerating() || row < 0 || row >= m_chat->rowCount()) return;
-        const ChatMessage m = m_chat->message(row);
-        m_chat->removeFrom(row);
-        m_controller->clearSession();
-        m_composer->setText(m.text);
-        m_composer->clearAttachments();
-        m_composer->addAttachments(m.images);
-        m_composer->editor()->setFocus();
-    });
-    connect(m_chat, &ChatModel::conversationChanged, this, [this] {
-        if (!m_controller->isGenerating()) saveCurrent();
-    });
+    if (!problems.isEmpty())
+        m_notices->show(QStringLiteral("corrupt"), tr("Some chats could not be read and were moved aside (nothing was deleted):\n%1")
+                                                       .arg(problems.join(QLatin1Char('\n'))));
+    if (m_store->rowCount() == 0) newChat();
+    else selectConversation(m_store->conversations().first().id);
+    if (m_options.openSample && m_store->rowCount() <= 1 && m_chat->rowCount() == 0) {
+        auto sample = m_store->files().importImage(drawSampleImage());
+        if (sample.isOk()) m_composer->addAttachments({*sample});
+        m_composer->setText(tr("What is shown in this image?"));
+    }
+    retranslate();
+    m_composer->editor()->setFocus();
+}
 
-    connect(m_controller, &InferenceController::busyChanged, m_composer, &Composer::setBusy);
-    connect(m_controller, &InferenceController::tokensGenerated, this, [this](quint64 id, const QString& text) {
-        if (id == m_activeRequest) m_chat->appendText(m_activeRow, text);
+MainWindow::~MainWindow() {
+    m_chatController->stop();  // writes the answer so far as stopped
+    m_inference->cancel();
+}
+
+const QString& MainWindow::currentConversationId() const { return m_chatController->conversationId(); }
+bool MainWindow::modelLoaded() const { return m_status->model().has_value(); }
+bool MainWindow::exactTextCounts() const { return m_inspectorController->exactTextCounts(); }
+
+void MainWindow::connectActions() {
+    MainActions& a = *m_actions;
+    connect(a.newChat, &QAction::triggered, this, &MainWindow::newChat);
+    connect(a.openImage, &QAction::triggered, this, &MainWindow::openImage);
+    connect(a.exportMarkdown, &QAction::triggered, this, [this] { exportChat(true); });
+    connect(a.exportJson, &QAction::triggered, this, [this] { exportChat(false); });
+    connect(a.quit, &QAction::triggered, this, &QWidget::close);
+    connect(a.paste, &QAction::triggered, this, [this] {
+        if (m_composer->acceptMime(QApplication::clipboard()->mimeData()).isEmpty()) m_composer->editor()->paste();
     });
-    auto settle = [this](quint64 id, MessageState state, const llava::GenerationStats* stats, const QString& error) {
-        if (id != m_activeRequest) return;
-        if (stats) m_chat->setStats(m_activeRow, *stats);
-        m_chat->setState(m_activeRow, state, error);
-        m_activeRequest = 0;
-        saveCurrent();
-    };
-    connect(m_controller, &InferenceController::generationFinished, this,
-            [this, settle](quint64 id, const llava::GenerationStats& stats, int used) {
-                m_contextUsed = used;
-                m_speedLabel->setText(tr("TTFT %1 ms · %2 tok/s").arg(stats.timeToFirstTokenMs, 0, 'f', 0)
-                                          .arg(stats.decodeTokPerS, 0, 'f', 1));
-                settle(id, MessageState::Complete, &stats, {});
-                updateInspectorText();
-            });
-    connect(m_controller, &InferenceController::generationStopped, this,
-            [this, settle](quint64 id, const llava::GenerationStats& stats, int used) {
-                m_contextUsed = used;
-                settle(id, MessageState::Stopped, &stats, {});
-            });
-    connect(m_controller, &InferenceController::generationFailed, this,
-            [settle](quint64 id, const QString& message, const QString& details) {
-                settle(id, MessageState::Failed, nullptr, message + QStringLiteral(" ") + details);
-            });
-    connect(m_controller, &InferenceController::loadProgressChanged, this, [this](quint64 done, quint64 total, const QString& stage) {
-        m_loadProgress->setVisible(true);
-        m_cancelLoad->setVisible(true);
-        m_loadProgress->setRange(0, 1000);
-        m_loadProgress->setValue(total ? int(1000.0 * double(done) / double(total)) : 0);
-        m_loadProgress->setFormat(tr("Loading %1: %p%").arg(stage));
+    connect(a.settings, &QAction::triggered, this, &MainWindow::showSettings);
+    connect(a.openModel, &QAction::triggered, this, &MainWindow::openModelFolder);
+    connect(a.recent, &QMenu::aboutToShow, this, [this] {
+        m_actions->recent->clear();
+        for (const QString& dir : m_settings.recentModels) m_actions->recent->addAction(dir, this, [this, dir] { loadModel(dir, false); });
+        if (m_settings.recentModels.isEmpty()) m_actions->recent->addAction(tr("(none)"))->setEnabled(false);
     });
-    connect(m_controller, &InferenceController::loadFinished, this, [this](const ModelInfo& info) {
-        m_model = info;
-        m_modelLoaded = true;
-        m_loadProgress->hide();
-        m_cancelLoad->hide();
-        QString label = info.name;
-        if (info.randomWeights)
-            label += info.name.contains(QStringLiteral("random weights")) ? tr(" — answers are meaningless")
-                                                                          : tr(" — random weights, answers are meaningless");
-        m_modelLabel->setText(label);
+    connect(a.demoModel, &QAction::triggered, this, [this] { loadModel(m_options.dataDir + QStringLiteral("/demo-model"), true); });
+    for (const std::string& name : llava::presetNames()) {
+        const QString preset = QString::fromStdString(name);
+        a.presets->addAction(preset, this, [this, preset] { inspectPreset(preset); });
+    }
+    connect(a.inspectLoaded, &QAction::triggered, this, &MainWindow::inspectActiveModel);
+    connect(a.stop, &QAction::triggered, this, &MainWindow::stop);
+    connect(a.regenerate, &QAction::triggered, this, &MainWindow::regenerate);
+    connect(a.undoDelete, &QAction::triggered, this, [this] {
+        if (m_store->undoRemove()) m_notices->dismiss(QStringLiteral("deleted"));
+        m_actions->undoDelete->setEnabled(m_store->canUndoRemove());
+    });
+    connect(a.focusComposer, &QAction::triggered, this, [this] { m_composer->editor()->setFocus(); });
+    connect(a.about, &QAction::triggered, this, [this] {
+        QMessageBox::about(this, tr("About Llava Insight"),
+                           tr("Llava Insight %1\nOffline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.")
+                               .arg(QStringLiteral(LLAVA_VERSION_STRING)));
+    });
+}
+
+void MainWindow::connectInference() {
+    connect(m_status, &StatusPanel::cancelLoadRequested, m_inference, &InferenceController::cancelLoad);
+    connect(m_inference, &InferenceController::loadProgressChanged, m_status, &StatusPanel::setLoadProgress);
+    connect(m_inference, &InferenceController::loadFinished, this, [this](const ModelInfo& info) {
+        m_status->setLoaded(info);
         if (!info.randomWeights) {
             m_settings.addRecentModel(info.modelDir);
             QSettings qs;
@@ -164,360 +167,144 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
         }
         inspectActiveModel();
         updateTitle();
-        m_view->setBanner(info.randomWeights ? tr("Demo model with random weights — answers are meaningless. "
-                                                  "Open a LLaVA v1.6 folder (Models → Open model folder) for real answers.")
-                                             : QString());
-        QString backend = info.backend.toUpper();
-        if (!info.device.isEmpty()) backend += QStringLiteral(" (%1)").arg(info.device);
-        QString backendTip = backend;
-        if (!info.fallbackReason.isEmpty()) {
-            // The reason can be long: the label shows its start, the tooltip all of it.
-            backend += tr(" — fallback: %1")
-                           .arg(m_backendLabel->fontMetrics().elidedText(info.fallbackReason, Qt::ElideRight, 120));
-            backendTip += tr("\nAuto did not pick CUDA: %1").arg(info.fallbackReason);
-        }
-        m_backendLabel->setText(backend);
-        m_backendLabel->setToolTip(backendTip);
-        m_memoryLabel->setText(tr("weights %1 · KV %2").arg(formatBytes(info.weightBytes), formatBytes(info.kvCacheBytes)));
-        m_memoryLabel->setToolTip(tr("weights %1 (%2) · KV cache %3 · scratch %4")
-                                      .arg(formatBytes(info.weightBytes), info.precision, formatBytes(info.kvCacheBytes),
-                                           formatBytes(info.scratchBytes)));
-        m_contextUsed = 0;
-        updateInspectorText();
+        updateBanner();
+        m_inspectorController->setContext(0, info.contextLimit);
         emit statusChanged();
     });
-    connect(m_controller, &InferenceController::loadFailed, this, [this](const QString& message, const QString& details) {
-        m_loadProgress->hide();
-        m_cancelLoad->hide();
+    connect(m_inference, &InferenceController::loadFailed, this, [this](const QString& message, const QString& details, bool stillLoaded) {
+        m_status->setLoadFailed(details.left(200), stillLoaded);
+        updateTitle();
+        updateBanner();
+        if (!stillLoaded) inspectActiveModel();
+        const QString kept = stillLoaded && m_status->model()
+                                 ? tr("%1 is still loaded and answers as before.").arg(m_status->model()->name)
+                                 : tr("No model is loaded now.");
         QMessageBox box(QMessageBox::Warning, tr("Could not load the model"), message, QMessageBox::Ok, this);
+        box.setInformativeText(details.left(300) + QStringLiteral("\n\n") + kept);
         box.setDetailedText(details);
-        box.setInformativeText(details.left(300));
-        if (!qEnvironmentVariableIsSet("LLAVA_NO_DIALOGS")) box.exec();
-        m_modelLabel->setText(tr("No model loaded: %1").arg(details.left(120)));
+        if (dialogsAllowed()) box.exec();
+        emit statusChanged();
     });
-
-    auto report = m_store->loadAll();
-    m_conversations = report.conversations;
-    if (!report.problems.isEmpty())
-        statusBar()->showMessage(tr("Some chats could not be read: %1").arg(report.problems.join(QStringLiteral("; "))), 15000);
-    if (m_conversations.isEmpty()) newChat(); else selectConversation(m_conversations.first().id);
-    refreshChatList();
-
-    if (m_options.openSample && m_conversations.size() <= 1 && m_chat->rowCount() == 0) {
-        auto sample = m_store->importImage(drawSampleImage());
-        if (sample.isOk()) m_composer->addAttachments({*sample});
-        m_composer->setText(tr("What is shown in this image?"));
-    }
-    m_composer->editor()->setFocus();
 }
 
-MainWindow::~MainWindow() {
-    m_controller->cancel();
-    QThreadPool::globalInstance()->waitForDone();  // preview decodes post back to this object
-    saveCurrent();
-}
-
-QWidget* MainWindow::buildChatsPanel() {
-    auto* panel = new QWidget(this);
-    auto* v = new QVBoxLayout(panel);
-    m_search = new QLineEdit(panel);
-    m_search->setPlaceholderText(tr("Search chats"));
-    m_search->setAccessibleName(tr("Search chats"));
-    m_search->setClearButtonEnabled(true);
-    m_search->addAction(appIcon(AppIcon::Search), QLineEdit::LeadingPosition);
-    m_chatList = new QListWidget(panel);
-    m_chatList->setAccessibleName(tr("Chat list"));
-    auto* buttons = new QHBoxLayout;
-    auto* add = new QPushButton(tr("New"), panel);
-    auto* rename = new QPushButton(tr("Rename"), panel);
-    auto* remove = new QPushButton(tr("Delete"), panel);
-    add->setIcon(appIcon(AppIcon::NewChat));
-    rename->setIcon(appIcon(AppIcon::Edit));
-    remove->setIcon(appIcon(AppIcon::Delete));
-    add->setAccessibleName(tr("New chat"));
-    rename->setAccessibleName(tr("Rename chat"));
-    remove->setAccessibleName(tr("Delete chat"));
-    for (QPushButton* b : {add, rename, remove}) b->setToolTip(b->accessibleName());
-    buttons->addWidget(add);
-    buttons->addWidget(rename);
-    buttons->addWidget(remove);
-    v->addWidget(m_search);
-    v->addWidget(m_chatList, 1);
-    v->addLayout(buttons);
-    connect(add, &QPushButton::clicked, this, &MainWindow::newChat);
-    connect(m_search, &QLineEdit::textChanged, this, &MainWindow::refreshChatList);
-    connect(m_chatList, &QListWidget::currentItemChanged, this, [this](QListWidgetItem* item) {
-        if (item && item->data(Qt::UserRole).toString() != m_chat->conversation().id)
-            selectConversation(item->data(Qt::UserRole).toString());
-    });
-    connect(rename, &QPushButton::clicked, this, [this] {
+void MainWindow::connectChat() {
+    connect(m_chatsPanel, &ChatsPanel::chatSelected, this, &MainWindow::selectConversation);
+    connect(m_chatsPanel, &ChatsPanel::newRequested, this, &MainWindow::newChat);
+    connect(m_chatsPanel, &ChatsPanel::deleteRequested, this, &MainWindow::deleteConversation);
+    connect(m_chatsPanel, &ChatsPanel::renameRequested, this, [this](const QString& id) {
+        const Conversation* c = m_store->find(id);
+        if (!c) return;
         bool ok = false;
-        const QString title = QInputDialog::getText(this, tr("Rename chat"), tr("Title:"), QLineEdit::Normal,
-                                                    m_chat->conversation().title, &ok);
-        if (ok && !title.trimmed().isEmpty()) {
-            m_chat->setTitle(title.trimmed());
-            refreshChatList();
-        }
+        const QString title = QInputDialog::getText(this, tr("Rename chat"), tr("Title:"), QLineEdit::Normal, c->title, &ok);
+        if (ok && !title.trimmed().isEmpty()) m_store->rename(id, title.trimmed());
     });
-    connect(remove, &QPushButton::clicked, this, [this] {
-        if (m_controller->isGenerating()) stop();
-        const QString id = m_chat->conversation().id;
-        (void)m_store->remove(id);
-        m_conversations.erase(std::remove_if(m_conversations.begin(), m_conversations.end(),
-                                             [&](const Conversation& c) { return c.id == id; }),
-                              m_conversations.end());
-        if (m_conversations.isEmpty()) newChat(); else selectConversation(m_conversations.first().id);
-        refreshChatList();
-    });
-    return panel;
-}
-
-void MainWindow::buildMenus() {
-    QMenu* file = menuBar()->addMenu(tr("&File"));
-    QAction* newChatAction = file->addAction(appIcon(AppIcon::NewChat), tr("&New chat"), QKeySequence::New, this, &MainWindow::newChat);
-    QAction* openImageAction = file->addAction(appIcon(AppIcon::OpenImage), tr("&Open image…"), QKeySequence::Open, this, &MainWindow::openImage);
-    file->addSeparator();
-    QMenu* exportMenu = file->addMenu(appIcon(AppIcon::Export), tr("&Export chat"));
-    exportMenu->addAction(tr("Export as &Markdown…"), this, [this] { exportChat(true); });
-    exportMenu->addAction(tr("Export as &JSON…"), this, [this] { exportChat(false); });
-    file->addSeparator();
-    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
-    edit->addAction(tr("&Paste"), QKeySequence::Paste, this, [this] {
-        if (!m_composer->acceptMime(QApplication::clipboard()->mimeData()).isEmpty()) return;
-        m_composer->editor()->paste();
-    });
-    QAction* settingsAction = edit->addAction(appIcon(AppIcon::Settings), tr("&Settings…"), QKeySequence::Preferences, this,
-                                              &MainWindow::showSettings);
-    QMenu* view = menuBar()->addMenu(tr("&View"));
-    QMenu* models = menuBar()->addMenu(tr("&Models"));
-    QAction* openModelAction = models->addAction(appIcon(AppIcon::ModelFolder), tr("Open &model folder…"),
-                                                 QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::openModelFolder);
-    m_recentMenu = models->addMenu(tr("&Recent models"));
-    connect(m_recentMenu, &QMenu::aboutToShow, this, [this] {
-        m_recentMenu->clear();
-        for (const QString& dir : m_settings.recentModels)
-            m_recentMenu->addAction(dir, this, [this, dir] { loadModel(dir, false); });
-        if (m_settings.recentModels.isEmpty()) m_recentMenu->addAction(tr("(none)"))->setEnabled(false);
-    });
-    models->addAction(tr("&Demo model (random weights)"), this, [this] {
-        loadModel(m_options.dataDir + QStringLiteral("/demo-model"), true);
-    });
-    models->addSeparator();
-    m_presetMenu = models->addMenu(tr("&Inspect preset (no weights)"));
-    for (const std::string& name : llava::presetNames()) {
-        const QString preset = QString::fromStdString(name);
-        m_presetMenu->addAction(preset, this, [this, preset] { inspectPreset(preset); });
-    }
-    models->addAction(tr("Inspect the &loaded model"), this, &MainWindow::inspectActiveModel);
-    QMenu* chat = menuBar()->addMenu(tr("&Chat"));
-    chat->addAction(appIcon(AppIcon::Stop), tr("&Stop"), QKeySequence(Qt::Key_Escape), this, &MainWindow::stop);
-    chat->addAction(appIcon(AppIcon::Regenerate), tr("&Regenerate last answer"), QKeySequence(tr("Ctrl+R")), this,
-                    &MainWindow::regenerate);
-    chat->addAction(tr("&Focus composer"), QKeySequence(tr("Ctrl+L")), this, [this] { m_composer->editor()->setFocus(); });
-    QMenu* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About"), this, [this] {
-        QMessageBox::about(this, tr("About Llava Insight"),
-                           tr("Llava Insight %1\nOffline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.")
-                               .arg(QStringLiteral(LLAVA_VERSION_STRING)));
+    connect(m_store, &ConversationStore::saveFailed, this, [this](const QString&, const QString& message) {
+        m_notices->show(QStringLiteral("saveFailed"),
+                        tr("This chat is not saved: %1\nFree some space; it is saved again with the next change.").arg(message));
     });
 
-    QToolBar* bar = buildToolBar(newChatAction, openImageAction, exportMenu, settingsAction, openModelAction);
-    // The dock toggles follow the docks' (translated) titles; the toolbar's toggle is the same action.
-    m_inspectorDock->toggleViewAction()->setIcon(appIcon(AppIcon::Inspector));
-    view->addAction(m_chatsDock->toggleViewAction());
-    view->addAction(m_inspectorDock->toggleViewAction());
-    view->addSeparator();
-    view->addAction(bar->toggleViewAction());
-}
-
-QToolBar* MainWindow::buildToolBar(QAction* newChat, QAction* openImage, QMenu* exportMenu, QAction* settings, QAction* openModel) {
-    // Icon + text for every action, so the toolbar reads without hovering. The menus' "…" and "&"
-    // are dropped from the button texts with iconText.
-    auto* bar = addToolBar(tr("Main toolbar"));
-    bar->setObjectName(QStringLiteral("mainToolBar"));
-    bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    bar->setIconSize(QSize(20, 20));
-    bar->setMovable(false);
-    newChat->setIconText(tr("New chat"));
-    openImage->setIconText(tr("Open image"));
-    openModel->setIconText(tr("Open model"));
-    exportMenu->menuAction()->setIconText(tr("Export"));
-    settings->setIconText(tr("Settings"));
-    bar->addAction(newChat);
-    bar->addAction(openImage);
-    bar->addAction(openModel);
-    bar->addAction(exportMenu->menuAction());
-    if (auto* button = qobject_cast<QToolButton*>(bar->widgetForAction(exportMenu->menuAction())))
-        button->setPopupMode(QToolButton::InstantPopup);
-    bar->addSeparator();
-    bar->addAction(m_inspectorDock->toggleViewAction());
-    bar->addAction(settings);
-    return bar;
-}
-
-void MainWindow::buildStatusBar() {
-    m_modelLabel = new QLabel(tr("No model loaded"), this);
-    m_backendLabel = new QLabel(this);
-    m_memoryLabel = new QLabel(this);
-    m_speedLabel = new QLabel(this);
-    m_loadProgress = new QProgressBar(this);
-    m_loadProgress->setMaximumWidth(220);
-    m_loadProgress->hide();
-    m_cancelLoad = new QToolButton(this);
-    m_cancelLoad->setIcon(appIcon(AppIcon::Stop));
-    m_cancelLoad->setText(tr("Cancel"));
-    m_cancelLoad->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    m_cancelLoad->setToolTip(tr("Cancel loading"));
-    m_cancelLoad->setAccessibleName(tr("Cancel loading"));
-    m_cancelLoad->hide();
-    connect(m_cancelLoad, &QToolButton::clicked, m_controller, &InferenceController::cancelLoad);
-    statusBar()->addWidget(m_modelLabel, 1);
-    statusBar()->addPermanentWidget(m_loadProgress);
-    statusBar()->addPermanentWidget(m_cancelLoad);
-    statusBar()->addPermanentWidget(m_backendLabel);
-    statusBar()->addPermanentWidget(m_memoryLabel);
-    statusBar()->addPermanentWidget(m_speedLabel);
-}
-
-void MainWindow::refreshChatList() {
-    const QString filter = m_search->text().trimmed();
-    const QSignalBlocker block(m_chatList);
-    m_chatList->clear();
-    for (const Conversation& stored : m_conversations) {
-        const Conversation& c = stored.id == m_chat->conversation().id ? m_chat->conversation() : stored;
-        bool match = filter.isEmpty() || c.title.contains(filter, Qt::CaseInsensitive);
-        for (int i = 0; !match && i < c.messages.size(); ++i) match = c.messages[i].text.contains(filter, Qt::CaseInsensitive);
-        if (!match) continue;
-        auto* item = new QListWidgetItem(c.title.isEmpty() ? defaultTitle(c) : c.title, m_chatList);
-        item->setData(Qt::UserRole, c.id);
-        if (c.id == m_chat->conversation().id) m_chatList->setCurrentItem(item);
-    }
+    connect(m_composer, &Composer::sendRequested, this, &MainWindow::send);
+    connect(m_composer, &Composer::resendRequested, this, [this](int row, const QString& text, const QStringList& images) {
+        const QStringList stored = importImages(images);
+        if (stored.size() == images.size()) m_chatController->resendFrom(row, text, stored);
+    });
+    connect(m_composer, &Composer::stopRequested, this, &MainWindow::stop);
+    connect(m_composer, &Composer::attachRequested, this, &MainWindow::openImage);
+    connect(m_composer, &Composer::attachmentRejected, this, [this](const QString&, const QString& reason) { notify(reason); });
+    connect(m_composer, &Composer::attachmentsChanged, this, [this](const QStringList& images) {
+        showImageInInspector(images.isEmpty() ? lastImageOf(m_store->find(currentConversationId())) : images.last());
+        updateDraftCounts();
+    });
+    connect(m_composer->editor(), &QPlainTextEdit::textChanged, this, &MainWindow::updateDraftCounts);
+    connect(m_view, &ChatView::copyRequested, this, [](const QString& text) { QApplication::clipboard()->setText(text); });
+    connect(m_view, &ChatView::regenerateRequested, this, &MainWindow::regenerate);
+    connect(m_view, &ChatView::editRequested, this, [this](int row) {
+        if (m_chatController->isBusy() || row < 0 || row >= m_chat->rowCount()) return;
+        const ChatMessage& m = m_chat->message(row);
+        m_composer->beginEdit(row, m.text, m.images);
+    });
+    connect(m_chatController, &ChatController::busyChanged, m_composer, &Composer::setBusy);
+    connect(m_chatController, &ChatController::busyChanged, this, [this](bool busy) {
+        if (busy) m_status->clearAnswerStats();  // the previous answer's TTFT does not describe this one
+    });
+    connect(m_chatController, &ChatController::settled, this, [this](const llava::GenerationStats& stats, MessageState state) {
+        if (state == MessageState::Complete || (state == MessageState::Stopped && stats.generatedTokens > 0))
+            m_status->setAnswerStats(stats, state == MessageState::Complete);
+    });
+    connect(m_chatController, &ChatController::contextUsedChanged, this, [this](int used) {
+        m_inspectorController->setContext(used, m_status->model() ? m_status->model()->contextLimit : m_settings.contextLength);
+    });
 }
 
 void MainWindow::newChat() {
-    if (m_controller->isGenerating()) stop();
-    saveCurrent();
-    Conversation c;
-    c.id = newConversationId();
-    c.created = c.updated = QDateTime::currentDateTime();
-    c.systemPrompt = m_settings.systemPrompt;
-    m_conversations.prepend(c);
-    m_chat->setConversation(c);
-    m_controller->clearSession();
-    m_contextUsed = 0;
-    if (m_chatList) refreshChatList();
+    // An empty chat already at the top is reused rather than stacking empty ones.
+    const QList<Conversation>& all = m_store->conversations();
+    const QString id = !all.isEmpty() && all.first().messages.isEmpty() ? all.first().id : m_store->create(m_settings.systemPrompt);
+    selectConversation(id);
 }
 
 void MainWindow::selectConversation(const QString& id) {
-    if (m_controller->isGenerating()) stop();
-    saveCurrent();
-    for (const Conversation& c : m_conversations)
-        if (c.id == id) {
-            m_chat->setConversation(c);
-            m_controller->clearSession();
-            m_contextUsed = 0;
-            break;
-        }
-    updateInspectorText();
+    if (!m_store->find(id)) return;
+    if (m_composer->editingRow() >= 0) m_composer->cancelEdit();
+    m_chatController->setConversation(id);
+    m_chat->setConversationId(id);
+    m_chatsPanel->setCurrent(id);
+    if (m_composer->attachments().isEmpty()) showImageInInspector(lastImageOf(m_store->find(id)));
+    updateDraftCounts();
 }
 
-void MainWindow::saveCurrent() {
-    const Conversation& c = m_chat->conversation();
-    if (c.id.isEmpty()) return;
-    for (Conversation& stored : m_conversations)
-        if (stored.id == c.id) stored = c;
-    if (c.messages.isEmpty()) return;  // empty chats are not written
-    const llava::Status status = m_store->save(c);
-    if (!status.isOk()) statusBar()->showMessage(QString::fromStdString(status.message()), 10000);
+void MainWindow::deleteConversation(const QString& id) {
+    const Conversation* c = m_store->find(id);
+    if (!c) return;
+    const QString title = c->title.isEmpty() ? defaultTitle(*c) : c->title;
+    if (dialogsAllowed() && !c->messages.isEmpty() &&
+        QMessageBox::question(this, tr("Delete chat"), tr("Delete \"%1\" and its images?").arg(title),
+                              QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel) != QMessageBox::Yes)
+        return;
+    const llava::Status status = m_store->remove(id);  // stops its request (ChatController listens)
+    if (!status.isOk()) {
+        notify(QString::fromStdString(status.message()));
+        return;
+    }
+    m_actions->undoDelete->setEnabled(true);
+    m_notices->show(QStringLiteral("deleted"), tr("Deleted \"%1\".").arg(title), tr("Undo"), [this] { m_actions->undoDelete->trigger(); });
+    if (id == currentConversationId() || currentConversationId().isEmpty()) {
+        if (m_store->rowCount() == 0) newChat();
+        else selectConversation(m_store->conversations().first().id);
+    }
+}
+
+QStringList MainWindow::importImages(const QStringList& paths) {
+    QStringList stored;
+    for (const QString& path : paths) {
+        auto copy = path.startsWith(m_store->files().imagesDir()) ? llava::Result<QString>(path) : m_store->files().importImageFile(path);
+        if (!copy.isOk()) {
+            notify(tr("The image was not sent: %1").arg(QString::fromStdString(copy.status().message())));
+            return {};
+        }
+        stored << *copy;
+    }
+    return stored;
 }
 
 void MainWindow::send(const QString& text, const QStringList& images) {
-    const auto& messages = m_chat->conversation().messages;
-    const std::vector<HistoryTurn> history = historyOf(messages, messages.size());
-    QStringList stored;
-    for (const QString& path : images) {
-        auto copy = path.startsWith(m_store->imagesDir()) ? llava::Result<QString>(path) : m_store->importImageFile(path);
-        if (copy.isOk()) stored << *copy;
+    if (!m_store->find(currentConversationId())) newChat();
+    const QStringList stored = importImages(images);
+    if (stored.size() != images.size()) {  // keep the user's words and pictures for another try
+        m_composer->setText(text);
+        m_composer->addAttachments(images);
+        return;
     }
-    ChatMessage user;
-    user.role = MessageRole::User;
-    user.text = text;
-    user.images = stored;
-    m_chat->appendMessage(user);
-    refreshChatList();
-    startGeneration(text, stored, history);
-}
-
-void MainWindow::startGeneration(const QString& text, const QStringList& images, const std::vector<HistoryTurn>& history) {
-    GenerationRequest request;
-    request.conversationId = m_chat->conversation().id;
-    request.history = history;
-    request.text = text;
-    request.systemPrompt = m_chat->conversation().systemPrompt;
-    request.sampling.temperature = float(m_settings.temperature);
-    request.sampling.topP = float(m_settings.topP);
-    request.sampling.topK = m_settings.topK;
-    request.sampling.maxNewTokens = m_settings.maxNewTokens;
-    request.sampling.seed = quint64(m_settings.seed);
-    ChatMessage answer;
-    answer.role = MessageRole::Assistant;
-    answer.state = MessageState::Streaming;
-    m_activeRow = m_chat->appendMessage(answer);
-    // Images are decoded on the thread pool; the request is sent when they are ready (unless stopped).
-    const quint64 generation = ++m_decodeGeneration;
-    m_decoding = true;
-    m_composer->setBusy(true);
-    QThreadPool::globalInstance()->start([this, images, generation, request = std::move(request)]() mutable {
-        QString decodeErrors;
-        for (const QString& path : images) {
-            auto rgb = imageio::decodeImageFile(path);
-            if (rgb.isOk()) request.images.push_back(std::move(*rgb));
-            else decodeErrors += QString::fromStdString(rgb.status().message()) + QLatin1Char('\n');
-        }
-        auto shared = std::make_shared<GenerationRequest>(std::move(request));
-        QMetaObject::invokeMethod(this, [this, generation, shared, decodeErrors] {
-            if (generation != m_decodeGeneration || !m_decoding) return;  // stopped or superseded
-            m_decoding = false;
-            if (!decodeErrors.isEmpty()) {
-                m_composer->setBusy(m_controller->isGenerating());
-                m_chat->setState(m_activeRow, MessageState::Failed, decodeErrors.trimmed());
-                saveCurrent();
-                return;
-            }
-            m_activeRequest = m_controller->generate(std::move(*shared));
-        }, Qt::QueuedConnection);
-    });
+    m_chatController->send(text, stored);
+    updateDraftCounts();
 }
 
 void MainWindow::stop() {
-    if (m_decoding) {  // images still decoding: nothing reached the worker yet
-        m_decoding = false;
-        ++m_decodeGeneration;
-        m_chat->setState(m_activeRow, MessageState::Stopped);
-        m_composer->setBusy(m_controller->isGenerating());
-        saveCurrent();
-        return;
-    }
-    if (!m_controller->isGenerating()) return;
-    m_controller->cancel();
-    if (m_activeRequest != 0) {  // instant in the UI; the worker's confirmation is ignored
-        m_chat->setState(m_activeRow, MessageState::Stopped);
-        m_activeRequest = 0;
-        saveCurrent();
-    }
+    if (m_composer->editingRow() >= 0 && !m_chatController->isBusy()) m_composer->cancelEdit();
+    m_chatController->stop();
 }
 
-void MainWindow::regenerate() {
-    if (m_controller->isGenerating()) return;
-    const int n = m_chat->rowCount();
-    if (n < 2 || m_chat->message(n - 1).role != MessageRole::Assistant) return;
-    const ChatMessage user = m_chat->message(n - 2);
-    m_chat->removeFrom(n - 1);
-    const std::vector<HistoryTurn> history = historyOf(m_chat->conversation().messages, n - 2);
-    m_controller->clearSession();
-    startGeneration(user.text, user.images, history);
-}
+void MainWindow::regenerate() { m_chatController->regenerate(); }
 
 void MainWindow::openImage() {
     const QStringList files = QFileDialog::getOpenFileNames(this, tr("Open images"), QString(),
@@ -526,28 +313,12 @@ void MainWindow::openImage() {
 }
 
 void MainWindow::showImageInInspector(const QString& path) {
-    auto size = imageio::readImageSize(path);
-    if (!size.isOk()) {
-        statusBar()->showMessage(QString::fromStdString(size.status().message()), 8000);
-        return;
-    }
-    m_inspector->setImage(QFileInfo(path).fileName(), *size);  // grid + token layout now, pixels later
-    const quint64 generation = ++m_previewGeneration;
-    QThreadPool::globalInstance()->start([this, path, generation] {
-        auto preview = imageio::readPreview(path, 1024);
-        QImage image = preview.isOk() ? *preview : QImage();
-        QMetaObject::invokeMethod(this, [this, image, generation] {
-            if (generation == m_previewGeneration) m_inspector->setPreview(image);
-        }, Qt::QueuedConnection);
-    });
-    updateInspectorText();
+    if (path != m_inspectorController->imagePath()) m_inspectorController->showImage(path);
 }
 
-void MainWindow::updateInspectorText() {
-    // Exact counts with the model's tokenizer + template (buildPrompt); estimates for presets.
-    const TextTokenCounts counts = m_counter.count(m_composer->text(), m_chat->conversation().systemPrompt);
-    m_inspector->setTextTokens(counts.before, counts.after, counts.estimated);
-    m_inspector->setContext(m_contextUsed, m_modelLoaded ? m_model.contextLimit : m_settings.contextLength);
+void MainWindow::updateDraftCounts() {
+    const Conversation* c = m_store->find(currentConversationId());
+    m_inspectorController->setDraft(m_composer->text(), c ? c->systemPrompt : QString());
 }
 
 void MainWindow::loadModel(const QString& dir, bool randomWeights) {
@@ -562,64 +333,32 @@ void MainWindow::loadModel(const QString& dir, bool randomWeights) {
     if (llava::parseWeightPrecision(m_settings.precision.toStdString(), &precision)) request.precision = precision;
     llava::Reference reference{};
     if (llava::parseReference(m_settings.reference.toStdString(), &reference)) request.reference = reference;
-    m_modelLabel->setText(randomWeights ? tr("Preparing the demo model (random weights)…")
-                                        : tr("Loading %1…").arg(QFileInfo(dir).fileName()));
-    m_controller->loadModel(request);
+    m_status->setLoading(QFileInfo(dir).fileName(), randomWeights);
+    m_inference->loadModel(request);
 }
 
-void MainWindow::setInspectorConfig(const llava::ModelConfig& config, const QString& source, const QString& tokenizerDir) {
-    m_inspector->setModelConfig(config);
-    llava::Reference reference = config.defaultReference;
-    (void)llava::parseReference(m_settings.reference.toStdString(), &reference);  // "auto" keeps the default
-    m_inspector->setPreferredReference(reference);
-    m_counter = PromptCounter(config, nullptr);
-    m_inspectorSource = source;
-    m_inspector->setSource(source + tr(" · text tokens estimated (≈)"));
-    updateInspectorText();
-    const quint64 generation = ++m_tokenizerGeneration;
-    if (tokenizerDir.isEmpty()) return;
-    QThreadPool::globalInstance()->start([this, config, tokenizerDir, generation] {
-        auto tokenizer = PromptCounter::loadTokenizer(tokenizerDir);
-        std::shared_ptr<const llava::Tokenizer> loaded = tokenizer.isOk() ? *tokenizer : nullptr;
-        const QString problem = tokenizer.isOk() ? QString() : QString::fromStdString(tokenizer.status().message());
-        QMetaObject::invokeMethod(this, [this, config, loaded, problem, generation] {
-            if (generation != m_tokenizerGeneration) return;
-            m_counter = PromptCounter(config, loaded);
-            m_inspector->setSource(m_inspectorSource +
-                                   (loaded ? tr(" · exact text tokens")
-                                           : tr(" · text tokens estimated (≈): %1").arg(problem.left(80))));
-            updateInspectorText();
-        }, Qt::QueuedConnection);
-    });
-}
-
-void MainWindow::inspectPreset(const QString& name) {
-    auto config = llava::loadPreset(name.toStdString());
-    if (!config.isOk()) {
-        statusBar()->showMessage(QString::fromStdString(config.status().message()), 8000);
-        return;
-    }
-    setInspectorConfig(*config, tr("preset %1").arg(name), QString());
-}
+void MainWindow::inspectPreset(const QString& name) { m_inspectorController->showPreset(name); }
 
 void MainWindow::inspectActiveModel() {
-    if (!m_modelLoaded) {
-        setInspectorConfig(defaultInspectorConfig(), tr("default geometry (no model loaded)"), QString());
-        return;
-    }
-    setInspectorConfig(m_model.config, tr("model %1").arg(m_model.name), m_model.modelDir);
+    const auto& model = m_status->model();
+    if (model) m_inspectorController->showModel(model->config, model->name, model->modelDir);
+    else m_inspectorController->showDefault();
 }
 
 void MainWindow::updateTitle() {
-    QString title = tr("Llava Insight");
-    if (m_modelLoaded) {
-        title += QStringLiteral(" — ") + m_model.name;
-        if (m_model.randomWeights && !m_model.name.contains(tr("random weights")))
-            title += tr(" (random weights — answers are meaningless)");
-        else if (m_model.randomWeights)
-            title += tr(" — answers are meaningless");
-    }
-    setWindowTitle(title);
+    // The platform adds the application name ("… — Llava Insight"): the title names the model only.
+    const auto& model = m_status->model();
+    if (!model) setWindowTitle(tr("No model loaded"));
+    else if (model->randomWeights) setWindowTitle(tr("%1 (random weights — answers are meaningless)").arg(model->name));
+    else setWindowTitle(model->name);
+}
+
+void MainWindow::updateBanner() {
+    const auto& model = m_status->model();
+    m_view->setBanner(model && model->randomWeights
+                          ? tr("Demo model with random weights — answers are meaningless. "
+                               "Open a LLaVA v1.6 folder (Models → Open model folder) for real answers.")
+                          : QString());
 }
 
 void MainWindow::openModelFolder() {
@@ -633,21 +372,66 @@ void MainWindow::showSettings() {
     m_settings = dialog.settings();
     QSettings qs;
     m_settings.save(qs);
+    applyTheme(m_settings.theme);  // at once, no restart
     applySettings();
 }
 
 void MainWindow::applySettings() {
-    llava::Reference reference = m_inspector->modelConfig().defaultReference;
-    (void)llava::parseReference(m_settings.reference.toStdString(), &reference);
-    m_inspector->setPreferredReference(reference);
-    updateInspectorText();
+    SamplingChoice sampling;
+    sampling.params.temperature = float(m_settings.temperature);
+    sampling.params.topP = float(m_settings.topP);
+    sampling.params.topK = m_settings.topK;
+    sampling.params.maxNewTokens = m_settings.maxNewTokens;
+    sampling.fixedSeed = m_settings.fixedSeed;
+    sampling.seed = quint64(m_settings.seed);
+    m_chatController->setSampling(sampling);
+    m_inspectorController->setReferenceSetting(m_settings.reference);
+    updateDraftCounts();
 }
 
 void MainWindow::exportChat(bool markdown) {
-    const Conversation& c = m_chat->conversation();
+    const Conversation* c = m_store->find(currentConversationId());
+    if (!c) return;
     const QString filter = markdown ? tr("Markdown (*.md)") : tr("JSON (*.json)");
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export chat"), c.title + (markdown ? ".md" : ".json"), filter);
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export chat"), c->title + (markdown ? ".md" : ".json"), filter);
     if (path.isEmpty()) return;
-    const llava::Status status = markdown ? m_store->exportMarkdown(c, path) : m_store->exportJson(c, path);
-    statusBar()->showMessage(status.isOk() ? tr("Exported to %1").arg(path) : QString::fromStdString(status.message()), 8000);
+    const llava::Status status = markdown ? m_store->files().exportMarkdown(*c, path) : m_store->files().exportJson(*c, path);
+    notify(status.isOk() ? tr("Exported to %1").arg(path) : QString::fromStdString(status.message()), 8000);
+}
+
+void MainWindow::notify(const QString& message, int ms) { statusBar()->showMessage(message, ms); }
+
+void MainWindow::changeEvent(QEvent* event) {
+    if (event->type() == QEvent::LanguageChange) retranslate();
+    QMainWindow::changeEvent(event);
+}
+
+void MainWindow::retranslate() {
+    m_actions->retranslate();
+    m_status->retranslate();
+    m_inspectorController->retranslate();
+    updateTitle();
+    updateBanner();
+}
+
+void MainWindow::resizeEvent(QResizeEvent* event) {
+    QMainWindow::resizeEvent(event);
+    adaptToWidth();
+}
+
+void MainWindow::adaptToWidth() {
+    const bool narrow = width() < kNarrowWidth;
+    if (narrow == m_narrow) return;
+    m_narrow = narrow;
+    if (narrow) {
+        // One dock area on the right, the chats as a tab behind the inspector: the chat column keeps
+        // at least half the window.
+        addDockWidget(Qt::RightDockWidgetArea, m_chatsDock);
+        tabifyDockWidget(m_inspectorDock, m_chatsDock);
+        m_inspectorDock->raise();
+        resizeDocks({m_inspectorDock}, {std::max(280, width() / 2 - 40)}, Qt::Horizontal);
+    } else {
+        addDockWidget(Qt::LeftDockWidgetArea, m_chatsDock);
+        resizeDocks({m_chatsDock, m_inspectorDock}, {220, 520}, Qt::Horizontal);
+    }
 }

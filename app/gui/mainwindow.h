@@ -1,32 +1,28 @@
-// The main window: menus, docks and wiring only. Chats dock (list, search, new/rename/delete),
-// chat view + composer in the centre, the inspector dock, and a status bar with backend, memory,
-// TTFT and tok/s. Inference goes through InferenceController; chats persist through ChatStore.
+// The main window: wiring only. The chats dock (ChatsPanel over the ConversationStore), the chat view and
+// composer in the centre (ChatModel, ChatController), the inspector dock (InspectorController), the
+// status bar (StatusPanel) and the menus (MainActions). The store owns the chats, the controllers own
+// the requests and background jobs; this class connects them and asks the user when needed.
 #pragma once
 
-#include <QHash>
 #include <QMainWindow>
 #include <memory>
 
-#include "chat/chattypes.h"
-#include "inspector/promptcounter.h"
 #include "inference/chatengine.h"
 #include "settings/appsettings.h"
 
+class ChatController;
 class ChatModel;
-class ChatStore;
 class ChatView;
+class ChatsPanel;
 class Composer;
+class ConversationStore;
 class InferenceController;
+class InspectorController;
 class InspectorWidget;
-class QLabel;
-class QLineEdit;
-class QListWidget;
-class QProgressBar;
-class QToolBar;
-class QToolButton;
-class QMenu;
-class QAction;
+class NoticeBar;
 class QDockWidget;
+class StatusPanel;
+struct MainActions;
 
 struct MainWindowOptions {
     QString dataDir;                  // chats, images, demo model
@@ -44,18 +40,31 @@ public:
     Composer* composer() const { return m_composer; }
     InspectorWidget* inspector() const { return m_inspector; }
     ChatModel* chatModel() const { return m_chat; }
-    InferenceController* controller() const { return m_controller; }
+    ChatView* chatView() const { return m_view; }
+    ChatsPanel* chatsPanel() const { return m_chatsPanel; }
+    ConversationStore* store() const { return m_store; }
+    ChatController* chatController() const { return m_chatController; }
+    InferenceController* controller() const { return m_inference; }
+    StatusPanel* statusPanel() const { return m_status; }
+    NoticeBar* notices() const { return m_notices; }
+    QDockWidget* chatsDock() const { return m_chatsDock; }
+    QDockWidget* inspectorDock() const { return m_inspectorDock; }
+    const QString& currentConversationId() const;
+
     void showImageInInspector(const QString& path);
     void loadModel(const QString& dir, bool randomWeights);
     // The inspector shows a built-in preset's geometry (no weights, no tokenizer: text counts estimated).
     void inspectPreset(const QString& name);
     // Back to the loaded model's config and tokenizer.
     void inspectActiveModel();
-    const ModelInfo& modelInfo() const { return m_model; }
-    bool exactTextCounts() const { return m_counter.exact(); }
+    bool modelLoaded() const;
+    bool exactTextCounts() const;
 
 public slots:
     void newChat();
+    void selectConversation(const QString& id);
+    // Asks first (unless LLAVA_NO_DIALOGS is set); Chat → Undo delete brings it back until the next start.
+    void deleteConversation(const QString& id);
     void send(const QString& text, const QStringList& images);
     void stop();
     void regenerate();
@@ -66,48 +75,39 @@ public slots:
 signals:
     void statusChanged();
 
+protected:
+    void changeEvent(QEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
-    void buildMenus();
-    QToolBar* buildToolBar(QAction* newChat, QAction* openImage, QMenu* exportMenu, QAction* settings, QAction* openModel);
-    QWidget* buildChatsPanel();
-    void buildStatusBar();
-    void refreshChatList();
-    void selectConversation(const QString& id);
-    void saveCurrent();
-    void startGeneration(const QString& text, const QStringList& images, const std::vector<HistoryTurn>& history);
-    void updateInspectorText();
+    void connectActions();
+    void connectInference();
+    void connectChat();
     void applySettings();
     void exportChat(bool markdown);
-    void setInspectorConfig(const llava::ModelConfig& config, const QString& source, const QString& tokenizerDir);
+    void retranslate();
     void updateTitle();
+    void updateBanner();
+    void updateDraftCounts();
+    void adaptToWidth();
+    QStringList importImages(const QStringList& paths);
+    void notify(const QString& message, int ms = 10000);
 
     AppSettings m_settings;
     MainWindowOptions m_options;
-    std::unique_ptr<ChatStore> m_store;
-    QList<Conversation> m_conversations;  // all chats except the open one's live copy in m_chat
+    ConversationStore* m_store;
     ChatModel* m_chat;
     ChatView* m_view;
+    NoticeBar* m_notices;
     Composer* m_composer;
+    ChatsPanel* m_chatsPanel;
     InspectorWidget* m_inspector;
     QDockWidget* m_chatsDock;
     QDockWidget* m_inspectorDock;
-    InferenceController* m_controller;
-    QListWidget* m_chatList;
-    QLineEdit* m_search;
-    QLabel *m_modelLabel, *m_backendLabel, *m_memoryLabel, *m_speedLabel;
-    QProgressBar* m_loadProgress;
-    QToolButton* m_cancelLoad;
-    QMenu* m_recentMenu;
-    QMenu* m_presetMenu;
-    PromptCounter m_counter;            // text token counts for the inspector (exact with a tokenizer)
-    quint64 m_tokenizerGeneration = 0;  // drops tokenizers that finish loading after a newer request
-    QString m_inspectorSource;          // "model <name>" or "preset <name>"
-    quint64 m_decodeGeneration = 0;     // drops decoded images of a message that was stopped meanwhile
-    bool m_decoding = false;
-    ModelInfo m_model;
-    bool m_modelLoaded = false;
-    quint64 m_activeRequest = 0;
-    int m_activeRow = -1;
-    int m_contextUsed = 0;
-    quint64 m_previewGeneration = 0;
+    InferenceController* m_inference;
+    ChatController* m_chatController;
+    InspectorController* m_inspectorController;
+    StatusPanel* m_status;
+    std::unique_ptr<MainActions> m_actions;
+    bool m_narrow = false;  // docks tabified below the width threshold
 };

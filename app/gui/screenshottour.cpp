@@ -44,7 +44,7 @@ struct Tour {
                 ask();
             });
         });
-        QObject::connect(c, &InferenceController::loadFailed, qApp, [this](const QString& m, const QString& d) {
+        QObject::connect(c, &InferenceController::loadFailed, qApp, [this](const QString& m, const QString& d, bool) {
             qWarning("model load failed: %s %s", qPrintable(m), qPrintable(d));
             ++failures;
             finish();

@@ -6,6 +6,9 @@
 // turn continues the cached session, cancel stops a long answer, a chat continued after another chat
 // used the session is restored (earlier answers + the first message's image file) and answers exactly as
 // the live session did, and the chat's system prompt reaches the prompt.
+#include <QDir>
+#include <QFile>
+#include <QImage>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -58,11 +61,29 @@ Answer ask(InferenceController& c, GenerationRequest request) {
     return a;
 }
 
+// The gradient as a file, as the chat store keeps an attachment: the worker decodes it.
+QString gradientFile(const QString& dir) {
+    const QString path = dir + QStringLiteral("/llava-e2e-gradient-%1.png").arg(QCoreApplication::applicationPid());
+    if (!QFile::exists(path)) {
+        const llava::RgbImage rgb = gradientImage(160, 120);
+        QImage(rgb.pixels.data(), rgb.width, rgb.height, rgb.width * 3, QImage::Format_RGB888).save(path);
+    }
+    return path;
+}
+
+ChatMessage message(MessageRole role, const QString& text, const QStringList& images = {}) {
+    ChatMessage m;
+    m.role = role;
+    m.text = text;
+    m.images = images;
+    return m;
+}
+
 GenerationRequest firstMessage() {
     GenerationRequest r;
     r.conversationId = QStringLiteral("chat-1");
     r.text = QStringLiteral("What is shown in this image?");
-    r.images.push_back(gradientImage(160, 120));
+    r.imagePaths << gradientFile(QDir::tempPath());
     r.sampling.temperature = 0;  // greedy
     r.sampling.maxNewTokens = 12;
     return r;
@@ -80,6 +101,7 @@ private slots:
     void restoredChatContinuesExactly();
     void missingImageOfRestoredChatFails();
     void systemPromptReachesEngine();
+    void unansweredTurnKeepsItsPlace();
 
 private:
     QTemporaryDir m_data;
@@ -134,7 +156,8 @@ void TstEndToEnd::conversation() {
     // A second turn continues the cached session: only its new tokens are prefilled.
     GenerationRequest second;
     second.conversationId = QStringLiteral("chat-1");
-    second.history.push_back({firstMessage().text, 1, again.text, {}});
+    second.history << message(MessageRole::User, firstMessage().text, firstMessage().imagePaths)
+                   << message(MessageRole::Assistant, again.text);
     second.text = QStringLiteral("And the colours?");
     second.sampling.temperature = 0;
     second.sampling.maxNewTokens = 8;
@@ -191,25 +214,23 @@ void TstEndToEnd::restoredChatContinuesExactly() {
     const llava::RgbImage rgb = gradientImage(160, 120);
     QImage file(rgb.pixels.data(), rgb.width, rgb.height, rgb.width * 3, QImage::Format_RGB888);
     QVERIFY(file.save(imagePath));
-    auto decoded = imageio::decodeImageFile(imagePath);
-    QVERIFY(decoded.isOk());
 
     m_controller->clearSession();
     GenerationRequest first = firstMessage();
     first.conversationId = QStringLiteral("chat-r");
-    first.images = {*decoded};
+    first.imagePaths = {imagePath};
     const Answer a1 = ask(*m_controller, first);
     QVERIFY(a1.ok);
     GenerationRequest second;
     second.conversationId = QStringLiteral("chat-r");
-    second.history.push_back({first.text, 1, a1.text, {imagePath}});
+    second.history << message(MessageRole::User, first.text, {imagePath}) << message(MessageRole::Assistant, a1.text);
     second.text = QStringLiteral("And the colours?");
     second.sampling.temperature = 0;
     second.sampling.maxNewTokens = 8;
     const Answer live = ask(*m_controller, second);
     QVERIFY(live.ok);
 
-    // Another chat takes the session (MainWindow::selectConversation clears it), then chat-r goes on.
+    // Another chat takes the session, then chat-r goes on: the engine sees a different history and restores.
     m_controller->clearSession();
     GenerationRequest other;
     other.conversationId = QStringLiteral("chat-other");
@@ -228,7 +249,7 @@ void TstEndToEnd::restoredChatContinuesExactly() {
 
     // The restored chat is now cached: a third message only prefills its own tokens.
     GenerationRequest third = second;
-    third.history.push_back({second.text, 0, restored.text, {}});
+    third.history << message(MessageRole::User, second.text) << message(MessageRole::Assistant, restored.text);
     third.text = QStringLiteral("Thanks.");
     const Answer next = ask(*m_controller, third);
     QVERIFY(next.ok);
@@ -241,7 +262,8 @@ void TstEndToEnd::missingImageOfRestoredChatFails() {
     GenerationRequest r;
     r.conversationId = QStringLiteral("chat-missing");
     const QString missing = m_data.filePath(QStringLiteral("deleted.png"));
-    r.history.push_back({QStringLiteral("What is this?"), 1, QStringLiteral("A gradient."), {missing}});
+    r.history << message(MessageRole::User, QStringLiteral("What is this?"), {missing})
+              << message(MessageRole::Assistant, QStringLiteral("A gradient."));
     r.text = QStringLiteral("More?");
     r.sampling.maxNewTokens = 2;
     QSignalSpy failed(m_controller.get(), &InferenceController::generationFailed);
@@ -265,6 +287,38 @@ void TstEndToEnd::systemPromptReachesEngine() {
     const Answer a = ask(*m_controller, r);
     QVERIFY(a.ok);
     QCOMPARE(a.stats.textTokens, counts.before + counts.after);
+}
+
+void TstEndToEnd::unansweredTurnKeepsItsPlace() {
+    // A user message left without an answer (the app was killed while answering) stays a turn of its
+    // own: the next reply sees both earlier questions and the first one's image, exactly as if the lost
+    // answer had been empty. (Pairing messages two by two used to drop both earlier turns: image and text.)
+    const QString image = gradientFile(QDir::tempPath());
+    GenerationRequest withGap;
+    withGap.conversationId = QStringLiteral("chat-gap");
+    withGap.history << message(MessageRole::User, QStringLiteral("What is this?"), {image})
+                    << message(MessageRole::User, QStringLiteral("Describe the colours in detail, please."));
+    withGap.text = QStringLiteral("Thanks.");
+    withGap.sampling.temperature = 0;
+    withGap.sampling.maxNewTokens = 2;
+    m_controller->clearSession();
+    const Answer gap = ask(*m_controller, withGap);
+    QVERIFY(gap.ok);
+
+    GenerationRequest explicitEmpty = withGap;
+    explicitEmpty.conversationId = QStringLiteral("chat-gap-explicit");
+    explicitEmpty.history.clear();
+    explicitEmpty.history << message(MessageRole::User, QStringLiteral("What is this?"), {image})
+                          << message(MessageRole::Assistant, QString())
+                          << message(MessageRole::User, QStringLiteral("Describe the colours in detail, please."))
+                          << message(MessageRole::Assistant, QString());
+    m_controller->clearSession();
+    const Answer reference = ask(*m_controller, explicitEmpty);
+    QVERIFY(reference.ok);
+    QCOMPARE(gap.stats.imageTokens, reference.stats.imageTokens);
+    QVERIFY(gap.stats.imageTokens > 0);
+    QCOMPARE(gap.stats.textTokens, reference.stats.textTokens);
+    QCOMPARE(gap.text, reference.text);
 }
 
 QTEST_MAIN(TstEndToEnd)

@@ -135,8 +135,9 @@ void TstFixtureChat::greedyMatchesTransformers() {
     QCOMPARE(info.backend, QStringLiteral("cpu"));
     QCOMPARE(info.name, folder);
 
-    // The fixture's image, decoded as MainWindow decodes an attachment.
-    auto image = imageio::decodeImageFile(kFixtures + QStringLiteral("/images/") + QLatin1String(kImage) + QStringLiteral(".png"));
+    // The fixture's image as a file, as the chat store hands an attachment over: the worker decodes it.
+    const QString imagePath = kFixtures + QStringLiteral("/images/") + QLatin1String(kImage) + QStringLiteral(".png");
+    auto image = imageio::decodeImageFile(imagePath);
     QVERIFY2(image.isOk(), image.isOk() ? "" : image.status().message().c_str());
     QCOMPARE(image->width, 640);
     QCOMPARE(image->height, 480);
@@ -144,7 +145,7 @@ void TstFixtureChat::greedyMatchesTransformers() {
     GenerationRequest request;
     request.conversationId = QStringLiteral("fixture-") + folder;
     request.text = QStringLiteral("What is in this picture?");
-    request.images.push_back(std::move(*image));
+    request.imagePaths << imagePath;
     request.sampling.temperature = 0;  // greedy
     request.sampling.maxNewTokens = kMaxNewTokens;
 

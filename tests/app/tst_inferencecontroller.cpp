@@ -5,7 +5,7 @@
 #include <QSignalSpy>
 #include <QTest>
 
-#include "inference/fakechatengine.h"
+#include "support/fakechatengine.h"
 #include "inference/inferencecontroller.h"
 #include "inspector/inspectorgeometry.h"
 

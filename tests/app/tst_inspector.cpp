@@ -7,7 +7,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
-#include "inference/fakechatengine.h"
+#include "support/fakechatengine.h"
 #include "inspector/inspectorgeometry.h"
 #include "inspector/inspectorwidget.h"
 #include "llava/anyres.h"

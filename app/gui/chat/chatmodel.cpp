@@ -1,14 +1,46 @@
 #include "chatmodel.h"
 
-ChatModel::ChatModel(QObject* parent) : QAbstractListModel(parent) {}
+#include "conversationstore.h"
 
-int ChatModel::rowCount(const QModelIndex& parent) const {
-    return parent.isValid() ? 0 : int(m_conversation.messages.size());
+ChatModel::ChatModel(ConversationStore* store, QObject* parent) : QAbstractListModel(parent), m_store(store) {
+    auto mine = [this](const QString& id) { return !m_id.isEmpty() && id == m_id; };
+    connect(store, &ConversationStore::messagesAboutToBeInserted, this, [this, mine](const QString& id, int first, int last) {
+        if (mine(id)) beginInsertRows({}, first, last);
+    });
+    connect(store, &ConversationStore::messagesInserted, this, [this, mine](const QString& id) {
+        if (mine(id)) endInsertRows();
+    });
+    connect(store, &ConversationStore::messagesAboutToBeRemoved, this, [this, mine](const QString& id, int first, int last) {
+        if (mine(id)) beginRemoveRows({}, first, last);
+    });
+    connect(store, &ConversationStore::messagesRemoved, this, [this, mine](const QString& id) {
+        if (mine(id)) endRemoveRows();
+    });
+    connect(store, &ConversationStore::messageChanged, this, [this, mine](const QString& id, int row, MessageChange change) {
+        if (!mine(id)) return;
+        const QList<int> roles = change == MessageChange::Text    ? QList<int>{TextRole}
+                                 : change == MessageChange::State ? QList<int>{StateRole, ErrorRole}
+                                                                  : QList<int>{StatsTextRole};
+        emit dataChanged(index(row), index(row), roles);
+    });
+    connect(store, &ConversationStore::conversationRemoved, this, [this, mine](const QString& id) {
+        if (mine(id)) setConversationId({});
+    });
+    connect(store, &QAbstractItemModel::modelReset, this, [this] { setConversationId(m_id); });
 }
 
+const Conversation* ChatModel::conversation() const { return m_id.isEmpty() ? nullptr : m_store->find(m_id); }
+
+int ChatModel::rowCount(const QModelIndex& parent) const {
+    const Conversation* c = conversation();
+    return parent.isValid() || !c ? 0 : int(c->messages.size());
+}
+
+const ChatMessage& ChatModel::message(int row) const { return conversation()->messages.at(row); }
+
 QVariant ChatModel::data(const QModelIndex& index, int role) const {
-    if (!index.isValid() || index.row() >= m_conversation.messages.size()) return {};
-    const ChatMessage& m = m_conversation.messages.at(index.row());
+    if (!index.isValid() || index.row() >= rowCount()) return {};
+    const ChatMessage& m = message(index.row());
     switch (role) {
     case Qt::DisplayRole:
     case TextRole: return m.text;
@@ -16,7 +48,7 @@ QVariant ChatModel::data(const QModelIndex& index, int role) const {
     case ImagesRole: return m.images;
     case StateRole: return int(m.state);
     case ErrorRole: return m.error;
-    case StatsTextRole: return m.hasStats ? statsText(m.stats) : QString();
+    case StatsTextRole: return statsText(m);
     default: return {};
     }
 }
@@ -26,74 +58,19 @@ QHash<int, QByteArray> ChatModel::roleNames() const {
             {ErrorRole, "error"}, {StatsTextRole, "stats"}};
 }
 
-void ChatModel::setConversation(const Conversation& conversation) {
+void ChatModel::setConversationId(const QString& id) {
     beginResetModel();
-    m_conversation = conversation;
+    m_id = m_store->find(id) ? id : QString();
     endResetModel();
 }
 
-int ChatModel::appendMessage(const ChatMessage& message) {
-    const int row = int(m_conversation.messages.size());
-    beginInsertRows({}, row, row);
-    m_conversation.messages.append(message);
-    if (m_conversation.messages.back().time.isNull()) m_conversation.messages.back().time = QDateTime::currentDateTime();
-    endInsertRows();
-    if (m_conversation.title.isEmpty() && message.role == MessageRole::User) m_conversation.title = defaultTitle(m_conversation);
-    touch();
-    return row;
-}
-
-void ChatModel::appendText(int row, const QString& text) {
-    if (row < 0 || row >= rowCount() || text.isEmpty()) return;
-    m_conversation.messages[row].text += text;
-    emit dataChanged(index(row), index(row), {TextRole});
-}
-
-void ChatModel::setText(int row, const QString& text) {
-    if (row < 0 || row >= rowCount()) return;
-    m_conversation.messages[row].text = text;
-    emit dataChanged(index(row), index(row), {TextRole});
-    touch();
-}
-
-void ChatModel::setState(int row, MessageState state, const QString& error) {
-    if (row < 0 || row >= rowCount()) return;
-    m_conversation.messages[row].state = state;
-    m_conversation.messages[row].error = error;
-    emit dataChanged(index(row), index(row), {StateRole, ErrorRole});
-    touch();
-}
-
-void ChatModel::setStats(int row, const llava::GenerationStats& stats) {
-    if (row < 0 || row >= rowCount()) return;
-    m_conversation.messages[row].stats = stats;
-    m_conversation.messages[row].hasStats = true;
-    emit dataChanged(index(row), index(row), {StatsTextRole});
-    touch();
-}
-
-void ChatModel::removeFrom(int row) {
-    if (row < 0 || row >= rowCount()) return;
-    beginRemoveRows({}, row, rowCount() - 1);
-    m_conversation.messages.erase(m_conversation.messages.begin() + row, m_conversation.messages.end());
-    endRemoveRows();
-    touch();
-}
-
-void ChatModel::setTitle(const QString& title) {
-    m_conversation.title = title;
-    touch();
-}
-
-void ChatModel::touch() {
-    m_conversation.updated = QDateTime::currentDateTime();
-    emit conversationChanged();
-}
-
-QString ChatModel::statsText(const llava::GenerationStats& s) {
+QString ChatModel::statsText(const ChatMessage& m) {
+    if (!m.hasStats) return {};
+    const llava::GenerationStats& s = m.stats;
     QStringList parts;
     if (s.timeToFirstTokenMs > 0) parts << tr("TTFT %1 ms").arg(s.timeToFirstTokenMs, 0, 'f', 0);
     if (s.decodeTokPerS > 0) parts << tr("%1 tok/s").arg(s.decodeTokPerS, 0, 'f', 1);
     parts << tr("%1 image + %2 text tokens in, %3 out").arg(s.imageTokens).arg(s.textTokens).arg(s.generatedTokens);
+    if (m.seed) parts << tr("seed %1").arg(*m.seed);
     return parts.join(QStringLiteral(" · "));
 }

@@ -1,41 +1,35 @@
-// Item model of one conversation's messages (GUI thread only). The inference worker never sees it:
-// the main window appends streamed pieces when the controller's signals arrive.
+// Item model of one conversation's messages, read from the ConversationStore that owns them (no copy).
+// It follows the store's edits of that conversation; edits themselves go to the store. GUI thread only.
 #pragma once
 
 #include <QAbstractListModel>
 
 #include "chattypes.h"
 
+class ConversationStore;
+
 class ChatModel : public QAbstractListModel {
     Q_OBJECT
 public:
     enum Roles { RoleRole = Qt::UserRole + 1, TextRole, ImagesRole, StateRole, ErrorRole, StatsTextRole };
 
-    explicit ChatModel(QObject* parent = nullptr);
+    explicit ChatModel(ConversationStore* store, QObject* parent = nullptr);
 
     int rowCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role) const override;
     QHash<int, QByteArray> roleNames() const override;
 
-    void setConversation(const Conversation& conversation);
-    const Conversation& conversation() const { return m_conversation; }
-    const ChatMessage& message(int row) const { return m_conversation.messages.at(row); }
+    // Shows the store's conversation `id` (empty: none). A conversation removed from the store empties it.
+    void setConversationId(const QString& id);
+    const QString& conversationId() const { return m_id; }
+    const ChatMessage& message(int row) const;
 
-    int appendMessage(const ChatMessage& message);
-    void appendText(int row, const QString& text);
-    void setText(int row, const QString& text);
-    void setState(int row, MessageState state, const QString& error = {});
-    void setStats(int row, const llava::GenerationStats& stats);
-    void removeFrom(int row);  // drops rows [row, end)
-    void setTitle(const QString& title);
-
-    // "TTFT 120 ms · 35.2 tok/s · 2340 image + 18 text tokens"
-    static QString statsText(const llava::GenerationStats& stats);
-
-signals:
-    void conversationChanged();  // any mutation (persistence listens)
+    // "TTFT 120 ms · 35.2 tok/s · 2340 image + 18 text tokens in, 20 out · seed 42"
+    static QString statsText(const ChatMessage& message);
 
 private:
-    void touch();
-    Conversation m_conversation;
+    const Conversation* conversation() const;
+
+    ConversationStore* m_store;
+    QString m_id;
 };

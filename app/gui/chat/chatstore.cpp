@@ -1,7 +1,7 @@
 // See chatstore.h. Format (version 1):
 // {"version":1,"id":..,"title":..,"created":ISO,"updated":ISO,"model":..,"systemPrompt":..,
 //  "messages":[{"role":"user|assistant","text":..,"images":[file names],"state":"complete|stopped|failed",
-//               "error":..,"time":ISO,"stats":{...}}]}
+//               "error":..,"time":ISO,"stats":{...},"seed":"decimal"}]}
 #include "chatstore.h"
 
 #include <QBuffer>
@@ -53,11 +53,41 @@ llava::GenerationStats statsFromJson(const QJsonObject& o) {
     return s;
 }
 
+// QSaveFile alone is not enough: Qt 6.4's commit() reports success after a short write (disk full), so
+// every write is checked and the size on disk compared before the rename; on any failure the previous
+// file stays as it was.
 llava::Status writeAtomically(const QString& path, const QByteArray& bytes) {
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly)) return ioError(path + QStringLiteral(": cannot write: ") + file.errorString());
-    file.write(bytes);
+    const qint64 written = file.write(bytes);
+    if (written != bytes.size() || !file.flush() || file.size() != bytes.size()) {
+        const QString why = file.errorString();
+        file.cancelWriting();
+        return ioError(path + QStringLiteral(": not saved, only %1 of %2 bytes could be written (disk full?): %3")
+                                  .arg(std::max<qint64>(written, 0)).arg(bytes.size()).arg(why));
+    }
     if (!file.commit()) return ioError(path + QStringLiteral(": save failed: ") + file.errorString());
+    if (QFileInfo(path).size() != bytes.size())
+        return ioError(path + QStringLiteral(": saved file has the wrong size (disk full?)"));
+    return llava::Status::ok();
+}
+
+QString contentHash(const QByteArray& bytes) {
+    return QString::fromLatin1(QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex().left(24));
+}
+
+// A content-addressed copy is reused only when it really holds that content: a copy left truncated by
+// an earlier full disk would otherwise fail forever.
+llava::Status storeVerified(const QString& target, const QByteArray& bytes, const QString& hash) {
+    QFile existing(target);
+    if (existing.exists() && existing.size() == bytes.size() && existing.open(QIODevice::ReadOnly) &&
+        contentHash(existing.readAll()) == hash)
+        return llava::Status::ok();
+    existing.close();
+    LLAVA_TRY(writeAtomically(target, bytes));
+    QFile back(target);
+    if (!back.open(QIODevice::ReadOnly) || contentHash(back.readAll()) != hash)
+        return ioError(target + QStringLiteral(": the stored copy does not match the image (disk full?)"));
     return llava::Status::ok();
 }
 }  // namespace
@@ -67,6 +97,7 @@ ChatStore::ChatStore(QString rootDir) : m_root(std::move(rootDir)) {
     QDir().mkpath(imagesDir());
 }
 
+QString ChatStore::rootDir() const { return m_root; }
 QString ChatStore::chatsDir() const { return m_root + QStringLiteral("/chats"); }
 QString ChatStore::imagesDir() const { return m_root + QStringLiteral("/images"); }
 QString ChatStore::filePath(const QString& id) const { return chatsDir() + QLatin1Char('/') + id + QStringLiteral(".json"); }
@@ -81,6 +112,7 @@ QByteArray ChatStore::toJson(const Conversation& c) {
                       {"time", m.time.toString(Qt::ISODateWithMs)}};
         if (!m.error.isEmpty()) o[QStringLiteral("error")] = m.error;
         if (m.hasStats) o[QStringLiteral("stats")] = statsToJson(m.stats);
+        if (m.seed) o[QStringLiteral("seed")] = QString::number(*m.seed);  // a string: 64 bits do not fit a double
         messages.append(o);
     }
     QJsonObject root{{"version", kFormatVersion}, {"id", c.id}, {"title", c.title},
@@ -101,8 +133,10 @@ llava::Result<Conversation> ChatStore::fromJson(const QByteArray& json, const QS
     if (root[QStringLiteral("version")].toInt() != kFormatVersion) return fail(QStringLiteral("unknown format version"));
     if (!root[QStringLiteral("messages")].isArray()) return fail(QStringLiteral("\"messages\" is not an array"));
     Conversation c;
+    // The id names the file: it comes from the file name (loadAll), never from the contents, and a
+    // stored one is only accepted in the form this app writes (no "/", no "..").
     c.id = root[QStringLiteral("id")].toString();
-    if (c.id.isEmpty()) return fail(QStringLiteral("missing \"id\""));
+    if (!isValidConversationId(c.id)) return fail(QStringLiteral("bad \"id\" (expected letters, digits and '-')"));
     c.title = root[QStringLiteral("title")].toString();
     c.created = QDateTime::fromString(root[QStringLiteral("created")].toString(), Qt::ISODateWithMs);
     c.updated = QDateTime::fromString(root[QStringLiteral("updated")].toString(), Qt::ISODateWithMs);
@@ -120,6 +154,9 @@ llava::Result<Conversation> ChatStore::fromJson(const QByteArray& json, const QS
         m.state = parseState(o[QStringLiteral("state")].toString());
         m.error = o[QStringLiteral("error")].toString();
         m.time = QDateTime::fromString(o[QStringLiteral("time")].toString(), Qt::ISODateWithMs);
+        bool seedOk = false;
+        const quint64 seed = o[QStringLiteral("seed")].toString().toULongLong(&seedOk);
+        if (seedOk) m.seed = seed;
         if (o.contains(QStringLiteral("stats"))) {
             m.hasStats = true;
             m.stats = statsFromJson(o[QStringLiteral("stats")].toObject());
@@ -147,6 +184,7 @@ ChatStore::LoadReport ChatStore::loadAll() const {
                                    (moved ? QObject::tr(" (moved to %1)").arg(aside) : QObject::tr(" (could not move it aside)"));
             continue;
         }
+        conversation->id = info.completeBaseName();
         for (ChatMessage& m : conversation->messages)
             for (QString& img : m.images) img = imagesDir() + QLatin1Char('/') + QFileInfo(img).fileName();
         report.conversations << *conversation;
@@ -156,7 +194,10 @@ ChatStore::LoadReport ChatStore::loadAll() const {
     return report;
 }
 
-llava::Status ChatStore::save(const Conversation& c) const { return writeAtomically(filePath(c.id), toJson(c)); }
+llava::Status ChatStore::save(const Conversation& c) const {
+    if (!isValidConversationId(c.id)) return ioError(QStringLiteral("refusing to save a chat with id \"%1\"").arg(c.id));
+    return writeAtomically(filePath(c.id), toJson(c));
+}
 
 llava::Status ChatStore::remove(const QString& id) const {
     if (QFile::exists(filePath(id)) && !QFile::remove(filePath(id))) return ioError(filePath(id) + QStringLiteral(": cannot delete"));
@@ -167,11 +208,11 @@ llava::Result<QString> ChatStore::importImageFile(const QString& path) const {
     QFile in(path);
     if (!in.open(QIODevice::ReadOnly)) return ioError(path + QStringLiteral(": cannot read: ") + in.errorString());
     const QByteArray bytes = in.readAll();
-    const QString hash = QString::fromLatin1(QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex().left(24));
+    const QString hash = contentHash(bytes);
     QString suffix = QFileInfo(path).suffix().toLower();
     if (suffix.isEmpty()) suffix = QStringLiteral("img");
     const QString target = imagesDir() + QLatin1Char('/') + hash + QLatin1Char('.') + suffix;
-    if (!QFile::exists(target)) LLAVA_TRY(writeAtomically(target, bytes));
+    LLAVA_TRY(storeVerified(target, bytes, hash));
     return target;
 }
 
@@ -181,9 +222,9 @@ llava::Result<QString> ChatStore::importImage(const QImage& image) const {
     QBuffer buffer(&png);
     buffer.open(QIODevice::WriteOnly);
     image.save(&buffer, "PNG");
-    const QString hash = QString::fromLatin1(QCryptographicHash::hash(png, QCryptographicHash::Sha256).toHex().left(24));
+    const QString hash = contentHash(png);
     const QString target = imagesDir() + QLatin1Char('/') + hash + QStringLiteral(".png");
-    if (!QFile::exists(target)) LLAVA_TRY(writeAtomically(target, png));
+    LLAVA_TRY(storeVerified(target, png, hash));
     return target;
 }
 

@@ -1,5 +1,8 @@
 // Persistence of conversations: one JSON file per chat in <root>/chats, images copied into
 // <root>/images (content-addressed), written with QSaveFile so a crash never leaves half a file.
+// Every write is checked (a full disk never replaces a chat with a truncated one) and image copies are
+// verified against their content hash before they are referenced. A chat's file name is its id, and
+// ids are validated, so no file content can make a save write outside <root>/chats.
 // A file that does not parse is moved aside to <root>/chats/corrupt/ and reported, never deleted.
 // Also: export as Markdown (images copied next to it) and as JSON. GUI thread; small files only.
 #pragma once
@@ -34,6 +37,7 @@ public:
     llava::Status exportMarkdown(const Conversation& conversation, const QString& markdownPath) const;
     llava::Status exportJson(const Conversation& conversation, const QString& jsonPath) const;
 
+    QString rootDir() const;
     QString chatsDir() const;
     QString imagesDir() const;
     QString filePath(const QString& id) const;

@@ -1,11 +1,17 @@
 #include "chattypes.h"
 
 #include <QCoreApplication>
-#include <QRandomGenerator>
+#include <QUuid>
 
-QString newConversationId() {
-    return QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd-HHmmss-zzz-")) +
-           QString::number(QRandomGenerator::global()->bounded(0x10000), 16);
+QString newConversationId() { return QUuid::createUuid().toString(QUuid::WithoutBraces); }
+
+bool isValidConversationId(const QString& id) {
+    if (id.isEmpty() || id.size() > 64 || id.startsWith(QLatin1Char('-'))) return false;
+    for (const QChar c : id)
+        if (!((c >= QLatin1Char('0') && c <= QLatin1Char('9')) || (c >= QLatin1Char('a') && c <= QLatin1Char('z')) || (c >= QLatin1Char('A') && c <= QLatin1Char('Z')) ||
+              c == QLatin1Char('-')))
+            return false;
+    return true;
 }
 
 QString defaultTitle(const Conversation& conversation) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <QDateTime>
+#include <optional>
 #include <QList>
 #include <QString>
 #include <QStringList>
@@ -11,6 +12,7 @@
 
 enum class MessageRole { User, Assistant };
 enum class MessageState { Complete, Streaming, Stopped, Failed };
+enum class MessageChange { Text, State, Stats };  // what a ConversationStore edit touched
 
 struct ChatMessage {
     MessageRole role = MessageRole::User;
@@ -20,11 +22,12 @@ struct ChatMessage {
     QString error;               // for Failed
     bool hasStats = false;
     llava::GenerationStats stats;
+    std::optional<quint64> seed;  // the sampling seed an answer was drawn with
     QDateTime time;
 };
 
 struct Conversation {
-    QString id;                  // file name stem, e.g. "20260124-150301-ab12"
+    QString id;                  // file name stem, a UUID (isValidConversationId)
     QString title;
     QDateTime created, updated;
     QString modelName;           // model used last, informational
@@ -32,6 +35,9 @@ struct Conversation {
     QList<ChatMessage> messages;
 };
 
+// A new id: a UUID without braces. Ids name files, so only [0-9A-Za-z-], 1-64 characters, are valid
+// (UUIDs and the older "20260124-150301-123-ab12" form).
 QString newConversationId();
+bool isValidConversationId(const QString& id);
 // First words of the first user message, or "New chat".
 QString defaultTitle(const Conversation& conversation);

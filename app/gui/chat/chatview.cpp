@@ -1,6 +1,8 @@
 #include "chatview.h"
 
+#include <QEvent>
 #include <QLabel>
+#include <QPushButton>
 #include <QScrollBar>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -8,19 +10,27 @@
 #include "chatmodel.h"
 #include "messagewidget.h"
 
+namespace {
+constexpr int kFixedItems = 2;  // the banner and the "earlier messages" button come first in the layout
+}
+
 ChatView::ChatView(QWidget* parent) : QScrollArea(parent) {
     setWidgetResizable(true);
     setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);  // messages wrap to the view's width
-    setAccessibleName(tr("Conversation"));
     m_content = new QWidget(this);
     m_layout = new QVBoxLayout(m_content);
     m_banner = new QLabel(m_content);
     m_banner->setWordWrap(true);
     m_banner->setStyleSheet(QStringLiteral("QLabel { background: #fff3cd; color: #664d03; padding: 6px; border-radius: 4px; }"));
     m_banner->hide();
+    m_earlier = new QPushButton(m_content);
+    m_earlier->hide();
+    connect(m_earlier, &QPushButton::clicked, this, &ChatView::showEarlier);
     m_layout->addWidget(m_banner);
+    m_layout->addWidget(m_earlier);
     m_layout->addStretch();
     setWidget(m_content);
+    setAccessibleName(tr("Conversation"));
 }
 
 void ChatView::setBanner(const QString& text) {
@@ -40,45 +50,90 @@ void ChatView::setModel(ChatModel* model) {
     rebuild();
 }
 
+MessageWidget* ChatView::widgetForRow(int row) const {
+    const int i = row - m_first;
+    return i >= 0 && i < m_widgets.size() ? m_widgets[i] : nullptr;
+}
+
 void ChatView::rebuild() {
-    removeRows(0, int(m_widgets.size()) - 1);
-    if (m_model && m_model->rowCount() > 0) insertRows(0, m_model->rowCount() - 1);
+    qDeleteAll(m_widgets);
+    m_widgets.clear();
+    const int rows = m_model ? m_model->rowCount() : 0;
+    m_first = std::max(0, rows - kPageSize);
+    if (rows > 0) createWidgets(m_first, rows - 1);
+    updateEarlierButton();
+    updateRegenerate();
+    scrollToBottomLater();
+}
+
+void ChatView::showEarlier() {
+    if (m_first == 0) return;
+    const int oldFirst = m_first;
+    m_first = std::max(0, m_first - kPageSize);
+    createWidgets(m_first, oldFirst - 1);
+    updateEarlierButton();
+}
+
+void ChatView::createWidgets(int first, int last) {
+    for (int row = first; row <= last; ++row) {
+        auto* w = new MessageWidget(m_content);
+        const int i = row - m_first;
+        m_widgets.insert(i, w);
+        m_layout->insertWidget(kFixedItems + i, w);
+        connect(w, &MessageWidget::copyRequested, this, &ChatView::copyRequested);
+        connect(w, &MessageWidget::regenerateRequested, this, &ChatView::regenerateRequested);
+        connect(w, &MessageWidget::imageActivated, this, &ChatView::imageActivated);
+        connect(w, &MessageWidget::editRequested, this, [this, w] { emit editRequested(m_first + int(m_widgets.indexOf(w))); });
+        w->setMessage(m_model->message(row), m_model->data(m_model->index(row), ChatModel::StatsTextRole).toString());
+    }
 }
 
 void ChatView::insertRows(int first, int last) {
-    for (int row = first; row <= last; ++row) {
-        auto* w = new MessageWidget(m_content);
-        m_widgets.insert(row, w);
-        m_layout->insertWidget(row + 1, w);  // after the banner
-        connect(w, &MessageWidget::copyRequested, this, &ChatView::copyRequested);
-        connect(w, &MessageWidget::regenerateRequested, this, &ChatView::regenerateRequested);
-        connect(w, &MessageWidget::editRequested, this, [this, w] { emit editRequested(int(m_widgets.indexOf(w))); });
-        w->setMessage(m_model->message(row), m_model->data(m_model->index(row), ChatModel::StatsTextRole).toString());
-    }
+    if (first < m_first) m_first += last - first + 1;  // before the page: shift it (not shown)
+    else createWidgets(first, last);
+    updateEarlierButton();
     updateRegenerate();
     scrollToBottomLater();
 }
 
 void ChatView::removeRows(int first, int last) {
-    for (int row = last; row >= first && row < m_widgets.size(); --row) {
-        delete m_widgets.takeAt(row);
+    for (int row = last; row >= first; --row) {
+        const int i = row - m_first;
+        if (i >= 0 && i < m_widgets.size()) delete m_widgets.takeAt(i);
     }
+    if (first < m_first) m_first -= std::min(m_first, last + 1) - first;
+    updateEarlierButton();
     updateRegenerate();
 }
 
 void ChatView::refreshRow(int row) {
-    if (row < 0 || row >= m_widgets.size()) return;
-    const ChatMessage& m = m_model->message(row);
-    m_widgets[row]->setMessage(m, m_model->data(m_model->index(row), ChatModel::StatsTextRole).toString());
+    MessageWidget* w = widgetForRow(row);
+    if (!w) return;
+    w->setMessage(m_model->message(row), m_model->data(m_model->index(row), ChatModel::StatsTextRole).toString());
     updateRegenerate();
 }
 
 void ChatView::updateRegenerate() {
     for (int i = 0; i < m_widgets.size(); ++i) {
-        const bool last = i == m_widgets.size() - 1;
-        m_widgets[i]->setRegenerateVisible(last && m_model->message(i).role == MessageRole::Assistant &&
-                                           m_model->message(i).state != MessageState::Streaming);
+        const int row = m_first + i;
+        const bool last = row == m_model->rowCount() - 1;
+        m_widgets[i]->setRegenerateVisible(last && m_model->message(row).role == MessageRole::Assistant &&
+                                           m_model->message(row).state != MessageState::Streaming);
     }
+}
+
+void ChatView::updateEarlierButton() {
+    m_earlier->setText(tr("Show %1 earlier messages").arg(std::min(m_first, kPageSize)));
+    m_earlier->setVisible(m_first > 0);
+}
+
+void ChatView::changeEvent(QEvent* event) {
+    if (event->type() == QEvent::LanguageChange) {
+        setAccessibleName(tr("Conversation"));
+        updateEarlierButton();
+        for (int i = 0; i < m_widgets.size(); ++i) refreshRow(m_first + i);  // stats lines are built with tr()
+    }
+    QScrollArea::changeEvent(event);
 }
 
 void ChatView::scrollToBottomLater() {

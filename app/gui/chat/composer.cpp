@@ -55,17 +55,22 @@ Composer::Composer(QWidget* parent) : QWidget(parent) {
     m_stripLayout->setContentsMargins(0, 0, 0, 0);
     m_stripLayout->addStretch();
     m_strip->hide();
+    m_editBar = new QWidget(this);
+    auto* editRow = new QHBoxLayout(m_editBar);
+    editRow->setContentsMargins(0, 0, 0, 0);
+    m_editLabel = new QLabel(m_editBar);
+    m_editLabel->setWordWrap(true);
+    m_cancelEdit = new QPushButton(m_editBar);
+    editRow->addWidget(m_editLabel, 1);
+    editRow->addWidget(m_cancelEdit);
+    m_editBar->hide();
+    outer->addWidget(m_editBar);
     outer->addWidget(m_strip);
 
     auto* row = new QHBoxLayout;
     m_attach = new QToolButton(this);
     m_attach->setIcon(appIcon(AppIcon::Attach));
-    m_attach->setText(tr("Attach"));
-    m_attach->setToolTip(tr("Attach images (Ctrl+O)"));
-    m_attach->setAccessibleName(tr("Attach image"));
     m_edit = new ComposerEdit(this);
-    m_edit->setPlaceholderText(tr("Ask about the image… (Enter sends, Shift+Enter for a new line)"));
-    m_edit->setAccessibleName(tr("Message"));
     m_edit->setTabChangesFocus(true);
     m_edit->setMaximumHeight(120);
     m_send = new QPushButton(this);
@@ -84,6 +89,55 @@ Composer::Composer(QWidget* parent) : QWidget(parent) {
         if (m_busy) emit stopRequested(); else submit();
     });
     connect(m_attach, &QToolButton::clicked, this, &Composer::attachRequested);
+    connect(m_cancelEdit, &QPushButton::clicked, this, &Composer::cancelEdit);
+    retranslate();
+}
+
+void Composer::retranslate() {
+    m_attach->setText(tr("Attach"));
+    m_attach->setToolTip(tr("Attach images (Ctrl+O)"));
+    m_attach->setAccessibleName(tr("Attach image"));
+    m_edit->setPlaceholderText(tr("Ask about the image… (Enter sends, Shift+Enter for a new line)"));
+    m_edit->setAccessibleName(tr("Message"));
+    m_editLabel->setText(tr("Editing a message: Send replaces it and every message after it."));
+    m_cancelEdit->setText(tr("Cancel edit"));
+    m_cancelEdit->setToolTip(tr("Keep the chat as it is"));
+    setBusy(m_busy);
+    rebuildStrip();
+}
+
+void Composer::changeEvent(QEvent* event) {
+    if (event->type() == QEvent::LanguageChange) retranslate();
+    QWidget::changeEvent(event);
+}
+
+void Composer::beginEdit(int row, const QString& text, const QStringList& images) {
+    m_editRow = row;
+    setText(text);
+    m_attachments.clear();
+    m_thumbnails.clear();
+    addAttachments(images);
+    m_editBar->show();
+    m_edit->setFocus();
+}
+
+void Composer::cancelEdit() {
+    if (m_editRow < 0) return;
+    m_editRow = -1;
+    m_editBar->hide();
+    m_edit->clear();
+    clearAttachments();
+}
+
+Composer::Checked Composer::check(const QString& path) {
+    QImageReader reader(path);
+    const QSize size = reader.size();
+    if (size.isValid()) reader.setScaledSize(size.scaled(56, 56, Qt::KeepAspectRatio));
+    Checked result;
+    result.thumbnail = reader.read();
+    if (result.thumbnail.isNull())
+        result.error = tr("%1 is not a readable image: %2").arg(QFileInfo(path).fileName(), reader.errorString());
+    return result;
 }
 
 QString Composer::text() const { return m_edit->toPlainText(); }
@@ -98,14 +152,23 @@ void Composer::setBusy(bool busy) {
 }
 
 void Composer::addAttachments(const QStringList& paths) {
-    for (const QString& p : paths)
-        if (!m_attachments.contains(p)) m_attachments << p;
+    for (const QString& p : paths) {
+        if (m_attachments.contains(p)) continue;
+        Checked checked = check(p);
+        if (!checked.error.isEmpty()) {
+            emit attachmentRejected(p, checked.error);
+            continue;
+        }
+        m_thumbnails.insert(p, checked.thumbnail);
+        m_attachments << p;
+    }
     rebuildStrip();
     emit attachmentsChanged(m_attachments);
 }
 
 void Composer::clearAttachments() {
     m_attachments.clear();
+    m_thumbnails.clear();
     rebuildStrip();
     emit attachmentsChanged(m_attachments);
 }
@@ -144,10 +207,14 @@ void Composer::submit() {
     const QString t = text().trimmed();
     if (m_busy || (t.isEmpty() && m_attachments.isEmpty())) return;
     const QStringList images = m_attachments;
+    const int editRow = std::exchange(m_editRow, -1);
+    m_editBar->hide();
     m_edit->clear();
     m_attachments.clear();
+    m_thumbnails.clear();
     rebuildStrip();
-    emit sendRequested(t, images);
+    if (editRow >= 0) emit resendRequested(editRow, t, images);
+    else emit sendRequested(t, images);
 }
 
 void Composer::rebuildStrip() {
@@ -159,15 +226,13 @@ void Composer::rebuildStrip() {
     for (int i = 0; i < m_attachments.size(); ++i) {
         const QString path = m_attachments[i];
         auto* thumb = new QToolButton(m_strip);
-        QImageReader reader(path);
-        const QSize s = reader.size();
-        if (s.isValid()) reader.setScaledSize(s.scaled(56, 56, Qt::KeepAspectRatio));
-        thumb->setIcon(QPixmap::fromImage(reader.read()));
+        thumb->setIcon(QPixmap::fromImage(m_thumbnails.value(path)));
         thumb->setIconSize(QSize(56, 56));
         thumb->setToolTip(tr("%1 — click to remove").arg(QFileInfo(path).fileName()));
         thumb->setAccessibleName(tr("Remove attachment %1").arg(QFileInfo(path).fileName()));
         connect(thumb, &QToolButton::clicked, this, [this, path] {
             m_attachments.removeAll(path);
+            m_thumbnails.remove(path);
             rebuildStrip();
             emit attachmentsChanged(m_attachments);
         });

@@ -4,6 +4,8 @@
 // are turned into file paths by the `importer` (pixels are saved to the app data folder).
 #pragma once
 
+#include <QHash>
+#include <QImage>
 #include <QPlainTextEdit>
 #include <QWidget>
 #include <functional>
@@ -32,6 +34,11 @@ class Composer : public QWidget {
 public:
     // Saves image pixels (paste/drop without a file) and returns the stored path, or empty on failure.
     using ImageImporter = std::function<QString(const QImage&)>;
+    // Decodes a file far enough to know it is a usable image: the thumbnail, or the decoder's reason.
+    struct Checked {
+        QImage thumbnail;
+        QString error;
+    };
 
     explicit Composer(QWidget* parent = nullptr);
     void setImageImporter(ImageImporter importer) { m_importer = std::move(importer); }
@@ -42,6 +49,11 @@ public:
     void addAttachments(const QStringList& paths);
     void clearAttachments();
     void setBusy(bool busy);  // Send <-> Stop
+    // Edit-and-resend: the composer holds message `row`'s text and images; Send replaces that message
+    // and the ones after it (resendRequested), Cancel (or Esc) leaves the chat as it was.
+    void beginEdit(int row, const QString& text, const QStringList& images);
+    void cancelEdit();
+    int editingRow() const { return m_editRow; }
     ComposerEdit* editor() const { return m_edit; }
 
     // Accepts file URLs of images and raw image data; returns the paths added (used by paste and drop).
@@ -50,6 +62,9 @@ public:
 
 signals:
     void sendRequested(const QString& text, const QStringList& images);
+    void resendRequested(int row, const QString& text, const QStringList& images);
+    // A file that is not a readable image is refused at once (nothing is attached or copied).
+    void attachmentRejected(const QString& path, const QString& reason);
     void stopRequested();
     void attachRequested();
     void attachmentsChanged(const QStringList& images);
@@ -57,10 +72,13 @@ signals:
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
+    void changeEvent(QEvent* event) override;
 
 private:
     void submit();
     void rebuildStrip();
+    void retranslate();
+    static Checked check(const QString& path);
 
     ComposerEdit* m_edit;
     QToolButton* m_attach;
@@ -68,6 +86,11 @@ private:
     QWidget* m_strip;
     QHBoxLayout* m_stripLayout;
     QStringList m_attachments;
+    QHash<QString, QImage> m_thumbnails;  // path -> thumbnail, decoded once when attached
+    QWidget* m_editBar;
+    class QLabel* m_editLabel;
+    QPushButton* m_cancelEdit;
+    int m_editRow = -1;
     ImageImporter m_importer;
     bool m_busy = false;
 };

@@ -1,5 +1,7 @@
 #include "messagewidget.h"
 
+#include <QEvent>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QImageReader>
 #include <QLabel>
@@ -20,19 +22,16 @@ MessageWidget::MessageWidget(QWidget* parent) : QFrame(parent) {
     m_header->setFont(bold);
     // Icon-only buttons (one row per message stays quiet); the text is kept for the tool tip and for
     // screen readers.
-    auto actionButton = [this](AppIcon icon, const QString& text, const QString& description) {
+    auto actionButton = [this](AppIcon icon) {
         auto* b = new QToolButton(this);
         b->setIcon(appIcon(icon));
-        b->setText(text);
-        b->setToolTip(description);
-        b->setAccessibleName(description);
         b->setToolButtonStyle(Qt::ToolButtonIconOnly);
         b->setAutoRaise(true);
         return b;
     };
-    m_copy = actionButton(AppIcon::Copy, tr("Copy"), tr("Copy message"));
-    m_edit = actionButton(AppIcon::Edit, tr("Edit"), tr("Edit and resend"));
-    m_regenerate = actionButton(AppIcon::Regenerate, tr("Regenerate"), tr("Regenerate answer"));
+    m_copy = actionButton(AppIcon::Copy);
+    m_edit = actionButton(AppIcon::Edit);
+    m_regenerate = actionButton(AppIcon::Regenerate);
     m_regenerate->hide();
     top->addWidget(m_header);
     top->addStretch();
@@ -50,7 +49,6 @@ MessageWidget::MessageWidget(QWidget* parent) : QFrame(parent) {
     m_body->setFrameShape(QFrame::NoFrame);
     m_body->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_body->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    m_body->setAccessibleName(tr("Message text"));
     layout->addWidget(m_body);
     m_stats = new QLabel(this);
     m_stats->setForegroundRole(QPalette::PlaceholderText);
@@ -59,26 +57,56 @@ MessageWidget::MessageWidget(QWidget* parent) : QFrame(parent) {
     connect(m_copy, &QToolButton::clicked, this, [this] { emit copyRequested(m_text); });
     connect(m_edit, &QToolButton::clicked, this, &MessageWidget::editRequested);
     connect(m_regenerate, &QToolButton::clicked, this, &MessageWidget::regenerateRequested);
+    retranslate();
+}
+
+void MessageWidget::retranslate() {
+    const QList<QPair<QToolButton*, QPair<QString, QString>>> buttons{
+        {m_copy, {tr("Copy"), tr("Copy message")}},
+        {m_edit, {tr("Edit"), tr("Edit and resend")}},
+        {m_regenerate, {tr("Regenerate"), tr("Regenerate answer")}}};
+    for (const auto& [button, texts] : buttons) {
+        button->setText(texts.first);
+        button->setToolTip(texts.second);
+        button->setAccessibleName(texts.second);
+    }
+    m_body->setAccessibleName(tr("Message text"));
+    m_header->setText(m_role == MessageRole::User ? tr("You") : tr("Assistant"));
+    for (QToolButton* thumb : m_images->findChildren<QToolButton*>())
+        thumb->setAccessibleName(tr("Attached image %1 — click to view").arg(thumb->toolTip()));
+    setText(m_text, m_state);
+}
+
+void MessageWidget::changeEvent(QEvent* event) {
+    if (event->type() == QEvent::LanguageChange) retranslate();
+    QFrame::changeEvent(event);
 }
 
 void MessageWidget::setMessage(const ChatMessage& m, const QString& statsText) {
     m_role = m.role;
     m_header->setText(m.role == MessageRole::User ? tr("You") : tr("Assistant"));
     m_edit->setVisible(m.role == MessageRole::User);
-    while (m_imagesLayout->count() > 1) {
-        QLayoutItem* item = m_imagesLayout->takeAt(0);
-        delete item->widget();
-        delete item;
-    }
-    for (const QString& path : m.images) {
-        QImageReader reader(path);
-        const QSize s = reader.size();
-        if (s.isValid()) reader.setScaledSize(s.scaled(160, 120, Qt::KeepAspectRatio));
-        auto* label = new QLabel(m_images);
-        label->setPixmap(QPixmap::fromImage(reader.read()));
-        label->setToolTip(path);
-        label->setAccessibleName(tr("Attached image"));
-        m_imagesLayout->insertWidget(m_imagesLayout->count() - 1, label);
+    if (m.images != m_imagePaths) {  // a streamed piece must not decode the thumbnails again
+        m_imagePaths = m.images;
+        while (m_imagesLayout->count() > 1) {
+            QLayoutItem* item = m_imagesLayout->takeAt(0);
+            delete item->widget();
+            delete item;
+        }
+        for (const QString& path : m.images) {
+            QImageReader reader(path);
+            const QSize s = reader.size();
+            if (s.isValid()) reader.setScaledSize(s.scaled(160, 120, Qt::KeepAspectRatio));
+            auto* thumb = new QToolButton(m_images);
+            const QImage image = reader.read();
+            thumb->setIcon(QPixmap::fromImage(image));
+            thumb->setIconSize(image.isNull() ? QSize(160, 120) : image.size());
+            thumb->setAutoRaise(true);
+            thumb->setToolTip(QFileInfo(path).fileName());
+            thumb->setAccessibleName(tr("Attached image %1 — click to view").arg(QFileInfo(path).fileName()));
+            connect(thumb, &QToolButton::clicked, this, [this, path] { emit imageActivated(path); });
+            m_imagesLayout->insertWidget(m_imagesLayout->count() - 1, thumb);
+        }
     }
     m_images->setVisible(!m.images.isEmpty());
     m_stats->setText(statsText);
@@ -92,6 +120,7 @@ void MessageWidget::setMessage(const ChatMessage& m, const QString& statsText) {
 
 void MessageWidget::setText(const QString& text, MessageState state) {
     m_text = text;
+    m_state = state;
     QString shown = text;
     if (state == MessageState::Streaming) shown += QStringLiteral(" ▍");
     if (state == MessageState::Stopped) shown += QStringLiteral("\n\n*") + tr("(stopped)") + QStringLiteral("*");

@@ -25,12 +25,15 @@ signals:
     void copyRequested(const QString& text);
     void editRequested();
     void regenerateRequested();
+    void imageActivated(const QString& path);
 
 protected:
     void resizeEvent(QResizeEvent* event) override;
+    void changeEvent(QEvent* event) override;
 
 private:
     void fitHeight();
+    void retranslate();
 
     QLabel* m_header;
     QWidget* m_images;
@@ -41,5 +44,7 @@ private:
     QToolButton* m_edit;
     QToolButton* m_regenerate;
     QString m_text;
+    QStringList m_imagePaths;  // thumbnails are rebuilt only when these change
+    MessageState m_state = MessageState::Complete;
     MessageRole m_role = MessageRole::User;
 };

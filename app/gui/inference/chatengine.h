@@ -1,6 +1,6 @@
 // The seam between the inference worker and a model: a small abstract interface the worker drives on
 // the inference thread, with value types that can cross threads. Implementations: FakeChatEngine
-// (tests only, scripted tokens) and LlavaChatEngine (adapter over llava::Engine, the app). Every method is called
+// (tests, tests/app/support, scripted tokens) and LlavaChatEngine (adapter over llava::Engine, the app). Every method is called
 // from the inference thread only; nothing here touches Qt widgets or item models.
 #pragma once
 
@@ -19,6 +19,8 @@
 #include "llava/sampler.h"
 #include "llava/status.h"
 #include "llava/types.h"
+
+#include "chat/chattypes.h"
 
 // What to load and how (the Settings dialog fills it).
 struct LoadRequest {
@@ -48,24 +50,14 @@ struct ModelInfo {
     llava::ModelConfig config;  // drives the inspector (canvas candidates, tile size, template)
 };
 
-// One completed exchange of the conversation a request continues.
-struct HistoryTurn {
-    QString user;
-    int imageCount = 0;
-    QString assistant;
-    // The files of the message's images (copies in the chat store). Read only when the conversation is
-    // restored into a fresh session, on the inference thread: continuing a cached session never decodes
-    // them again. Only the first message of a chat has images.
-    QStringList imagePaths;
-};
-
-// One user message to answer. Images are already decoded (GUI side) and moved in.
+// One user message to answer, with the conversation it continues. Everything is a value (file paths,
+// not pixels): the engine decodes images on the inference thread.
 struct GenerationRequest {
     quint64 id = 0;                  // assigned by the controller, increasing
     QString conversationId;
-    std::vector<HistoryTurn> history;   // earlier turns of the conversation, oldest first
+    QList<ChatMessage> history;      // the chat's earlier messages, oldest first, exactly as stored
     QString text;
-    std::vector<llava::RgbImage> images;
+    QStringList imagePaths;          // the new message's images (copies in the chat store)
     QString systemPrompt;            // the chat's; empty = the template's own
     llava::SamplingParams sampling;
 };
@@ -78,9 +70,12 @@ public:
     virtual ~ChatEngine() = default;
     virtual llava::Result<ModelInfo> load(const LoadRequest& request, const Progress& progress) = 0;
     virtual bool isLoaded() const = 0;
+    // A failed load leaves the model that was loaded before loaded and usable (isLoaded() says).
     // Continues request.conversationId when the engine's session holds exactly request.history;
     // otherwise restores the history into a fresh session first (ChatSession::restore: the same tokens
-    // the live chat had, images of the first message included). Cancellation with a partial answer is
+    // the live chat had, with every message's images). A user message without an answer (the app was
+    // killed while it was answered) stays a turn of its own with an empty answer, so no later message
+    // pairs with the wrong reply. Cancellation with a partial answer is
     // reported through stats.stopReason == Cancelled.
     virtual llava::Result<llava::GenerationStats> reply(const GenerationRequest& request,
                                                         const llava::TokenCallback& onToken,

@@ -26,14 +26,8 @@ InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QOb
     connect(this, &InferenceController::clearRequested, m_worker, &InferenceWorker::clearSession, Qt::QueuedConnection);
 
     connect(m_worker, &InferenceWorker::loadProgressChanged, this, &InferenceController::loadProgressChanged);
-    connect(m_worker, &InferenceWorker::loadFinished, this, [this](const ModelInfo& info) {
-        m_loading = false;
-        emit loadFinished(info);
-    });
-    connect(m_worker, &InferenceWorker::loadFailed, this, [this](const QString& message, const QString& details) {
-        m_loading = false;
-        emit loadFailed(message, details);
-    });
+    connect(m_worker, &InferenceWorker::loadFinished, this, &InferenceController::loadFinished);
+    connect(m_worker, &InferenceWorker::loadFailed, this, &InferenceController::loadFailed);
     connect(m_worker, &InferenceWorker::generationStarted, this, &InferenceController::generationStarted);
     connect(m_worker, &InferenceWorker::tokensGenerated, this, &InferenceController::tokensGenerated);
     connect(m_worker, &InferenceWorker::generationFinished, this,
@@ -63,7 +57,6 @@ InferenceController::~InferenceController() {
 
 void InferenceController::loadModel(const LoadRequest& request) {
     m_loadCancel.store(false);
-    m_loading = true;
     emit loadRequested(request);
 }
 

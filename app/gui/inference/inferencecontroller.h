@@ -19,8 +19,6 @@ public:
     ~InferenceController() override;
 
     bool isGenerating() const { return m_activeId != 0; }
-    bool isLoading() const { return m_loading; }
-    quint64 activeRequestId() const { return m_activeId; }
 
 public slots:
     void loadModel(const LoadRequest& request);
@@ -39,7 +37,7 @@ signals:
     // -> GUI (re-emitted from the worker).
     void loadProgressChanged(quint64 done, quint64 total, const QString& stage);
     void loadFinished(const ModelInfo& info);
-    void loadFailed(const QString& message, const QString& details);
+    void loadFailed(const QString& message, const QString& details, bool stillLoaded);
     void generationStarted(quint64 requestId);
     void tokensGenerated(quint64 requestId, const QString& text);
     void generationFinished(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
@@ -56,5 +54,4 @@ private:
     std::atomic<bool> m_loadCancel{false};
     quint64 m_nextId = 1;
     quint64 m_activeId = 0;   // latest request not yet settled or cancelled; 0 = idle
-    bool m_loading = false;
 };

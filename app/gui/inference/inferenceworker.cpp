@@ -36,11 +36,11 @@ void InferenceWorker::loadModel(const LoadRequest& request) {
         case llava::ErrorCode::Cancelled: hint = tr("Loading was cancelled."); break;
         default: hint = tr("Check that the folder holds a complete, unmodified checkpoint."); break;
         }
-        emit loadFailed(hint, QString::fromStdString(status.toString()));
+        emit loadFailed(hint, QString::fromStdString(status.toString()), m_engine->isLoaded());
     } catch (const std::exception& e) {
-        emit loadFailed(tr("Loading the model failed unexpectedly."), QString::fromUtf8(e.what()));
+        emit loadFailed(tr("Loading the model failed unexpectedly."), QString::fromUtf8(e.what()), m_engine->isLoaded());
     } catch (...) {
-        emit loadFailed(tr("Loading the model failed unexpectedly."), QString());
+        emit loadFailed(tr("Loading the model failed unexpectedly."), QString(), m_engine->isLoaded());
     }
 }
 
@@ -90,6 +90,7 @@ void InferenceWorker::generate(const GenerationRequest& request) {
 void InferenceWorker::clearSession() {
     try {
         m_engine->clear();
-    } catch (...) {
+    } catch (const std::exception& e) {
+        qWarning("clearing the chat session failed: %s", e.what());  // the next reply restores the chat anyway
     }
 }

@@ -29,7 +29,8 @@ public slots:
 signals:
     void loadProgressChanged(quint64 done, quint64 total, const QString& stage);
     void loadFinished(const ModelInfo& info);
-    void loadFailed(const QString& message, const QString& details);
+    // stillLoaded: the model loaded before is still loaded and usable.
+    void loadFailed(const QString& message, const QString& details, bool stillLoaded);
     void generationStarted(quint64 requestId);
     void tokensGenerated(quint64 requestId, const QString& text);
     void generationFinished(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);

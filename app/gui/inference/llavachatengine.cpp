@@ -1,11 +1,14 @@
 // See llavachatengine.h.
 #include "llavachatengine.h"
 
+#include <QCryptographicHash>
 #include <QDir>
 #include <QFileInfo>
 
 #include "imagedecoder.h"
+#include "llava/checkpoint.h"
 #include "llava/demomodel.h"
+#include "llava/tokenizer.h"
 
 // LLAVA_APP_HAVE_CUDA is set by app/gui/CMakeLists.txt when the llava_kernels target exists.
 #if defined(LLAVA_APP_HAVE_CUDA) && __has_include("llava_cuda/cuda_backend.h")
@@ -17,35 +20,48 @@ namespace {
 
 std::filesystem::path toPath(const QString& dir) { return std::filesystem::path(QDir(dir).absolutePath().toStdString()); }
 
-bool sameTurns(const std::vector<HistoryTurn>& a, const std::vector<HistoryTurn>& b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (a[i].user != b[i].user || a[i].imageCount != b[i].imageCount || a[i].assistant != b[i].assistant) return false;
-    return true;
+// Identifies a conversation's content, to tell whether the session holds exactly a request's history.
+QByteArray fingerprint(const QString& conversationId, const QList<ChatMessage>& messages) {
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    hash.addData(conversationId.toUtf8());
+    for (const ChatMessage& m : messages) {
+        hash.addData(QByteArrayView("\x1e"));
+        hash.addData(QByteArrayView(m.role == MessageRole::User ? "u" : "a"));
+        hash.addData(m.text.toUtf8());
+        for (const QString& image : m.images) {
+            hash.addData(QByteArrayView("\x1f"));
+            hash.addData(image.toUtf8());
+        }
+    }
+    return hash.result();
 }
 
-// The history as ChatSession::restore wants it. Images are decoded here (inference thread) exactly as
-// MainWindow decodes a new message's (decodeImageFile, no EXIF transpose), so the restored image rows
-// equal the live ones. A missing or unreadable file fails the reply with its name: continuing without
-// the image would silently answer about a different conversation.
-llava::Result<std::vector<llava::ChatExchange>> toExchanges(const std::vector<HistoryTurn>& history) {
+// Decodes image files exactly as a new message's are decoded (decodeImageFile, no EXIF transpose), so
+// restored image rows equal the live ones. A missing or unreadable file fails with its name: answering
+// without the image would silently be about a different conversation.
+llava::Status decodeImages(const QStringList& paths, std::vector<llava::RgbImage>* out) {
+    for (const QString& path : paths) {
+        auto image = imageio::decodeImageFile(path);
+        if (!image.isOk())
+            return llava::makeError(image.status().code(),
+                                    "an image of this chat could not be read (" + path.toStdString() + "): " + image.status().message());
+        out->push_back(std::move(*image));
+    }
+    return llava::Status::ok();
+}
+
+// The history as ChatSession::restore wants it: user messages paired with the answer that follows them.
+// A user message with no answer after it (the app was killed while answering) is an exchange with an
+// empty answer, explicitly: pairing by position would shift every later reply onto the wrong question.
+llava::Result<std::vector<llava::ChatExchange>> toExchanges(const QList<ChatMessage>& history) {
     std::vector<llava::ChatExchange> exchanges;
-    exchanges.reserve(history.size());
-    for (const HistoryTurn& turn : history) {
+    for (qsizetype i = 0; i < history.size(); ++i) {
+        const ChatMessage& m = history[i];
+        if (m.role != MessageRole::User) continue;  // an answer is taken with its question below
         llava::ChatExchange e;
-        e.user = turn.user.toStdString();
-        e.assistant = turn.assistant.toStdString();
-        if (turn.imagePaths.size() != turn.imageCount)
-            return llava::makeError(llava::ErrorCode::InvalidArgument,
-                                    "an earlier message of this chat has " + std::to_string(turn.imageCount) +
-                                        " images but " + std::to_string(turn.imagePaths.size()) + " stored files");
-        for (const QString& path : turn.imagePaths) {
-            auto image = imageio::decodeImageFile(path);
-            if (!image.isOk())
-                return llava::makeError(image.status().code(), "an image of this chat could not be read again (" +
-                                                                   path.toStdString() + "): " + image.status().message());
-            e.images.push_back(std::move(*image));
-        }
+        e.user = m.text.toStdString();
+        LLAVA_TRY(decodeImages(m.images, &e.images));
+        if (i + 1 < history.size() && history[i + 1].role == MessageRole::Assistant) e.assistant = history[++i].text.toStdString();
         exchanges.push_back(std::move(e));
     }
     return exchanges;
@@ -61,14 +77,6 @@ LlavaChatEngine::LlavaChatEngine() {
 
 LlavaChatEngine::~LlavaChatEngine() = default;
 
-bool LlavaChatEngine::hasCudaBackend() {
-#ifdef LLAVA_APP_REGISTER_CUDA
-    return true;
-#else
-    return false;
-#endif
-}
-
 llava::Status ensureDemoModel(const QString& dir, const ChatEngine::Progress& progress) {
     const QDir d(dir);
     if (d.exists(QStringLiteral("config.json")) && d.exists(QStringLiteral("model.safetensors")) &&
@@ -81,11 +89,31 @@ llava::Status ensureDemoModel(const QString& dir, const ChatEngine::Progress& pr
     return written.isOk() ? llava::Status::ok() : written.status();
 }
 
+// Everything that can be checked without allocating: config, tokenizer, every shard mapped and every
+// tensor's name, dtype and shape. A folder that fails here never unloads the working model.
+llava::Status preflight(const QString& modelDir) {
+    LLAVA_ASSIGN_OR_RETURN(auto checkpoint, llava::Checkpoint::open(toPath(modelDir)));
+    (void)checkpoint;  // unmapped again at once: only the checks were wanted
+    LLAVA_ASSIGN_OR_RETURN(llava::Tokenizer tokenizer, llava::Tokenizer::loadFile(toPath(modelDir) / "tokenizer.model"));
+    return tokenizer.applyTokenizerConfig(toPath(modelDir));
+}
+
 llava::Result<ModelInfo> LlavaChatEngine::load(const LoadRequest& request, const Progress& progress) {
-    m_engine.reset();  // free the old model before the new one is mapped
-    m_sessionTurns.clear();
-    m_conversationId.clear();
     if (request.randomWeights) LLAVA_TRY(ensureDemoModel(request.modelDir, progress));
+    LLAVA_TRY(preflight(request.modelDir));
+    // Only now is the old model freed, before the new one is mapped: two models rarely fit. If the
+    // load still fails (memory, a file changed meanwhile), the previous model is loaded again.
+    const std::optional<LoadRequest> previous = m_engine ? m_loaded : std::nullopt;
+    m_engine.reset();
+    m_sessionFingerprint.clear();
+    auto info = loadEngine(request, progress);
+    if (info.isOk() || !previous) return info;
+    auto again = loadEngine(*previous, {});
+    if (!again.isOk()) m_engine.reset();
+    return info.status();
+}
+
+llava::Result<ModelInfo> LlavaChatEngine::loadEngine(const LoadRequest& request, const Progress& progress) {
 
     llava::EngineOptions options;
     options.backend = request.backend;
@@ -119,6 +147,7 @@ llava::Result<ModelInfo> LlavaChatEngine::load(const LoadRequest& request, const
     info.contextLimit = m_engine->session().contextLimit();
     info.randomWeights = request.randomWeights;
     info.reference = m_engine->reference();
+    m_loaded = request;
     return info;
 }
 
@@ -127,24 +156,21 @@ llava::Result<llava::GenerationStats> LlavaChatEngine::reply(const GenerationReq
                                                              const llava::CancelPredicate& cancel) {
     if (!m_engine) return llava::makeError(llava::ErrorCode::InvalidArgument, "no model loaded");
     llava::ChatSession& session = m_engine->session();
-    const bool continues = request.conversationId == m_conversationId && sameTurns(request.history, m_sessionTurns) &&
-                           session.turns() == int(m_sessionTurns.size());
-    if (!continues) {
-        // Another chat (or none) is in the session: give it this chat's earlier turns. Lazy in core:
-        // the images are encoded and everything is prefilled by the reply below.
+    const QByteArray history = fingerprint(request.conversationId, request.history);
+    if (history != m_sessionFingerprint) {
+        // Another chat (or another version of this one) is in the session: give it this chat's messages.
+        // Lazy in core: the images are encoded and everything is prefilled by the reply below.
         session.clear();
-        m_sessionTurns.clear();
-        m_conversationId.clear();
+        m_sessionFingerprint.clear();
         LLAVA_ASSIGN_OR_RETURN(std::vector<llava::ChatExchange> exchanges, toExchanges(request.history));
         LLAVA_TRY(session.restore(exchanges));
-        m_sessionTurns = request.history;
-        m_conversationId = request.conversationId;
+        m_sessionFingerprint = history;
     }
     // Same prompt for a continued chat is a no-op; a changed one re-renders (core re-prefills the diff).
     session.setSystemPrompt(request.systemPrompt.toStdString());
     llava::UserMessage message;
     message.text = request.text.toStdString();
-    message.images = request.images;  // a copy: the request stays intact for the caller
+    LLAVA_TRY(decodeImages(request.imagePaths, &message.images));
 
     QByteArray answer;
     auto collect = [&](const llava::TokenEvent& event) {
@@ -153,14 +179,21 @@ llava::Result<llava::GenerationStats> LlavaChatEngine::reply(const GenerationReq
     };
     auto stats = session.reply(message, request.sampling, collect, cancel);
     if (!stats.isOk()) return stats;  // the session still holds exactly request.history
-    m_sessionTurns.push_back({request.text, int(request.images.size()), QString::fromUtf8(answer), {}});
+    QList<ChatMessage> now = request.history;
+    ChatMessage user;
+    user.text = request.text;
+    user.images = request.imagePaths;
+    ChatMessage reply;
+    reply.role = MessageRole::Assistant;
+    reply.text = QString::fromUtf8(answer);
+    now << user << reply;
+    m_sessionFingerprint = fingerprint(request.conversationId, now);
     return stats;
 }
 
 void LlavaChatEngine::clear() {
     if (m_engine) m_engine->session().clear();
-    m_sessionTurns.clear();
-    m_conversationId.clear();
+    m_sessionFingerprint.clear();
 }
 
 int LlavaChatEngine::contextUsed() const { return m_engine ? m_engine->session().contextUsed() : 0; }

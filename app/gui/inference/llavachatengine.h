@@ -20,14 +20,14 @@ public:
     int contextUsed() const override;
     int contextLimit() const override;
 
-    // True when the app was built with the CUDA backend.
-    static bool hasCudaBackend();
-
 private:
+    llava::Result<ModelInfo> loadEngine(const LoadRequest& request, const Progress& progress);
+
     llava::BackendRegistry m_registry;
     std::unique_ptr<llava::Engine> m_engine;
-    QString m_conversationId;               // the conversation the session's turns belong to
-    std::vector<HistoryTurn> m_sessionTurns;  // what the session holds, to decide continue vs restart
+    std::optional<LoadRequest> m_loaded;  // what m_engine was loaded from
+    // Fingerprint of the conversation id + messages the session holds (continue vs restore).
+    QByteArray m_sessionFingerprint;
 };
 
 // Writes the demo model into dir unless a complete one is already there; progress as for load.

@@ -1,6 +1,7 @@
 // See inspectorwidget.h. Painting only reads cached values; recompute() runs on every input change.
 #include "inspectorwidget.h"
 
+#include <QEvent>
 #include <QPainter>
 #include <QPainterPath>
 
@@ -28,9 +29,19 @@ QString referenceTitle(llava::Reference r) {
 }  // namespace
 
 InspectorWidget::InspectorWidget(QWidget* parent) : QWidget(parent) {
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+    retranslate();
+}
+
+void InspectorWidget::retranslate() {
     setAccessibleName(tr("Image inspector"));
     setAccessibleDescription(tr("How the current image becomes tokens: canvas, tiles, unpadding and prompt layout"));
-    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+    update();  // every drawn text is translated when it is painted
+}
+
+void InspectorWidget::changeEvent(QEvent* event) {
+    if (event->type() == QEvent::LanguageChange) retranslate();
+    QWidget::changeEvent(event);
 }
 
 void InspectorWidget::setModelConfig(const llava::ModelConfig& config) {
@@ -60,13 +71,6 @@ void InspectorWidget::setPreview(const QImage& preview) {
     m_preview = preview;
     renderCaches();
     update();
-}
-
-void InspectorWidget::clearImage() {
-    m_name.clear();
-    m_size = QSize();
-    m_preview = QImage();
-    recompute();
 }
 
 void InspectorWidget::setTextTokens(int before, int after, bool estimated) {

@@ -29,10 +29,10 @@ public:
     int textBefore() const { return m_textBefore; }
     int textAfter() const { return m_textAfter; }
     void setPreferredReference(llava::Reference reference);
-    // Size from the file header; preview pixels may follow later via setPreview.
+    // Size from the file header; preview pixels may follow later via setPreview. An empty name and an
+    // invalid size show no image.
     void setImage(const QString& name, QSize size);
     void setPreview(const QImage& preview);
-    void clearImage();
     void setTextTokens(int before, int after, bool estimated);
     void setContext(int usedBefore, int limit);
 
@@ -49,9 +49,11 @@ signals:
 
 protected:
     void paintEvent(QPaintEvent* event) override;
+    void changeEvent(QEvent* event) override;
 
 private:
     void recompute();
+    void retranslate();
     void renderCaches();
     void paintPanel(QPainter& p, const QRectF& area, llava::Reference reference, const llava::ImageLayout& layout);
     void paintCanvas(QPainter& p, const QRectF& area, const llava::ImageLayout& layout, const QImage& canvasPixels);

@@ -13,6 +13,7 @@ AppSettings AppSettings::load(QSettings& s) {
     a.topK = std::clamp(s.value(QStringLiteral("sampling/topK"), a.topK).toInt(), 0, 100000);
     a.maxNewTokens = std::clamp(s.value(QStringLiteral("sampling/maxNewTokens"), a.maxNewTokens).toInt(), 1, 32768);
     a.seed = s.value(QStringLiteral("sampling/seed"), a.seed).toLongLong();
+    a.fixedSeed = s.value(QStringLiteral("sampling/fixedSeed"), a.fixedSeed).toBool();
     a.systemPrompt = s.value(QStringLiteral("chat/systemPrompt"), a.systemPrompt).toString();
     a.reference = s.value(QStringLiteral("model/reference"), a.reference).toString();
     a.theme = s.value(QStringLiteral("ui/theme"), a.theme).toString();
@@ -32,6 +33,7 @@ void AppSettings::save(QSettings& s) const {
     s.setValue(QStringLiteral("sampling/topK"), topK);
     s.setValue(QStringLiteral("sampling/maxNewTokens"), maxNewTokens);
     s.setValue(QStringLiteral("sampling/seed"), seed);
+    s.setValue(QStringLiteral("sampling/fixedSeed"), fixedSeed);
     s.setValue(QStringLiteral("chat/systemPrompt"), systemPrompt);
     s.setValue(QStringLiteral("model/reference"), reference);
     s.setValue(QStringLiteral("ui/theme"), theme);

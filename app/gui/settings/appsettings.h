@@ -15,7 +15,8 @@ struct AppSettings {
     double topP = 1.0;
     int topK = 0;
     int maxNewTokens = 512;
-    qint64 seed = 0;
+    qint64 seed = 0;                                 // used when fixedSeed
+    bool fixedSeed = false;                          // false: every answer draws a new seed (shown in its stats)
     QString systemPrompt;
     QString reference = QStringLiteral("auto");      // auto | original | transformers
     QString theme = QStringLiteral("system");        // light | dark | system

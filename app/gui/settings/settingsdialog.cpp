@@ -1,5 +1,6 @@
 #include "settingsdialog.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
@@ -47,6 +48,10 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
     m_seed = new QSpinBox(this);
     m_seed->setRange(0, 2147483647);
     m_seed->setValue(int(s.seed));
+    m_fixedSeed = new QCheckBox(tr("Use this seed for every answer (reproducible; Regenerate repeats the answer)"), this);
+    m_fixedSeed->setChecked(s.fixedSeed);
+    m_seed->setEnabled(s.fixedSeed);
+    connect(m_fixedSeed, &QCheckBox::toggled, m_seed, &QWidget::setEnabled);
     m_system = new QPlainTextEdit(s.systemPrompt, this);
     m_system->setMaximumHeight(80);
     m_system->setTabChangesFocus(true);
@@ -63,6 +68,7 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
     form->addRow(tr("Top-&k:"), m_topK);
     form->addRow(tr("&Max new tokens:"), m_maxNew);
     form->addRow(tr("&Seed:"), m_seed);
+    form->addRow(QString(), m_fixedSeed);
     form->addRow(tr("S&ystem prompt:"), m_system);
     form->addRow(tr("&Reference flavour:"), m_reference);
     form->addRow(tr("T&heme:"), m_theme);
@@ -84,6 +90,7 @@ AppSettings SettingsDialog::settings() const {
     s.topK = m_topK->value();
     s.maxNewTokens = m_maxNew->value();
     s.seed = m_seed->value();
+    s.fixedSeed = m_fixedSeed->isChecked();
     s.systemPrompt = m_system->toPlainText();
     s.reference = m_reference->currentData().toString();
     s.theme = m_theme->currentData().toString();

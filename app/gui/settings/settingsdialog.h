@@ -22,4 +22,5 @@ private:
     QSpinBox *m_threads, *m_context, *m_topK, *m_maxNew, *m_seed;
     QDoubleSpinBox *m_temperature, *m_topP;
     QPlainTextEdit* m_system;
+    class QCheckBox* m_fixedSeed;
 };

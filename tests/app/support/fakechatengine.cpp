@@ -12,6 +12,11 @@ std::atomic<int>& FakeChatEngine::replyCount() {
     return count;
 }
 
+std::atomic<quint64>& FakeChatEngine::lastSeed() {
+    static std::atomic<quint64> seed{0};
+    return seed;
+}
+
 llava::Result<ModelInfo> FakeChatEngine::load(const LoadRequest& request, const Progress& progress) {
     const quint64 total = quint64(m_script.loadSteps) * 1000;
     for (int i = 0; i <= m_script.loadSteps; ++i) {
@@ -38,11 +43,12 @@ llava::Result<llava::GenerationStats> FakeChatEngine::reply(const GenerationRequ
                                                             const llava::TokenCallback& onToken,
                                                             const llava::CancelPredicate& cancel) {
     ++replyCount();
+    lastSeed() = request.sampling.seed;
     if (!m_loaded) return llava::makeError(llava::ErrorCode::InvalidArgument, "no model loaded");
     if (!m_script.failReply.isEmpty()) return llava::makeError(llava::ErrorCode::Internal, m_script.failReply.toStdString());
     llava::GenerationStats stats;
     stats.textTokens = int(request.text.size() / 4) + 1;
-    stats.imageTokens = int(request.images.size()) * 2340;
+    stats.imageTokens = int(request.imagePaths.size()) * 2340;
     stats.timeToFirstTokenMs = double(m_script.tokenDelay.count());
     stats.stopReason = llava::StopReason::Eos;
     for (int i = 0; i < m_script.pieces.size(); ++i) {

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <chrono>
 
-#include "chatengine.h"
+#include "inference/chatengine.h"
 
 struct FakeEngineScript {
     QStringList pieces{QStringLiteral("Hello"), QStringLiteral(", "), QStringLiteral("world"), QStringLiteral("!")};
@@ -32,6 +32,8 @@ public:
 
     // Readable from any thread: how many replies ran (tests check the worker really ran them).
     static std::atomic<int>& replyCount();
+    // The sampling seed of the last reply (tests check each answer draws its own).
+    static std::atomic<quint64>& lastSeed();
 
 private:
     FakeEngineScript m_script;

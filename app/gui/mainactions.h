@@ -1,0 +1,25 @@
+// The main window's menus, actions and toolbar, created once and re-translated in place
+// (retranslate() on QEvent::LanguageChange). Triggers are connected by MainWindow: this holds no logic.
+#pragma once
+
+#include <QObject>
+
+class QAction;
+class QDockWidget;
+class QMainWindow;
+class QMenu;
+class QToolBar;
+
+struct MainActions {
+    MainActions(QMainWindow* window, QDockWidget* chatsDock, QDockWidget* inspectorDock);
+    void retranslate();
+
+    QMenu *file, *exportMenu, *edit, *view, *models, *recent, *presets, *chat, *help;
+    QAction *newChat, *openImage, *exportMarkdown, *exportJson, *quit;
+    QAction *paste, *settings;
+    QAction *openModel, *demoModel, *inspectLoaded;
+    QAction *stop, *regenerate, *undoDelete, *focusComposer;
+    QAction* about;
+    QToolBar* toolBar;
+    QDockWidget *chatsDock, *inspectorDock;
+};
