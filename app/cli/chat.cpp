@@ -160,7 +160,7 @@ nlohmann::json statsJson(const llava::GenerationStats& s) {
             {"prefill_tok_per_s", s.prefillTokPerS}, {"decode_tok_per_s", s.decodeTokPerS},
             {"ttft_ms", s.timeToFirstTokenMs},       {"image_tokens", s.imageTokens},
             {"text_tokens", s.textTokens},           {"generated_tokens", s.generatedTokens},
-            {"images_encoded", s.imagesEncoded},
+            {"images_encoded", s.imagesEncoded},     {"prefill_tokens", s.prefillTokens},
             {"stop_reason", std::string(llava::stopReasonName(s.stopReason))}};
 }
 

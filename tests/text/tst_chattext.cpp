@@ -98,6 +98,8 @@ private slots:
         const long grownKiB = peakRssKiB() - before;
         QVERIFY(ids.size() > text.size() / 8);
         const long idsKiB = static_cast<long>(ids.capacity() * sizeof(int) / 1024);
+        qInfo("encodePlain of %zu bytes (%zu tokens): peak RSS +%ld KiB, id vector %ld KiB", text.size(), ids.size(),
+              grownKiB, idsKiB);
         QVERIFY2(grownKiB < 2 * idsKiB + 16 * 1024,
                  qPrintable(QStringLiteral("peak grew %1 KiB for %2 KiB of ids").arg(grownKiB).arg(idsKiB)));
     }

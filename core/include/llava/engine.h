@@ -116,6 +116,8 @@ struct GenerationStats {
     int imageTokens = 0;            // image tokens of the whole prompt (every image of the conversation)
     int imagesEncoded = 0;          // images run through CLIP by this reply (new or restored ones)
     int textTokens = 0;             // new prompt tokens of this turn (excluding image tokens)
+    int prefillTokens = 0;          // prompt positions prefilled by this reply (new text and image rows);
+                                    // the rest of the prompt was reused from the KV cache
     int generatedTokens = 0;
     StopReason stopReason = StopReason::Eos;
 };

@@ -84,6 +84,7 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
     std::vector<std::int32_t> modelIds(ids.begin() + static_cast<std::ptrdiff_t>(common), ids.end());
     for (std::int32_t& id : modelIds) id = std::max(id, std::int32_t{-1});
     stats.imageTokens = conversation.nImageTokens;
+    stats.prefillTokens = static_cast<int>(modelIds.size());
     stats.textTokens = static_cast<int>(std::count_if(ids.begin() + static_cast<std::ptrdiff_t>(common), ids.end(),
                                                       [](std::int32_t id) { return id >= 0; }));
     const auto tPrefill = Clock::now();
