@@ -34,7 +34,7 @@ void onSigint(int) {
 const std::vector<OptionSpec>& chatOptions() {
     static const std::vector<OptionSpec> kOptions = {
         modelOption(),
-        {"image", ValueKind::Value, "FILE", "image for the first message (repeatable)", true},
+        {"image", ValueKind::Value, "FILE", "image for the message (repeatable; interactive: the first)", true},
         {"prompt", ValueKind::Value, "TEXT", "answer this one question and exit (else: interactive)"},
         {"temperature", ValueKind::Value, "T", "sampling temperature, 0 = greedy (default 0.2)"},
         {"top-p", ValueKind::Value, "P", "nucleus sampling (default 1 = off)"},
@@ -60,8 +60,10 @@ void printHelp() {
     std::cout << "Usage: llava-insight-cli chat --model DIR [--image FILE]... [--prompt TEXT] [sampling options]\n"
                  "                             [--backend cpu|cuda|auto] [--threads N] [--precision P] [--json]\n\n"
                  "Without --prompt: interactive chat on stdin. Commands: /image PATH (attach to the next\n"
-                 "message; images go into the first message of a chat), /clear, /quit. Ctrl+C stops the\n"
-                 "current answer; Ctrl+C twice at the prompt exits.\n\nOptions:\n"
+                 "message; any message may have images, --image ones go with the first), /clear, /quit.\n"
+                 "Text is text: a typed \"<image>\" is sent as those characters. A message that cannot fit\n"
+                 "in the context is refused before its images are encoded, with the token counts.\n"
+                 "Ctrl+C stops the current answer; Ctrl+C twice at the prompt exits.\n\nOptions:\n"
               << formatOptions(chatOptions());
 }
 
@@ -158,6 +160,7 @@ nlohmann::json statsJson(const llava::GenerationStats& s) {
             {"prefill_tok_per_s", s.prefillTokPerS}, {"decode_tok_per_s", s.decodeTokPerS},
             {"ttft_ms", s.timeToFirstTokenMs},       {"image_tokens", s.imageTokens},
             {"text_tokens", s.textTokens},           {"generated_tokens", s.generatedTokens},
+            {"images_encoded", s.imagesEncoded},     {"prefill_tokens", s.prefillTokens},
             {"stop_reason", std::string(llava::stopReasonName(s.stopReason))}};
 }
 
@@ -224,7 +227,7 @@ llava::Status interactive(llava::Engine& engine, const llava::SamplingParams& sa
                 std::cerr << "error: " << oneLine(image.status().message()) << "\n";
             } else {
                 pending.push_back(std::move(image).value());
-                std::cerr << "(image attached to the next message)\n";
+                std::cerr << "(image attached to the next message; " << pending.size() << " pending)\n";
             }
             continue;
         }

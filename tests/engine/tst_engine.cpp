@@ -284,10 +284,12 @@ private slots:
         const int expected = m_engine->planImage(200, 150)->imageTokens + m_engine->planImage(120, 260)->imageTokens;
         QCOMPARE(r.stats->imageTokens, expected);
         QVERIFY(m_engine->session().contextUsed() > expected);
-        // Later messages cannot add images (ORIG behaviour, documented in engine.h).
+        // A later message may add images too (issue 9 item 3; tst_chatimages covers it in depth).
         const auto later = replyRecorded(m_engine->session(), {"And this?", {a}}, greedy(3));
-        QCOMPARE(later.stats.status().code(), ErrorCode::InvalidArgument);
-        QCOMPARE(m_engine->session().turns(), 1);
+        QVERIFY2(later.stats.isOk(), later.stats.status().toString().c_str());
+        QCOMPARE(later.stats->imageTokens, expected + m_engine->planImage(200, 150)->imageTokens);
+        QCOMPARE(later.stats->imagesEncoded, 1);
+        QCOMPARE(m_engine->session().turns(), 2);
     }
 
     // Defined behaviour: no text and no image -> InvalidArgument, session untouched; an image with empty

@@ -604,12 +604,199 @@ def check_committed_hf_folder(folder: Path, model):
         assert torch.equal(a[k], b[k]), f"committed {folder.name} differs from the generator at {k}"
 
 
+# ----------------------------------------------------------------------------------------------
+# Multi-turn goldens (--multiturn): images in a later user turn (issue 9 item 3)
+# ----------------------------------------------------------------------------------------------
+# The llava-hf chat template of llava-v1.6-mistral-7b-hf (images of a message first, one "<image>\n"
+# each, then its text; answers " " + text + "</s> "), as published with the llava-hf processors (the
+# early "<\\s>" typo fixed, spec §5.1). Applied with transformers' apply_chat_template.
+CHAT_TEMPLATE_MISTRAL_HF = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'user' %}"
+    "{{ '[INST] ' }}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>\n' }}{% endfor %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] }}{% endfor %}"
+    "{{ ' [/INST]' }}"
+    "{% elif message['role'] == 'assistant' %}"
+    "{{ ' ' + message['content'][0]['text'] + '</s> ' }}"
+    "{% endif %}"
+    "{% endfor %}")
+
+# Each scenario: user turns (question, images); every turn but the last is answered with N_TURN_REPLY
+# greedy tokens (decoded with sentencepiece: the text a chat keeps), the last with N_GREEDY.
+MULTITURN = {
+    "img_turn2": [("Hello! Who are you?", []), (QUESTION, ["small_300x200"])],
+    "img_turns12": [(QUESTION, ["tall_205x656"]), ("And this one?", ["small_300x200"])],
+}
+MULTITURN_VARIANTS = {"mistral": ["hf", "orig"], "vicuna": ["hf", "orig"]}
+N_TURN_REPLY = 8
+
+
+def render_orig(v, history, question, n_images):
+    """ORIG conversation.py get_prompt (LLAMA_2 / TWO) with each user message "<image>\n" * k + text,
+    as cli.py builds the first one; later messages are used as given (spec §5.1, §5.3)."""
+    msgs = []
+    for q, imgs, a in history:
+        msgs += [("user", "<image>\n" * len(imgs) + q), ("assistant", a)]
+    msgs.append(("user", "<image>\n" * n_images + question))
+    if v["template"] == "mistral_instruct":
+        ret = ""
+        for role, m in msgs:
+            ret += f"[INST] {m} [/INST]" if role == "user" else " " + m + " " + "</s>"
+        return ret
+    assert v["template"] == "llava_v1"
+    ret = VICUNA_SYSTEM + " "
+    for i, (role, m) in enumerate(msgs):
+        ret += ("USER" if role == "user" else "ASSISTANT") + ": " + m + [" ", "</s>"][i % 2]
+    return ret + "ASSISTANT:"
+
+
+def orig_tokenize_chat(v, prompt: str):
+    """orig_tokenize for multi-turn prompts: ORIG tokenizes each piece with the HF tokenizer, which maps a
+    literal "</s>" (the answers' separator) to EOS and encodes the text around it as fresh sentencepiece
+    strings (legacy behaviour, spec §5.1/§5.4)."""
+    sp = spm.SentencePieceProcessor(model_file=str(SHARED_TOK / v["tokenizer"]))
+    out = [sp.bos_id()] if v["add_bos"] else []
+    for i, chunk in enumerate(prompt.split("<image>")):
+        if i:
+            out.append(-200)
+        for j, part in enumerate(chunk.split("</s>")):
+            if j:
+                out.append(sp.eos_id())
+            out.extend(sp.encode(part))
+    return out
+
+
+def render_hf(v, tok, history, question, n_images):
+    if v["template"] != "mistral_instruct":
+        return render_orig(v, history, question, n_images)  # llava_v1: the app renders ORIG's form for both
+    msgs = []
+    for q, imgs, a in history:
+        msgs.append({"role": "user", "content": [{"type": "image"}] * len(imgs) + [{"type": "text", "text": q}]})
+        msgs.append({"role": "assistant", "content": [{"type": "text", "text": a}]})
+    msgs.append({"role": "user", "content": [{"type": "image"}] * n_images + [{"type": "text", "text": question}]})
+    return tok.apply_chat_template(msgs, chat_template=CHAT_TEMPLATE_MISTRAL_HF, tokenize=False)
+
+
+@torch.no_grad()
+def greedy_run(model, v, ids, pixel_values, image_sizes, n_new):
+    ids_t = torch.tensor([ids], dtype=torch.long)
+    extra = {} if pixel_values is None else dict(pixel_values=pixel_values, image_sizes=image_sizes)
+    gen = model.generate(input_ids=ids_t, attention_mask=torch.ones_like(ids_t), do_sample=False,
+                         max_new_tokens=n_new, min_new_tokens=n_new, return_dict_in_generate=True,
+                         output_logits=True, pad_token_id=v["pad_token"], eos_token_id=2, **extra)
+    toks = gen.sequences[0, ids_t.shape[1]:].numpy().astype(np.int64)
+    raw = torch.stack([l[0] for l in gen.logits]).float()
+    top2 = torch.topk(raw, 2, dim=-1).values
+    assert (toks < v["vocab_text"]).all(), "greedy picked an extra-vocab row"
+    eos_top = int((raw.argmax(-1) == 2).sum())
+    return toks.tolist(), (top2[:, 0] - top2[:, 1]).numpy().tolist(), eos_top
+
+
+def multiturn_goldens(v, model, tok, images, manifest):
+    sp = spm.SentencePieceProcessor(model_file=str(SHARED_TOK / v["tokenizer"]))
+    for scenario, turns in MULTITURN.items():
+        for flavour in MULTITURN_VARIANTS.get(next(k for k, x in VARIANTS.items() if x is v), []):
+            folder = v["folder"] if flavour == "hf" else v["orig_folder"]
+            history, out_turns = [], []
+            for t, (question, names) in enumerate(turns):
+                last = t == len(turns) - 1
+                all_names = [n for _, imgs, _ in history for n in imgs] + names
+                imgs = [images[n] for n in all_names]
+                if flavour == "hf":
+                    prompt = render_hf(v, tok, history, question, len(names))
+                    proc = LlavaNextProcessor(image_processor=make_image_processor(PINPOINTS), tokenizer=tok,
+                                              patch_size=14, vision_feature_select_strategy="default",
+                                              num_additional_image_tokens=1, image_token="<image>")
+                    enc = proc(images=imgs or None, text=prompt, return_tensors="pt")
+                    ids = enc["input_ids"][0].tolist()
+                    pv, sizes = (enc["pixel_values"], enc["image_sizes"]) if imgs else (None, None)
+                    orig_ids = orig_tokenize_chat(v, prompt)
+                    coll = []  # each image's run of image tokens -> one -200 (no two images are adjacent here)
+                    for x in ids:
+                        if x != v["image_token"]:
+                            coll.append(x)
+                        elif not coll or coll[-1] != -200:
+                            coll.append(-200)
+                    counts = image_runs(ids, v["image_token"])
+                    assert coll == orig_ids, "HF ids != ORIG tokenizer_image_token ids"
+                    toks, margin, eos_top = greedy_run(model, v, ids, pv, sizes, N_GREEDY if last else N_TURN_REPLY)
+                    record_ids = ids
+                else:
+                    prompt = render_orig(v, history, question, len(names))
+                    orig_ids = orig_tokenize_chat(v, prompt)
+                    model.config.image_grid_pinpoints = PINPOINTS_ORIG_ORDER_FOR_HF
+                    try:
+                        with OrigUnpad():
+                            pvs = [preprocess(im, "orig")[1] for im in imgs]
+                            sizes = torch.tensor([[im.size[1], im.size[0]] for im in imgs], dtype=torch.long)
+                            pv = None
+                            counts = []
+                            if imgs:
+                                n_max = max(p.shape[0] for p in pvs)
+                                pv = torch.zeros(len(pvs), n_max, 3, 336, 336)
+                                for k, p in enumerate(pvs):
+                                    pv[k, :p.shape[0]] = torch.from_numpy(p)
+                                feats = model.model.get_image_features(pv, sizes)
+                                counts = [int(f.shape[0]) for f in feats]
+                            ids, k = [], 0
+                            for x in orig_ids:
+                                if x == -200:
+                                    ids += [v["image_token"]] * counts[k]
+                                    k += 1
+                                else:
+                                    ids.append(x)
+                            toks, margin, eos_top = greedy_run(model, v, ids, pv, sizes,
+                                                               N_GREEDY if last else N_TURN_REPLY)
+                    finally:
+                        model.config.image_grid_pinpoints = PINPOINTS
+                    record_ids = orig_ids
+                assert eos_top == 0, f"{scenario} {flavour} turn {t + 1}: EOS was the argmax (pick another question)"
+                answer = sp.decode(toks)
+                assert "</s>" not in answer and "<image>" not in answer, answer
+                out_turns.append({"question": question, "images": [f"tests/fixtures/images/{n}.png" for n in names],
+                                  "conversation_image_tokens": counts, "prompt": prompt, "input_ids": record_ids,
+                                  "seq_len": len(ids), "greedy_tokens": toks, "greedy_margin": margin,
+                                  "min_greedy_margin": float(min(margin)), "reply_text": answer})
+                history.append((question, names, answer))
+                print(f"{folder} {scenario} turn {t + 1}: T {len(ids)} images {counts} tokens {toks[:8]} "
+                      f"min margin {min(margin):.4f} reply {answer!r}", flush=True)
+            fname = f"{folder}__multiturn_{scenario}.json"
+            golden = {"model_folder": f"tests/fixtures/models/{folder}", "flavour": flavour,
+                      "template": v["template"], "tokenizer": v["tokenizer"],
+                      "reference": (f"transformers {transformers.__version__} LlavaNextForConditionalGeneration fp32 CPU, "
+                                    "one generate() per turn on the whole re-rendered conversation"
+                                    + ("" if flavour == "hf" else
+                                       "; ORIG-emulated (pinpoints in ORIG order, int() unpad, -200 splice)")),
+                      "torch": torch.__version__, "turns": out_turns}
+            write_json(FIX / "golden" / fname, golden)
+            manifest["files"][fname] = {"model_folder": golden["model_folder"], "flavour": flavour,
+                                        "template": v["template"], "turns": len(out_turns),
+                                        "greedy_tokens": out_turns[-1]["greedy_tokens"],
+                                        "min_greedy_margin": min(t["min_greedy_margin"] for t in out_turns)}
+
+
+def image_runs(ids, image_token):
+    """Lengths of the runs of image_token in ids (one per image)."""
+    runs, n = [], 0
+    for x in ids + [None]:
+        if x == image_token:
+            n += 1
+        elif n:
+            runs.append(n)
+            n = 0
+    return runs
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="mistral,vicuna,yi")
     ap.add_argument("--orig-only", action="store_true",
                     help="write only the ORIG folders and ORIG golden files; the committed -hf folder is the "
                          "reference model and images/, crops/, -hf folders and -hf golden files stay untouched")
+    ap.add_argument("--multiturn", action="store_true",
+                    help="write only the multi-turn goldens (golden/<folder>__multiturn_*.json) and their manifest "
+                         "entries, with the committed folders and images as they are (checked, never rewritten)")
     args = ap.parse_args()
     only = args.only.split(",")
     print(f"torch {torch.__version__}  transformers {transformers.__version__}", flush=True)
@@ -620,6 +807,24 @@ def main():
     manifest["generator"] = {"torch": torch.__version__, "transformers": transformers.__version__,
                              "numpy": np.__version__, "pillow": Image.__version__}
     manifest.setdefault("files", {})
+
+    if args.multiturn:
+        for key in only:
+            if key not in MULTITURN_VARIANTS:
+                continue
+            v = VARIANTS[key]
+            tok, _ = make_tokenizer(v)
+            torch.manual_seed(v["seed"])
+            model = LlavaNextForConditionalGeneration(build_config(v, PINPOINTS)).eval()
+            init_weights(model, v, v["seed"])
+            folder = FIX / "models" / v["folder"]
+            check_committed_hf_folder(folder, model)
+            model = LlavaNextForConditionalGeneration.from_pretrained(folder, torch_dtype=torch.float32,
+                                                                      attn_implementation="eager").eval()
+            names = sorted({n for turns in MULTITURN.values() for _, imgs in turns for n in imgs})
+            multiturn_goldens(v, model, tok, load_existing_images(names), manifest)
+            write_json(manifest_path, manifest)
+        return
 
     for key in only:
         v = VARIANTS[key]

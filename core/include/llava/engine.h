@@ -10,11 +10,18 @@
 // session with restore(): the next reply then runs on exactly the token sequence the live conversation
 // would have had (same template rendering, same image splice), so greedy answers match.
 //
-// Context overflow policy: REFUSE. When a message (its text, image tokens and the reply headroom of
-// one token) does not fit in the free context, reply() returns ErrorCode::OutOfRange with a message
-// naming the tokens needed and free, and the session is left unchanged (the user clears the chat or
-// loads with a larger context). A reply that reaches the limit while generating stops with
-// StopReason::ContextFull; the text produced so far is kept in the history.
+// Images may be attached to any user message: each renders as "<image>\n" at the start of its message
+// (docs/chat-session.md: the rendering per template and reference). Text is text: a typed "<image>"
+// is tokenised as characters; only attached images become image tokens.
+//
+// Context overflow policy: REFUSE, before any expensive work. A message's text longer than the context
+// could ever hold (bytes > context x Tokenizer::maxBytesPerToken()) is refused before it is tokenised;
+// otherwise the whole conversation is tokenised with every image's planned token count (anyres layout
+// only, no image encoding) and, when it (plus the reply headroom of one token) does not fit, reply()
+// returns ErrorCode::OutOfRange naming the tokens needed (text and each image) and free, with nothing
+// encoded and the session unchanged (the user removes images, clears the chat or loads with a larger
+// context). plan() gives the same numbers without replying. A reply that reaches the limit while
+// generating stops with StopReason::ContextFull; the text produced so far is kept in the history.
 #pragma once
 
 #include <cstdint>
@@ -60,16 +67,32 @@ struct BackendReport {
 };
 
 struct UserMessage {
-    std::string text;
-    std::vector<RgbImage> images;   // each becomes one "<image>\n" before the text; only in the first message
-                                    // of a chat (as ORIG); images in later messages -> InvalidArgument
+    std::string text;               // as typed; "<image>" in it is text
+    std::vector<RgbImage> images;   // each becomes one "<image>\n" before the text, in any message of a chat
 };
 
-// One completed exchange of an earlier conversation, for ChatSession::restore().
+// One exchange of an earlier conversation, for ChatSession::restore().
 struct ChatExchange {
     std::string user;               // the message text as it was sent
-    std::vector<RgbImage> images;   // the message's images; only the first exchange may have any
-    std::string assistant;          // the reply as kept: the concatenation of its streamed pieces
+    std::vector<RgbImage> images;   // the message's images (any exchange may have some)
+    std::string assistant;          // the reply as kept: the concatenation of its streamed pieces; "" for a
+                                    // user message that was never answered (it stays in place, rendered
+                                    // with an empty reply, exactly as a live reply that produced no text)
+};
+
+// What a conversation plus one more message occupies in the context, computed without encoding any
+// image (anyres layouts and text tokenisation only): the numbers reply() checks before it encodes.
+struct ContextPlan {
+    int contextLimit = 0;           // KV cache rows
+    int earlierTokens = 0;          // the conversation before the message (template, text, images)
+    int conversationTokens = 0;     // the whole prompt of the next reply, this message included
+    int textTokens = 0;             // text and template tokens of that prompt
+    std::vector<int> imageTokens;   // per image of the conversation, oldest first; this message's last
+    int messageImages = 0;          // how many of imageTokens belong to this message
+    int neededTokens() const { return conversationTokens + 1; }   // + one token of reply headroom
+    int messageTokens() const { return neededTokens() - earlierTokens; }
+    int freeTokens() const { return contextLimit - earlierTokens; }
+    bool fits() const { return neededTokens() <= contextLimit; }
 };
 
 // The concatenated pieces of a reply are exactly its kept text. A piece may be empty while a character is
@@ -90,8 +113,11 @@ struct GenerationStats {
     double prefillTokPerS = 0;
     double decodeTokPerS = 0;
     double timeToFirstTokenMs = 0;  // from reply() entry to the first TokenEvent
-    int imageTokens = 0;
+    int imageTokens = 0;            // image tokens of the whole prompt (every image of the conversation)
+    int imagesEncoded = 0;          // images run through CLIP by this reply (new or restored ones)
     int textTokens = 0;             // new prompt tokens of this turn (excluding image tokens)
+    int prefillTokens = 0;          // prompt positions prefilled by this reply (new text and image rows);
+                                    // the rest of the prompt was reused from the KV cache
     int generatedTokens = 0;
     StopReason stopReason = StopReason::Eos;
 };
@@ -112,7 +138,8 @@ public:
     // a cancel during image encoding or prefill returns ErrorCode::Cancelled and leaves the session
     // as it was before the call (same turns; contextUsed() may shrink to the still-valid cached prefix,
     // the next reply re-prefills the rest and gives the same result). An empty message (no text, no
-    // image) -> InvalidArgument; an image with empty text is a valid message.
+    // image) -> InvalidArgument; an image with empty text is a valid message. Images of earlier messages
+    // are never encoded again: their cached rows are reused, only the new tokens are prefilled.
     virtual Result<GenerationStats> reply(const UserMessage& message, const SamplingParams& sampling,
                                           const TokenCallback& onToken, const CancelPredicate& cancel) = 0;
     virtual void clear() = 0;                   // forget all turns (KV cache reset); keeps the system prompt
@@ -121,16 +148,21 @@ public:
     virtual int turns() const = 0;              // completed user/assistant exchanges
 
     // Replaces the conversation with `exchanges` (oldest first), as if each had been sent with reply()
-    // and answered with exactly its `assistant` text. Lazy: nothing is encoded or prefilled here; the
-    // next reply() encodes the first exchange's images (counted in its imageEncodeMs) and prefills the
-    // whole rendered conversation, so turns() == exchanges.size() at once but contextUsed() is 0 until
-    // then. That reply renders and tokenises the conversation exactly like the live session did at the
-    // same turn (its cache held the same ids, with the same image rows), hence the same greedy tokens
-    // and contextUsed(). A conversation longer than the context is refused by that reply (OutOfRange).
-    // An empty list is clear(). A cancelled or failed reply keeps the restored turns for a retry.
-    // Errors (the session is left unchanged): images in a later exchange, an exchange with neither
-    // text nor images, an invalid image -> InvalidArgument.
+    // and answered with exactly its `assistant` text ("" included). Lazy: nothing is encoded or prefilled
+    // here (only each image's anyres layout is planned); the next reply() encodes every restored image
+    // (counted in its imageEncodeMs / imagesEncoded) and prefills the whole rendered conversation, so
+    // turns() == exchanges.size() at once but contextUsed() is 0 until then. That reply renders and
+    // tokenises the conversation exactly like the live session did at the same turn (its cache held the
+    // same ids, with the same image rows), hence the same greedy tokens and contextUsed(). A conversation
+    // longer than the context is refused by that reply (OutOfRange). An empty list is clear(). A
+    // cancelled or failed reply keeps the restored turns (and any image it already encoded) for a retry.
+    // Errors (the session is left unchanged): an exchange with neither text nor images, an invalid image
+    // -> InvalidArgument.
     virtual Status restore(const std::vector<ChatExchange>& exchanges) = 0;
+
+    // The context the conversation plus `message` would take (see ContextPlan); what a context meter
+    // shows. Errors: as reply() before it encodes (empty message, invalid image, text that can never fit).
+    virtual Result<ContextPlan> plan(const UserMessage& message) const = 0;
 
     // The template's system slot for every following reply; "" (the default) = the template's own
     // prompt. llava_v1 / vicuna_v1 / chatml_direct replace their built-in prompt; the Llama-2 style

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "llava/chattemplate.h"
 #include "llava/status.h"
 #include "llava/tokenizer.h"
 
@@ -42,8 +43,14 @@ struct PromptOptions {
     int imageTokenId = 32000;     // HF image_token_index (32000 mistral/vicuna, 64000 34b)
 };
 
-// imageTokenCounts[i] = N_i for the i-th "<image>" marker (from anyres computeImageLayout).
-// Errors: marker count != imageTokenCounts.size(), N_i <= 0.
+// imageTokenCounts[i] = N_i for image i (from anyres computeImageLayout). Each chunk of `chat` is
+// tokenised on its own (dummy prefix per chunk, BOS once), exactly as ORIG tokenizer_image_token treats
+// the pieces between "<image>" markers; a literal "<image>" inside a chunk is ordinary text.
+// Errors: chat.imageCount() != imageTokenCounts.size(), N_i <= 0.
+Result<PromptTokens> buildPrompt(const Tokenizer& tokenizer, const RenderedChat& chat,
+                                 const std::vector<int>& imageTokenCounts, const PromptOptions& options = {});
+// The string form: `prompt` is split on every "<image>" (ORIG's split), so any "<image>" in it is an
+// image. For prompts a person wrote with markers (CLI tokenize/inspect), not for chat text.
 Result<PromptTokens> buildPrompt(const Tokenizer& tokenizer, std::string_view prompt,
                                  const std::vector<int>& imageTokenCounts, const PromptOptions& options = {});
 

@@ -51,7 +51,17 @@ public:
     // BOS is prepended when addBos == Yes (callers usually pass defaultAddBos()).
     std::vector<int> encode(std::string_view text, AddBos addBos) const;
     // Plain sentencepiece encoding, no special-token matching and no BOS (what sp.encode does).
+    // Memory: sentencepiece's BPE needs ~100 bytes per input byte for one string, so long text is
+    // encoded in pieces of about kEncodeWindowBytes cut after a newline (see tokenizer.cpp: for the
+    // vocabularies where no piece spans a newline this gives exactly sp.encode's ids).
     std::vector<int> encodePlain(std::string_view text) const;
+    static constexpr std::size_t kEncodeWindowBytes = 16 * 1024;
+
+    // The most input bytes one token can stand for: the longest vocabulary piece (its "▁" counted as
+    // the one space byte it encodes; byte pieces as 1) or literal special token. A text of B bytes
+    // therefore gives at least B / maxBytesPerToken() tokens, so a text longer than
+    // context x maxBytesPerToken() can never fit: callers refuse it before tokenising.
+    int maxBytesPerToken() const { return m_maxBytesPerToken; }
     // Full decode of ids as sentencepiece does it; special/control ids are skipped.
     std::string decode(const std::vector<int>& ids) const;
 
@@ -81,11 +91,14 @@ private:
     struct Impl;
     explicit Tokenizer(std::unique_ptr<Impl> impl, std::string sourceName);
     void addDefaultSpecials();
+    std::vector<int> encodeWhole(std::string_view text) const;
+    void scanVocabulary();  // m_maxBytesPerToken, newline windows (tokenizer.cpp)
 
     std::unique_ptr<Impl> m_impl;
     std::string m_sourceName;
     std::vector<SpecialToken> m_specials;  // longest text first, so "<|im_end|>" wins over a prefix
     AddBos m_addBos = AddBos::Yes;
+    int m_maxBytesPerToken = 1;
 };
 
 }  // namespace llava

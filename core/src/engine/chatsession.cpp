@@ -1,8 +1,9 @@
-// ChatSessionImpl::reply: render the whole conversation with the chat template, tokenise it with the
-// image markers expanded (prompt.h), reuse the KV cache for the longest common prefix with the ids
-// already cached, prefill the rest (image rows spliced from the first message's features), then
-// sample until EOS / a stop string / maxNewTokens / the context limit / cancel. restore() only
-// records turns and images: the same rendering path then rebuilds the cache on the next reply.
+// ChatSessionImpl::reply: plan the whole conversation first (render with the chat template, every image
+// counted from its anyres layout, tokenise; refuse when it cannot fit), then encode the images that
+// are not encoded yet (this message's, or restored ones), reuse the KV cache for the longest common
+// prefix with the ids already cached, prefill the rest (image rows spliced from each image's
+// features), then sample until EOS / a stop string / maxNewTokens / the context limit / cancel.
+// The conversation bookkeeping (restore, plan, rendering) is in conversation.cpp.
 #include <algorithm>
 #include <chrono>
 
@@ -10,7 +11,6 @@
 #include "engine/stopfilter.h"
 #include "llava/detokenizer.h"
 #include "llava/preprocess.h"
-#include "llava/prompt.h"
 
 namespace llava {
 namespace {
@@ -20,130 +20,81 @@ double msSince(Clock::time_point t0) { return std::chrono::duration<double, std:
 
 }  // namespace
 
-int ChatSessionImpl::contextLimit() const { return m_engine.m_model->contextLength(); }
-
-void ChatSessionImpl::clear() {
-    m_turns.clear();
-    m_images.clear();
-    m_pendingImages.clear();
-    m_cachedIds.clear();
-}
-
-Status ChatSessionImpl::restore(const std::vector<ChatExchange>& exchanges) {
-    for (std::size_t i = 0; i < exchanges.size(); ++i) {
-        const ChatExchange& e = exchanges[i];
-        const std::string where = "restored exchange " + std::to_string(i + 1);
-        if (e.user.empty() && e.images.empty())
-            return makeError(ErrorCode::InvalidArgument, where + " has neither text nor images");
-        if (i > 0 && !e.images.empty())
-            return makeError(ErrorCode::InvalidArgument, where + " has images; only the first message of a chat can");
-        for (const RgbImage& image : e.images) LLAVA_TRY(validateImage(image));
-    }
-    // The cache is dropped, not matched: its image rows are -1 whatever the image was.
-    clear();
-    for (const ChatExchange& e : exchanges) {
-        m_turns.push_back({ChatRole::User, e.user});
-        m_turns.push_back({ChatRole::Assistant, e.assistant});
-    }
-    if (!exchanges.empty()) m_pendingImages = exchanges.front().images;
-    return Status::ok();
-}
-
-Status ChatSessionImpl::encodeImages(const std::vector<RgbImage>& images, const CancelPredicate& cancel) {
-    const ModelConfig& config = m_engine.config();
-    for (const RgbImage& image : images) {
-        LLAVA_TRY(validateImage(image));
-        LLAVA_ASSIGN_OR_RETURN(ImageLayout layout, m_engine.planImage(image.width, image.height));
-        LLAVA_ASSIGN_OR_RETURN(PreprocessedImage pre, preprocessImage(image, layout, config.vision));
-        LLAVA_ASSIGN_OR_RETURN(std::vector<float> features, m_engine.m_model->encodeImage(pre.pixels, layout, cancel));
-        m_images.push_back({layout, std::move(features)});
-    }
-    return Status::ok();
-}
-
-Result<ChatSessionImpl::ConversationIds> ChatSessionImpl::conversationIds(const std::string& nextUserText) const {
-    const Tokenizer& tokenizer = *m_engine.m_tokenizer;
-    std::vector<ChatTurn> turns = m_turns;
-    turns.push_back({ChatRole::User, nextUserText});
-    RenderOptions render;
-    render.flavour = m_engine.m_reference == Reference::Original ? TemplateFlavour::Original : TemplateFlavour::Transformers;
-    render.nImages = static_cast<int>(m_images.size());
-    render.systemPrompt = m_systemPrompt;
-    LLAVA_ASSIGN_OR_RETURN(std::string rendered, renderChat(m_engine.m_template.name, turns, render));
-    std::vector<int> counts;
-    for (const auto& img : m_images) counts.push_back(img.layout.imageTokens);
-    PromptOptions promptOptions;
-    promptOptions.addBos = tokenizer.defaultAddBos();
-    LLAVA_ASSIGN_OR_RETURN(PromptTokens prompt, buildPrompt(tokenizer, rendered, counts, promptOptions));
-
-    ConversationIds out;
-    out.ids.assign(prompt.hfIds.begin(), prompt.hfIds.end());
-    out.nImageTokens = prompt.nImageTokens;
-    for (const auto& seg : prompt.segments) {
-        if (seg.kind != SegmentKind::Image) continue;
-        std::fill(out.ids.begin() + seg.begin, out.ids.begin() + seg.begin + seg.length, -1);
-        out.slots.push_back({seg.begin, m_images[static_cast<std::size_t>(seg.imageIndex)].features});
-    }
-    return out;
-}
-
 Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const SamplingParams& sampling,
                                                const TokenCallback& onToken, const CancelPredicate& cancel) {
     const auto t0 = Clock::now();
     GenerationStats stats;
     if (message.text.empty() && message.images.empty())
         return makeError(ErrorCode::InvalidArgument, "empty message: type a question or attach an image");
-    if (!message.images.empty() && !m_turns.empty())
-        return makeError(ErrorCode::InvalidArgument,
-                         "images can only be attached to the first message of a chat; clear the chat to ask about a new image");
+    LLAVA_TRY(checkTextSize(message.text));
     const ModelConfig& config = m_engine.config();
     const Tokenizer& tokenizer = *m_engine.m_tokenizer;
     LlavaModel& model = *m_engine.m_model;
 
-    // Restored images (pending) are encoded first: they belong to the conversation's first message.
-    // On any failure below they stay pending and the session is as restore() left it.
-    const std::size_t imagesBefore = m_images.size();
-    auto rollbackImages = [&] { m_images.resize(imagesBefore); };
-    if (!message.images.empty() || !m_pendingImages.empty()) {
-        const auto tImg = Clock::now();
-        Status s = encodeImages(m_pendingImages, cancel);
-        if (s.isOk()) s = encodeImages(message.images, cancel);
-        if (!s.isOk()) return rollbackImages(), s;
-        stats.imageEncodeMs = msSince(tImg);
+    // 1. Plan: layouts only, nothing encoded; the message's images are conversation images base.. .
+    const std::size_t base = m_images.size();
+    std::vector<ConversationImage> fresh;
+    std::vector<int> counts;
+    for (const ConversationImage& image : m_images) counts.push_back(image.layout.imageTokens);
+    for (const RgbImage& image : message.images) {
+        LLAVA_ASSIGN_OR_RETURN(ImageLayout layout, plannedLayout(image));
+        counts.push_back(layout.imageTokens);
+        fresh.push_back({m_nextKey--, layout, {}, {}});
+    }
+    const ChatTurn next{ChatRole::User, message.text, static_cast<int>(message.images.size())};
+    LLAVA_ASSIGN_OR_RETURN(ConversationIds conversation, conversationIds(next, counts));
+    LLAVA_TRY(refuseIfTooLong(counts, static_cast<int>(fresh.size()), conversation));
+    std::vector<std::int32_t>& ids = conversation.ids;
+    for (std::size_t k = 0; k < fresh.size(); ++k) {
+        const int at = conversation.imagePositions[base + k];
+        std::fill(ids.begin() + at, ids.begin() + at + fresh[k].layout.imageTokens, fresh[k].key);
     }
 
-    auto conversation = conversationIds(message.text);
-    if (!conversation.isOk()) return rollbackImages(), conversation.status();
-    const std::vector<std::int32_t>& ids = conversation->ids;
-    const std::vector<ImageSlot>& slots = conversation->slots;
-    if (static_cast<int>(ids.size()) + 1 > contextLimit()) {
-        rollbackImages();
-        return makeError(ErrorCode::OutOfRange,
-                         "the conversation needs " + std::to_string(ids.size() + 1) + " tokens but the context holds " +
-                             std::to_string(contextLimit()) + "; clear the chat or load the model with a longer context");
+    // 2. Encode what is not encoded yet. Restored images keep their features even when this reply fails
+    // later (they stay valid); the message's images only join m_images once their rows are prefilled.
+    auto image = [&](std::size_t k) -> ConversationImage& { return k < base ? m_images[k] : fresh[k - base]; };
+    const auto tImg = Clock::now();
+    for (std::size_t k = 0; k < counts.size(); ++k) {
+        ConversationImage& img = image(k);
+        if (img.encoded()) continue;
+        const RgbImage& pixels = k < base ? img.pixels : message.images[k - base];
+        LLAVA_ASSIGN_OR_RETURN(PreprocessedImage pre, preprocessImage(pixels, img.layout, config.vision));
+        LLAVA_ASSIGN_OR_RETURN(img.features, model.encodeImage(pre.pixels, img.layout, cancel));
+        img.pixels = RgbImage{};
+        ++stats.imagesEncoded;
     }
-    // Longest common prefix with the cache; at least one new id must be run to get logits.
+    if (stats.imagesEncoded > 0) stats.imageEncodeMs = msSince(tImg);
+
+    // 3. Longest common prefix with the cache (image rows match only the same image); at least one new
+    // id must be run to get logits.
     std::size_t common = 0;
     while (common < m_cachedIds.size() && common < ids.size() && m_cachedIds[common] == ids[common]) ++common;
     if (common == ids.size()) --common;
+    const int d = config.text.dModel;
     std::vector<ImageSlot> newSlots;
-    for (const auto& slot : slots) {
-        const int d = config.text.dModel;
-        const int rows = static_cast<int>(slot.features.size()) / d;
-        const int from = std::max(slot.position, static_cast<int>(common));
-        if (from >= slot.position + rows) continue;
-        newSlots.push_back({from - static_cast<int>(common),
-                            slot.features.subspan(static_cast<std::size_t>(from - slot.position) * d)});
+    for (std::size_t k = 0; k < counts.size(); ++k) {
+        const int position = conversation.imagePositions[k];
+        const std::span<const float> features(image(k).features);
+        const int rows = static_cast<int>(features.size()) / d;
+        const int from = std::max(position, static_cast<int>(common));
+        if (from >= position + rows) continue;
+        newSlots.push_back({from - static_cast<int>(common), features.subspan(static_cast<std::size_t>(from - position) * d)});
     }
-    stats.imageTokens = conversation->nImageTokens;
+    // The model reads image rows as "no token" (-1): the keys only serve the prefix match above.
+    std::vector<std::int32_t> modelIds(ids.begin() + static_cast<std::ptrdiff_t>(common), ids.end());
+    for (std::int32_t& id : modelIds) id = std::max(id, std::int32_t{-1});
+    stats.imageTokens = conversation.nImageTokens;
+    stats.prefillTokens = static_cast<int>(modelIds.size());
     stats.textTokens = static_cast<int>(std::count_if(ids.begin() + static_cast<std::ptrdiff_t>(common), ids.end(),
                                                       [](std::int32_t id) { return id >= 0; }));
     const auto tPrefill = Clock::now();
     m_cachedIds.resize(common);  // rows past `common` get overwritten: on failure only the prefix stays valid
-    Status s = model.prefill(std::span(ids).subspan(common), newSlots, static_cast<int>(common), cancel);
-    if (!s.isOk()) return rollbackImages(), s;
+    LLAVA_TRY(model.prefill(modelIds, newSlots, static_cast<int>(common), cancel));
     m_cachedIds = ids;
-    m_pendingImages.clear();
+    // From here the cache holds the message's image rows; a failure below drops the images again (their
+    // keys are never reused, so those cache rows can never match a later conversation).
+    for (ConversationImage& img : fresh) m_images.push_back(std::move(img));
+    auto dropMessageImages = [&] { m_images.resize(base); };
     stats.prefillMs = msSince(tPrefill);
     stats.prefillTokPerS = static_cast<double>(ids.size() - common) / std::max(1e-9, stats.prefillMs / 1000.0);
 
@@ -176,12 +127,12 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
         if (stopString) { stats.stopReason = StopReason::StopString; break; }
         if (contextUsed() + 1 > contextLimit()) { stats.stopReason = StopReason::ContextFull; break; }
         if (greedyOnBackend) {
-            Result<std::int32_t> next = model.decodeGreedy(id, contextUsed(), nValid);
-            if (!next.isOk()) return next.status();
-            picked = *next;
+            Result<std::int32_t> chosen = model.decodeGreedy(id, contextUsed(), nValid);
+            if (!chosen.isOk()) return dropMessageImages(), chosen.status();
+            picked = *chosen;
         } else {
-            Status d = model.decode(id, contextUsed());
-            if (!d.isOk()) return d;
+            Status decoded = model.decode(id, contextUsed());
+            if (!decoded.isOk()) return dropMessageImages(), decoded;
         }
         m_cachedIds.push_back(id);
     }
@@ -197,8 +148,8 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
     }
     const double decodeS = msSince(tDecode) / 1000.0;
     stats.decodeTokPerS = stats.generatedTokens > 1 ? (stats.generatedTokens - 1) / std::max(1e-9, decodeS) : 0.0;
-    m_turns.push_back({ChatRole::User, message.text});
-    m_turns.push_back({ChatRole::Assistant, replyText});
+    m_turns.push_back(next);
+    m_turns.push_back({ChatRole::Assistant, replyText, 0});
     return stats;
 }
 

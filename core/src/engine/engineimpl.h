@@ -26,28 +26,44 @@ public:
     int contextLimit() const override;
     int turns() const override { return static_cast<int>(m_turns.size() / 2); }
     Status restore(const std::vector<ChatExchange>& exchanges) override;
+    Result<ContextPlan> plan(const UserMessage& message) const override;
     void setSystemPrompt(std::string prompt) override { m_systemPrompt = std::move(prompt); }
     const std::string& systemPrompt() const override { return m_systemPrompt; }
 
 private:
-    struct EncodedImage {
-        ImageLayout layout;
-        std::vector<float> features;  // (imageTokens, dModel)
+    // One image of the conversation. `key` (< -1, unique in this session, never reused) marks its rows in
+    // m_cachedIds, so a cache prefix only matches rows of the very same image at the same positions.
+    struct ConversationImage {
+        std::int32_t key = -2;
+        ImageLayout layout;           // planned when the image joins (reply or restore), before encoding
+        RgbImage pixels;              // until encoded (restored images are encoded by the next reply)
+        std::vector<float> features;  // (imageTokens, dModel); empty until encoded
+        bool encoded() const { return !features.empty(); }
     };
-    // The whole conversation plus the next user message as the model consumes it.
+    // The whole conversation plus the next user message as the model consumes it, planned before any
+    // image is encoded: image rows carry their image's key; positions tell where each image's rows go.
     struct ConversationIds {
-        std::vector<std::int32_t> ids;  // (nPositions): image rows as -1
-        std::vector<ImageSlot> slots;   // one per image, features of m_images
+        std::vector<std::int32_t> ids;  // (nPositions): text ids, image rows = the image's key
+        std::vector<int> imagePositions; // (nImages): first row of each image, conversation order
         int nImageTokens = 0;
+        int nTextTokens = 0;
     };
-    Status encodeImages(const std::vector<RgbImage>& images, const CancelPredicate& cancel);
-    Result<ConversationIds> conversationIds(const std::string& nextUserText) const;
+    static constexpr std::int32_t kNewImageKey = -1;  // rows of the next message's images until reply() keys them
+    Result<ImageLayout> plannedLayout(const RgbImage& image) const;  // validated, anyres layout only
+    // `next`: the next user message; imageTokenCounts: every image of the conversation, next's last.
+    Result<ConversationIds> conversationIds(const ChatTurn& next, const std::vector<int>& imageTokenCounts) const;
+    Result<ContextPlan> contextPlan(const std::vector<int>& imageTokenCounts, int messageImages,
+                                    const ConversationIds& conversation) const;
+    // OutOfRange naming every count when the conversation (+1 reply token) exceeds the context.
+    Status refuseIfTooLong(const std::vector<int>& imageTokenCounts, int messageImages,
+                           const ConversationIds& conversation) const;
+    Status checkTextSize(const std::string& nextText) const;
 
     EngineImpl& m_engine;
-    std::vector<ChatTurn> m_turns;
-    std::vector<EncodedImage> m_images;    // images of the first message
-    std::vector<RgbImage> m_pendingImages; // restored first-message images, encoded by the next reply
-    std::vector<std::int32_t> m_cachedIds; // ids whose K/V are in the cache (image rows as -1)
+    std::vector<ChatTurn> m_turns;         // user turns carry their image count
+    std::vector<ConversationImage> m_images;  // every image of m_turns, oldest first
+    std::vector<std::int32_t> m_cachedIds; // ids whose K/V are in the cache (image rows as their key)
+    std::int32_t m_nextKey = -2;           // next image key; -1 is the model's "not a token" id
     std::string m_systemPrompt;            // "" = the template's own
 };
 

@@ -73,50 +73,73 @@ std::string systemText(const TemplateDef& def, const RenderOptions& options) {
     return def.style == SepStyle::Mpt ? "<|im_start|>system\n" + options.systemPrompt : options.systemPrompt;
 }
 
-// ORIG LLAMA_2: "[INST] " + (<<SYS>> block on the first message) + text + " [/INST]", answers
+// Appends text and image positions to a RenderedChat; a user message is its "<image>\n" per image
+// followed by the text, as ORIG cli.py builds it ("<image>\n" + question) and the llava-hf chat
+// templates render it (images first, then text) — in whichever turn the images belong to.
+class ChunkWriter {
+public:
+    void text(std::string_view s) { m_out.chunks.back() += s; }
+    void message(const ChatTurn& turn) {
+        for (int i = 0; i < turn.images; ++i) {
+            m_out.chunks.emplace_back();  // the image sits between the previous chunk and this new one
+            text("\n");
+        }
+        text(turn.text);
+    }
+    RenderedChat take() { return std::move(m_out); }
+
+private:
+    RenderedChat m_out;
+};
+
+// ORIG LLAMA_2: "[INST] " + (<<SYS>> block on the first message) + message + " [/INST]", answers
 // " " + text + " " + sep2, user turns preceded by sep, and a leading sep stripped at the end.
-std::string renderLlama2(const TemplateDef& def, const std::vector<ChatTurn>& turns, const std::vector<std::string>& texts,
-                         const std::string& system, TemplateFlavour flavour) {
+RenderedChat renderLlama2(const TemplateDef& def, const std::vector<ChatTurn>& turns, const std::string& system,
+                          TemplateFlavour flavour) {
     const std::string sysBlock = system.empty() ? "" : "<<SYS>>\n" + system + "\n<</SYS>>\n\n";
-    std::string out;
+    ChunkWriter out;
     for (std::size_t i = 0; i < turns.size(); ++i) {
-        const std::string& text = texts[i];
         if (turns[i].role == ChatRole::User) {
-            const std::string message = (i == 0 ? sysBlock : "") + text;
-            out += (flavour == TemplateFlavour::Original ? std::string(def.sep) : "") + "[INST] " + message + " [/INST]";
+            out.text((flavour == TemplateFlavour::Original ? std::string(def.sep) : "") + "[INST] " + (i == 0 ? sysBlock : ""));
+            out.message(turns[i]);
+            out.text(" [/INST]");
         } else if (flavour == TemplateFlavour::Original) {
-            out += " " + text + " " + std::string(def.sep2);
+            out.text(" " + turns[i].text + " " + std::string(def.sep2));
         } else {
-            out += " " + text + std::string(def.sep2) + " ";  // HF: "A1</s> [INST]"
+            out.text(" " + turns[i].text + std::string(def.sep2) + " ");  // HF: "A1</s> [INST]"
         }
     }
     // Python str.lstrip(sep) strips a character set; every rendering starts with "[INST]" after sep,
     // so removing the literal sep prefix is equivalent.
-    if (!def.sep.empty() && out.compare(0, def.sep.size(), def.sep) == 0) out.erase(0, def.sep.size());
-    return out;
+    RenderedChat chat = out.take();
+    std::string& first = chat.chunks.front();
+    if (!def.sep.empty() && first.compare(0, def.sep.size(), def.sep) == 0) first.erase(0, def.sep.size());
+    return chat;
 }
 
-// ORIG TWO: system + sep, then "ROLE: text" + (sep | sep2); pending reply "ASSISTANT:".
-std::string renderTwo(const TemplateDef& def, const std::vector<ChatTurn>& turns, const std::vector<std::string>& texts,
-                      const std::string& system) {
-    std::string out = system + std::string(def.sep);
+// ORIG TWO: system + sep, then "ROLE: message" + (sep | sep2); pending reply "ASSISTANT:".
+RenderedChat renderTwo(const TemplateDef& def, const std::vector<ChatTurn>& turns, const std::string& system) {
+    ChunkWriter out;
+    out.text(system + std::string(def.sep));
     for (std::size_t i = 0; i < turns.size(); ++i) {
         const bool user = turns[i].role == ChatRole::User;
-        out += std::string(user ? def.userRole : def.assistantRole) + ": " + texts[i] +
-               std::string(i % 2 == 0 ? def.sep : def.sep2);
+        out.text(std::string(user ? def.userRole : def.assistantRole) + ": ");
+        out.message(turns[i]);
+        out.text(i % 2 == 0 ? def.sep : def.sep2);
     }
-    return out;
+    return out.take();
 }
 
-// ORIG MPT: system + sep, then role + text + sep; pending reply is the bare assistant role.
-std::string renderMpt(const TemplateDef& def, const std::vector<ChatTurn>& turns, const std::vector<std::string>& texts,
-                      const std::string& system) {
-    std::string out = system + std::string(def.sep);
-    for (std::size_t i = 0; i < turns.size(); ++i) {
-        const bool user = turns[i].role == ChatRole::User;
-        out += std::string(user ? def.userRole : def.assistantRole) + texts[i] + std::string(def.sep);
+// ORIG MPT: system + sep, then role + message + sep; pending reply is the bare assistant role.
+RenderedChat renderMpt(const TemplateDef& def, const std::vector<ChatTurn>& turns, const std::string& system) {
+    ChunkWriter out;
+    out.text(system + std::string(def.sep));
+    for (const ChatTurn& turn : turns) {
+        out.text(turn.role == ChatRole::User ? def.userRole : def.assistantRole);
+        out.message(turn);
+        out.text(def.sep);
     }
-    return out;
+    return out.take();
 }
 
 }  // namespace
@@ -152,41 +175,53 @@ Result<std::string> autoChatTemplateName(std::string_view modelNameOrPath) {
                                                  knownNamesText());
 }
 
-Result<std::string> renderChat(std::string_view templateName, const std::vector<ChatTurn>& turns,
-                               const RenderOptions& options) {
+std::string RenderedChat::joined() const {
+    std::string out = chunks.front();
+    for (std::size_t i = 1; i < chunks.size(); ++i) out += "<image>" + chunks[i];
+    return out;
+}
+
+Result<RenderedChat> renderChatChunks(std::string_view templateName, const std::vector<ChatTurn>& turns,
+                                      const RenderOptions& options) {
     const TemplateDef* def = lookup(templateName);
     if (!def)
         return makeError(ErrorCode::InvalidArgument,
                          "unknown chat template '" + std::string(templateName) + "'; known: " + knownNamesText());
     if (turns.empty()) return makeError(ErrorCode::InvalidArgument, "empty conversation");
     if (options.nImages < 0) return makeError(ErrorCode::InvalidArgument, "negative image count");
-    std::vector<std::string> texts;
+    std::vector<ChatTurn> withImages = turns;
+    withImages.front().images += options.nImages;  // the one-question shorthand (chattemplate.h)
     for (std::size_t i = 0; i < turns.size(); ++i) {
         const ChatRole expected = i % 2 == 0 ? ChatRole::User : ChatRole::Assistant;
         if (turns[i].role != expected)
             return makeError(ErrorCode::InvalidArgument,
                              "turn " + std::to_string(i) + " must be a " +
                                  (expected == ChatRole::User ? "user" : "assistant") + " turn (turns alternate, user first)");
-        texts.push_back(turns[i].text);
+        if (withImages[i].images < 0 || (expected == ChatRole::Assistant && withImages[i].images != 0))
+            return makeError(ErrorCode::InvalidArgument, "turn " + std::to_string(i) + " has " +
+                                                             std::to_string(withImages[i].images) +
+                                                             " images; only user turns can have images (0 or more)");
     }
-    // The image markers go into the first user message only (ORIG cli.py: "<image>\n" + question).
-    std::string markers;
-    for (int i = 0; i < options.nImages; ++i) markers += "<image>\n";
-    texts[0] = markers + texts[0];
 
     const std::string system = systemText(*def, options);
-    std::string out;
+    RenderedChat out;
     switch (def->style) {
-    case SepStyle::Llama2: out = renderLlama2(*def, turns, texts, system, options.flavour); break;
-    case SepStyle::Two: out = renderTwo(*def, turns, texts, system); break;
-    case SepStyle::Mpt: out = renderMpt(*def, turns, texts, system); break;
+    case SepStyle::Llama2: out = renderLlama2(*def, withImages, system, options.flavour); break;
+    case SepStyle::Two: out = renderTwo(*def, withImages, system); break;
+    case SepStyle::Mpt: out = renderMpt(*def, withImages, system); break;
     }
     // Pending reply: ORIG appends (assistant, None), which renders as the bare assistant prefix.
     if (turns.back().role == ChatRole::User) {
-        if (def->style == SepStyle::Two) out += std::string(def->assistantRole) + ":";
-        if (def->style == SepStyle::Mpt) out += std::string(def->assistantRole);
+        if (def->style == SepStyle::Two) out.chunks.back() += std::string(def->assistantRole) + ":";
+        if (def->style == SepStyle::Mpt) out.chunks.back() += std::string(def->assistantRole);
     }
     return out;
+}
+
+Result<std::string> renderChat(std::string_view templateName, const std::vector<ChatTurn>& turns,
+                               const RenderOptions& options) {
+    LLAVA_ASSIGN_OR_RETURN(RenderedChat chat, renderChatChunks(templateName, turns, options));
+    return chat.joined();
 }
 
 }  // namespace llava

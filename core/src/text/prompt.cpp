@@ -8,16 +8,17 @@ namespace llava {
 
 namespace {
 
-std::vector<std::string_view> splitOnMarker(std::string_view prompt) {
-    std::vector<std::string_view> chunks;
+RenderedChat splitOnMarker(std::string_view prompt) {
+    RenderedChat chat;
+    chat.chunks.clear();
     std::size_t begin = 0;
     for (std::size_t pos = prompt.find(kImageMarker); pos != std::string_view::npos;
          pos = prompt.find(kImageMarker, begin)) {
-        chunks.push_back(prompt.substr(begin, pos - begin));
+        chat.chunks.emplace_back(prompt.substr(begin, pos - begin));
         begin = pos + kImageMarker.size();
     }
-    chunks.push_back(prompt.substr(begin));
-    return chunks;
+    chat.chunks.emplace_back(prompt.substr(begin));
+    return chat;
 }
 
 void appendSegment(PromptTokens& out, SegmentKind kind, int length, int imageIndex) {
@@ -36,10 +37,16 @@ std::vector<int> PromptTokens::layout() const {
 
 Result<PromptTokens> buildPrompt(const Tokenizer& tokenizer, std::string_view prompt,
                                  const std::vector<int>& imageTokenCounts, const PromptOptions& options) {
-    const auto chunks = splitOnMarker(prompt);
+    return buildPrompt(tokenizer, splitOnMarker(prompt), imageTokenCounts, options);
+}
+
+Result<PromptTokens> buildPrompt(const Tokenizer& tokenizer, const RenderedChat& chat,
+                                 const std::vector<int>& imageTokenCounts, const PromptOptions& options) {
+    const std::vector<std::string>& chunks = chat.chunks;
+    if (chunks.empty()) return makeError(ErrorCode::InvalidArgument, "rendered prompt has no text chunk");
     const std::size_t nImages = chunks.size() - 1;
     if (nImages != imageTokenCounts.size())
-        return makeError(ErrorCode::InvalidArgument, "prompt has " + std::to_string(nImages) + " \"<image>\" markers but " +
+        return makeError(ErrorCode::InvalidArgument, "prompt has " + std::to_string(nImages) + " images but " +
                                                          std::to_string(imageTokenCounts.size()) + " image token counts were given");
     for (std::size_t i = 0; i < imageTokenCounts.size(); ++i) {
         if (imageTokenCounts[i] <= 0)

@@ -15,11 +15,23 @@ namespace llava {
 struct Tokenizer::Impl {
     sentencepiece::SentencePieceProcessor sp;
     bool dummyPrefix = true;
+    // Long text may be encoded window by window, cut after a newline (encodePlain): true when no piece
+    // joins a newline with anything else, so BPE never merges across one (checked at load).
+    bool newlineSplits = false;
+    std::vector<int> newlinePrefix;  // ids of "\n" alone (dummy "▁" included): stripped from each window
 };
 
 namespace {
 
 constexpr std::string_view kSpaceSymbol = "\xE2\x96\x81";  // "▁" U+2581
+
+// Input bytes a piece stands for: each "▁" is one space byte of the text, everything else itself.
+int pieceInputBytes(std::string_view piece) {
+    int bytes = 0;
+    for (std::size_t i = 0; i < piece.size(); ++bytes)
+        i += piece.compare(i, kSpaceSymbol.size(), kSpaceSymbol) == 0 ? kSpaceSymbol.size() : 1;
+    return bytes;
+}
 
 Status fromSp(const sentencepiece::util::Status& status, const std::string& source, const char* what) {
     return makeError(ErrorCode::ParseError,
@@ -60,9 +72,42 @@ Result<Tokenizer> Tokenizer::loadBytes(std::string_view serializedModel, std::st
         impl->dummyPrefix = probe.front().rfind(kSpaceSymbol, 0) == 0;
 
     Tokenizer tokenizer(std::move(impl), std::move(sourceName));
+    tokenizer.scanVocabulary();
     tokenizer.addDefaultSpecials();
     tokenizer.m_addBos = tokenizer.bosId() >= 0 ? AddBos::Yes : AddBos::No;
     return tokenizer;
+}
+
+void Tokenizer::scanVocabulary() {
+    Impl& impl = *m_impl;
+    bool newlineJoined = false;
+    for (int id = 0; id < vocabSize(); ++id) {
+        if (isControl(id) || isUnknown(id)) continue;  // never produced from text (specials: addSpecialToken)
+        if (byteValue(id)) continue;                   // one byte
+        const std::string piece = idToPiece(id);
+        m_maxBytesPerToken = std::max(m_maxBytesPerToken, pieceInputBytes(piece));
+        if (piece != "\n" && piece.find('\n') != std::string::npos) newlineJoined = true;
+    }
+    // Window cutting also needs "\n" to survive normalisation as itself, and is probed once on text with
+    // the cases that matter (spaces after a newline, newline runs) against the one-string encoding.
+    impl.newlinePrefix = encodeWhole("\n");
+    const std::vector<std::string> nlPieces = idsToPieces({impl.newlinePrefix.empty() ? -1 : impl.newlinePrefix.back()});
+    const bool newlineKept = !nlPieces.empty() && (nlPieces.front() == "\n" || nlPieces.front() == "<0x0A>");
+    if (newlineJoined || !newlineKept) return;
+    const std::string probe = "Hi there\n  two spaces\n\n\nruns \n x";
+    std::vector<int> windowed;
+    std::size_t begin = 0;
+    while (begin < probe.size()) {
+        const std::size_t nl = probe.find('\n', begin);
+        const std::size_t end = nl == std::string::npos ? probe.size() : nl + 1;
+        const std::string window = begin == 0 ? probe.substr(0, end) : "\n" + probe.substr(begin, end - begin);
+        const std::vector<int> ids = encodeWhole(window);
+        const std::size_t skip = begin == 0 ? 0 : impl.newlinePrefix.size();
+        if (ids.size() < skip || !std::equal(impl.newlinePrefix.begin(), impl.newlinePrefix.begin() + skip, ids.begin())) return;
+        windowed.insert(windowed.end(), ids.begin() + static_cast<std::ptrdiff_t>(skip), ids.end());
+        begin = end;
+    }
+    impl.newlineSplits = windowed == encodeWhole(probe);
 }
 
 void Tokenizer::addDefaultSpecials() {
@@ -85,17 +130,48 @@ Status Tokenizer::addSpecialToken(std::string text, int id) {
             return Status::ok();
         }
     }
+    m_maxBytesPerToken = std::max(m_maxBytesPerToken, static_cast<int>(text.size()));
     m_specials.push_back({std::move(text), id});
     std::stable_sort(m_specials.begin(), m_specials.end(),
                      [](const SpecialToken& a, const SpecialToken& b) { return a.text.size() > b.text.size(); });
     return Status::ok();
 }
 
-std::vector<int> Tokenizer::encodePlain(std::string_view text) const {
+std::vector<int> Tokenizer::encodeWhole(std::string_view text) const {
     std::vector<int> ids;
     if (text.empty()) return ids;
     // Encode only fails on an unloaded model, which the factory functions rule out.
     (void)m_impl->sp.Encode(text, &ids);
+    return ids;
+}
+
+// Why windows: sentencepiece's BPE keeps per input character a symbol, candidate pairs in a heap and
+// an offset table (~100 bytes per byte; a 40 MB prompt took 4.5 GB). Cut after a newline (BPE never
+// merges across one for these vocabularies, scanVocabulary), the next window is encoded as "\n" + window
+// so it starts in the same state as inside the whole string, and the ids of that "\n" are dropped.
+std::vector<int> Tokenizer::encodePlain(std::string_view text) const {
+    if (text.size() <= kEncodeWindowBytes || !m_impl->newlineSplits) return encodeWhole(text);
+    const std::vector<int>& prefix = m_impl->newlinePrefix;
+    std::vector<int> ids;
+    std::string window;
+    std::size_t begin = 0;
+    while (begin < text.size()) {
+        std::size_t end = text.size();
+        if (end - begin > kEncodeWindowBytes) {
+            std::size_t nl = text.rfind('\n', begin + kEncodeWindowBytes - 1);
+            if (nl == std::string_view::npos || nl < begin) nl = text.find('\n', begin + kEncodeWindowBytes);
+            if (nl != std::string_view::npos) end = nl + 1;
+        }
+        if (begin == 0) {
+            ids = encodeWhole(text.substr(0, end));
+        } else {
+            window.assign("\n");
+            window.append(text.substr(begin, end - begin));
+            const std::vector<int> part = encodeWhole(window);
+            ids.insert(ids.end(), part.begin() + static_cast<std::ptrdiff_t>(prefix.size()), part.end());
+        }
+        begin = end;
+    }
     return ids;
 }
 
