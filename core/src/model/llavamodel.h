@@ -16,6 +16,8 @@
 #include "llava/backend.h"
 #include "llava/checkpoint.h"
 #include "llava/engine.h"
+#include "model/stagecost.h"
+#include "model/stagelog.h"
 
 namespace llava {
 
@@ -49,6 +51,11 @@ public:
     const ModelConfig& config() const { return m_config; }
     int contextLength() const { return m_context; }
     void setDebugHook(DebugHook hook) { m_debug = std::move(hook); }
+    // While set, encodeImage / prefill / decode record their stages into `log` (nullptr: nothing is
+    // recorded and no extra synchronisation happens). The log must outlive the calls.
+    void setStageLog(StageLog* log) { m_stageLog = log; }
+    StageLog* stageLog() const { return m_stageLog; }
+    const StageCosts& stageCosts() const { return m_costs; }
 
     // pixels (nCrops, 3, S, S) normalised -> merged image embedding (imageTokens, dModel) on the host.
     Result<std::vector<float>> encodeImage(std::span<const float> pixels, const ImageLayout& layout,
@@ -76,6 +83,10 @@ private:
     Status decodeStep();
     Status runDecodeStep(std::int32_t id, int position);  // validate, upload the step, run or replay it
     void dump(std::string_view name, const std::vector<float>& data, const Shape& shape) const;
+    void computeStageCosts();
+    // Synchronises the backend and records the stage when a log is set.
+    Status endStage(std::string_view name, StageLog::Clock::time_point begin, std::int64_t items,
+                    std::int64_t position, double bytes, double flops);
 
     Backend& m_backend;
     ModelConfig m_config;
@@ -85,6 +96,8 @@ private:
     // AttentionParams::reducedPrecision per tower: true when its matrices are not F32 (set at load).
     bool m_clipReducedPrecision = false, m_llmReducedPrecision = false;
     DebugHook m_debug;
+    StageLog* m_stageLog = nullptr;
+    StageCosts m_costs;                  // weight bytes per stage, from the uploaded formats
     std::vector<Tensor> m_owned;         // everything allocated, released in the destructor
 
     // weights
