@@ -27,8 +27,8 @@ inline constexpr int kIgnoreIndex = -100;  // ORIG IGNORE_INDEX: no loss at this
 
 // The slow LlamaTokenizer's `legacy` flag of the checkpoint's tokenizer_config.json. It changes how text
 // after a special token is tokenized and which length corrections preprocess_v1 / preprocess_mpt apply.
-// Only Legacy::Yes tokenizes like our Tokenizer (and like the inference path); Legacy::No is accepted
-// for the label arithmetic alone and reported as unsupported when its ids would differ.
+// Legacy::Yes tokenizes like our Tokenizer (and the inference path); Legacy::No reproduces the slow
+// tokenizer's non-legacy mode (no "▁" after "</s>", a "▁" before a leading non-special piece).
 enum class TokenizerLegacy { Yes, No };
 
 struct TrainingTurn {

@@ -90,30 +90,128 @@ void maskSlice(std::vector<int>& target, long start, long end) {
     for (long i = clamp(start); i < clamp(end); ++i) target[static_cast<std::size_t>(i)] = kIgnoreIndex;
 }
 
-// The two ways ORIG tokenizes: tokenizer_image_token (has_image) or tokenizer(text).input_ids.
+// HF's slow LlamaTokenizer with legacy=False (transformers 4.36 tokenize/_tokenize): "▁" is prepended to
+// the text (its own "▁" become spaces), the text is split on the special tokens, and each piece between
+// them is encoded by a sentencepiece WITHOUT the dummy prefix; a lone leading "▁" before a special token
+// is dropped. Without a dummy prefix, text after "</s>" gets no "▁" (legacy: it does).
+class NonLegacyEncoder {
+public:
+    explicit NonLegacyEncoder(const Tokenizer& tokenizer) : m_tokenizer(tokenizer) {
+        m_unkLength = m_tokenizer.encodePlain(m_tokenizer.idToPiece(m_tokenizer.unkId())).size();
+    }
+
+    std::vector<int> encode(std::string_view text, AddBos addBos) const {
+        std::vector<int> ids;
+        if (addBos == AddBos::Yes && m_tokenizer.bosId() >= 0) ids.push_back(m_tokenizer.bosId());
+        if (text.empty()) return ids;
+        std::string t = std::string(kSpace);
+        for (std::size_t pos = 0; pos < text.size();) {  // text.replace("▁", " ")
+            if (text.compare(pos, kSpace.size(), kSpace) == 0) {
+                t += ' ';
+                pos += kSpace.size();
+            } else {
+                t += text[pos++];
+            }
+        }
+        const std::size_t first = ids.size();
+        std::size_t chunkBegin = 0;
+        for (std::size_t pos = 0; pos < t.size();) {
+            const SpecialToken* match = nullptr;
+            for (const auto& special : m_tokenizer.specialTokens()) {  // longest first
+                if (t.compare(pos, special.text.size(), special.text) == 0) {
+                    match = &special;
+                    break;
+                }
+            }
+            if (!match) {
+                ++pos;
+                continue;
+            }
+            appendChunk(ids, std::string_view(t).substr(chunkBegin, pos - chunkBegin));
+            ids.push_back(match->id);
+            pos += match->text.size();
+            chunkBegin = pos;
+        }
+        appendChunk(ids, std::string_view(t).substr(chunkBegin));
+        const auto space = m_tokenizer.pieceToId(kSpace);
+        if (ids.size() > first + 1 && space && ids[first] == *space && isSpecial(ids[first + 1]))
+            ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(first));
+        return ids;
+    }
+
+private:
+    static constexpr std::string_view kSpace = "\xe2\x96\x81";
+
+    bool isSpecial(int id) const {
+        for (const auto& special : m_tokenizer.specialTokens())
+            if (special.id == id) return true;
+        return false;
+    }
+    // sentencepiece without the dummy prefix. Our processor adds it (Mistral, Llama), so: a chunk starting
+    // with "▁"/" " is the prefixed encoding of the rest; any other chunk is encoded behind "<unk>" and those
+    // pieces are dropped again (HF's own trick in _tokenize). Yi has no dummy prefix: encoded as is.
+    void appendChunk(std::vector<int>& ids, std::string_view chunk) const {
+        if (chunk.empty()) return;
+        std::vector<int> v;
+        if (!m_tokenizer.addsDummyPrefix()) {
+            v = m_tokenizer.encodePlain(chunk);
+        } else if (chunk.compare(0, kSpace.size(), kSpace) == 0) {
+            v = m_tokenizer.encodePlain(chunk.substr(kSpace.size()));
+        } else if (chunk.front() == ' ') {
+            v = m_tokenizer.encodePlain(chunk.substr(1));
+        } else {
+            v = m_tokenizer.encodePlain(m_tokenizer.idToPiece(m_tokenizer.unkId()) + std::string(chunk));
+            v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(m_unkLength, v.size())));
+        }
+        ids.insert(ids.end(), v.begin(), v.end());
+    }
+
+    const Tokenizer& m_tokenizer;
+    std::size_t m_unkLength = 0;
+};
+
+// The two ways ORIG tokenizes: tokenizer_image_token (has_image) or tokenizer(text).input_ids, with the
+// legacy or non-legacy tokenizer.
 class Lengths {
 public:
-    Lengths(const Tokenizer& tokenizer, bool hasImage, AddBos addBos)
-        : m_tokenizer(tokenizer), m_hasImage(hasImage), m_addBos(addBos) {}
+    Lengths(const Tokenizer& tokenizer, bool hasImage, AddBos addBos, TokenizerLegacy legacy)
+        : m_tokenizer(tokenizer), m_hasImage(hasImage), m_addBos(addBos), m_legacy(legacy), m_nonLegacy(tokenizer) {}
 
-    Result<std::vector<int>> ids(const std::string& text) const {
-        if (!m_hasImage) return m_tokenizer.encode(text, m_addBos);
-        PromptOptions options;
-        options.addBos = m_addBos;
-        std::size_t markers = 0;
-        for (auto pos = text.find(kImageMarker); pos != std::string::npos; pos = text.find(kImageMarker, pos + 1)) ++markers;
-        LLAVA_ASSIGN_OR_RETURN(PromptTokens prompt, buildPrompt(m_tokenizer, text, std::vector<int>(markers, 1), options));
-        return std::move(prompt.origIds);
+    std::vector<int> encode(std::string_view text) const {
+        return m_legacy == TokenizerLegacy::Yes ? m_tokenizer.encode(text, m_addBos) : m_nonLegacy.encode(text, m_addBos);
     }
-    Result<long> length(const std::string& text) const {
-        LLAVA_ASSIGN_OR_RETURN(std::vector<int> v, ids(text));
-        return static_cast<long>(v.size());
+    // mm_utils.tokenizer_image_token: chunks between "<image>" tokenized on their own (each with BOS), BOS kept
+    // once when the first chunk starts with it, -200 between chunks.
+    std::vector<int> ids(const std::string& text) const {
+        if (!m_hasImage) return encode(text);
+        std::vector<std::vector<int>> chunks;
+        std::size_t begin = 0;
+        for (std::size_t pos = text.find(kImageMarker);; pos = text.find(kImageMarker, begin)) {
+            chunks.push_back(encode(std::string_view(text).substr(begin, pos == std::string::npos ? std::string::npos : pos - begin)));
+            if (pos == std::string::npos) break;
+            begin = pos + kImageMarker.size();
+        }
+        std::vector<int> out;
+        std::size_t offset = 0;
+        if (!chunks[0].empty() && chunks[0][0] == m_tokenizer.bosId()) {
+            offset = 1;
+            out.push_back(chunks[0][0]);
+        }
+        for (std::size_t c = 0; c < chunks.size(); ++c) {
+            if (c > 0) out.push_back(kImagePlaceholderId);
+            out.insert(out.end(), chunks[c].begin() + static_cast<std::ptrdiff_t>(std::min(offset, chunks[c].size())),
+                       chunks[c].end());
+        }
+        return out;
     }
+    long length(const std::string& text) const { return static_cast<long>(ids(text).size()); }
 
 private:
     const Tokenizer& m_tokenizer;
     bool m_hasImage;
     AddBos m_addBos;
+    TokenizerLegacy m_legacy;
+    NonLegacyEncoder m_nonLegacy;
 };
 
 Status validateTurns(const std::vector<TrainingTurn>& turns, Style style) {
@@ -164,8 +262,8 @@ Status maskRounds(std::vector<int>& target, const std::vector<std::string>& roun
         std::vector<std::string> parts = pySplit(rou, sep);
         if (parts.size() != 2) break;
         parts[0] += sep;
-        LLAVA_ASSIGN_OR_RETURN(long roundLen, lengths.length(rou));
-        LLAVA_ASSIGN_OR_RETURN(long instructionLen, lengths.length(parts[0]));
+        long roundLen = lengths.length(rou);
+        long instructionLen = lengths.length(parts[0]);
         instructionLen -= instructionCorrection;
         if (i != 0) {
             roundLen += laterRoundCorrection;
@@ -193,15 +291,14 @@ Result<TrainingLabels> computeTrainingLabels(const Tokenizer& tokenizer, const s
     TrainingLabels out;
     out.preprocess = style.function;
     out.hasImage = std::any_of(turns.begin(), turns.end(), [](const TrainingTurn& t) { return t.images > 0; });
-    const Lengths lengths(tokenizer, out.hasImage, options.addBos.value_or(tokenizer.defaultAddBos()));
+    const Lengths lengths(tokenizer, out.hasImage, options.addBos.value_or(tokenizer.defaultAddBos()), options.legacy);
 
     if (style.style == Style::Plain) {
         // preprocess_plain: the question is replaced by the bare marker; "<image>" + answer + sep ("\n").
         const std::string marker(kImageMarker);
-        LLAVA_ASSIGN_OR_RETURN(out.ids, lengths.ids(marker + turns[1].text + "\n"));
+        out.ids = lengths.ids(marker + turns[1].text + "\n");
         out.labels = out.ids;
-        LLAVA_ASSIGN_OR_RETURN(long promptLen, lengths.length(marker));
-        maskSlice(out.labels, 0, promptLen);
+        maskSlice(out.labels, 0, lengths.length(marker));
         return out;
     }
 
@@ -213,7 +310,7 @@ Result<TrainingLabels> computeTrainingLabels(const Tokenizer& tokenizer, const s
     render.systemPrompt = options.systemPrompt;
     LLAVA_ASSIGN_OR_RETURN(out.conversation, renderChat(canonical, chat, render));
 
-    LLAVA_ASSIGN_OR_RETURN(out.ids, lengths.ids(out.conversation));
+    out.ids = lengths.ids(out.conversation);
     // Without an image ORIG calls tokenizer(..., max_length=model_max_length, truncation=True).
     if (!out.hasImage && static_cast<int>(out.ids.size()) > options.modelMaxLength)
         out.ids.resize(static_cast<std::size_t>(options.modelMaxLength));
