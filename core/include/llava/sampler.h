@@ -68,6 +68,10 @@ public:
 
 private:
     std::vector<float> penalised(std::span<const float> logits, std::span<const std::int32_t> recent) const;
+    // temperature -> top-k -> softmax -> top-p -> min-p on penalised logits `l` (non-empty, temperature > 0):
+    // `order` = ids by descending logit, `p` = their probabilities before the final renormalisation; returns
+    // how many of `order` are kept.
+    std::size_t filter(const std::vector<float>& l, std::vector<std::int32_t>& order, std::vector<double>& p) const;
     double uniform();  // [0, 1)
 
     SamplingParams m_params;
