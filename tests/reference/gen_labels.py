@@ -79,9 +79,9 @@ IMG = "What is in this picture?"
 CASES = []
 
 
-def add(name, template, tok, turns, legacy=True, max_len=2048, system=None):
+def add(name, template, tok, turns, legacy=True, max_len=2048, system=None, bos=None):
     CASES.append(dict(name=name, template=template, tokenizer=tok, legacy=legacy, model_max_length=max_len,
-                      system=system, turns=[dict(role=r, text=t, images=i) for r, t, i in turns]))
+                      system=system, bos=bos, turns=[dict(role=r, text=t, images=i) for r, t, i in turns]))
 
 
 MULTI = [("human", IMG, 1), ("gpt", "A red car parked on a street.", 0),
@@ -119,6 +119,9 @@ add("llava_v1/text_truncated", "llava_v1", "llama2", TEXT_ONLY, max_len=40)
 add("llava_v1/image_long", "llava_v1", "llama2", MULTI, max_len=40)
 add("mistral_instruct/text_truncated", "mistral_instruct", "mistral", TEXT_ONLY, max_len=30)
 # Stage 1 (plain): "<image>" + caption + "\n"; the question is dropped by preprocess_plain.
+# Yi with add_bos_token true (a checkpoint whose tokenizer_config says so): does the MPT arithmetic add up then?
+add("chatml_direct/multi_turn_image_bos", "chatml_direct", "yi", MULTI, bos=True)
+add("chatml_direct/text_only_bos", "chatml_direct", "yi", TEXT_ONLY, bos=True)
 add("plain/caption", "plain", "llama2", [("human", "Describe the image briefly.", 1),
                                         ("gpt", "A red car parked on a street.", 0)])
 add("plain/caption_mistral", "plain", "mistral", [("human", "", 1), ("gpt", "Two cats on a sofa.", 0)])
@@ -129,8 +132,10 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def make_tokenizer(name, legacy, max_len):
+def make_tokenizer(name, legacy, max_len, bos=None):
     file, extra = TOKENIZERS[name]
+    if bos is not None:
+        extra = dict(extra, add_bos_token=bos)
     # As train(): AutoTokenizer.from_pretrained(..., model_max_length, padding_side="right", use_fast=False)
     tok = LlamaTokenizer(vocab_file=os.path.join(TOKDIR, file), legacy=legacy, model_max_length=max_len,
                          padding_side="right", **extra)
@@ -149,7 +154,7 @@ def run_case(case):
         conv = conversation_lib.default_conversation.copy()
         conv.system = case["system"]
         conversation_lib.default_conversation = conv
-    tok = make_tokenizer(case["tokenizer"], case["legacy"], case["model_max_length"])
+    tok = make_tokenizer(case["tokenizer"], case["legacy"], case["model_max_length"], case["bos"])
     source = []
     for t in case["turns"]:
         value = "<image>\n" * t["images"] + t["text"]
