@@ -54,7 +54,7 @@ const std::vector<OptionSpec>& chatOptions() {
         {"tokenizer", ValueKind::Value, "FILE", "sentencepiece model (default: <model>/tokenizer.model)"},
         referenceOption(),
         exifOption(),
-        {"json", ValueKind::Flag, "", "with --prompt: print one JSON object (text, tokens, stats)"},
+        {"json", ValueKind::Flag, "", "with --prompt: print one JSON object (text, tokens, stats, stages)"},
         {"logprobs", ValueKind::Value, "N",
          "with --json: each token's log-probability and its N most likely alternatives (0-20, default 0 = off)"},
     };
