@@ -161,6 +161,7 @@ Status LlavaModel::llmLayer(int layer, const Tensor& x, int n, int position, boo
         LLAVA_TRY(b.rope(k, t.nKvHeads, t.headDim, position, t.ropeTheta));
         LLAVA_TRY(b.copy(kDst, k));
         LLAVA_TRY(b.copy(vDst, v));
+        if (m_capture) LLAVA_TRY(captureAttention(layer, q, kc, n, position));
         LLAVA_TRY(b.attention(att, q, kAll, vAll, params));
     }
     LLAVA_TRY(b.matmul(x, att, w.o, {}, MatmulMode::Accumulate));
