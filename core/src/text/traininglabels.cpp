@@ -303,7 +303,12 @@ Result<TrainingLabels> computeTrainingLabels(const Tokenizer& tokenizer, const s
     }
 
     std::vector<ChatTurn> chat;
-    for (const TrainingTurn& t : turns) chat.push_back({t.role, multimodalValue(t, out.hasImage)});
+    for (const TrainingTurn& t : turns) {
+        ChatTurn turn;  // members set by name: ChatTurn may grow
+        turn.role = t.role;
+        turn.text = multimodalValue(t, out.hasImage);
+        chat.push_back(std::move(turn));
+    }
     RenderOptions render;
     render.flavour = TemplateFlavour::Original;
     render.nImages = 0;  // the markers are already in the messages, where preprocess_multimodal put them

@@ -5,6 +5,8 @@
 #include <QtTest>
 
 #include <QFile>
+#include <QImage>
+#include <QTemporaryDir>
 #include <QJsonArray>
 
 #include <cmath>
@@ -108,6 +110,37 @@ private slots:
         QCOMPARE(prefillRows, stats["image_tokens"].toInt() + stats["text_tokens"].toInt());
         for (const char* name : {"preprocess", "clip", "projector", "merge", "decode.first", "decode.steady"})
             QVERIFY2(names.contains(QLatin1String(name)), name);
+    }
+
+    // explain: the JSON's mass split sums to 1 and its image parts to the image mass; the PNG is the picture's size.
+    // (The numbers themselves are checked against HF eager attention in tst_explain / tst_attentionparity.)
+    void explainWritesJsonAndPng() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString png = dir.filePath(QStringLiteral("heat.png"));
+        const auto run = runCli({"explain", "--model", kTinyHf, "--tokenizer", llavatest::tokenizerPath(llavatest::kMistral),
+                                 "--image", kTinyImage, "--prompt", "What is in this picture?", "--span", "0:1",
+                                 "--max-new-tokens", "3", "--threads", "2", "--out", png, "--json"},
+                                {}, 300000);
+        QVERIFY2(run.exitCode == 0, run.err.constData());
+        const QJsonObject json = clitest::parseJson(run.out);
+        const QJsonObject mass = json["mass"].toObject();
+        const double total = mass["prompt_text_before_image"].toDouble() + mass["image"].toDouble() +
+                             mass["prompt_text_after_image"].toDouble() + mass["answer_text"].toDouble();
+        QVERIFY2(std::fabs(total - 1.0) < 1e-5, qPrintable(QString::number(total)));
+        QVERIFY(std::fabs(mass["image_base"].toDouble() + mass["image_grid"].toDouble() + mass["image_newlines"].toDouble() -
+                          mass["image"].toDouble()) < 1e-6);
+        QCOMPARE(json["base_24x24"].toArray().size(), 576);
+        QCOMPARE(json["map"].toArray().size(), json["map_rows"].toInt() * json["map_cols"].toInt());
+        QCOMPARE(json["tile_mass"].toArray().size(), 4);  // 640x480: 2x2 grid
+        QCOMPARE(json["tokens"].toArray()[1].toInt(), 1);
+        const QImage image(png);
+        QCOMPARE(image.size(), QSize(640, 480));
+        const auto help = runCli({"explain", "--help"});
+        QCOMPARE(help.exitCode, 0);
+        QVERIFY(help.out.contains("Usage: llava-insight-cli explain"));
+        const auto nothing = runCli({"explain", "--model", kTinyHf, "--image", kTinyImage, "--prompt", "x"});
+        QCOMPARE(nothing.exitCode, 1);
     }
 
     void logprobsNeedsJson() {
