@@ -2,6 +2,9 @@
 // Ctrl+C: a SIGINT handler sets an atomic flag that the engine's cancel predicate polls, stopping the
 // current answer; at the input prompt a second Ctrl+C exits. Diagnostics (backend, stats) go to stderr.
 #include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -51,7 +54,9 @@ const std::vector<OptionSpec>& chatOptions() {
         {"tokenizer", ValueKind::Value, "FILE", "sentencepiece model (default: <model>/tokenizer.model)"},
         referenceOption(),
         exifOption(),
-        {"json", ValueKind::Flag, "", "with --prompt: print one JSON object (text, tokens, stats)"},
+        {"json", ValueKind::Flag, "", "with --prompt: print one JSON object (text, tokens, stats, stages)"},
+        {"logprobs", ValueKind::Value, "N",
+         "with --json: each token's log-probability and its N most likely alternatives (0-20, default 0 = off)"},
     };
     return kOptions;
 }
@@ -115,6 +120,7 @@ llava::Result<ChatSetup> readSetup(const ParsedArgs& args) {
     LLAVA_TRY(setIfGiven(args, "min-p", s.minP, doubleIn(0, 1)));
     LLAVA_TRY(setIfGiven(args, "repeat-penalty", s.repetitionPenalty, doubleIn(0.01, 100)));
     LLAVA_TRY(setIfGiven(args, "max-new-tokens", s.maxNewTokens, intIn(1, 1 << 20)));
+    LLAVA_TRY(setIfGiven(args, "logprobs", s.logprobs, intIn(0, 20)));
     LLAVA_TRY(setIfGiven(args, "seed", s.seed, [](const std::string& n, const std::string& t) {
         return parseUnsignedOption(n, t);
     }));
@@ -164,6 +170,34 @@ nlohmann::json statsJson(const llava::GenerationStats& s) {
             {"stop_reason", std::string(llava::stopReasonName(s.stopReason))}};
 }
 
+struct DecodedImage {
+    double ms = 0;        // file read + decode
+    double bytes = 0;     // file bytes read + RGB bytes written
+};
+
+// The answer's waterfall: the CLI's own image decoding first, then core's stages (llava/stages.h); times
+// are relative to the start of image decoding. gb_per_s / gflop_per_s: the stage's estimated bytes / FLOPs
+// over its wall time.
+nlohmann::json stagesJson(const std::vector<DecodedImage>& decoded, const std::vector<llava::StageTiming>& stages) {
+    nlohmann::json out = nlohmann::json::array();
+    double offset = 0;
+    auto add = [&out](const std::string& name, int index, double start, double ms, std::int64_t items,
+                      std::int64_t position, double bytes, double flops) {
+        const double s = ms / 1000.0;
+        out.push_back({{"name", name},   {"index", index},         {"start_ms", start},
+                       {"ms", ms},       {"items", items},         {"position", position},
+                       {"bytes", bytes}, {"flops", flops},
+                       {"gb_per_s", s > 0 ? bytes / s / 1e9 : 0.0}, {"gflop_per_s", s > 0 ? flops / s / 1e9 : 0.0}});
+    };
+    for (std::size_t i = 0; i < decoded.size(); ++i) {
+        add("image.decode", static_cast<int>(i), offset, decoded[i].ms, 1, 0, decoded[i].bytes, 0.0);
+        offset += decoded[i].ms;
+    }
+    for (const llava::StageTiming& t : stages)
+        add(t.name, t.index, offset + t.startMs, t.ms, t.items, t.position, t.bytes, t.flops);
+    return out;
+}
+
 void printStatsLine(const llava::GenerationStats& s) {
     std::cerr << "[" << s.generatedTokens << " tokens, stop " << llava::stopReasonName(s.stopReason) << ", image "
               << s.imageTokens << " tok in " << static_cast<int>(s.imageEncodeMs) << " ms, prefill "
@@ -174,8 +208,32 @@ void printStatsLine(const llava::GenerationStats& s) {
 struct Answer {
     std::string text;
     std::vector<int> tokens;
+    std::vector<llava::TokenConfidence> confidence;  // one per token when SamplingParams::logprobs > 0
     llava::GenerationStats stats;
 };
+
+// A log-probability for JSON: -inf (a token the sampling filters removed) has no JSON number -> null.
+nlohmann::json logprobJson(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
+
+nlohmann::json logprobEntry(const llava::TokenLogprob& t) {
+    std::vector<int> bytes(t.token.begin(), t.token.end());
+    for (int& b : bytes) b &= 0xff;
+    return {{"token", t.token}, {"id", t.id}, {"logprob", logprobJson(t.logprob)},
+            {"raw_logprob", logprobJson(t.rawLogprob)}, {"bytes", bytes}};
+}
+
+// OpenAI's chat-completions shape: {"content": [{token, logprob, bytes, top_logprobs: [...]}, ...]}, plus
+// "id" and "raw_logprob" (the model's own probability before temperature/top-k/top-p) in every entry.
+nlohmann::json logprobsJson(const std::vector<llava::TokenConfidence>& confidence) {
+    nlohmann::json content = nlohmann::json::array();
+    for (const llava::TokenConfidence& c : confidence) {
+        nlohmann::json entry = logprobEntry(c.chosen);
+        entry["top_logprobs"] = nlohmann::json::array();
+        for (const llava::TokenLogprob& t : c.top) entry["top_logprobs"].push_back(logprobEntry(t));
+        content.push_back(std::move(entry));
+    }
+    return {{"content", std::move(content)}};
+}
 
 // One reply; streams pieces to stdout unless `quiet`.
 llava::Result<Answer> answer(llava::Engine& engine, const llava::UserMessage& message,
@@ -185,6 +243,7 @@ llava::Result<Answer> answer(llava::Engine& engine, const llava::UserMessage& me
     g_generating.store(true);
     auto onToken = [&](const llava::TokenEvent& event) {
         result.tokens.push_back(event.id);
+        if (event.confidence) result.confidence.push_back(*event.confidence);
         result.text += event.piece;
         if (!quiet) std::cout << event.piece << std::flush;
         return true;
@@ -197,10 +256,18 @@ llava::Result<Answer> answer(llava::Engine& engine, const llava::UserMessage& me
 }
 
 llava::Result<std::vector<llava::RgbImage>> loadImages(const std::vector<std::string>& paths,
-                                                       imageio::ExifTranspose exif) {
+                                                       imageio::ExifTranspose exif,
+                                                       std::vector<DecodedImage>* timings = nullptr) {
     std::vector<llava::RgbImage> images;
     for (const std::string& path : paths) {
+        const auto begin = std::chrono::steady_clock::now();
         LLAVA_ASSIGN_OR_RETURN(llava::RgbImage image, loadImage(path, exif));
+        if (timings) {
+            std::error_code ec;
+            const auto fileBytes = std::filesystem::file_size(path, ec);
+            timings->push_back({std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count(),
+                                (ec ? 0.0 : static_cast<double>(fileBytes)) + static_cast<double>(image.rowBytes()) * image.height});
+        }
         images.push_back(std::move(image));
     }
     return images;
@@ -254,9 +321,12 @@ llava::Status runChat(const Args& argv) {
     if (!modelDir) return llava::makeError(llava::ErrorCode::InvalidArgument, "missing --model DIR");
     if (args.has("json") && !args.has("prompt"))
         return llava::makeError(llava::ErrorCode::InvalidArgument, "--json needs --prompt");
+    if (args.has("logprobs") && !args.has("json"))
+        return llava::makeError(llava::ErrorCode::InvalidArgument, "--logprobs needs --json");
     LLAVA_ASSIGN_OR_RETURN(ChatSetup setup, readSetup(args));
     const imageio::ExifTranspose exif = exifFrom(args);
-    LLAVA_ASSIGN_OR_RETURN(std::vector<llava::RgbImage> images, loadImages(args.values("image"), exif));
+    std::vector<DecodedImage> decoded;
+    LLAVA_ASSIGN_OR_RETURN(std::vector<llava::RgbImage> images, loadImages(args.values("image"), exif, &decoded));
 
     const llava::BackendRegistry registry = makeBackendRegistry();
     setup.engine.registry = &registry;
@@ -279,8 +349,10 @@ llava::Status runChat(const Args& argv) {
         nlohmann::json out = {{"text", result.text},
                               {"tokens", result.tokens},
                               {"stats", statsJson(result.stats)},
+                              {"stages", stagesJson(decoded, result.stats.stages)},
                               {"backend", report.name},
                               {"fallback_reason", report.fallbackReason}};
+        if (setup.sampling.logprobs > 0) out["logprobs"] = logprobsJson(result.confidence);
         std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
         std::cout << "\n" << std::flush;

@@ -16,5 +16,6 @@ llava::Status runPreprocess(const Args& args);
 llava::Status runTokenize(const Args& args);
 llava::Status runChat(const Args& args);
 llava::Status runMakeDemoModel(const Args& args);
+llava::Status runExplain(const Args& args);
 
 }  // namespace cli

@@ -28,6 +28,7 @@ const std::vector<Command>& commandTable() {
         {"tokenize", cli::runTokenize, "token ids and pieces of a text (optionally inside a chat template)"},
         {"chat", cli::runChat, "answer a prompt about images, or chat interactively"},
         {"make-demo-model", cli::runMakeDemoModel, "write a tiny random-weight model folder for trying things out"},
+        {"explain", cli::runExplain, "where the answer looked: attention on the image as heatmap / numbers"},
     };
     return kCommands;
 }

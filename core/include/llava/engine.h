@@ -39,6 +39,7 @@
 #include "llava/image.h"
 #include "llava/modelconfig.h"
 #include "llava/sampler.h"
+#include "llava/stages.h"
 #include "llava/status.h"
 
 namespace llava {
@@ -102,6 +103,8 @@ struct ContextPlan {
 struct TokenEvent {
     std::int32_t id = 0;            // -1: end-of-reply flush (see above)
     std::string piece;              // UTF-8 safe text for this token
+    // Only when SamplingParams::logprobs > 0 (and never on the id -1 flush): how sure the model was.
+    std::optional<TokenConfidence> confidence;
 };
 
 enum class StopReason { Eos, StopString, MaxTokens, ContextFull, Cancelled };
@@ -120,6 +123,7 @@ struct GenerationStats {
                                     // the rest of the prompt was reused from the KV cache
     int generatedTokens = 0;
     StopReason stopReason = StopReason::Eos;
+    std::vector<StageTiming> stages;  // the waterfall of this answer, in time order (llava/stages.h)
 };
 
 // Return false to stop generating (StopReason::Cancelled; the reply so far is kept).

@@ -24,6 +24,25 @@ struct SamplingParams {
     // Extra stop strings (besides the chat template's): generation stops when the reply text contains one;
     // it and anything after it are never streamed and not kept. Used by ChatSession, ignored by Sampler.
     std::vector<std::string> stopStrings;
+    // > 0: every TokenEvent carries a TokenConfidence with this many alternatives (the GUI asks for 5).
+    // 0 = off: nothing is computed, and plain greedy keeps picking the token on the device.
+    int logprobs = 0;
+};
+
+// One token's log-probabilities (natural log). `logprob` is under the distribution the token was drawn
+// from: repetition penalty, temperature, top-k, top-p and min-p applied and renormalised (greedy: the
+// penalised logits' softmax, as HF's output_scores); -inf for a token those filters removed. `rawLogprob`
+// is the model's own log-softmax over the valid vocabulary (HF output_logits), before anything else.
+struct TokenLogprob {
+    std::int32_t id = 0;
+    double logprob = 0;
+    double rawLogprob = 0;
+    std::string token;  // its text (filled by the chat session: "▁" as a space, a byte piece as that byte)
+};
+
+struct TokenConfidence {
+    TokenLogprob chosen;
+    std::vector<TokenLogprob> top;  // (n) highest penalised logits first (ties: lower id), chosen or not
 };
 
 class Sampler {
@@ -40,10 +59,19 @@ public:
     // Exposed for tests with hand-computed distributions; empty for greedy.
     std::vector<float> distribution(std::span<const float> logits, std::span<const std::int32_t> recent) const;
 
+    // Log-probabilities of `chosen` and of the n most likely ids for the same (logits, recent) that
+    // sample() sees. Costs a softmax and a sort of the vocabulary: call it only when asked for.
+    TokenConfidence confidence(std::span<const float> logits, std::span<const std::int32_t> recent,
+                               std::int32_t chosen, int n) const;
+
     const SamplingParams& params() const { return m_params; }
 
 private:
     std::vector<float> penalised(std::span<const float> logits, std::span<const std::int32_t> recent) const;
+    // temperature -> top-k -> softmax -> top-p -> min-p on penalised logits `l` (non-empty, temperature > 0):
+    // `order` = ids by descending logit, `p` = their probabilities before the final renormalisation; returns
+    // how many of `order` are kept.
+    std::size_t filter(const std::vector<float>& l, std::vector<std::int32_t>& order, std::vector<double>& p) const;
     double uniform();  // [0, 1)
 
     SamplingParams m_params;

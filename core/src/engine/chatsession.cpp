@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/confidence.h"
 #include "engine/engineimpl.h"
+#include "engine/stagerecording.h"
 #include "engine/stopfilter.h"
 #include "llava/detokenizer.h"
 #include "llava/preprocess.h"
@@ -24,6 +26,8 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
                                                const TokenCallback& onToken, const CancelPredicate& cancel) {
     const auto t0 = Clock::now();
     GenerationStats stats;
+    StageLog stageLog(t0);
+    const StageLogBinding bindStageLog(*m_engine.m_model, &stageLog);
     if (message.text.empty() && message.images.empty())
         return makeError(ErrorCode::InvalidArgument, "empty message: type a question or attach an image");
     LLAVA_TRY(checkTextSize(message.text));
@@ -58,7 +62,7 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
         ConversationImage& img = image(k);
         if (img.encoded()) continue;
         const RgbImage& pixels = k < base ? img.pixels : message.images[k - base];
-        LLAVA_ASSIGN_OR_RETURN(PreprocessedImage pre, preprocessImage(pixels, img.layout, config.vision));
+        LLAVA_ASSIGN_OR_RETURN(PreprocessedImage pre, preprocessRecorded(pixels, img.layout, config.vision, m_engine.m_model->stageLog()));
         LLAVA_ASSIGN_OR_RETURN(img.features, model.encodeImage(pre.pixels, img.layout, cancel));
         img.pixels = RgbImage{};
         ++stats.imagesEncoded;
@@ -109,7 +113,9 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
     bool listenerStopped = false, stopString = false;
     stats.stopReason = StopReason::MaxTokens;
     // Plain greedy (no penalty) is an argmax: the backend picks the token and only its id comes back.
-    const bool greedyOnBackend = sampling.temperature <= 0.0f && sampling.repetitionPenalty == 1.0f;
+    // Confidence needs the whole logits row on the host, so it turns that shortcut off.
+    const bool greedyOnBackend =
+        sampling.temperature <= 0.0f && sampling.repetitionPenalty == 1.0f && sampling.logprobs <= 0;
     std::int32_t picked = -1;  // the token the backend chose at the previous step (greedyOnBackend)
     const auto tDecode = Clock::now();
     for (int step = 0; step < sampling.maxNewTokens; ++step) {
@@ -119,8 +125,13 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
             picked >= 0 ? picked : sampler.sample(std::span(logits).first(static_cast<std::size_t>(nValid)), history);
         if (id == tokenizer.eosId() || id == config.text.eosId) { stats.stopReason = StopReason::Eos; break; }
         ++stats.generatedTokens;
+        TokenEvent event;
+        if (sampling.logprobs > 0)  // before `id` joins the history: the penalty saw the history without it
+            event.confidence = tokenConfidence(sampler, tokenizer, std::span(logits).first(static_cast<std::size_t>(nValid)),
+                                               history, id, sampling.logprobs);
         history.push_back(id);
-        TokenEvent event{id, filter.push(detok.push(id), &stopString)};
+        event.id = id;
+        event.piece = filter.push(detok.push(id), &stopString);
         replyText += event.piece;
         if (stats.generatedTokens == 1) stats.timeToFirstTokenMs = msSince(t0);
         if (onToken && !onToken(event)) { listenerStopped = true; stats.stopReason = StopReason::Cancelled; break; }
@@ -138,7 +149,7 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
     }
     if (!listenerStopped && !stopString) {
         // Bytes of an unfinished character (U+FFFD each) and text held back as a possible stop-string start.
-        TokenEvent tail{-1, filter.push(detok.flush(), &stopString)};
+        TokenEvent tail{-1, filter.push(detok.flush(), &stopString), std::nullopt};
         tail.piece += filter.flush();
         if (stopString) stats.stopReason = StopReason::StopString;
         if (!tail.piece.empty()) {
@@ -150,6 +161,7 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
     stats.decodeTokPerS = stats.generatedTokens > 1 ? (stats.generatedTokens - 1) / std::max(1e-9, decodeS) : 0.0;
     m_turns.push_back(next);
     m_turns.push_back({ChatRole::Assistant, replyText, 0});
+    stats.stages = stageLog.finish();
     return stats;
 }
 

@@ -64,6 +64,7 @@ Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels
     if (m_debug) selected.resize(static_cast<std::size_t>(nCrops) * nPatches * vc.dVision);
     for (int c0 = 0; c0 < nCrops; c0 += m_maxCrops) {  // one pass for every image the pinpoints allow
         if (cancel && cancel()) return cancelled("image encoding");
+        const auto clipBegin = StageLog::now();
         const int crops = std::min(m_maxCrops, nCrops - c0);
         const std::int64_t patchRows = std::int64_t{crops} * nPatches;
         LLAVA_ASSIGN_OR_RETURN(Tensor pixelRows, rowView(m_pixels, 0, std::int64_t{crops} * 3 * vc.imageSize));
@@ -95,6 +96,8 @@ Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels
         if (m_debug)
             LLAVA_TRY(b.download(patches, selected.data() + static_cast<std::size_t>(c0) * nPatches * vc.dVision,
                                  static_cast<std::size_t>(patchRows) * vc.dVision * 4));
+        LLAVA_TRY(endStage(kStageClip, clipBegin, crops, 0, clipBytes(m_config, m_costs, crops), clipFlops(m_config, crops)));
+        const auto projectorBegin = StageLog::now();
         LLAVA_ASSIGN_OR_RETURN(Tensor p1, rows(m_p1, patchRows));
         LLAVA_ASSIGN_OR_RETURN(Tensor p2, rows(m_p2, patchRows));
         LLAVA_TRY(b.matmul(p1, patches, m_proj1W, m_proj1B, MatmulMode::Overwrite));
@@ -102,7 +105,10 @@ Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels
         LLAVA_TRY(b.matmul(p2, p1, m_proj2W, m_proj2B, MatmulMode::Overwrite));
         LLAVA_TRY(b.download(p2, projected.data() + static_cast<std::size_t>(c0) * nPatches * d,
                              static_cast<std::size_t>(patchRows) * d * 4));
+        LLAVA_TRY(endStage(kStageProjector, projectorBegin, crops, 0, projectorBytes(m_config, m_costs, crops),
+                           projectorFlops(m_config, crops)));
     }
+    const auto mergeBegin = StageLog::now();
     dump("vision.selected", selected, {nCrops * nPatches, vc.dVision});
     dump("projector.out", projected, {nCrops * nPatches, d});
     std::vector<float> newline(static_cast<std::size_t>(d));
@@ -111,6 +117,8 @@ Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels
     LLAVA_TRY(b.download(nl, newline.data(), newline.size() * 4));
     std::vector<float> merged = mergeImageFeatures(projected, layout, vc.patchesPerSide(), newline, d);
     dump("image.merged", merged, {static_cast<std::int64_t>(merged.size() / static_cast<std::size_t>(d)), d});
+    const auto mergedRows = static_cast<std::int64_t>(merged.size() / static_cast<std::size_t>(d));
+    LLAVA_TRY(endStage(kStageMerge, mergeBegin, mergedRows, 0, mergeBytes(m_config, mergedRows, nCrops), 0.0));
     return merged;
 }
 
@@ -153,6 +161,7 @@ Status LlavaModel::llmLayer(int layer, const Tensor& x, int n, int position, boo
         LLAVA_TRY(b.rope(k, t.nKvHeads, t.headDim, position, t.ropeTheta));
         LLAVA_TRY(b.copy(kDst, k));
         LLAVA_TRY(b.copy(vDst, v));
+        if (m_capture) LLAVA_TRY(captureAttention(layer, q, kc, n, position));
         LLAVA_TRY(b.attention(att, q, kAll, vAll, params));
     }
     LLAVA_TRY(b.matmul(x, att, w.o, {}, MatmulMode::Accumulate));
@@ -180,6 +189,7 @@ Status LlavaModel::prefill(std::span<const std::int32_t> ids, const std::vector<
                                                     std::to_string(nPast) + " exceed the context of " + std::to_string(m_context));
     Backend& b = m_backend;
     for (int c0 = 0; c0 < total; c0 += m_chunk) {
+        const auto chunkBegin = StageLog::now();
         const int n = std::min(m_chunk, total - c0);
         LLAVA_ASSIGN_OR_RETURN(Tensor x, rows(m_x, n));
         LLAVA_TRY(b.embed(x, m_embed, ids.subspan(static_cast<std::size_t>(c0), static_cast<std::size_t>(n))));
@@ -198,6 +208,9 @@ Status LlavaModel::prefill(std::span<const std::int32_t> ids, const std::vector<
             LLAVA_TRY(b.matmul(m_logits, m_lastNorm, m_lmHead, {}, MatmulMode::Overwrite));
             LLAVA_TRY(b.download(m_logits, m_logitsHost.data(), m_logitsHost.size() * 4));
         }
+        const bool last = c0 + n == total;
+        LLAVA_TRY(endStage(kStagePrefillChunk, chunkBegin, n, nPast + c0, decoderBytes(m_config, m_costs, n, nPast + c0, last),
+                           decoderFlops(m_config, n, nPast + c0, last)));
     }
     dump("logits", m_logitsHost, {m_config.text.nVocab});
     return Status::ok();
@@ -226,20 +239,26 @@ Status LlavaModel::runDecodeStep(std::int32_t id, int position) {
 }
 
 Status LlavaModel::decode(std::int32_t id, int position) {
+    const auto begin = StageLog::now();
     LLAVA_TRY(runDecodeStep(id, position));
     LLAVA_TRY(m_backend.download(m_logits, m_logitsHost.data(), m_logitsHost.size() * 4));
     dump("logits", m_logitsHost, {m_config.text.nVocab});
-    return Status::ok();
+    return endStage(kStageDecodeFirst, begin, 1, position, decoderBytes(m_config, m_costs, 1, position, true),
+                    decoderFlops(m_config, 1, position, true));
 }
 
 Result<std::int32_t> LlavaModel::decodeGreedy(std::int32_t id, int position, int nValid) {
+    const auto begin = StageLog::now();
     LLAVA_TRY(runDecodeStep(id, position));
     if (m_debug) {
         std::vector<float> logits(m_logitsHost.size());
         LLAVA_TRY(m_backend.download(m_logits, logits.data(), logits.size() * 4));
         dump("logits", logits, {m_config.text.nVocab});
     }
-    return m_backend.argmax(m_logits, nValid);
+    LLAVA_ASSIGN_OR_RETURN(std::int32_t next, m_backend.argmax(m_logits, nValid));
+    LLAVA_TRY(endStage(kStageDecodeFirst, begin, 1, position, decoderBytes(m_config, m_costs, 1, position, true),
+                       decoderFlops(m_config, 1, position, true)));
+    return next;
 }
 
 }  // namespace llava

@@ -24,7 +24,36 @@ Result<std::unique_ptr<LlavaModel>> LlavaModel::create(Backend& backend, const C
         if (side > 0) model->m_maxCrops = std::max(model->m_maxCrops, 1 + ((w + side - 1) / side) * ((h + side - 1) / side));
     LLAVA_TRY(model->loadWeights(checkpoint, precision, progress));
     LLAVA_TRY(model->allocateActivations());
+    model->computeStageCosts();
     return model;
+}
+
+void LlavaModel::computeStageCosts() {
+    const auto bytes = [](const Tensor& t) {
+        return t.isNull() ? 0.0 : static_cast<double>(storageBytes(t.format, t.rows(), t.cols()));
+    };
+    StageCosts& c = m_costs;
+    c = {};
+    for (const Tensor* t : {&m_patchW, &m_classEmb, &m_posEmb, &m_preW, &m_preB}) c.clipWeightBytes += bytes(*t);
+    for (const auto& w : m_clip)
+        for (const Tensor* t : {&w.ln1W, &w.ln1B, &w.ln2W, &w.ln2B, &w.qW, &w.qB, &w.kW, &w.kB, &w.vW, &w.vB, &w.oW, &w.oB,
+                                &w.fc1W, &w.fc1B, &w.fc2W, &w.fc2B})
+            c.clipWeightBytes += bytes(*t);
+    for (const Tensor* t : {&m_proj1W, &m_proj1B, &m_proj2W, &m_proj2B}) c.projectorWeightBytes += bytes(*t);
+    for (const auto& w : m_llm)
+        for (const Tensor* t : {&w.inNorm, &w.postNorm, &w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down})
+            c.llmLayerWeightBytes += bytes(*t);
+    c.lmHeadBytes = bytes(m_finalNorm) + bytes(m_lmHead);
+    c.embedRowBytes = m_embed.rows() > 0 ? bytes(m_embed) / static_cast<double>(m_embed.rows()) : 0.0;
+    c.kvBytesPerValue = m_kCache.empty() ? 4.0 : bytes(m_kCache[0]) / static_cast<double>(std::max<std::int64_t>(1, m_kCache[0].elementCount()));
+}
+
+Status LlavaModel::endStage(std::string_view name, StageLog::Clock::time_point begin, std::int64_t items,
+                            std::int64_t position, double bytes, double flops) {
+    if (!m_stageLog) return Status::ok();
+    LLAVA_TRY(m_backend.synchronize());
+    m_stageLog->record(name, begin, items, position, bytes, flops);
+    return Status::ok();
 }
 
 Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress) {

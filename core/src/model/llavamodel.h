@@ -16,6 +16,8 @@
 #include "llava/backend.h"
 #include "llava/checkpoint.h"
 #include "llava/engine.h"
+#include "model/stagecost.h"
+#include "model/stagelog.h"
 
 namespace llava {
 
@@ -39,6 +41,15 @@ struct ImageSlot {
 
 using ModelProgress = std::function<bool(std::uint64_t done, std::uint64_t total)>;
 
+// Attention probabilities of chosen query positions, captured while prefill() runs (the "where did it
+// look" view re-runs the positions it explains). Computed on the host from the layer's q rows and the
+// KV cache, in double: softmax(q k^T / sqrt(headDim)) over keys [0, position], per layer and head.
+// Needs an F32 KV cache (the CPU backend); other formats -> Unsupported.
+struct AttentionCapture {
+    std::vector<int> positions;              // absolute query positions to capture
+    std::vector<std::vector<float>> rows;    // [(i * nLayers + layer) * nHeads + head]: (positions[i] + 1)
+};
+
 class LlavaModel {
 public:
     static Result<std::unique_ptr<LlavaModel>> create(Backend& backend, const Checkpoint& checkpoint,
@@ -49,6 +60,13 @@ public:
     const ModelConfig& config() const { return m_config; }
     int contextLength() const { return m_context; }
     void setDebugHook(DebugHook hook) { m_debug = std::move(hook); }
+    // While set, encodeImage / prefill / decode record their stages into `log` (nullptr: nothing is
+    // recorded and no extra synchronisation happens). The log must outlive the calls.
+    void setStageLog(StageLog* log) { m_stageLog = log; }
+    StageLog* stageLog() const { return m_stageLog; }
+    // While set, prefill() fills `capture` for the positions it runs (nullptr: off, no cost).
+    void setAttentionCapture(AttentionCapture* capture) { m_capture = capture; }
+    const StageCosts& stageCosts() const { return m_costs; }
 
     // pixels (nCrops, 3, S, S) normalised -> merged image embedding (imageTokens, dModel) on the host.
     Result<std::vector<float>> encodeImage(std::span<const float> pixels, const ImageLayout& layout,
@@ -76,6 +94,11 @@ private:
     Status decodeStep();
     Status runDecodeStep(std::int32_t id, int position);  // validate, upload the step, run or replay it
     void dump(std::string_view name, const std::vector<float>& data, const Shape& shape) const;
+    void computeStageCosts();
+    Status captureAttention(int layer, const Tensor& q, const Tensor& kCache, int n, int position);
+    // Synchronises the backend and records the stage when a log is set.
+    Status endStage(std::string_view name, StageLog::Clock::time_point begin, std::int64_t items,
+                    std::int64_t position, double bytes, double flops);
 
     Backend& m_backend;
     ModelConfig m_config;
@@ -85,6 +108,9 @@ private:
     // AttentionParams::reducedPrecision per tower: true when its matrices are not F32 (set at load).
     bool m_clipReducedPrecision = false, m_llmReducedPrecision = false;
     DebugHook m_debug;
+    StageLog* m_stageLog = nullptr;
+    AttentionCapture* m_capture = nullptr;
+    StageCosts m_costs;                  // weight bytes per stage, from the uploaded formats
     std::vector<Tensor> m_owned;         // everything allocated, released in the destructor
 
     // weights

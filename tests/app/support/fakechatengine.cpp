@@ -57,7 +57,7 @@ llava::Result<llava::GenerationStats> FakeChatEngine::reply(const GenerationRequ
             break;
         }
         std::this_thread::sleep_for(m_script.tokenDelay);
-        llava::TokenEvent event{i + 3, m_script.pieces[i].toStdString()};
+        llava::TokenEvent event{i + 3, m_script.pieces[i].toStdString(), std::nullopt};
         ++stats.generatedTokens;
         if (onToken && !onToken(event)) {
             stats.stopReason = llava::StopReason::Cancelled;
