@@ -44,7 +44,7 @@ const std::vector<OptionSpec>& chatOptions() {
         {"max-new-tokens", ValueKind::Value, "N", "answer length limit (default 512)"},
         {"seed", ValueKind::Value, "S", "sampling seed (default 0)"},
         {"backend", ValueKind::Value, "B", "cpu | cuda | auto (default auto)"},
-        {"threads", ValueKind::Value, "N", "CPU threads (default: all)"},
+        {"threads", ValueKind::Value, "N", "CPU threads (default: all usable; more are clamped to them)"},
         {"precision", ValueKind::Value, "P", "weights: as-stored | f16 | f32 | q8 | q4 (default as-stored)"},
         {"check-weights", ValueKind::Flag, "", "scan every weight for NaN/Inf at load (names the first bad tensor)"},
         {"no-selfcheck", ValueKind::Flag, "", "use CUDA without comparing its ops with the CPU first (benchmarks)"},

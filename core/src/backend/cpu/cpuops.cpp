@@ -158,7 +158,7 @@ Status CpuBackend::quickGelu(const Tensor& x) {
 
 Status CpuBackend::gelu(const Tensor& x) {
     LLAVA_ASSIGN_OR_RETURN(float* p, f32(x, "gelu"));
-    forRanges(m_pool, x.elementCount(), [&](std::int64_t b, std::int64_t e) { geluRange(p + b, e - b); });
+    forRanges(m_pool, x.elementCount(), [&](std::int64_t b, std::int64_t e) { geluRange(m_isa, p + b, e - b); });
     return Status::ok();
 }
 
