@@ -159,7 +159,6 @@ Status BackendCuda::add(const Tensor& out, const Tensor& a, const Tensor& b) {
 
 Status BackendCuda::embed(const Tensor& out, const Tensor& table, std::span<const std::int32_t> ids) {
     return guarded("embed", [&] {
-        if (!isFloatFormat(table.format)) fail(BackendErrorKind::Unsupported, "embed: quantised table");
         if (out.rows() != static_cast<std::int64_t>(ids.size()) || out.cols() != table.cols())
             failShapes("embed", out, table);
         for (const std::int32_t id : ids)

@@ -18,7 +18,6 @@ const std::int32_t* BackendCuda::stepPointer(const Tensor& step, const char* op)
 
 Status BackendCuda::embedAt(const Tensor& out, const Tensor& table, const Tensor& step) {
     return guarded("embedAt", [&] {
-        if (!isFloatFormat(table.format)) fail(BackendErrorKind::Unsupported, "embedAt: quantised table");
         if (out.rows() != 1 || out.cols() != table.cols()) failShapes("embedAt", out, table);
         float* o = activation(out, "embedAt out");
         const void* t = devicePointer(table, bytesOf(table), "embedAt");

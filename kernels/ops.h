@@ -39,7 +39,7 @@ void add(float* out, const float* a, const void* b, Format bFormat, std::int64_t
 
 // ---- data movement ------------------------------------------------------------------------------
 // out row i = table row ids[i] as fp32 for 0 <= ids[i] < tableRows (ids: device, checked by the caller;
-// others leave the row as it was).
+// others leave the row as it was). table (tableRows, d) in any storage format, Q8/Q4 included.
 void embed(float* out, const void* table, Format tableFormat, const std::int32_t* ids, std::int64_t nIds,
            std::int64_t d, std::int64_t tableRows, cudaStream_t stream);
 // pixels (crops, 3, side, side) -> cols (crops * (side/p)², 3*p*p), row = patch, col = (ch, y, x).

@@ -47,8 +47,10 @@ const std::vector<OptionSpec>& chatOptions() {
         {"max-new-tokens", ValueKind::Value, "N", "answer length limit (default 512)"},
         {"seed", ValueKind::Value, "S", "sampling seed (default 0)"},
         {"backend", ValueKind::Value, "B", "cpu | cuda | auto (default auto)"},
-        {"threads", ValueKind::Value, "N", "CPU threads (default: all)"},
+        {"threads", ValueKind::Value, "N", "CPU threads (default: all usable; more are clamped to them)"},
         {"precision", ValueKind::Value, "P", "weights: as-stored | f16 | f32 | q8 | q4 (default as-stored)"},
+        {"check-weights", ValueKind::Flag, "", "scan every weight for NaN/Inf at load (names the first bad tensor)"},
+        {"no-selfcheck", ValueKind::Flag, "", "use CUDA without comparing its ops with the CPU first (benchmarks)"},
         {"context", ValueKind::Value, "N", "context length in tokens (default 4096)"},
         {"template", ValueKind::Value, "NAME", "chat template (default: the model's)"},
         {"tokenizer", ValueKind::Value, "FILE", "sentencepiece model (default: <model>/tokenizer.model)"},
@@ -136,6 +138,8 @@ llava::Result<ChatSetup> readSetup(const ParsedArgs& args) {
         LLAVA_TRY(setIfGiven(args, "reference", reference, parseReferenceOption));
         e.reference = reference;
     }
+    e.checkWeights = args.has("check-weights");
+    if (args.has("no-selfcheck")) e.selfCheck = llava::SelfCheck::Skip;
     if (auto v = args.value("template")) e.templateName = *v;
     if (auto v = args.value("tokenizer")) e.tokenizerPath = *v;
     return setup;
@@ -153,6 +157,9 @@ void reportBackend(const llava::Engine& engine) {
               << llava::weightPrecisionName(r.precision) << ", reference " << llava::referenceName(engine.reference())
               << "\n";
     if (!r.fallbackReason.empty()) std::cerr << "backend fallback: " << oneLine(r.fallbackReason) << "\n";
+    if (!r.notice.empty()) std::cerr << "backend note: " << oneLine(r.notice) << "\n";
+    if (!r.selfCheckReport.empty() && !r.fallbackReason.empty())
+        std::cerr << "CUDA self-check report (attach it to a bug report):\n" << r.selfCheckReport << "\n";
     const llava::BackendMemory& m = r.memory;
     std::cerr << "memory: weights " << mib(m.weightBytes)
               << (m.mappedWeightBytes ? " + " + mib(m.mappedWeightBytes) + " read in place from the files" : "")
@@ -351,7 +358,9 @@ llava::Status runChat(const Args& argv) {
                               {"stats", statsJson(result.stats)},
                               {"stages", stagesJson(decoded, result.stats.stages)},
                               {"backend", report.name},
-                              {"fallback_reason", report.fallbackReason}};
+                              {"fallback_reason", report.fallbackReason},
+                              {"backend_notice", report.notice},
+                              {"self_check_report", report.selfCheckReport}};
         if (setup.sampling.logprobs > 0) out["logprobs"] = logprobsJson(result.confidence);
         std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {

@@ -358,6 +358,17 @@ struct Suite {
             ctx.check(s.code() == ErrorCode::OutOfRange, "embed with id 50 of 50 rows is OutOfRange: " + s.toString());
             ctx.check(s.message().find("50") != std::string::npos, "the message names the id: " + s.message());
         }
+        // Quantised tables (--precision q8/q4 quantise the token embedding): the same codes on both sides
+        // (uploadWeight quantises identically), dequantised rows must match exactly. Q4 needs d % 128 == 0
+        // (256); Q8 with d = 131 puts the F32 row scales at byte 37 x 131 = 4847, not 4-byte aligned.
+        for (auto [precision, d2] : {std::pair{WeightPrecision::Q8, std::int64_t{131}}, std::pair{WeightPrecision::Q4, std::int64_t{256}}}) {
+            Pair table = kit.weight(test::randomFloats(std::size_t(37 * d2), ++seed), {37, d2}, StorageFormat::F16, precision);
+            const std::vector<std::int32_t> ids = {36, -1, 0, 17, 17};
+            Pair out = kit.random(std::int64_t(ids.size()), d2, ++seed);
+            ctx.ok(cuda->embed(out.cuda, table.cuda, ids));
+            ctx.ok(cpu->embed(out.cpu, table.cpu, ids));
+            kit.close(out, std::string("embed ") + formatName(table.cpu.format) + " table", 0.0);
+        }
     }
 
     void patchEmbed(Context& ctx) {

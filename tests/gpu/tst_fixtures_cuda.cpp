@@ -1,14 +1,16 @@
 // The tiny LLaVA-NeXT fixtures (tests/fixtures, HF transformers fp32 goldens) through LlavaModel on the
-// CUDA backend, in fp32 (WeightPrecision::F32: fp32 GEMMs and fp32 attention) and in fp16 (F16 weights,
-// 16-bit tensor-core GEMMs and attention). Per golden file (row = file name):
+// CUDA backend, in fp32 (WeightPrecision::F32: fp32 GEMMs and fp32 attention), in fp16 (F16 weights,
+// 16-bit tensor-core GEMMs and attention) and quantised (q8 / q4: the same codes as the CPU's, the token
+// embedding included; on these 8..64-column fixtures q4 falls back to q8). Per golden file (row = file name):
 //   vision  the image tower + projector + merge on CUDA vs the CPU backend on the same synthetic image of
 //           the fixture's size (the PNG decoder lives in the Qt app; the CPU side is itself checked
-//           against HF in tst_llavaparity): NMSE <= 1e-10 (fp32) / 1e-4 (fp16);
+//           against HF in tst_llavaparity): NMSE <= 1e-10 (fp32) / 1e-4 (fp16, q8, q4: bf16-rounded GEMMs);
 //   decoder the golden image features and input ids prefilled on CUDA: last-position logits vs HF,
-//           |a - b| <= 1e-4 + 1e-3 |ref| everywhere (fp32, as the CPU test) / NMSE <= 1e-4 (fp16);
-//   greedy  32 tokens vs HF's: all identical in fp32; in fp16 the first divergence is allowed only at a
+//           |a - b| <= 1e-4 + 1e-3 |ref| everywhere (fp32, as the CPU test) / NMSE <= 1e-4 (fp16) /
+//           NMSE <= 5e-3 (q8, q4: the quantisation bound of tests/engine/tst_quantparity);
+//   greedy  32 tokens vs HF's: all identical in fp32; in fp16/q8/q4 the first divergence is allowed only at a
 //           step whose golden top-2 margin is a near-tie for 16-bit rounding: below max(0.02, 8 x the
-//           largest logit error measured at the prompt's last position).
+//           largest logit error measured at the prompt's last position; q8/q4: below 2 x that error).
 // Skips, with the reason, when no CUDA device is usable.
 #include <algorithm>
 #include <cmath>
@@ -33,6 +35,16 @@ namespace {
 
 const std::filesystem::path kRoot = LLAVA_SOURCE_DIR;
 constexpr double kNearTieMargin = 0.02;
+constexpr double kQuantNmse = 5e-3;
+
+const char* label(WeightPrecision p) {
+    switch (p) {
+    case WeightPrecision::F32: return "fp32";
+    case WeightPrecision::Q8: return "q8";
+    case WeightPrecision::Q4: return "q4";
+    default: return "fp16";
+    }
+}
 
 template <typename T>
 std::vector<T> values(const SafetensorsFile& file, const char* name) {
@@ -96,7 +108,7 @@ struct Suite {
         const test::Error vision = test::errorOf(*mergedCuda, *mergedCpu);
         const double visionTolerance = fp32 ? 1e-10 : 1e-4;
         Context::info("FIXTURE %s %s vision (%d crops) NMSE %.3e maxabs %.3e (tolerance %.0e)", ctx.row().c_str(),
-                      fp32 ? "fp32" : "fp16", layout->cropCount(), vision.nmse, vision.maxAbs, visionTolerance);
+                      label(precision), layout->cropCount(), vision.nmse, vision.maxAbs, visionTolerance);
         ctx.check(vision.nmse <= visionTolerance, "vision tower + projector + merge: CUDA vs CPU");
 
         // decoder: golden image features + ids (ORIG: one -200; HF: imageTokenId repeated) prefilled on CUDA.
@@ -124,9 +136,10 @@ struct Suite {
         for (std::size_t i = 0; i < logitsRef.size(); ++i)
             outside += !(std::fabs(double(got[i]) - logitsRef[i]) <= 1e-4 + 1e-3 * std::fabs(logitsRef[i]));
         Context::info("FIXTURE %s %s logits vs HF NMSE %.3e maxabs %.3e, %zu outside 1e-4 + 1e-3|ref|", ctx.row().c_str(),
-                      fp32 ? "fp32" : "fp16", le.nmse, le.maxAbs, outside);
+                      label(precision), le.nmse, le.maxAbs, outside);
         if (fp32) ctx.check(outside == 0, "fp32 logits within 1e-4 + 1e-3|ref| of HF everywhere");
-        else ctx.check(le.nmse <= 1e-4, "fp16 logits NMSE vs HF <= 1e-4");
+        else if (precision == WeightPrecision::F16) ctx.check(le.nmse <= 1e-4, "fp16 logits NMSE vs HF <= 1e-4");
+        else ctx.check(le.nmse <= kQuantNmse, "quantised logits NMSE vs HF <= 5e-3");
 
         const auto greedyRef = values<std::int64_t>(*golden, "greedy_tokens");
         const auto margins = values<float>(*golden, "greedy_margin");
@@ -140,14 +153,16 @@ struct Suite {
             if (!ctx.ok((*onCuda)->decode(id, position++), "decode")) return;
         }
         const double margin = same < margins.size() ? margins[same] : 0.0;
-        const double nearTie = std::max(kNearTieMargin, 8.0 * le.maxAbs);
-        Context::info("FIXTURE %s %s greedy: %zu of %zu tokens identical to HF%s", ctx.row().c_str(), fp32 ? "fp32" : "fp16",
+        // q8/q4: two logits each off by at most maxAbs can swap only below 2 x maxAbs (tst_quantparity's rule).
+        const bool quantised = precision == WeightPrecision::Q8 || precision == WeightPrecision::Q4;
+        const double nearTie = quantised ? 2.0 * le.maxAbs : std::max(kNearTieMargin, 8.0 * le.maxAbs);
+        Context::info("FIXTURE %s %s greedy: %zu of %zu tokens identical to HF%s", ctx.row().c_str(), label(precision),
                       same, greedyRef.size(),
                       same < greedyRef.size() ? (", diverged at a golden margin of " + std::to_string(margin) +
                                                  " (near-tie bound " + std::to_string(nearTie) + ")").c_str()
                                               : "");
         if (fp32) ctx.check(same == greedyRef.size(), "fp32: every greedy token identical to HF");
-        else ctx.check(same == greedyRef.size() || margin < nearTie, "fp16: a divergence only at a near-tie");
+        else ctx.check(same == greedyRef.size() || margin < nearTie, "fp16/q8/q4: a divergence only at a near-tie");
     }
 };
 
@@ -169,6 +184,8 @@ int main(int argc, char** argv) {
     const std::vector<gpucheck::Case> cases = {
         {"fp32", [&](Context& ctx) { suite.run(ctx, WeightPrecision::F32); }},
         {"fp16", [&](Context& ctx) { suite.run(ctx, WeightPrecision::F16); }},
+        {"q8", [&](Context& ctx) { suite.run(ctx, WeightPrecision::Q8); }},
+        {"q4", [&](Context& ctx) { suite.run(ctx, WeightPrecision::Q4); }},
     };
     return gpucheck::runCases(argc, argv, setup, cases);
 }

@@ -180,6 +180,11 @@ Rows buildRows() {
                                                      << "is not a pair of positive integers";
         rows.newRow("config: pinpoints missing") << C << configWith("image_grid_pinpoints", QJsonValue::Undefined)
                                                    << "missing \"image_grid_pinpoints\"";
+        // 1e308 is inf as fp32: every RMSNorm output was 0 and the reply one token repeated, with exit 0.
+        rows.newRow("config: rms_norm_eps 1e308") << C << configWith("rms_norm_eps", 1e308)
+                                                    << "rms_norm_eps inf is outside (0, 1]";
+        rows.newRow("config: rms_norm_eps 10") << C << configWith("rms_norm_eps", 10.0)
+                                                 << "rms_norm_eps 10.000000 is outside (0, 1]";
         rows.newRow("config: rope scaling") << C << configWith("rope_scaling", QJsonObject{{"type", "linear"}})
                                               << "rope_scaling";
         rows.newRow("config: duplicate key") << C << QByteArray("{\"model_type\":\"llava\",\"hidden_size\":1,\"hidden_size\":2}")

@@ -34,6 +34,9 @@ enum class WeightPrecision : std::uint8_t {
     F32,       // convert to F32: exact fp32 everywhere (the GPU parity reference; twice the memory of F16)
     Q8,        // int8 per output channel (StorageFormat::Q8PerChannel); vectors stay F32
     Q4,        // int4 groups of 128 (StorageFormat::Q4Group128); matrices whose cols % 128 != 0 -> Q8
+    // Q8/Q4 quantise the matrices that matmul or embed read (every 2-D weight, the token embedding
+    // included: embed() dequantises its rows); a 2-D weight only ever added (the CLIP position embedding)
+    // keeps its stored format (isQuantisableWeight).
 };
 std::string_view weightPrecisionName(WeightPrecision precision);  // "as-stored" | "f16" | "f32" | "q8" | "q4"
 bool parseWeightPrecision(std::string_view text, WeightPrecision* out);
@@ -62,6 +65,9 @@ struct BackendInfo {
     // token). The CPU reference keeps F32 caches.
     bool f16KvCache = false;
     BackendMemory memory;
+    // Something the user asked for that the backend changed, in one line ("threads 1000 clamped to 2:
+    // this process may use 2 CPUs"); empty when none. Shown by the CLI, --json and the status bar.
+    std::string notice;
 };
 
 struct AttentionParams {
@@ -118,7 +124,8 @@ public:
     virtual Status siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) = 0;
     // out (M, D) = a (M, D) + b, b: (M, D) or (1, D)/(D) broadcast over rows, any float format. Aliasing ok.
     virtual Status add(const Tensor& out, const Tensor& a, const Tensor& b) = 0;
-    // out row i = table row ids[i] (converted to F32); ids[i] < 0 leaves row i untouched (image splice
+    // out row i = table row ids[i] (converted to F32; any format, Q8/Q4 rows are dequantised as matmul reads
+    // them); ids[i] < 0 leaves row i untouched (image splice
     // slots, filled by copy()). OutOfRange naming the id when ids[i] >= table rows.
     virtual Status embed(const Tensor& out, const Tensor& table, std::span<const std::int32_t> ids) = 0;
     // Conv with kernel = stride = p, no padding, no bias: pixels (nCrops, 3, S, S) F32, weight (D, 3, p, p)
@@ -170,9 +177,14 @@ struct WeightUploadPlan {
                               // Q4 falls back to Q8 when cols % 128 != 0)
 };
 // Unsupported for other dtypes, ShapeMismatch when byteSize != elements x dtype size; messages start with
-// "<backendName>: weight <name>".
+// "<backendName>: weight <name>". Q8/Q4 apply only where isQuantisableWeight(view.name).
 Result<WeightUploadPlan> planWeightUpload(const TensorView& view, WeightPrecision precision,
                                           std::string_view backendName);
+
+// False for the 2-D weights that no matmul or embed reads (canonical names, checkpoint.h): the CLIP
+// position embedding is added to the patch rows (Backend::add takes float operands only), so Q8/Q4 keep it
+// as stored (577 x 1024: 1.2 MB as F16).
+bool isQuantisableWeight(std::string_view canonicalName);
 
 // Device bytes the checkpoint's weights take after conversion to `precision` (planWeightUpload per
 // tensor): what a backend that copies weights needs, for the memory check before loading.
@@ -182,10 +194,14 @@ std::uint64_t plannedWeightBytes(const Checkpoint& checkpoint, WeightPrecision p
 enum class BackendKind : std::uint8_t { Auto, Cpu, Cuda };
 std::string_view backendKindName(BackendKind kind);  // "auto" | "cpu" | "cuda"
 
+// Whether the registry compares a CUDA backend with the CPU reference before handing it out (selfcheck.h).
+enum class SelfCheck : std::uint8_t { Run, Skip };
+
 struct BackendRequest {
     int threads = 0;                  // CPU: 0 = all hardware threads
     int deviceIndex = 0;              // CUDA device ordinal
     std::uint64_t requiredBytes = 0;  // estimated weights + KV cache + scratch, for a memory check
+    SelfCheck selfCheck = SelfCheck::Run;  // Skip: --no-selfcheck (benchmarks)
 };
 
 using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(const BackendRequest&)>;
@@ -193,6 +209,8 @@ using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(const Back
 struct BackendChoice {
     std::unique_ptr<Backend> backend;
     std::string fallbackReason;       // empty unless Auto fell back to the CPU ("no CUDA device found")
+    // The CUDA self-check's full text (every op, NMSE vs bound) when one ran, for a bug report; empty otherwise.
+    std::string selfCheckReport;
 };
 
 // Which backends exist in this process. The CPU backend is always registered; the app registers the
@@ -204,8 +222,10 @@ public:
     BackendRegistry();
     void registerFactory(BackendKind kind, BackendFactory factory);  // kind Cpu or Cuda; replaces
     bool has(BackendKind kind) const;
-    // Auto: CUDA if registered and its factory succeeds, else CPU with the reason.
-    // Cpu/Cuda: exactly that one, or its error (Unsupported when not registered).
+    // Auto: CUDA if registered, its factory succeeds and (unless request.selfCheck is Skip) it passes the
+    // self-check against a CPU backend (selfcheck.h); else CPU with the reason ("CUDA self-check failed:
+    // matmul Q4 ..."). Cpu: exactly that one. Cuda: that one, or its error (Unsupported when not registered;
+    // Internal naming the op when the self-check fails: use --no-selfcheck to run it anyway).
     Result<BackendChoice> create(BackendKind kind, const BackendRequest& request) const;
 
 private:
@@ -213,7 +233,8 @@ private:
     BackendFactory m_cuda;
 };
 
-// The built-in CPU backend (fp32 compute, own thread pool). threads <= 0: all hardware threads.
+// The built-in CPU backend (fp32 compute, own thread pool). threads <= 0: every usable CPU; more than
+// usableCpuCount() (threadpool.h) are clamped to it, with BackendInfo::notice saying so.
 std::unique_ptr<Backend> createCpuBackend(int threads);
 
 }  // namespace llava

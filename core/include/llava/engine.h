@@ -53,16 +53,25 @@ struct EngineOptions {
     std::optional<Reference> reference;          // default: the checkpoint layout's reference
     std::string templateName;                    // empty: ModelConfig::templateName
     std::filesystem::path tokenizerPath;         // empty: <modelDir>/tokenizer.model
+    // Scan every weight for NaN/Inf before uploading (weightscan.h; reads every byte once): a bad tensor
+    // fails the load with ParseError naming it. Off by default; without it, non-finite weights are caught
+    // at the first reply as non-finite logits (ErrorCode::Internal naming the first bad stage).
+    bool checkWeights = false;
+    // Compare a CUDA backend op by op with the CPU before using it (selfcheck.h, ~0.1-0.5 s at load);
+    // Skip for benchmarks (--no-selfcheck).
+    SelfCheck selfCheck = SelfCheck::Run;
 };
 
 // Called during load with bytes processed so far; return false to cancel (load -> Cancelled).
-// stage: "config", "tokenizer", "weights", "kv-cache".
+// stage: "config", "tokenizer", "check-weights" (only with EngineOptions::checkWeights), "weights", "kv-cache".
 using LoadProgress = std::function<bool(std::uint64_t bytesDone, std::uint64_t bytesTotal, std::string_view stage)>;
 
 struct BackendReport {
     std::string name;             // "cpu" / "cuda"
     std::string device;
     std::string fallbackReason;   // why Auto did not use CUDA; empty otherwise
+    std::string notice;           // BackendInfo::notice ("threads 1000 clamped to 2: ..."); empty when none
+    std::string selfCheckReport;  // the CUDA self-check's text when one ran (attach it to a bug report)
     WeightPrecision precision = WeightPrecision::AsStored;
     BackendMemory memory;
 };

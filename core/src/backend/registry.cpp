@@ -1,6 +1,8 @@
 // BackendRegistry: CPU always available; CUDA only when the app registered a factory. Auto tries CUDA
-// first and falls back to the CPU with the CUDA factory's error message as the human-readable reason.
+// first, checks it op by op against the CPU (selfcheck.h, unless the request says Skip) and falls back to
+// the CPU with the factory's error or the failing op as the human-readable reason.
 #include "llava/backend.h"
+#include "llava/selfcheck.h"
 
 namespace llava {
 
@@ -28,8 +30,26 @@ Result<BackendChoice> BackendRegistry::create(BackendKind kind, const BackendReq
             reason = "this build has no CUDA backend";
         } else {
             auto cuda = m_cuda(request);
-            if (cuda.isOk()) {
+            if (cuda.isOk() && request.selfCheck == SelfCheck::Skip) {
                 choice.backend = std::move(cuda).value();
+                return choice;
+            }
+            if (cuda.isOk()) {
+                // Compared op by op with a CPU backend, which becomes the fallback when the check fails.
+                if (!m_cpu) return makeError(ErrorCode::Internal, "no CPU backend registered");
+                auto reference = m_cpu(request);
+                if (!reference.isOk()) return reference.status();
+                const SelfCheckResult check = runBackendSelfCheck(**cuda, **reference);
+                choice.selfCheckReport = check.report;
+                if (check.passed) {
+                    choice.backend = std::move(cuda).value();
+                    return choice;
+                }
+                const std::string why = "CUDA self-check failed: " + check.firstFailure;
+                if (kind == BackendKind::Cuda)
+                    return makeError(ErrorCode::Internal, why + " (--no-selfcheck uses it anyway)\n" + check.report);
+                choice.fallbackReason = why + " (the CPU is used; the self-check report can be attached to a bug report)";
+                choice.backend = std::move(reference).value();
                 return choice;
             }
             reason = cuda.status().message();

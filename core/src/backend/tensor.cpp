@@ -119,6 +119,10 @@ bool parseWeightPrecision(std::string_view text, WeightPrecision* out) {
     return false;
 }
 
+bool isQuantisableWeight(std::string_view canonicalName) {
+    return canonicalName != "vision.embeddings.position_embedding.weight";
+}
+
 std::uint64_t plannedWeightBytes(const Checkpoint& checkpoint, WeightPrecision precision) {
     std::uint64_t bytes = 0;
     for (const TensorView* view : checkpoint.tensors()) {
@@ -158,7 +162,7 @@ Result<WeightUploadPlan> planWeightUpload(const TensorView& view, WeightPrecisio
     if (static_cast<std::size_t>(probe.elementCount()) * dtypeSize(view.dtype) != view.byteSize)
         return makeError(ErrorCode::ShapeMismatch, who + " byte size " + std::to_string(view.byteSize) +
                                                        " does not match its shape " + shapeToString(view.shape));
-    const bool matrix = probe.shape.size() == 2;
+    const bool matrix = probe.shape.size() == 2 && isQuantisableWeight(view.name);
     plan.target = plan.stored;
     if (precision == WeightPrecision::F16) plan.target = StorageFormat::F16;
     if (precision == WeightPrecision::F32) plan.target = StorageFormat::F32;

@@ -9,6 +9,10 @@
 
 #include <algorithm>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define LLAVA_SPIN_PAUSE() _mm_pause()
@@ -27,8 +31,18 @@ std::uint64_t chunksOf(std::uint64_t work) { return (work >> 20) & kFieldMask; }
 std::uint64_t nextOf(std::uint64_t work) { return work & kFieldMask; }
 }  // namespace
 
+int usableCpuCount() {
+    int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+#if defined(__linux__)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = std::min(cpus, std::max(1, CPU_COUNT(&set)));
+#endif
+    return cpus;
+}
+
 ThreadPool::ThreadPool(int threads) {
-    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (threads <= 0) threads = usableCpuCount();
     m_threads = threads;
     for (int i = 1; i < m_threads; ++i) m_workers.emplace_back([this, i] { workerLoop(i); });
 }

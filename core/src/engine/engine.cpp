@@ -4,6 +4,7 @@
 
 #include "engine/engineimpl.h"
 #include "llava/anyres.h"
+#include "llava/weightscan.h"
 
 namespace llava {
 
@@ -25,6 +26,12 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& modelD
     LLAVA_ASSIGN_OR_RETURN(engine->m_checkpoint, Checkpoint::open(modelDir));
     const ModelConfig& config = engine->m_checkpoint->config();
     engine->m_reference = options.reference.value_or(config.defaultReference);
+    if (options.checkWeights) {
+        ScanProgress scanProgress;
+        if (progress)
+            scanProgress = [&](std::uint64_t done, std::uint64_t total) { return progress(done, total, "check-weights"); };
+        LLAVA_TRY(scanWeightsFinite(*engine->m_checkpoint, scanProgress));
+    }
 
     if (progress && !progress(0, 0, "tokenizer")) return makeError(ErrorCode::Cancelled, "loading cancelled");
     const auto tokPath = options.tokenizerPath.empty() ? modelDir / "tokenizer.model" : options.tokenizerPath;
@@ -42,6 +49,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& modelD
     const int context = std::min(options.contextLength, t.maxPositions);
     BackendRequest request;
     request.threads = options.threads;
+    request.selfCheck = options.selfCheck;
     request.requiredBytes = plannedWeightBytes(*engine->m_checkpoint, options.precision) +
                             2ull * static_cast<std::uint64_t>(t.nLayers) * context * t.nKvHeads * t.headDim * 4;
     const BackendRegistry cpuOnly;
@@ -49,6 +57,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& modelD
     LLAVA_ASSIGN_OR_RETURN(BackendChoice choice, registry.create(options.backend, request));
     engine->m_backend = std::move(choice.backend);
     engine->m_fallbackReason = choice.fallbackReason;
+    engine->m_selfCheckReport = choice.selfCheckReport;
     engine->m_precision = options.precision;
 
     ModelProgress weightProgress;
@@ -67,6 +76,8 @@ BackendReport EngineImpl::backendReport() const {
     report.name = info.name;
     report.device = info.device;
     report.fallbackReason = m_fallbackReason;
+    report.notice = info.notice;
+    report.selfCheckReport = m_selfCheckReport;
     report.precision = m_precision;
     report.memory = info.memory;
     return report;

@@ -85,6 +85,7 @@ public:
     Reference m_reference = Reference::Original;
     WeightPrecision m_precision = WeightPrecision::AsStored;
     std::string m_fallbackReason;
+    std::string m_selfCheckReport;
 };
 
 }  // namespace llava

@@ -3,6 +3,7 @@
 // defaults of MistralConfig / LlamaConfig / CLIPVisionConfig are spelled out below. The re-saved
 // layout has the same config as llava-hf; Checkpoint::open decides the layout from tensor names.
 #include <algorithm>
+#include <cmath>
 #include <cctype>
 
 #include "io/config.h"
@@ -263,8 +264,15 @@ Status validateModelConfig(const ModelConfig& c, const std::string& what) {
         return makeError(ErrorCode::InvalidArgument, what + ": num_attention_heads " + std::to_string(t.nHeads) +
                                                          " is not a multiple of num_key_value_heads " +
                                                          std::to_string(t.nKvHeads));
-    if (!(t.rmsNormEps > 0.0f) || !(t.ropeTheta > 0.0))
-        return makeError(ErrorCode::InvalidArgument, what + ": rms_norm_eps and rope_theta must be positive");
+    // Norm epsilons are added to mean(x^2) / the variance of activations of order 1: real checkpoints use
+    // 1e-6..1e-5. Above 1 the normalisation is flattened; 1e308 becomes inf in fp32 and every norm output 0
+    // (the decoder then emits one token forever), so (0, 1] is the accepted range.
+    const auto epsOk = [](float eps) { return eps > 0.0f && eps <= 1.0f; };
+    if (!epsOk(t.rmsNormEps))
+        return makeError(ErrorCode::InvalidArgument, what + ": rms_norm_eps " + std::to_string(t.rmsNormEps) +
+                                                         " is outside (0, 1] (as fp32; real models use 1e-6..1e-5)");
+    if (!(t.ropeTheta > 0.0) || !std::isfinite(t.ropeTheta))
+        return makeError(ErrorCode::InvalidArgument, what + ": rope_theta must be positive and finite");
     LLAVA_TRY(range("vision hidden_size", v.dVision, 1, 16384));
     LLAVA_TRY(range("vision intermediate_size", v.dFfn, 1, 1 << 18));
     LLAVA_TRY(range("vision num_hidden_layers", v.nLayers, 1, 256));
@@ -277,8 +285,9 @@ Status validateModelConfig(const ModelConfig& c, const std::string& what) {
     if (v.layersToRun() < 1 || v.layersToRun() > v.nLayers)
         return makeError(ErrorCode::OutOfRange, what + ": vision feature layer " + std::to_string(v.selectLayer) +
                                                     " does not select one of " + std::to_string(v.nLayers) + " layers");
-    if (!(v.layerNormEps > 0.0f))
-        return makeError(ErrorCode::InvalidArgument, what + ": vision layer_norm_eps must be positive");
+    if (!epsOk(v.layerNormEps))
+        return makeError(ErrorCode::InvalidArgument, what + ": vision layer_norm_eps " + std::to_string(v.layerNormEps) +
+                                                         " is outside (0, 1] (as fp32; real models use 1e-6..1e-5)");
     return Status::ok();
 }
 

@@ -144,7 +144,11 @@ Status readDouble(const Json& object, const char* key, double* out, std::string_
 Status readFloat(const Json& object, const char* key, float* out, std::string_view what) {
     double d = *out;
     LLAVA_TRY(readDouble(object, key, &d, what));
-    *out = static_cast<float>(d);
+    // A double beyond the float range (1e308) converts to +-inf explicitly (the plain cast is undefined);
+    // the config validation then names the value.
+    constexpr double kMax = std::numeric_limits<float>::max();
+    *out = d > kMax ? std::numeric_limits<float>::infinity()
+                    : (d < -kMax ? -std::numeric_limits<float>::infinity() : static_cast<float>(d));
     return Status::ok();
 }
 

@@ -44,10 +44,13 @@ Status LlavaModel::clipLayer(int layer, int crops) {
         LLAVA_TRY(b.attention(ac, qc, kc, vc2, params));
     }
     LLAVA_TRY(b.matmul(h, att, w.oW, w.oB, MatmulMode::Accumulate));
+    const std::string where = "CLIP layer " + std::to_string(layer) + " (vision.encoder.layers." + std::to_string(layer);
+    LLAVA_TRY(checkStage(h, n, where + ".self_attn)"));
     LLAVA_TRY(b.layerNorm(hn, h, w.ln2W, w.ln2B, vc.layerNormEps));
     LLAVA_TRY(b.matmul(f, hn, w.fc1W, w.fc1B, MatmulMode::Overwrite));
     LLAVA_TRY(b.quickGelu(f));
-    return b.matmul(h, f, w.fc2W, w.fc2B, MatmulMode::Accumulate);
+    LLAVA_TRY(b.matmul(h, f, w.fc2W, w.fc2B, MatmulMode::Accumulate));
+    return checkStage(h, n, where + ".mlp)");
 }
 
 Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels, const ImageLayout& layout,
@@ -84,6 +87,7 @@ Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels
         }
         LLAVA_ASSIGN_OR_RETURN(Tensor h, rows(m_h, std::int64_t{crops} * tokens));
         LLAVA_TRY(b.layerNorm(h, h, m_preW, m_preB, vc.layerNormEps));
+        LLAVA_TRY(checkStage(h, std::int64_t{crops} * tokens, "the CLIP embeddings (vision.embeddings.*, vision.pre_layrnorm)"));
         for (int l = 0; l < vc.layersToRun(); ++l) {
             if (cancel && cancel()) return cancelled("image encoding");
             LLAVA_TRY(clipLayer(l, crops));
@@ -103,6 +107,7 @@ Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels
         LLAVA_TRY(b.matmul(p1, patches, m_proj1W, m_proj1B, MatmulMode::Overwrite));
         LLAVA_TRY(b.gelu(p1));
         LLAVA_TRY(b.matmul(p2, p1, m_proj2W, m_proj2B, MatmulMode::Overwrite));
+        LLAVA_TRY(checkStage(p2, patchRows, "the projector (projector.linear_1, projector.linear_2)"));
         LLAVA_TRY(b.download(p2, projected.data() + static_cast<std::size_t>(c0) * nPatches * d,
                              static_cast<std::size_t>(patchRows) * d * 4));
         LLAVA_TRY(endStage(kStageProjector, projectorBegin, crops, 0, projectorBytes(m_config, m_costs, crops),
@@ -116,6 +121,9 @@ Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels
     LLAVA_TRY(b.copy(nl, m_newline));
     LLAVA_TRY(b.download(nl, newline.data(), newline.size() * 4));
     std::vector<float> merged = mergeImageFeatures(projected, layout, vc.patchesPerSide(), newline, d);
+    if (firstNonFinite(merged) >= 0)  // the last stage is the merge with image_newline
+        LLAVA_TRY(nonFiniteFound("image features (after the merge with image_newline)", "image encoding",
+                                 [&] { return encodeImage(pixels, layout, cancel).status(); }));
     dump("image.merged", merged, {static_cast<std::int64_t>(merged.size() / static_cast<std::size_t>(d)), d});
     const auto mergedRows = static_cast<std::int64_t>(merged.size() / static_cast<std::size_t>(d));
     LLAVA_TRY(endStage(kStageMerge, mergeBegin, mergedRows, 0, mergeBytes(m_config, mergedRows, nCrops), 0.0));
@@ -165,11 +173,14 @@ Status LlavaModel::llmLayer(int layer, const Tensor& x, int n, int position, boo
         LLAVA_TRY(b.attention(att, q, kAll, vAll, params));
     }
     LLAVA_TRY(b.matmul(x, att, w.o, {}, MatmulMode::Accumulate));
+    const std::string where = "decoder layer " + std::to_string(layer) + " (llm.layers." + std::to_string(layer);
+    LLAVA_TRY(checkStage(x, n, where + ".input_layernorm, .self_attn)"));
     LLAVA_TRY(b.rmsNorm(xn, x, w.postNorm, t.rmsNormEps));
     LLAVA_TRY(b.matmul(gate, xn, w.gate, {}, MatmulMode::Overwrite));
     LLAVA_TRY(b.matmul(up, xn, w.up, {}, MatmulMode::Overwrite));
     LLAVA_TRY(b.siluMul(gate, gate, up));
-    return b.matmul(x, gate, w.down, {}, MatmulMode::Accumulate);
+    LLAVA_TRY(b.matmul(x, gate, w.down, {}, MatmulMode::Accumulate));
+    return checkStage(x, n, where + ".post_attention_layernorm, .mlp)");
 }
 
 Status LlavaModel::forwardRows(const Tensor& x, int n, int position, const CancelPredicate& cancel) {
@@ -201,10 +212,12 @@ Status LlavaModel::prefill(std::span<const std::int32_t> ids, const std::vector<
             LLAVA_TRY(b.upload(dst, img.features.data() + static_cast<std::size_t>(from - img.position) * d,
                                static_cast<std::size_t>(to - from) * d * 4));
         }
+        LLAVA_TRY(checkStage(x, n, "the token embedding (llm.embed_tokens.weight) and image rows"));
         LLAVA_TRY(forwardRows(x, n, nPast + c0, cancel));
         if (c0 + n == total) {
             LLAVA_ASSIGN_OR_RETURN(Tensor last, rowView(x, n - 1, 1));
             LLAVA_TRY(b.rmsNorm(m_lastNorm, last, m_finalNorm, m_config.text.rmsNormEps));
+            LLAVA_TRY(checkStage(m_lastNorm, 1, "the final norm (llm.norm.weight)"));
             LLAVA_TRY(b.matmul(m_logits, m_lastNorm, m_lmHead, {}, MatmulMode::Overwrite));
             LLAVA_TRY(b.download(m_logits, m_logitsHost.data(), m_logitsHost.size() * 4));
         }
@@ -212,6 +225,7 @@ Status LlavaModel::prefill(std::span<const std::int32_t> ids, const std::vector<
         LLAVA_TRY(endStage(kStagePrefillChunk, chunkBegin, n, nPast + c0, decoderBytes(m_config, m_costs, n, nPast + c0, last),
                            decoderFlops(m_config, n, nPast + c0, last)));
     }
+    LLAVA_TRY(checkLogitsHost("prefill", [&] { return prefill(ids, images, nPast, cancel); }));
     dump("logits", m_logitsHost, {m_config.text.nVocab});
     return Status::ok();
 }
@@ -220,8 +234,10 @@ Status LlavaModel::decodeStep() {
     Backend& b = m_backend;
     LLAVA_ASSIGN_OR_RETURN(Tensor x, rows(m_x, 1));
     LLAVA_TRY(b.embedAt(x, m_embed, m_step));
+    LLAVA_TRY(checkStage(x, 1, "the token embedding (llm.embed_tokens.weight)"));  // checks: only when diagnosing
     for (int l = 0; l < m_config.text.nLayers; ++l) LLAVA_TRY(llmLayer(l, x, 1, 0, true));
     LLAVA_TRY(b.rmsNorm(m_lastNorm, x, m_finalNorm, m_config.text.rmsNormEps));
+    LLAVA_TRY(checkStage(m_lastNorm, 1, "the final norm (llm.norm.weight)"));
     return b.matmul(m_logits, m_lastNorm, m_lmHead, {}, MatmulMode::Overwrite);
 }
 
@@ -238,10 +254,19 @@ Status LlavaModel::runDecodeStep(std::int32_t id, int position) {
     return b.runRecorded(m_decodeKey, [this] { return decodeStep(); });
 }
 
+// The failing decode step again, eagerly (not replayed) with a scan after every stage. The step tensor
+// still holds the step's position and id; the KV rows it rewrites get the same values.
+Status LlavaModel::rerunDecodeStepChecked() {
+    LLAVA_TRY(decodeStep());
+    LLAVA_TRY(m_backend.download(m_logits, m_logitsHost.data(), m_logitsHost.size() * 4));
+    return checkLogitsHost("decode", {});
+}
+
 Status LlavaModel::decode(std::int32_t id, int position) {
     const auto begin = StageLog::now();
     LLAVA_TRY(runDecodeStep(id, position));
     LLAVA_TRY(m_backend.download(m_logits, m_logitsHost.data(), m_logitsHost.size() * 4));
+    LLAVA_TRY(checkLogitsHost("decode", [this] { return rerunDecodeStepChecked(); }));
     dump("logits", m_logitsHost, {m_config.text.nVocab});
     return endStage(kStageDecodeFirst, begin, 1, position, decoderBytes(m_config, m_costs, 1, position, true),
                     decoderFlops(m_config, 1, position, true));
@@ -255,10 +280,21 @@ Result<std::int32_t> LlavaModel::decodeGreedy(std::int32_t id, int position, int
         LLAVA_TRY(m_backend.download(m_logits, logits.data(), logits.size() * 4));
         dump("logits", logits, {m_config.text.nVocab});
     }
-    LLAVA_ASSIGN_OR_RETURN(std::int32_t next, m_backend.argmax(m_logits, nValid));
+    LLAVA_ASSIGN_OR_RETURN(const std::int32_t best, m_backend.argmax(m_logits, nValid));
+    // Only the chosen logit comes back (4 bytes): NaN/Inf hidden states make every logit non-finite, so
+    // the winner is too. (A NaN confined to single lm_head rows is caught by the full-logits paths only.)
+    LLAVA_ASSIGN_OR_RETURN(const Tensor column, reshaped(m_logits, {m_logits.elementCount(), 1}));
+    LLAVA_ASSIGN_OR_RETURN(const Tensor chosen, rowView(column, best, 1));
+    float value = 0;
+    LLAVA_TRY(m_backend.download(chosen, &value, 4));
+    if (!std::isfinite(value)) {
+        const std::string what = "logits (the greedy choice, token id " + std::to_string(best) + ", is " +
+                                 (std::isnan(value) ? "NaN" : "Inf") + ")";
+        return nonFiniteFound(what.c_str(), "decode", [this] { return rerunDecodeStepChecked(); });
+    }
     LLAVA_TRY(endStage(kStageDecodeFirst, begin, 1, position, decoderBytes(m_config, m_costs, 1, position, true),
                        decoderFlops(m_config, 1, position, true)));
-    return next;
+    return best;
 }
 
 }  // namespace llava

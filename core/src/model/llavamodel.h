@@ -93,12 +93,19 @@ private:
     // One decode step with position and id read from m_step (Backend::runRecorded replays it).
     Status decodeStep();
     Status runDecodeStep(std::int32_t id, int position);  // validate, upload the step, run or replay it
+    Status rerunDecodeStepChecked();                       // the last step again with per-stage checks
     void dump(std::string_view name, const std::vector<float>& data, const Shape& shape) const;
     void computeStageCosts();
     Status captureAttention(int layer, const Tensor& q, const Tensor& kCache, int n, int position);
     // Synchronises the backend and records the stage when a log is set.
     Status endStage(std::string_view name, StageLog::Clock::time_point begin, std::int64_t items,
                     std::int64_t position, double bytes, double flops);
+    // Non-finite values (finitecheck.cpp). Logits (and the merged image features) are always checked on
+    // the host; a failure re-runs the failing pass with m_checkLayers set, which downloads and scans the
+    // hidden state after every stage, so the error names the first stage whose output went bad.
+    Status checkStage(const Tensor& x, std::int64_t rows, const std::string& stage);  // no-op unless m_checkLayers
+    Status checkLogitsHost(const char* pass, const std::function<Status()>& rerun);
+    Status nonFiniteFound(const char* what, const char* pass, const std::function<Status()>& rerun);
 
     Backend& m_backend;
     ModelConfig m_config;
@@ -131,7 +138,12 @@ private:
     // as one GEMM over every crop; attention runs per crop on row views.
     Tensor m_pixels, m_h, m_hn, m_vq, m_vk, m_vv, m_vatt, m_vf, m_patches, m_p1, m_p2;
     std::vector<float> m_logitsHost;
+    bool m_checkLayers = false;          // diagnosing a non-finite result (see checkStage)
+    std::vector<float> m_checkHost;      // (rows, cols) of the stage being scanned
 };
+
+// Index of the first NaN/Inf in `values`, or -1. Exposed for tests.
+std::int64_t firstNonFinite(std::span<const float> values);
 
 // Spec §4.2-4.4 on the host: base crop tokens, then kept rows of the stitched tile map each followed by
 // `newline`. projected: (nCrops*576, d) with crop 0 = base. Exposed for tests.

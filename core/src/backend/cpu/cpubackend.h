@@ -4,6 +4,7 @@
 // a raw kernel (cpukernels.h). Buffer management lives in cpubackend.cpp, the ops in cpuops.cpp.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
@@ -33,13 +34,17 @@ inline std::string shapeOf(const Tensor& t) { return shapeToString(t.shape); }
 
 class CpuBackend final : public Backend {
 public:
-    explicit CpuBackend(int threads) : m_pool(threads), m_isa(detectCpuIsa()) {}
+    explicit CpuBackend(int threads)
+        : m_requestedThreads(threads), m_pool(std::min(threads, usableCpuCount())), m_isa(detectCpuIsa()) {}
 
     BackendInfo info() const override {
         BackendInfo info;
         info.name = "cpu";
         info.threads = m_pool.size();
         info.device = std::to_string(m_pool.size()) + " threads, " + cpuIsaName(m_isa);
+        if (m_requestedThreads > m_pool.size())
+            info.notice = "threads " + std::to_string(m_requestedThreads) + " clamped to " + std::to_string(m_pool.size()) +
+                          ": this process may use " + std::to_string(usableCpuCount()) + " CPUs";
         for (const auto& b : m_buffers) {
             if (!b.data) continue;
             if (b.mapped) info.memory.mappedWeightBytes += b.bytes;
@@ -177,6 +182,7 @@ private:
         return static_cast<const float*>(tmp.data());
     }
 
+    int m_requestedThreads = 0;  // as asked for (0 = all); m_pool.size() is what runs
     ThreadPool m_pool;
     CpuIsa m_isa;
     Scratch m_scratch;

@@ -78,7 +78,7 @@ float dot(const float* a, const float* b, std::int64_t n);
 // (out == input) is fine for all of them; partial overlap is not.
 void siluMulRange(CpuIsa isa, float* out, const float* gate, const float* up, std::int64_t n);  // silu(gate) * up
 void quickGeluRange(CpuIsa isa, float* x, std::int64_t n);                                     // x * sigmoid(1.702 x)
-void geluRange(float* x, std::int64_t n);                                                      // erf form, std::erf
+void geluRange(CpuIsa isa, float* x, std::int64_t n);  // erf form: AVX2 erf approximation (cpuelementwise.cpp), else std::erf
 void addRange(CpuIsa isa, float* out, const float* a, const float* b, std::int64_t n);
 void rmsNormRow(CpuIsa isa, float* out, const float* x, const float* w, std::int64_t d, float eps);  // one row (d)
 void layerNormRow(CpuIsa isa, float* out, const float* x, const float* w, const float* b, std::int64_t d, float eps);

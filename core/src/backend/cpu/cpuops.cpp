@@ -158,7 +158,7 @@ Status CpuBackend::quickGelu(const Tensor& x) {
 
 Status CpuBackend::gelu(const Tensor& x) {
     LLAVA_ASSIGN_OR_RETURN(float* p, f32(x, "gelu"));
-    forRanges(m_pool, x.elementCount(), [&](std::int64_t b, std::int64_t e) { geluRange(p + b, e - b); });
+    forRanges(m_pool, x.elementCount(), [&](std::int64_t b, std::int64_t e) { geluRange(m_isa, p + b, e - b); });
     return Status::ok();
 }
 
@@ -190,7 +190,6 @@ Status CpuBackend::add(const Tensor& out, const Tensor& a, const Tensor& b) {
 }
 
 Status CpuBackend::embed(const Tensor& out, const Tensor& table, std::span<const std::int32_t> ids) {
-    if (!isFloatFormat(table.format)) return makeError(ErrorCode::Unsupported, "embed: quantised table");
     if (out.rows() != static_cast<std::int64_t>(ids.size()) || out.cols() != table.cols()) return mismatch("embed", out, table);
     LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "embed out"));
     LLAVA_ASSIGN_OR_RETURN(const std::byte* t, readable(table, storageBytes(table.format, table.rows(), table.cols()), "embed"));
@@ -200,7 +199,8 @@ Status CpuBackend::embed(const Tensor& out, const Tensor& table, std::span<const
         if (ids[i] >= table.rows())
             return makeError(ErrorCode::OutOfRange, "embed: token id " + std::to_string(ids[i]) + " >= vocabulary rows " +
                                                         std::to_string(table.rows()));
-        decodeElements(table.format, t, ids[i] * d, d, o + static_cast<std::int64_t>(i) * d);
+        // Any format: quantised tables (q8/q4 runs) are dequantised row by row like the matmul reads them.
+        decodeRow(WeightMatrix{table.format, t, table.rows(), d}, ids[i], 0, d, o + static_cast<std::int64_t>(i) * d);
     }
     return Status::ok();
 }
