@@ -91,6 +91,9 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
                                                const TokenCallback& onToken, const CancelPredicate& cancel) {
     const auto t0 = Clock::now();
     GenerationStats stats;
+    // Weights may be read in place from the mapped shards; a shard truncated since load would fault
+    // (SIGBUS) inside the next op. One fstat per shard here turns that into an error (docs/limits.md).
+    LLAVA_TRY(m_engine.m_checkpoint->checkFilesUnchanged());
     if (message.text.empty() && message.images.empty())
         return makeError(ErrorCode::InvalidArgument, "empty message: type a question or attach an image");
     if (!message.images.empty() && !m_turns.empty())
