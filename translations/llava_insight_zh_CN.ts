@@ -182,6 +182,10 @@
         <source>Generation failed unexpectedly.</source>
         <translation>生成时发生意外错误。</translation>
     </message>
+    <message>
+        <source>The model&apos;s files changed on disk, so the model was unloaded. Open it again.</source>
+        <translation>模型文件在磁盘上已被更改，因此已卸载该模型。请重新打开它。</translation>
+    </message>
 </context>
 <context>
     <name>InspectorController</name>

@@ -29,6 +29,7 @@ ZH = {
     'Loading the model failed unexpectedly.': '加载模型时发生意外错误。',
     'Generation failed.': '生成失败。',
     'Generation failed unexpectedly.': '生成时发生意外错误。',
+    "The model's files changed on disk, so the model was unloaded. Open it again.": '模型文件在磁盘上已被更改，因此已卸载该模型。请重新打开它。',
     'ORIG (haotian-liu/LLaVA)': 'ORIG（haotian-liu/LLaVA）',
     'HF (transformers)': 'HF（transformers）',
     'Image inspector': '图像检查器',

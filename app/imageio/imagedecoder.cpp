@@ -6,6 +6,8 @@
 #include <QFileInfo>
 #include <QImageReader>
 
+#include "llava/anyres.h"
+#include "llava/checkedfile.h"
 #include "rgbconvert.h"
 
 namespace imageio {
@@ -15,17 +17,42 @@ llava::Status error(llava::ErrorCode code, const QString& name, const QString& w
     return llava::makeError(code, (name + QStringLiteral(": ") + what).toStdString());
 }
 
+std::filesystem::path toPath(const QString& path) { return std::filesystem::path(QFile::encodeName(path).toStdString()); }
+
+// The file is opened without blocking and checked (regular file, at most kMaxImageFileBytes) before a
+// byte is read: a FIFO, /dev/zero or a sparse 3 GB "png" fail at once (core's checked read, docs/limits.md).
 llava::Result<QByteArray> readAll(const QString& path) {
-    QFileInfo info(path);
-    if (!info.exists()) return error(llava::ErrorCode::NotFound, path, QStringLiteral("file not found"));
-    if (info.isDir()) return error(llava::ErrorCode::InvalidArgument, path, QStringLiteral("is a folder, not an image file"));
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return error(llava::ErrorCode::IoError, path, QStringLiteral("cannot open: ") + file.errorString());
-    QByteArray bytes = file.readAll();
-    if (file.error() != QFileDevice::NoError)
-        return error(llava::ErrorCode::IoError, path, QStringLiteral("read failed: ") + file.errorString());
-    return bytes;
+    if (QFileInfo(path).isDir())
+        return error(llava::ErrorCode::InvalidArgument, path, QStringLiteral("is a folder, not an image file"));
+    auto bytes = llava::readCheckedFile(toPath(path), "image file", llava::kMaxImageFileBytes);
+    if (!bytes.isOk()) {
+        if (bytes.status().code() == llava::ErrorCode::NotFound)
+            return error(llava::ErrorCode::NotFound, path, QStringLiteral("file not found"));
+        return bytes.status();  // names the file, what it is and the cap
+    }
+    return QByteArray(bytes->data(), qsizetype(bytes->size()));
+}
+
+// Refuses a declared size above kMaxImageMegapixels before any pixel buffer is allocated.
+llava::Status checkDeclaredSize(const QSize& size, const QString& name) {
+    if (!size.isValid()) return llava::Status::ok();
+    // A side the anyres layout refuses anyway (fuzz_image: a 124-byte BMP declaring 16580613x5, 83 MP,
+    // cost 580 MB and seconds of decoding before the layout said no).
+    if (size.width() > llava::kMaxImageSide || size.height() > llava::kMaxImageSide)
+        return error(llava::ErrorCode::OutOfRange, name,
+                     QStringLiteral("image is %1\u00d7%2, a side above the limit of %3 pixels")
+                         .arg(size.width()).arg(size.height()).arg(llava::kMaxImageSide));
+    if (qint64(size.width()) * size.height() > kMaxImageMegapixels * 1000000)
+        return error(llava::ErrorCode::OutOfRange, name,
+                     QStringLiteral("image is %1\u00d7%2, above the limit of %3 megapixels")
+                         .arg(size.width()).arg(size.height()).arg(kMaxImageMegapixels));
+    return llava::Status::ok();
+}
+
+// Qt refuses to allocate more than QImageReader::allocationLimit() MB per image (default 128 MB: a
+// 34 MP photo as RGB32 needs 137 MB). Ours: the pixel cap at 8 bytes/px (16-bit RGBA64 decodes), per reader.
+void setAllocationLimit(QImageReader& reader) {
+    reader.setAllocationLimit(int(kMaxImageMegapixels * kMaxDecodedBytesPerPixel * 1000000 / (1024 * 1024)) + 1);
 }
 
 // Checks shared by every reader: empty input, unknown format, truncated JPEG.
@@ -46,8 +73,10 @@ llava::Result<QImage> decode(const QByteArray& bytes, const QString& name, ExifT
     buffer.open(QIODevice::ReadOnly);
     QImageReader reader(&buffer);
     reader.setAutoTransform(exif == ExifTranspose::On);
+    setAllocationLimit(reader);
     LLAVA_TRY(precheck(bytes, name, reader));
     const QSize size = reader.size();
+    LLAVA_TRY(checkDeclaredSize(size, name));
     if (size.isValid() && (size.width() < 1 || size.height() < 1))
         return error(llava::ErrorCode::ParseError, name, QStringLiteral("image has zero width or height"));
     if (maxSide > 0 && size.isValid() && std::max(size.width(), size.height()) > maxSide)
@@ -97,7 +126,11 @@ llava::Result<QImage> readPreview(const QString& path, int maxSide, ExifTranspos
 
 llava::Result<QSize> readImageSize(const QString& path, ExifTranspose exif) {
     if (!QFileInfo::exists(path)) return error(llava::ErrorCode::NotFound, path, QStringLiteral("file not found"));
+    // QImageReader opens the path itself (a blocking open): check what it is first.
+    if (auto checked = llava::checkRegularFile(toPath(path), "image file", llava::kMaxImageFileBytes); !checked.isOk())
+        return checked.status();
     QImageReader reader(path);
+    setAllocationLimit(reader);
     reader.setAutoTransform(exif == ExifTranspose::On);
     if (!reader.canRead())
         return error(llava::ErrorCode::ParseError, path, QStringLiteral("not an image (no decoder recognises it)"));
@@ -107,6 +140,7 @@ llava::Result<QSize> readImageSize(const QString& path, ExifTranspose exif) {
         if (!reader.read(&image)) return error(llava::ErrorCode::ParseError, path, reader.errorString());
         return image.size();
     }
+    LLAVA_TRY(checkDeclaredSize(size, path));
     if (exif == ExifTranspose::On && reader.transformation().testFlag(QImageIOHandler::TransformationRotate90))
         size.transpose();
     if (size.width() < 1 || size.height() < 1)

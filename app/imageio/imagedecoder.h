@@ -2,6 +2,7 @@
 // Matches PIL.Image.open(...).convert('RGB') as ORIG does it (spec §3.1): EXIF orientation is NOT
 // applied unless asked for, alpha is dropped, palette/grayscale expanded, GIFs give their first frame.
 // Every failure is a llava::Status whose message names the file. Safe to call from any thread.
+// Files are read through llava::readCheckedFile (regular files up to 512 MiB; FIFOs and devices refused).
 #pragma once
 
 #include <QByteArray>
@@ -13,6 +14,13 @@
 #include "llava/status.h"
 
 namespace imageio {
+
+// Largest image decoded (declared width x height), checked from the header before any pixel buffer is
+// allocated: 100 MP covers 48 MP (8064x6048) and 64 MP phone photos. Decoding may take up to 8 bytes per
+// pixel (16-bit formats), so Qt's per-reader allocation limit is set to 100 MP x 8 B instead of its
+// 128 MB default, which refused 34 MP photos. Documented in docs/limits.md.
+inline constexpr qint64 kMaxImageMegapixels = 100;
+inline constexpr qint64 kMaxDecodedBytesPerPixel = 8;
 
 // transformers' load_image applies ImageOps.exif_transpose; ORIG and the image processors do not.
 enum class ExifTranspose { Off, On };

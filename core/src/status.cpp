@@ -15,6 +15,7 @@ const char* errorCodeName(ErrorCode code) {
     case ErrorCode::OutOfRange: return "OutOfRange";
     case ErrorCode::OutOfMemory: return "OutOfMemory";
     case ErrorCode::Cancelled: return "Cancelled";
+    case ErrorCode::FileChanged: return "FileChanged";
     case ErrorCode::Internal: return "Internal";
     }
     return "Unknown";

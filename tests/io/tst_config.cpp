@@ -153,7 +153,9 @@ private slots:
 
     void hfVisionDefaultsAreClipBase() {
         // A vision_config without sizes means CLIPVisionConfig defaults (ViT-B/32 @224), not CLIP-L.
-        auto r = parseModelConfig(R"({"model_type": "llava_next", "vision_config": {"model_type": "clip_vision_model"}})", "x");
+        // (Pinpoints must then be multiples of its 224-px tile: the 336-based HF default would be refused.)
+        auto r = parseModelConfig(R"({"model_type": "llava_next", "image_grid_pinpoints": [[224, 448], [448, 224]],
+            "vision_config": {"model_type": "clip_vision_model"}})", "x");
         QVERIFY2(r.isOk(), r.status().toString().c_str());
         QCOMPARE(r->vision.dVision, 768);
         QCOMPARE(r->vision.dFfn, 3072);

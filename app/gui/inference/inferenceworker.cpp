@@ -72,6 +72,9 @@ void InferenceWorker::generate(const GenerationRequest& request) {
         if (!stats.isOk()) {
             if (stats.status().code() == llava::ErrorCode::Cancelled)
                 emit generationStopped(id, llava::GenerationStats{}, m_engine->contextUsed());
+            else if (stats.status().code() == llava::ErrorCode::FileChanged)
+                emit generationFailed(id, tr("The model's files changed on disk, so the model was unloaded. Open it again."),
+                                      QString::fromStdString(stats.status().toString()));
             else
                 emit generationFailed(id, tr("Generation failed."), QString::fromStdString(stats.status().toString()));
             return;

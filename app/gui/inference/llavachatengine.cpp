@@ -178,6 +178,13 @@ llava::Result<llava::GenerationStats> LlavaChatEngine::reply(const GenerationReq
         return !onToken || onToken(event);
     };
     auto stats = session.reply(message, request.sampling, collect, cancel);
+    if (!stats.isOk() && stats.status().code() == llava::ErrorCode::FileChanged) {
+        // A shard was truncated or rewritten under the mapping: reading it again could SIGBUS. Unload.
+        m_engine.reset();
+        m_sessionTurns.clear();
+        m_conversationId.clear();
+        return stats;
+    }
     if (!stats.isOk()) return stats;  // the session still holds exactly request.history
     QList<ChatMessage> now = request.history;
     ChatMessage user;

@@ -65,6 +65,10 @@ public:
     virtual std::uint64_t totalTensorBytes() const = 0;
     // Every tensor of the weight table (canonical names), in no particular order.
     virtual std::vector<const TensorView*> tensors() const = 0;
+    // Whether every mapped shard still has its size and mtime from load (one fstat each; microseconds).
+    // ErrorCode::FileChanged "model file changed on disk: <file> (...)" otherwise: the views must not be
+    // read again (a truncated mapping faults with SIGBUS); the owner unloads the model.
+    virtual Status checkFilesUnchanged() const = 0;
 };
 
 }  // namespace llava

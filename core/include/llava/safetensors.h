@@ -65,6 +65,11 @@ public:
     const TensorView* find(std::string_view name) const;
     const std::vector<std::pair<std::string, std::string>>& metadata() const { return m_metadata; }
     std::uint64_t fileSize() const { return m_size; }
+    // Whether the mapped file still has the size and modification time it had when mapped (one fstat of
+    // the descriptor kept open since then). A file truncated in place would make any read of a tensor
+    // past the new end fault with SIGBUS; callers check before they use the views again.
+    // Error: ErrorCode::FileChanged, "model file changed on disk: <file> (...)".
+    Status checkUnchanged() const;
 
 private:
     SafetensorsFile() = default;
@@ -73,6 +78,8 @@ private:
     std::filesystem::path m_path;
     void* m_mapping = nullptr;   // read-only, MAP_PRIVATE; nullptr for an empty mapping
     std::uint64_t m_size = 0;
+    int m_fd = -1;               // the mapped file, kept open for checkUnchanged()
+    std::int64_t m_mtimeNs = 0;  // its st_mtim when mapped
     std::vector<TensorView> m_tensors;
     std::unordered_map<std::string, std::size_t> m_byName;
     std::vector<std::pair<std::string, std::string>> m_metadata;
@@ -96,6 +103,8 @@ public:
     const TensorView* find(std::string_view name) const;
     std::vector<const TensorView*> allTensors() const;  // every tensor, shard by shard
     std::uint64_t totalTensorBytes() const;
+    // checkUnchanged() of every shard; the first changed one is named.
+    Status checkUnchanged() const;
 
 private:
     std::vector<SafetensorsFile> m_shards;

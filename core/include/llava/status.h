@@ -21,6 +21,7 @@ enum class ErrorCode {
     OutOfRange,       // context overflow, size limits
     OutOfMemory,      // host or device allocation failed
     Cancelled,        // the user stopped it
+    FileChanged,      // a loaded (mapped) model file was truncated or rewritten: unload the model
     Internal,         // a bug: an invariant broke
 };
 

@@ -28,6 +28,9 @@ Result<GenerationStats> ChatSessionImpl::reply(const UserMessage& message, const
     GenerationStats stats;
     StageLog stageLog(t0);
     const StageLogBinding bindStageLog(*m_engine.m_model, &stageLog);
+    // Weights may be read in place from the mapped shards; a shard truncated since load would fault
+    // (SIGBUS) inside the next op. One fstat per shard here turns that into an error (docs/limits.md).
+    LLAVA_TRY(m_engine.m_checkpoint->checkFilesUnchanged());
     if (message.text.empty() && message.images.empty())
         return makeError(ErrorCode::InvalidArgument, "empty message: type a question or attach an image");
     LLAVA_TRY(checkTextSize(message.text));

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/engineimpl.h"
+#include "engine/vocabcheck.h"
 #include "llava/anyres.h"
 #include "llava/weightscan.h"
 
@@ -37,6 +38,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& modelD
     const auto tokPath = options.tokenizerPath.empty() ? modelDir / "tokenizer.model" : options.tokenizerPath;
     LLAVA_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::loadFile(tokPath));
     LLAVA_TRY(tokenizer.applyTokenizerConfig(modelDir));
+    LLAVA_TRY(checkTokenizerMatchesModel(tokenizer.vocabSize(), tokPath, config, modelDir / "config.json"));
     engine->m_tokenizer = std::make_unique<Tokenizer>(std::move(tokenizer));
 
     std::string templateName = options.templateName.empty() ? config.templateName : options.templateName;

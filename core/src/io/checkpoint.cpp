@@ -23,6 +23,7 @@ public:
         return it == m_canonical.end() ? nullptr : &it->second;
     }
     std::uint64_t totalTensorBytes() const override { return m_totalBytes; }
+    Status checkFilesUnchanged() const override { return m_shards.checkUnchanged(); }
     std::vector<const TensorView*> tensors() const override {
         std::vector<const TensorView*> out;
         out.reserve(m_canonical.size());

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cctype>
+#include <cstdio>
 
 #include "io/config.h"
 #include "io/json.h"
+#include "llava/checkedfile.h"
 
 namespace llava {
 namespace {
@@ -21,6 +23,12 @@ std::string lower(std::string s) {
 bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
 
 constexpr int kMaxPinpointSide = 1 << 14;  // 16384 px: far above any anyres canvas
+// The CLIP pass runs every crop of an image at once, so LlavaModel::allocateActivations sizes its vision
+// scratch for 1 + the largest pinpoint's tiles. That plan must fit this budget: LLaVA v1.6 (CLIP-L/336,
+// at most 4 tiles) needs 231 MB; a 4x4 grid fits; 16128x16128 pinpoints (2304 tiles) asked for GBs.
+constexpr std::uint64_t kMaxVisionScratchBytes = 1ull << 30;
+constexpr std::size_t kMaxPinpoints = 64;       // real lists have 5 entries
+constexpr int kMaxPatchesPerSide = 64;          // CLIP-L/336: 24; 4096 patches per crop at most
 
 Status unsupported(const std::string& what, const std::string& field, const std::string& found,
                    const std::string& supported) {
@@ -288,6 +296,46 @@ Status validateModelConfig(const ModelConfig& c, const std::string& what) {
     if (!epsOk(v.layerNormEps))
         return makeError(ErrorCode::InvalidArgument, what + ": vision layer_norm_eps " + std::to_string(v.layerNormEps) +
                                                          " is outside (0, 1] (as fp32; real models use 1e-6..1e-5)");
+    LLAVA_TRY(range("vision patches per side (image_size / patch_size)", v.patchesPerSide(), 1, kMaxPatchesPerSide));
+    return validatePinpoints(c, what);
+}
+
+std::uint64_t visionScratchBytesPerCrop(const ModelConfig& c) {
+    // Mirrors LlavaModel::allocateActivations (fp32): pixels (3, s, s), patches (nP, dV), six (nP + 1, dV)
+    // activations (h, hn, q, k, v, att), fc1 (nP + 1, dFfnV), two projector outputs (nP, dModel).
+    const std::uint64_t s = std::uint64_t(c.vision.imageSize), nP = std::uint64_t(c.vision.nPatches());
+    const std::uint64_t dv = std::uint64_t(c.vision.dVision), ffn = std::uint64_t(c.vision.dFfn);
+    const std::uint64_t floats = 3 * s * s + nP * dv + (nP + 1) * (6 * dv + ffn) + 2 * nP * std::uint64_t(c.text.dModel);
+    return floats * 4;
+}
+
+Status validatePinpoints(const ModelConfig& c, const std::string& what) {
+    const auto& pinpoints = c.gridPinpoints;
+    const int tileSize = c.vision.imageSize;
+    if (pinpoints.size() > kMaxPinpoints)
+        return makeError(ErrorCode::OutOfRange, what + ": image_grid_pinpoints has " + std::to_string(pinpoints.size()) +
+                                                    " entries; at most " + std::to_string(kMaxPinpoints) + " are allowed");
+    for (const auto& [a, b] : pinpoints) {
+        const std::string entry = "image_grid_pinpoints entry [" + std::to_string(a) + ", " + std::to_string(b) + "]";
+        // Every canvas is cut into whole tiles (spec §3.4); anything else would fail at the first image.
+        if (a < tileSize || b < tileSize || a % tileSize != 0 || b % tileSize != 0)
+            return makeError(ErrorCode::InvalidArgument,
+                             what + ": " + entry + " is not a multiple of the tile size " + std::to_string(tileSize) +
+                                 " (vision image_size): each side must be k x " + std::to_string(tileSize) +
+                                 " with k >= 1");
+        const std::uint64_t crops = 1 + std::uint64_t(a / tileSize) * std::uint64_t(b / tileSize);
+        const std::uint64_t bytes = crops * visionScratchBytesPerCrop(c);
+        if (bytes > kMaxVisionScratchBytes) {
+            char gib[32];
+            std::snprintf(gib, sizeof gib, "%.1f", double(bytes) / double(1ull << 30));
+            return makeError(ErrorCode::OutOfRange,
+                             what + ": " + entry + " is a " + std::to_string(a / tileSize) + "x" +
+                                 std::to_string(b / tileSize) + " grid of " + std::to_string(tileSize) +
+                                 "-px tiles: with the base crop " + std::to_string(crops) +
+                                 " crops, whose vision scratch (every crop of an image at once) would take " + gib +
+                                 " GiB, above the limit of 1 GiB");
+        }
+    }
     return Status::ok();
 }
 
@@ -333,7 +381,7 @@ namespace {
 Status readPreprocessorConfig(const std::filesystem::path& path, VisionConfig* vision) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) return Status::ok();
-    LLAVA_ASSIGN_OR_RETURN(std::string text, io::readTextFile(path));
+    LLAVA_ASSIGN_OR_RETURN(std::string text, readCheckedFile(path, "preprocessor config", kMaxConfigFileBytes));
     const std::string what = path.filename().string();
     Json root;
     LLAVA_TRY(io::parseJsonStrict(text, &root, what));
@@ -358,7 +406,7 @@ Status readPreprocessorConfig(const std::filesystem::path& path, VisionConfig* v
 Result<ModelConfig> loadModelConfig(const std::filesystem::path& modelDir) {
     std::filesystem::path dir = modelDir;
     if (!dir.has_filename()) dir = dir.parent_path();  // "models/llava/" -> "llava"
-    LLAVA_ASSIGN_OR_RETURN(std::string text, io::readTextFile(dir / "config.json"));
+    LLAVA_ASSIGN_OR_RETURN(std::string text, readCheckedFile(dir / "config.json", "model config", kMaxConfigFileBytes));
     LLAVA_ASSIGN_OR_RETURN(ModelConfig config, parseModelConfig(text, dir.filename().string()));
     LLAVA_TRY(readPreprocessorConfig(dir / "preprocessor_config.json", &config.vision));
     return config;

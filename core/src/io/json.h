@@ -21,8 +21,6 @@ constexpr int kMaxJsonDepth = 64;
 // `what` names the document in messages ("config.json", "safetensors header of x.safetensors").
 Status parseJsonStrict(std::string_view text, Json* out, std::string_view what);
 
-// Reads a small text file (config / index JSON), refusing files above 64 MB.
-Result<std::string> readTextFile(const std::filesystem::path& path);
 
 // Typed getters for an optional member of `object`: absent or null leaves *out unchanged.
 // A present value of the wrong type / out of range -> ParseError naming `what` and `key`.

@@ -10,6 +10,9 @@
 #include "io/json.h"
 #include "io/mappedfile.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace llava {
 namespace {
 
@@ -180,6 +183,8 @@ Result<SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path)
         file.m_tensors.push_back(std::move(view));
     }
     file.m_metadata = std::move(header.metadata);
+    file.m_mtimeNs = mapped.mtimeNs();
+    file.m_fd = mapped.releaseDescriptor();
     file.m_mapping = mapped.release();
     return file;
 }
@@ -192,6 +197,8 @@ SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& other) noexcept {
         m_path = std::move(other.m_path);
         m_mapping = std::exchange(other.m_mapping, nullptr);
         m_size = std::exchange(other.m_size, 0);
+        m_fd = std::exchange(other.m_fd, -1);
+        m_mtimeNs = other.m_mtimeNs;
         m_tensors = std::move(other.m_tensors);
         m_byName = std::move(other.m_byName);
         m_metadata = std::move(other.m_metadata);
@@ -204,6 +211,26 @@ SafetensorsFile::~SafetensorsFile() { release(); }
 void SafetensorsFile::release() {
     io::MappedFile::unmap(m_mapping, m_size);
     m_mapping = nullptr;
+    if (m_fd >= 0) ::close(m_fd);
+    m_fd = -1;
+}
+
+Status SafetensorsFile::checkUnchanged() const {
+    if (m_fd < 0) return Status::ok();  // moved-from
+    struct stat st {};
+    if (::fstat(m_fd, &st) != 0)
+        return makeError(ErrorCode::FileChanged, "model file changed on disk: " + m_path.string() +
+                                                     " (cannot stat it: " + std::strerror(errno) + ")");
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const std::int64_t mtimeNs = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    if (size != m_size)
+        return makeError(ErrorCode::FileChanged, "model file changed on disk: " + m_path.string() + " (was " +
+                                                     std::to_string(m_size) + " bytes when loaded, now " +
+                                                     std::to_string(size) + "); load the model again");
+    if (mtimeNs != m_mtimeNs)
+        return makeError(ErrorCode::FileChanged, "model file changed on disk: " + m_path.string() +
+                                                     " (rewritten after it was loaded); load the model again");
+    return Status::ok();
 }
 
 const TensorView* SafetensorsFile::find(std::string_view name) const {

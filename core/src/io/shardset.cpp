@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "io/json.h"
+#include "llava/checkedfile.h"
 #include "llava/safetensors.h"
 
 namespace llava {
@@ -14,26 +15,9 @@ namespace {
 
 constexpr const char* kIndexFile = "model.safetensors.index.json";
 constexpr const char* kSingleFile = "model.safetensors";
-constexpr std::uintmax_t kMaxJsonFileBytes = 64ull << 20;  // index files of 34B models are ~100 KB
 
 }  // namespace
 
-namespace io {
-Result<std::string> readTextFile(const std::filesystem::path& path) {
-    std::error_code ec;
-    auto size = std::filesystem::file_size(path, ec);
-    if (ec) return makeError(ErrorCode::NotFound, "cannot read " + path.string() + ": " + ec.message());
-    if (size > kMaxJsonFileBytes)
-        return makeError(ErrorCode::OutOfRange, path.string() + " is " + std::to_string(size) +
-                                                    " bytes; JSON files above " + std::to_string(kMaxJsonFileBytes) +
-                                                    " bytes are refused");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return makeError(ErrorCode::IoError, "cannot open " + path.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-}  // namespace io
 
 Result<ShardIndex> parseShardIndex(std::string_view json, std::string_view fileName) {
     io::Json root;
@@ -79,7 +63,7 @@ Result<ShardSet> ShardSet::open(const std::filesystem::path& modelDir) {
         return set;
     }
 
-    LLAVA_ASSIGN_OR_RETURN(std::string text, io::readTextFile(indexPath));
+    LLAVA_ASSIGN_OR_RETURN(std::string text, readCheckedFile(indexPath, "shard index", kMaxIndexFileBytes));
     LLAVA_ASSIGN_OR_RETURN(ShardIndex index, parseShardIndex(text, kIndexFile));
     for (const std::string& shardName : index.shardFiles) {
         std::filesystem::path shardPath = modelDir / shardName;
@@ -126,6 +110,11 @@ std::vector<const TensorView*> ShardSet::allTensors() const {
     for (const SafetensorsFile& shard : m_shards)
         for (const TensorView& t : shard.tensors()) out.push_back(&t);
     return out;
+}
+
+Status ShardSet::checkUnchanged() const {
+    for (const SafetensorsFile& shard : m_shards) LLAVA_TRY(shard.checkUnchanged());
+    return Status::ok();
 }
 
 std::uint64_t ShardSet::totalTensorBytes() const {

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
 #include <sentencepiece_processor.h>
+
+#include "llava/checkedfile.h"
 
 namespace llava {
 
@@ -47,13 +47,8 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Result<Tokenizer> Tokenizer::loadFile(const std::filesystem::path& modelPath) {
-    const std::string name = modelPath.string();
-    std::ifstream in(modelPath, std::ios::binary);
-    if (!in) return makeError(ErrorCode::NotFound, name + ": cannot open tokenizer model");
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    if (in.bad()) return makeError(ErrorCode::IoError, name + ": read failed");
-    return loadBytes(bytes.str(), name);
+    LLAVA_ASSIGN_OR_RETURN(std::string bytes, readCheckedFile(modelPath, "tokenizer model", kMaxTokenizerModelBytes));
+    return loadBytes(bytes, modelPath.string());
 }
 
 Result<Tokenizer> Tokenizer::loadBytes(std::string_view serializedModel, std::string sourceName) {

@@ -2,11 +2,9 @@
 // Only the two things that change ids: add_bos_token and the literal added tokens. Tokens whose
 // id lies outside the sentencepiece vocabulary (llava-hf's "<image>" = 32000) are not ours to
 // map: prompt.h splits "<image>" before the tokenizer sees the text.
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
+#include "llava/checkedfile.h"
 #include "llava/tokenizer.h"
 
 namespace llava {
@@ -28,12 +26,9 @@ Status Tokenizer::applyTokenizerConfig(const std::filesystem::path& modelDir) {
     const std::string name = path.string();
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) return Status::ok();
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return makeError(ErrorCode::IoError, name + ": cannot open");
-    std::ostringstream text;
-    text << in.rdbuf();
+    LLAVA_ASSIGN_OR_RETURN(std::string text, readCheckedFile(path, "tokenizer config", kMaxTokenizerConfigBytes));
 
-    const auto json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded() || !json.is_object())
         return makeError(ErrorCode::ParseError, name + ": not a JSON object");
 

@@ -16,6 +16,10 @@
 #include "backend/cpu/cpusimd.h"
 #include "backend/cpu/halfconv.h"
 
+#ifdef LLAVA_CPU_X86  // defined by cpusimd.h
+#include <cpuid.h>
+#endif
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LLAVA_CPU_CLONES __attribute__((target_clones("arch=haswell", "default")))
 #else
@@ -167,8 +171,12 @@ CpuIsa detectCpuIsa() {
     if (forced && std::string_view(forced) == "portable") return CpuIsa::Portable;
 #ifdef LLAVA_CPU_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-        return CpuIsa::Avx2;
+    // F16C from CPUID leaf 1 (ECX bit 29) directly: clang before 16 rejects __builtin_cpu_supports("f16c")
+    // at compile time, which broke the fuzz preset on Debian 12's clang 14. AVX2/FMA via the builtin also
+    // check that the OS saves the YMM state, which F16C needs as well.
+    unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c) return CpuIsa::Avx2;
 #endif
     return CpuIsa::Portable;
 }
