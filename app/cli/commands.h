@@ -16,5 +16,7 @@ llava::Status runPreprocess(const Args& args);
 llava::Status runTokenize(const Args& args);
 llava::Status runChat(const Args& args);
 llava::Status runMakeDemoModel(const Args& args);
+llava::Status runServe(const Args& args);
+llava::Status runBatch(const Args& args);
 
 }  // namespace cli
