@@ -102,8 +102,11 @@ void reportBackend(const llava::BackendReport& r, llava::Reference reference) {
               << "\n";
     if (!r.fallbackReason.empty()) std::cerr << "backend fallback: " << oneLine(r.fallbackReason) << "\n";
     const llava::BackendMemory& m = r.memory;
-    std::cerr << "memory: weights " << mib(m.weightBytes) << ", KV cache " << mib(m.kvCacheBytes) << ", scratch "
-              << mib(m.scratchBytes) << "\n";
+    std::cerr << "memory: weights " << mib(m.weightBytes)
+              << (m.mappedWeightBytes ? " + " + mib(m.mappedWeightBytes) + " read in place from the files" : "")
+              << ", KV cache " << mib(m.kvCacheBytes) << ", scratch " << mib(m.scratchBytes);
+    if (m.deviceTotalBytes) std::cerr << "; device " << mib(m.deviceFreeBytes) << " free of " << mib(m.deviceTotalBytes);
+    std::cerr << "\n";
 }
 
 }  // namespace cli
