@@ -100,7 +100,8 @@ HttpRequestParser::State HttpRequestParser::feed(std::string_view bytes) {
             if (!m_buffer.empty() && m_buffer.front() == '\n')
                 return fail(400, "bare LF in the request head (lines must end with CRLF)");
             m_scanned = m_buffer.size();
-            if (m_buffer.find(kCrlf) == std::string::npos && m_buffer.size() > m_limits.maxRequestLineBytes)
+            const std::size_t lineEnd = m_buffer.find(kCrlf);
+            if ((lineEnd == std::string::npos ? m_buffer.size() : lineEnd) > m_limits.maxRequestLineBytes)
                 return fail(414, "request line longer than " + std::to_string(m_limits.maxRequestLineBytes) + " bytes");
             if (m_buffer.size() > m_limits.maxHeadBytes)
                 return fail(431, "request head (request line + headers) longer than " +

@@ -29,6 +29,7 @@ private slots:
     void refused();
     void oversizedBodyRefusedBeforeItArrives();
     void endlessHeadIsBounded();
+    void longRequestLineRefusedBeforeTheHeadEnds();
 };
 
 void TstHttpRequestParser::getWithHeaders() {
@@ -167,6 +168,16 @@ void TstHttpRequestParser::endlessHeadIsBounded() {
     QCOMPARE(parser.error().status, 414);  // no line end at all: the request line is what is too long
     QVERIFY(fed <= 3);
     QCOMPARE(parser.bufferedBytes(), std::size_t(0));
+}
+
+// Found by fuzz_http_request: a request line over the limit whose CRLF had arrived was only refused once the
+// whole head was in (the check looked for "no CRLF at all"), so fed whole and fed in pieces disagreed.
+void TstHttpRequestParser::longRequestLineRefusedBeforeTheHeadEnds() {
+    HttpLimits limits;
+    limits.maxRequestLineBytes = 512;
+    HttpRequestParser parser(limits);
+    QCOMPARE(parser.feed("GET /" + std::string(600, 'a') + " HTTP/1.1\r\nHost: x\r\n"), State::Failed);
+    QCOMPARE(parser.error().status, 414);
 }
 
 QTEST_APPLESS_MAIN(TstHttpRequestParser)
