@@ -56,6 +56,9 @@ class TstBatch : public QObject {
     Q_OBJECT
 private slots:
     void initTestCase();
+    void helpTexts();
+    void commandLineErrors_data();
+    void commandLineErrors();
     void resumeAfterKill9();
     void tornLastLineIsCut();
     void ctrlCStopsAfterTheCurrentItem();
@@ -93,6 +96,49 @@ void TstBatch::initTestCase() {
     }
     // Same pixels, same answer: the two copies differ only in name.
     QCOMPARE(answersByFile(lines).value("zz_same_pixels.png"), answersByFile(lines).value("landscape_640x480.png"));
+}
+
+void TstBatch::helpTexts() {
+    for (const char* command : {"serve", "batch"}) {
+        const auto run = clitest::runCli({QString::fromLatin1(command), "--help"});
+        QCOMPARE(run.exitCode, 0);
+        QVERIFY2(run.out.startsWith(QByteArray("Usage: llava-insight-cli ") + command), run.out.constData());
+        QVERIFY(run.err.isEmpty());
+    }
+}
+
+// Misuse ends as one error line naming the problem, exit 1, before any model is loaded.
+void TstBatch::commandLineErrors_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("mention");
+    QTest::newRow("serve on a public address without a key")
+        << QStringList{"serve", "--model", kModel, "--host", "0.0.0.0"} << "--api-key";
+    QTest::newRow("serve bad host") << QStringList{"serve", "--model", kModel, "--host", "example.com"} << "not an IP address";
+    QTest::newRow("serve bad port") << QStringList{"serve", "--model", kModel, "--port", "70000"} << "port";
+    QTest::newRow("serve without model") << QStringList{"serve"} << "--model";
+    QTest::newRow("batch model and endpoint")
+        << QStringList{"batch", "--model", kModel, "--endpoint", "http://127.0.0.1:1", "--images", "x", "--prompt", "p",
+                       "--out", "o"}
+        << "exactly one of";
+    QTest::newRow("batch without out") << QStringList{"batch", "--model", kModel, "--images", "x", "--prompt", "p"} << "--out";
+    QTest::newRow("batch concurrency without endpoint")
+        << QStringList{"batch", "--model", kModel, "--concurrency", "4", "--images", "x", "--prompt", "p", "--out", "o"}
+        << "--concurrency needs --endpoint";
+    QTest::newRow("batch missing images folder")
+        << QStringList{"batch", "--model", kModel, "--images", "/nonexistent-dir", "--prompt", "p", "--out", "o"}
+        << "/nonexistent-dir";
+    QTest::newRow("batch endpoint unreachable")
+        << QStringList{"batch", "--endpoint", "http://127.0.0.1:1", "--images", kFixtures + "/images", "--prompt", "p", "--out",
+                       "o"}
+        << "127.0.0.1:1";
+}
+
+void TstBatch::commandLineErrors() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, mention);
+    const auto run = clitest::runCli(args, {}, 60000);
+    QCOMPARE(run.exitCode, 1);
+    QVERIFY2(run.err.count('\n') == 1 && QString::fromUtf8(run.err).contains(mention), run.err.constData());
 }
 
 void TstBatch::resumeAfterKill9() {
