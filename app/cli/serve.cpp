@@ -33,6 +33,7 @@ std::vector<OptionSpec> serveOptions() {
         {"max-body-mb", ValueKind::Value, "MB", "largest request body (default 32)"},
         {"max-images", ValueKind::Value, "N", "images per request (default 8)"},
         {"max-image-pixels", ValueKind::Value, "N", "declared width x height per image (default 50000000)"},
+        {"allow-image-urls", ValueKind::Flag, "", "fetch http(s) image URLs for clients (default: refused, offline)"},
     };
     for (const OptionSpec& o : engineOptionSpecs()) options.push_back(o);
     for (OptionSpec o : samplingOptionSpecs()) {
@@ -98,6 +99,7 @@ llava::Result<ServeConfig> readServeConfig(const ParsedArgs& args, const std::fi
         LLAVA_ASSIGN_OR_RETURN(unsigned long long n, parseUnsignedOption("max-image-pixels", *v));
         c.api.maxImagePixels = static_cast<std::int64_t>(std::min<unsigned long long>(n, 1ULL << 40));
     }
+    c.api.limits.allowImageUrls = args.has("allow-image-urls");
     LLAVA_ASSIGN_OR_RETURN(c.api.defaults, readSamplingOptions(args, llava::SamplingParams{}));
     c.api.fingerprint = std::string("llava-insight-") + LLAVA_VERSION_STRING;
     return c;

@@ -4,6 +4,9 @@
 #include <QBuffer>
 #include <QImageReader>
 #include <QMetaObject>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QNetworkRequest>
 
 #include <algorithm>
 #include <chrono>
@@ -180,6 +183,46 @@ void ApiServer::chatCompletions(const HttpRequest& request, const std::shared_pt
         return sendError(exchange, error(404, "model_not_found",
                                          "the model \"" + chat->model + "\" is not served here; this server serves \"" +
                                              m_options.modelId + "\""));
+    if (!imagesToFetch(*chat).empty()) return fetchImages(std::move(chat), exchange);
+    submit(std::move(chat), exchange);
+}
+
+void ApiServer::fetchImages(std::shared_ptr<ChatRequest> chat, const std::shared_ptr<HttpExchange>& exchange) {
+    if (!m_net) m_net = new QNetworkAccessManager(this);
+    const std::vector<EncodedImage*> images = imagesToFetch(*chat);
+    auto remaining = std::make_shared<int>(static_cast<int>(images.size()));
+    auto failed = std::make_shared<bool>(false);
+    const qint64 maxBytes = static_cast<qint64>(m_options.http.limits.maxBodyBytes);
+    for (EncodedImage* image : images) {
+        QNetworkRequest request(QUrl(QString::fromStdString(image->url)));
+        request.setTransferTimeout(30000);
+        request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::NoLessSafeRedirectPolicy);
+        request.setMaximumRedirectsAllowed(3);
+        QNetworkReply* reply = m_net->get(request);
+        // The download is bounded like a request body: more than the body limit aborts it.
+        connect(reply, &QNetworkReply::downloadProgress, reply, [reply, maxBytes](qint64 received, qint64) {
+            if (received > maxBytes) reply->abort();
+        });
+        connect(reply, &QNetworkReply::finished, this, [=, this] {
+            reply->deleteLater();
+            const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+            const QByteArray bytes = reply->readAll();
+            if (!*failed && (reply->error() != QNetworkReply::NoError || status != 200 || bytes.isEmpty() ||
+                             bytes.size() > maxBytes)) {
+                *failed = true;
+                const std::string why = bytes.size() > maxBytes || reply->error() == QNetworkReply::OperationCanceledError
+                                            ? "larger than " + std::to_string(maxBytes) + " bytes"
+                                            : reply->errorString().toStdString();
+                sendError(exchange, error(400, "image_fetch_failed", image->where + ": cannot fetch " + image->url + ": " + why));
+            }
+            if (!*failed) image->bytes.assign(bytes.constData(), static_cast<std::size_t>(bytes.size()));
+            if (--*remaining > 0 || *failed || exchange->clientGone()) return;
+            submit(chat, exchange);
+        });
+    }
+}
+
+void ApiServer::submit(std::shared_ptr<ChatRequest> chat, const std::shared_ptr<HttpExchange>& exchange) {
     if (!checkImages(*chat, exchange)) return;
 
     char id[32];

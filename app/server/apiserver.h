@@ -5,6 +5,7 @@
 //   GET  /v1/models              the one served model
 //   POST /v1/chat/completions    OpenAI chat completions, streaming or not (chatcompletion.h)
 //   POST /v1/inspect             anyres layout of an image, as `llava-insight-cli inspect --json`
+// Image URLs (http/https) are fetched only when RequestLimits::allowImageUrls (serve --allow-image-urls).
 #pragma once
 
 #include <QObject>
@@ -17,6 +18,8 @@
 #include "httpserver.h"
 #include "inferencequeue.h"
 #include "openairequest.h"
+
+class QNetworkAccessManager;
 
 namespace server {
 
@@ -54,11 +57,15 @@ private:
     void chatCompletions(const HttpRequest& request, const std::shared_ptr<HttpExchange>& exchange);
     void inspect(const HttpRequest& request, const std::shared_ptr<HttpExchange>& exchange);
     bool checkImages(const ChatRequest& request, const std::shared_ptr<HttpExchange>& exchange);
+    // --allow-image-urls: downloads the request's http(s) images (bounded size and time), then submits.
+    void fetchImages(std::shared_ptr<ChatRequest> chat, const std::shared_ptr<HttpExchange>& exchange);
+    void submit(std::shared_ptr<ChatRequest> chat, const std::shared_ptr<HttpExchange>& exchange);
     void sendError(const std::shared_ptr<HttpExchange>& exchange, const ApiError& error, const HttpHeaders& extra = {});
 
     ApiServerOptions m_options;
     std::unique_ptr<InferenceQueue> m_queue;
     HttpServer* m_http;
+    QNetworkAccessManager* m_net = nullptr;  // created on the first image URL to fetch
     Counters m_counters;
     std::vector<std::weak_ptr<std::atomic<bool>>> m_inFlight;  // cancel flags of queued/running jobs
     std::int64_t m_started = 0;

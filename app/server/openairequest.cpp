@@ -37,7 +37,7 @@ ApiError wrongType(const std::string& param, const json& v, const std::string& e
 
 // Reads the content of a message: a string, null, or an array of text / image_url parts.
 std::optional<ApiMessage> readContent(const json& content, const std::string& where, bool imagesAllowed,
-                                      ApiError* error) {
+                                      bool allowUrls, ApiError* error) {
     ApiMessage out;
     if (content.is_null()) return out;
     if (content.is_string()) {
@@ -73,7 +73,7 @@ std::optional<ApiMessage> readContent(const json& content, const std::string& wh
             }
             const std::string urlWhere = image->is_object() ? at + ".image_url.url" : at + ".image_url";
             if (!url->is_string()) return *error = wrongType(urlWhere, *url, "a string (a data: URL)"), std::nullopt;
-            auto encoded = parseImageUrl(url->get<std::string>(), urlWhere, error);
+            auto encoded = parseImageUrl(url->get<std::string>(), urlWhere, error, allowUrls);
             if (!encoded) return std::nullopt;
             encoded->where = at;
             out.images.push_back(std::move(*encoded));
@@ -189,7 +189,7 @@ bool readMessages(const json& messages, const RequestLimits& limits, ChatRequest
                    false;
         if ((r == "user" || r == "system" || r == "developer") && content == m.end())
             return *error = invalid(at + ".content", "missing"), false;
-        auto parsed = readContent(contentValue, at + ".content", isUser, error);
+        auto parsed = readContent(contentValue, at + ".content", isUser, limits.allowImageUrls, error);
         if (!parsed) return false;
         if (r == "system" || r == "developer") {
             systemTexts.push_back(std::move(parsed->text));
@@ -259,18 +259,36 @@ int jsonNestingDepth(std::string_view text, int limit) {
     return deepest;
 }
 
-std::optional<EncodedImage> parseImageUrl(std::string_view url, const std::string& where, ApiError* error) {
+std::vector<EncodedImage*> imagesToFetch(ChatRequest& request) {
+    std::vector<EncodedImage*> out;
+    auto collect = [&](ApiMessage& m) {
+        for (EncodedImage& image : m.images)
+            if (!image.url.empty() && image.bytes.empty()) out.push_back(&image);
+    };
+    for (ChatRequest::Exchange& e : request.history) collect(e.user);
+    collect(request.last);
+    return out;
+}
+
+std::optional<EncodedImage> parseImageUrl(std::string_view url, const std::string& where, ApiError* error,
+                                          bool allowUrls) {
     auto startsWith = [&](std::string_view p) {
         if (url.size() < p.size()) return false;
         for (std::size_t i = 0; i < p.size(); ++i)
             if (std::tolower(static_cast<unsigned char>(url[i])) != p[i]) return false;
         return true;
     };
-    if (startsWith("http://") || startsWith("https://"))
-        return *error = invalid(where, "image URLs are not fetched (the server works offline); send the image as a "
-                                       "data: URL, e.g. data:image/png;base64,...",
+    if (startsWith("http://") || startsWith("https://")) {
+        if (allowUrls) {
+            EncodedImage out;
+            out.url = std::string(url);
+            return out;
+        }
+        return *error = invalid(where, "image URLs are not fetched (the server works offline unless started with "
+                                       "--allow-image-urls); send the image as a data: URL, e.g. data:image/png;base64,...",
                                 "image_url_not_allowed"),
                std::nullopt;
+    }
     if (!startsWith("data:"))
         return *error = invalid(where, "only data: URLs with base64 PNG, JPEG or WebP images are accepted (no local "
                                        "paths or file: URLs)",

@@ -38,11 +38,13 @@ struct RequestLimits {
     int maxStopStringBytes = 256;
     int maxNewTokens = 1 << 20; // max_tokens above this -> 400 (the server passes the context length)
     int maxJsonDepth = 32;      // nesting of arrays/objects, checked before parsing (stack safety)
+    bool allowImageUrls = false;  // http(s) image URLs: fetched by the server (serve --allow-image-urls)
 };
 
 struct EncodedImage {
-    std::string mimeType;  // "image/png", "image/jpeg", "image/webp"
-    std::string bytes;     // decoded from base64
+    std::string mimeType;  // "image/png", "image/jpeg", "image/webp" ("" for a URL not fetched yet)
+    std::string bytes;     // decoded from base64, or fetched from `url`
+    std::string url;       // http(s) URL to fetch (only with RequestLimits::allowImageUrls); bytes empty until then
     std::string where;     // "messages[1].content[0]" for error messages
 };
 
@@ -77,9 +79,14 @@ struct ChatRequestParse {
 ChatRequestParse parseChatRequest(std::string_view body, const RequestLimits& limits,
                                   const llava::SamplingParams& defaults);
 
-// A "data:image/png;base64,...." URL -> its image; http(s), file and other URLs are refused with an error
-// that says why. `where` names the field in errors.
-std::optional<EncodedImage> parseImageUrl(std::string_view url, const std::string& where, ApiError* error);
+// A "data:image/png;base64,...." URL -> its image; an http(s) URL -> an image to fetch when `allowUrls`;
+// file and other URLs (and http(s) without `allowUrls`) are refused with an error that says why.
+// `where` names the field in errors.
+std::optional<EncodedImage> parseImageUrl(std::string_view url, const std::string& where, ApiError* error,
+                                          bool allowUrls = false);
+
+// Every image of the request that still has to be fetched (url set, no bytes).
+std::vector<EncodedImage*> imagesToFetch(ChatRequest& request);
 
 // Deepest nesting of [ and { outside strings; stops counting past `limit` (cheap pre-parse guard).
 int jsonNestingDepth(std::string_view text, int limit);

@@ -37,6 +37,7 @@ class TstOpenAiRequest : public QObject {
 private slots:
     void conversationMapping();
     void defaultsAndAliases();
+    void imageUrlsOnlyWhenAllowed();
     void errorJsonShape();
     void refused_data();
     void refused();
@@ -89,6 +90,29 @@ void TstOpenAiRequest::defaultsAndAliases() {
     QCOMPARE(p.request->last.images[0].mimeType, std::string("image/jpeg"));  // image/jpg alias, scheme case-insensitive
     QVERIFY(p.request->last.text.empty());  // an image alone is a valid message
     QVERIFY(!p.request->stream);
+}
+
+// serve --allow-image-urls: http(s) URLs become images to fetch (no bytes yet), in the message they were in.
+void TstOpenAiRequest::imageUrlsOnlyWhenAllowed() {
+    const std::string body = R"({"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,)" + kPng + R"("}}]}]})";
+    server::RequestLimits limits;
+    QCOMPARE(parseChatRequest(body, limits, {}).error.code, std::string("image_url_not_allowed"));
+    limits.allowImageUrls = true;
+    ChatRequestParse p = parseChatRequest(body, limits, {});
+    QVERIFY2(p.request, p.error.message.c_str());
+    const std::vector<server::EncodedImage*> fetch = server::imagesToFetch(*p.request);
+    QCOMPARE(int(fetch.size()), 1);
+    QCOMPARE(fetch[0]->url, std::string("https://example.com/a.jpg"));
+    QVERIFY(fetch[0]->bytes.empty());
+    QCOMPARE(fetch[0]->where, std::string("messages[0].content[0]"));
+    fetch[0]->bytes = "fetched";
+    QVERIFY(server::imagesToFetch(*p.request).empty());
+    limits.allowImageUrls = true;  // file: and paths stay refused
+    const std::string local = R"({"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": "file:///etc/passwd"}]}]})";
+    QCOMPARE(parseChatRequest(local, limits, {}).error.code, std::string("invalid_image_url"));
 }
 
 void TstOpenAiRequest::errorJsonShape() {

@@ -76,6 +76,7 @@ private slots:
     void disconnectMidStreamCancels();
     void fiftyConcurrentRequests();
     void batchAgainstServer();
+    void imageUrlsWhenAllowed();
     void stillServing();
 
 private:
@@ -355,6 +356,47 @@ void TstServe::batchAgainstServer() {
     const auto resumed = clitest::runCli(local + QStringList{"--out", remoteOut} + common, {}, 300000);
     QVERIFY2(resumed.exitCode == 0, resumed.err.constData());
     QVERIFY2(resumed.err.contains("0 answered, 0 errors, 2 skipped"), resumed.err.constData());
+}
+
+// serve --allow-image-urls fetches http(s) images (here from a Python http.server on 127.0.0.1 serving the
+// fixture folder): the answer equals the data: URL answer; a URL that does not resolve to an image is a 400.
+void TstServe::imageUrlsWhenAllowed() {
+    QProcess files;
+    files.start(QStringLiteral("/usr/bin/python3"), {"-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory",
+                                                     QStringLiteral(LLAVA_SOURCE_DIR "/tests/fixtures/images")});
+    QVERIFY(files.waitForStarted(30000));
+    QByteArray banner;
+    static const QRegularExpression kPort(QStringLiteral("port (\\d+)"));
+    QElapsedTimer timer;
+    timer.start();
+    while (!kPort.match(QString::fromUtf8(banner)).hasMatch() && timer.elapsed() < 30000)
+        if (files.waitForReadyRead(200)) banner += files.readAllStandardOutput();
+    const int filesPort = kPort.match(QString::fromUtf8(banner)).captured(1).toInt();
+    QVERIFY2(filesPort > 0, banner.constData());
+
+    QProcess server;
+    QByteArray log;
+    const quint16 port = servetest::startServer(server, QStringLiteral(LLAVA_CLI_PATH),
+                                                {"serve", "--model", kModel, "--tokenizer", tokenizer(), "--port", "0",
+                                                 "--backend", "cpu", "--threads", "2", "--allow-image-urls"},
+                                                &log);
+    QVERIFY2(port != 0, log.constData());
+    const QByteArray base = "http://127.0.0.1:" + QByteArray::number(filesPort) + "/";
+    const HttpReply ok = servetest::exchange(
+        port, servetest::httpRequest("POST", "/v1/chat/completions", chatBody(base + "landscape_640x480.png", kPrompt.toUtf8(), 32), {}));
+    const HttpReply missing = servetest::exchange(
+        port, servetest::httpRequest("POST", "/v1/chat/completions", chatBody(base + "nothing.png", kPrompt.toUtf8(), 4), {}));
+    ::kill(static_cast<pid_t>(server.processId()), SIGTERM);
+    files.kill();
+    QVERIFY(server.waitForFinished(30000));
+    files.waitForFinished(10000);
+    QCOMPARE(ok.status, 200);
+    QCOMPARE(ok.json().value("choices").toArray().at(0).toObject().value("message").toObject().value("content").toString(),
+             m_cliChat.value("text").toString());
+    QCOMPARE(ok.json().value("usage").toObject().value("prompt_tokens").toInt(), m_cliInspect.value("total_tokens").toInt());
+    QCOMPARE(missing.status, 400);
+    QCOMPARE(missing.errorCode(), QStringLiteral("image_fetch_failed"));
+    QVERIFY2(missing.errorMessage().contains("nothing.png"), qPrintable(missing.errorMessage()));
 }
 
 void TstServe::stillServing() {
