@@ -17,5 +17,7 @@ llava::Status runTokenize(const Args& args);
 llava::Status runChat(const Args& args);
 llava::Status runMakeDemoModel(const Args& args);
 llava::Status runExplain(const Args& args);
+llava::Status runServe(const Args& args);
+llava::Status runBatch(const Args& args);
 
 }  // namespace cli

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "common.h"
+#include "layoutjson.h"
 #include "llava/chattemplate.h"
 #include "llava/prompt.h"
 
@@ -129,32 +130,9 @@ void printText(const ModelSource& model, llava::Reference reference, const llava
               << "total tokens   " << prompt->tokens.totalLength() << "\n";
 }
 
-nlohmann::json layoutJson(const llava::ImageLayout& l) {
-    return {{"image", {l.imageWidth, l.imageHeight}},
-            {"canvas", {l.canvasWidth, l.canvasHeight}},
-            {"grid", {l.gridCols, l.gridRows}},
-            {"resized", {l.resizedWidth, l.resizedHeight}},
-            {"padding", {l.padLeft, l.padTop}},
-            {"padding_right_bottom", {l.padRight, l.padBottom}},
-            {"crops", l.cropCount()},
-            {"feature_map", {l.mapRows, l.mapCols}},
-            {"unpadded", {l.unpaddedRows, l.unpaddedCols}},
-            {"kept_rows", {l.keptRowBegin, l.keptRowEnd}},
-            {"kept_cols", {l.keptColBegin, l.keptColEnd}},
-            {"base_tokens", l.baseTokens},
-            {"newline_tokens", l.newlineTokens},
-            {"image_tokens", l.imageTokens}};
-}
-
 void printJson(const ModelSource& model, llava::Reference reference, const llava::ImageLayout& l,
                const llava::ImageLayout& other, const std::optional<PromptReport>& prompt) {
-    nlohmann::json out = layoutJson(l);
-    out["model"] = model.config.name;
-    out["reference"] = std::string(llava::referenceName(reference));
-    out["references_differ"] = other.imageTokens != l.imageTokens;
-    nlohmann::json otherJson = layoutJson(other);
-    otherJson["reference"] = std::string(llava::referenceName(otherReference(reference)));
-    out["other_reference"] = otherJson;
+    nlohmann::json out = server::inspectJson(model.config.name, reference, l, other);
     if (prompt) {
         out["template"] = prompt->templateName;
         out["rendered_prompt"] = prompt->rendered;

@@ -1,5 +1,5 @@
 // llava-insight-cli: the command-line face of Llava Insight (inspect, preprocess, tokenize, chat,
-// make-demo-model). Dispatch and top-level help only; each subcommand lives in its own file.
+// make-demo-model, serve, batch). Dispatch and top-level help only; each subcommand lives in its own file.
 // Every failure ends as one line on stderr and exit code 1 (2 for an unknown command); never a crash.
 #include <QCoreApplication>
 
@@ -29,6 +29,8 @@ const std::vector<Command>& commandTable() {
         {"chat", cli::runChat, "answer a prompt about images, or chat interactively"},
         {"make-demo-model", cli::runMakeDemoModel, "write a tiny random-weight model folder for trying things out"},
         {"explain", cli::runExplain, "where the answer looked: attention on the image as heatmap / numbers"},
+        {"serve", cli::runServe, "OpenAI-compatible HTTP API for other programs (docs/serving.md)"},
+        {"batch", cli::runBatch, "one prompt over a folder of images -> JSON lines, resumable"},
     };
     return kCommands;
 }
@@ -47,7 +49,7 @@ void printTopHelp() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    QCoreApplication app(argc, argv);  // image-format plugins; no event loop is run
+    QCoreApplication app(argc, argv);  // image-format plugins; only serve and batch run its event loop
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         printTopHelp();

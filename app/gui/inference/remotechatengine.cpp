@@ -1,0 +1,324 @@
+// See remotechatengine.h. Wire format: OpenAI chat completions with server-sent events (the same objects
+// app/server produces and tests/app/server checks with the official client).
+#include "remotechatengine.h"
+
+#include <QBuffer>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QFile>
+#include <QImage>
+#include <QImageReader>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QNetworkRequest>
+#include <QTimer>
+
+#include <algorithm>
+
+#include "llava/anyres.h"
+
+namespace {
+
+QUrl apiUrl(const QString& base, const char* path) {
+    QString url = base.trimmed();
+    while (url.endsWith(QLatin1Char('/'))) url.chop(1);
+    if (!url.endsWith(QLatin1String("/v1"))) url += QLatin1String("/v1");
+    return QUrl(url + QLatin1String(path));
+}
+
+QNetworkRequest makeRequest(const QUrl& url, const RemoteEndpoint& endpoint, int timeoutMs) {
+    QNetworkRequest request(url);
+    request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
+    request.setTransferTimeout(timeoutMs);
+    if (!endpoint.apiKey.isEmpty()) request.setRawHeader("Authorization", "Bearer " + endpoint.apiKey.toUtf8());
+    return request;
+}
+
+// The server's own words for an HTTP error ({"error": {"message", "code"}}), else the start of the body.
+QString serverMessage(const QByteArray& body) {
+    const QJsonObject error = QJsonDocument::fromJson(body).object().value("error").toObject();
+    const QString message = error.value("message").toString();
+    return message.isEmpty() ? QString::fromUtf8(body.left(200)).trimmed() : message;
+}
+
+llava::Status httpError(const QString& where, int status, const QByteArray& body, const QString& networkError) {
+    if (status == 0)
+        return llava::makeError(llava::ErrorCode::IoError,
+                                ("cannot reach " + where + ": " + networkError).toStdString());
+    const QString message = serverMessage(body);
+    const QString code = QJsonDocument::fromJson(body).object().value("error").toObject().value("code").toString();
+    if (status == 401 || status == 403)
+        return llava::makeError(llava::ErrorCode::InvalidArgument,
+                                ("the server refused the API key (HTTP " + QString::number(status) + "): " + message).toStdString());
+    if (code == QLatin1String("context_length_exceeded"))
+        return llava::makeError(llava::ErrorCode::OutOfRange, ("the server's context is too short: " + message).toStdString());
+    if (status == 404 && code == QLatin1String("model_not_found"))
+        return llava::makeError(llava::ErrorCode::NotFound, ("model not found on the server: " + message).toStdString());
+    return llava::makeError(status >= 500 ? llava::ErrorCode::IoError : llava::ErrorCode::InvalidArgument,
+                            ("the server answered HTTP " + QString::number(status) + ": " + message).toStdString());
+}
+
+struct Reply {
+    int status = 0;
+    QByteArray body;
+    QString networkError;
+};
+
+Reply getBlocking(const QUrl& url, const RemoteEndpoint& endpoint) {
+    QNetworkAccessManager net;
+    QEventLoop loop;
+    QNetworkReply* reply = net.get(makeRequest(url, endpoint, 15000));
+    QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);
+    loop.exec();
+    Reply out{reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), reply->readAll(), reply->errorString()};
+    reply->deleteLater();
+    return out;
+}
+
+QString dataUrlOfFile(const QString& path, llava::Status* error) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = llava::makeError(llava::ErrorCode::IoError, (path + ": cannot open: " + file.errorString()).toStdString());
+        return {};
+    }
+    QByteArray bytes = file.readAll();
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::ReadOnly);
+    QByteArray format = QImageReader::imageFormat(&buffer);
+    if (format != "png" && format != "jpeg" && format != "webp") {  // re-encode what servers may not take
+        QImage image;
+        if (!image.loadFromData(bytes)) {
+            *error = llava::makeError(llava::ErrorCode::ParseError, (path + ": not an image").toStdString());
+            return {};
+        }
+        bytes.clear();
+        QBuffer out(&bytes);
+        out.open(QIODevice::WriteOnly);
+        image.save(&out, "PNG");
+        format = "png";
+    }
+    return "data:image/" + QString::fromLatin1(format) + ";base64," + QString::fromLatin1(bytes.toBase64());
+}
+
+// Lossless PNG of an already-decoded image: the server decodes exactly these pixels.
+QString dataUrlOfImage(const llava::RgbImage& image) {
+    const QImage view(image.pixels.data(), image.width, image.height, image.width * 3, QImage::Format_RGB888);
+    QByteArray png;
+    QBuffer out(&png);
+    out.open(QIODevice::WriteOnly);
+    view.save(&out, "PNG");
+    return "data:image/png;base64," + QString::fromLatin1(png.toBase64());
+}
+
+QJsonObject userMessage(const QString& text, const QStringList& imageUrls) {
+    QJsonArray content;
+    for (const QString& url : imageUrls)
+        content.append(QJsonObject{{"type", "image_url"}, {"image_url", QJsonObject{{"url", url}}}});
+    content.append(QJsonObject{{"type", "text"}, {"text", text}});
+    return {{"role", "user"}, {"content", content}};
+}
+
+llava::StopReason stopReasonOf(const QString& finish) {
+    if (finish == QLatin1String("length")) return llava::StopReason::MaxTokens;
+    return llava::StopReason::Eos;
+}
+
+}  // namespace
+
+RemoteChatEngine::RemoteChatEngine(RemoteEndpoint endpoint) : m_endpoint(std::move(endpoint)) {}
+RemoteChatEngine::~RemoteChatEngine() = default;
+
+llava::Result<ModelInfo> RemoteChatEngine::load(const LoadRequest& request, const Progress& progress) {
+    m_loaded = false;
+    if (progress && !progress(0, 1, QStringLiteral("config"))) return llava::makeError(llava::ErrorCode::Cancelled, "cancelled");
+    const QUrl url = apiUrl(m_endpoint.url, "/models");
+    const Reply r = getBlocking(url, m_endpoint);
+    if (r.status != 200) return httpError(url.toString(), r.status, r.body, r.networkError);
+    const QJsonArray models = QJsonDocument::fromJson(r.body).object().value("data").toArray();
+    QStringList ids;
+    QJsonObject chosen;
+    for (const QJsonValue& v : models) {
+        ids << v.toObject().value("id").toString();
+        if (chosen.isEmpty() && (m_endpoint.modelName.isEmpty() || ids.last() == m_endpoint.modelName)) chosen = v.toObject();
+    }
+    if (chosen.isEmpty())
+        return llava::makeError(llava::ErrorCode::NotFound,
+                                ("model \"" + m_endpoint.modelName + "\" is not served by " + m_endpoint.url +
+                                 (ids.isEmpty() ? QStringLiteral(" (it lists no models)") : " (it serves: " + ids.join(", ") + ")"))
+                                    .toStdString());
+    m_model = chosen.value("id").toString();
+
+    // The inspector's config: the file the user chose, else the preset the model id names.
+    if (!m_endpoint.configPath.isEmpty()) {
+        QFile file(m_endpoint.configPath);
+        if (!file.open(QIODevice::ReadOnly))
+            return llava::makeError(llava::ErrorCode::IoError,
+                                    (m_endpoint.configPath + ": cannot open: " + file.errorString()).toStdString());
+        LLAVA_ASSIGN_OR_RETURN(m_config, llava::parseModelConfig(file.readAll().toStdString(), m_model.toStdString()));
+    } else {
+        std::string best;
+        const std::string id = m_model.toLower().toStdString();
+        for (const std::string& name : llava::presetNames())
+            if (id.find(name) != std::string::npos && name.size() > best.size()) best = name;
+        if (best.empty())
+            return llava::makeError(llava::ErrorCode::NotFound,
+                                    ("no built-in preset matches the served model \"" + m_model +
+                                     "\"; choose the model's config.json for the inspector")
+                                        .toStdString());
+        LLAVA_ASSIGN_OR_RETURN(m_config, llava::loadPreset(best));
+    }
+    m_reference = request.reference.value_or(m_config.defaultReference);
+    const int served = chosen.value("context_length").toInt(chosen.value("max_model_len").toInt(0));
+    m_contextLimit = served > 0 ? served : std::min(m_config.text.maxPositions, request.contextLength);
+    m_contextUsed = 0;
+    m_loaded = true;
+
+    ModelInfo info;
+    info.name = m_model;
+    info.modelDir = m_endpoint.url;
+    info.backend = QStringLiteral("remote");
+    info.device = m_endpoint.url;
+    info.contextLimit = m_contextLimit;
+    info.reference = m_reference;
+    info.precision = QStringLiteral("server");
+    info.config = m_config;
+    if (progress) progress(1, 1, QStringLiteral("config"));
+    return info;
+}
+
+llava::Result<llava::GenerationStats> RemoteChatEngine::reply(const GenerationRequest& request,
+                                                              const llava::TokenCallback& onToken,
+                                                              const llava::CancelPredicate& cancel) {
+    if (!m_loaded) return llava::makeError(llava::ErrorCode::InvalidArgument, "not connected to a server");
+    QElapsedTimer clock;
+    clock.start();
+    llava::GenerationStats stats;
+    QJsonArray messages;
+    if (!request.systemPrompt.isEmpty()) messages.append(QJsonObject{{"role", "system"}, {"content", request.systemPrompt}});
+    int localImageTokens = 0;
+    for (const HistoryTurn& turn : request.history) {
+        QStringList urls;
+        for (const QString& path : turn.imagePaths) {
+            llava::Status error;
+            urls << dataUrlOfFile(path, &error);
+            if (!error.isOk()) return error;
+            const QSize size = QImageReader(path).size();
+            if (auto layout = llava::computeImageLayout(size.width(), size.height(), m_config, m_reference))
+                localImageTokens += layout->imageTokens;
+        }
+        messages.append(userMessage(turn.user, urls));
+        messages.append(QJsonObject{{"role", "assistant"}, {"content", turn.assistant}});
+    }
+    QStringList urls;
+    for (const llava::RgbImage& image : request.images) {
+        urls << dataUrlOfImage(image);
+        if (auto layout = llava::computeImageLayout(image.width, image.height, m_config, m_reference))
+            localImageTokens += layout->imageTokens;
+    }
+    messages.append(userMessage(request.text, urls));
+    const llava::SamplingParams& s = request.sampling;
+    QJsonObject body{{"model", m_model},
+                     {"messages", messages},
+                     {"stream", true},
+                     {"stream_options", QJsonObject{{"include_usage", true}}},
+                     {"temperature", s.temperature},
+                     {"top_p", s.topP},
+                     {"max_tokens", s.maxNewTokens},
+                     {"seed", static_cast<qint64>(s.seed)}};
+    if (!s.stopStrings.empty()) {
+        QJsonArray stops;
+        for (const std::string& stop : s.stopStrings) stops.append(QString::fromStdString(stop));
+        body["stop"] = stops;
+    }
+
+    QNetworkAccessManager net;
+    QEventLoop loop;
+    const QUrl url = apiUrl(m_endpoint.url, "/chat/completions");
+    QNetworkReply* reply = net.post(makeRequest(url, m_endpoint, m_endpoint.timeoutMs), QJsonDocument(body).toJson(QJsonDocument::Compact));
+    QByteArray pending, errorBody;
+    QString finish;
+    bool cancelled = false, listenerStopped = false;
+    llava::Status streamError;
+    int promptTokens = 0;
+    auto consume = [&] {
+        const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        if (status != 200) {  // an error object, not a stream
+            errorBody += reply->readAll();
+            return;
+        }
+        pending += reply->readAll();
+        qsizetype end;
+        while ((end = pending.indexOf('\n')) >= 0) {
+            const QByteArray line = pending.left(end).trimmed();
+            pending.remove(0, end + 1);
+            if (!line.startsWith("data:")) continue;
+            const QByteArray payload = line.mid(5).trimmed();
+            if (payload == "[DONE]") continue;
+            const QJsonObject chunk = QJsonDocument::fromJson(payload).object();
+            if (chunk.contains("error")) {
+                streamError = llava::makeError(llava::ErrorCode::IoError,
+                                               ("the server stopped with an error: " + serverMessage(payload)).toStdString());
+                continue;
+            }
+            const QJsonObject usage = chunk.value("usage").toObject();
+            if (!usage.isEmpty()) {
+                promptTokens = usage.value("prompt_tokens").toInt();
+                stats.generatedTokens = usage.value("completion_tokens").toInt(stats.generatedTokens);
+            }
+            for (const QJsonValue& c : chunk.value("choices").toArray()) {
+                const QJsonObject choice = c.toObject();
+                const QString piece = choice.value("delta").toObject().value("content").toString();
+                if (!choice.value("finish_reason").toString().isEmpty()) finish = choice.value("finish_reason").toString();
+                if (piece.isEmpty() || listenerStopped) continue;
+                if (stats.timeToFirstTokenMs == 0) stats.timeToFirstTokenMs = static_cast<double>(clock.elapsed());
+                ++stats.generatedTokens;
+                // Remote pieces carry no token id the app could use; 0 marks "a token", never the -1 flush.
+                if (onToken && !onToken({0, piece.toStdString()})) {
+                    listenerStopped = true;
+                    reply->abort();
+                }
+            }
+        }
+    };
+    QObject::connect(reply, &QNetworkReply::readyRead, &loop, consume);
+    QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);
+    QTimer poll;
+    QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
+        if (cancel && cancel()) {
+            cancelled = true;
+            reply->abort();
+        }
+    });
+    poll.start(50);
+    loop.exec();
+    consume();
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    const QString networkError = reply->errorString();
+    const QNetworkReply::NetworkError netError = reply->error();
+    reply->deleteLater();
+    if (cancelled || listenerStopped) {
+        stats.stopReason = llava::StopReason::Cancelled;
+        return stats;
+    }
+    if (status != 200 || netError != QNetworkReply::NoError)
+        return httpError(url.toString(), status, errorBody, networkError);
+    if (!streamError.isOk()) return streamError;
+    stats.stopReason = stopReasonOf(finish);
+    stats.imageTokens = localImageTokens;
+    stats.textTokens = promptTokens > 0 ? std::max(0, promptTokens - localImageTokens) : 0;
+    const double seconds = static_cast<double>(clock.elapsed()) / 1000.0;
+    stats.decodeTokPerS = stats.generatedTokens > 1 && seconds > 0 ? stats.generatedTokens / seconds : 0;
+    m_lastPromptTokens = promptTokens;
+    m_lastLocalImageTokens = localImageTokens;
+    m_contextUsed = promptTokens + stats.generatedTokens;
+    return stats;
+}
+
+void RemoteChatEngine::clear() {
+    m_contextUsed = 0;
+    m_lastPromptTokens = 0;
+    m_lastLocalImageTokens = 0;
+}
