@@ -120,8 +120,12 @@ bool parseWeightPrecision(std::string_view text, WeightPrecision* out) {
 }
 
 std::uint64_t plannedWeightBytes(const Checkpoint& checkpoint, WeightPrecision precision) {
+    return plannedWeightBytes(checkpoint.tensors(), precision);
+}
+
+std::uint64_t plannedWeightBytes(const std::vector<const TensorView*>& tensors, WeightPrecision precision) {
     std::uint64_t bytes = 0;
-    for (const TensorView* view : checkpoint.tensors()) {
+    for (const TensorView* view : tensors) {
         auto plan = planWeightUpload(*view, precision, "plan");
         if (!plan.isOk()) {  // the upload will report it; count the bytes as stored
             bytes += view->byteSize;
