@@ -16,5 +16,7 @@ llava::Status runPreprocess(const Args& args);
 llava::Status runTokenize(const Args& args);
 llava::Status runChat(const Args& args);
 llava::Status runMakeDemoModel(const Args& args);
+llava::Status runModels(const Args& args);
+llava::Status runPull(const Args& args);
 
 }  // namespace cli

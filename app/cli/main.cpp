@@ -1,5 +1,5 @@
 // llava-insight-cli: the command-line face of Llava Insight (inspect, preprocess, tokenize, chat,
-// make-demo-model). Dispatch and top-level help only; each subcommand lives in its own file.
+// make-demo-model, models, pull). Dispatch and top-level help only; each subcommand lives in its own file.
 // Every failure ends as one line on stderr and exit code 1 (2 for an unknown command); never a crash.
 #include <QCoreApplication>
 
@@ -28,6 +28,8 @@ const std::vector<Command>& commandTable() {
         {"tokenize", cli::runTokenize, "token ids and pieces of a text (optionally inside a chat template)"},
         {"chat", cli::runChat, "answer a prompt about images, or chat interactively"},
         {"make-demo-model", cli::runMakeDemoModel, "write a tiny random-weight model folder for trying things out"},
+        {"models", cli::runModels, "models on this machine (HF cache, app folder, recent): completeness, memory plan"},
+        {"pull", cli::runPull, "download a model from the Hugging Face Hub into the HF cache (resumable, verified)"},
     };
     return kCommands;
 }

@@ -76,7 +76,8 @@ Status checkPlanFits(const MemoryPlan& plan, WeightPrecision precision);
 // A fixed-width table (one row per precision: weights, KV cache, scratch, total, fits) plus the
 // recommendation line; what `llava-insight-cli chat --plan-only` and `models` print.
 std::string formatMemoryPlan(const MemoryPlan& plan);
-std::string formatGiB(std::uint64_t bytes);  // "14.09 GiB"
+std::string formatGiB(std::uint64_t bytes);    // "14.09 GiB"
+std::string formatBytes(std::uint64_t bytes);  // formatGiB from 1 GiB up, else "12.3 MiB"
 
 // MemAvailable from /proc/meminfo (what the kernel can give without swapping), in bytes.
 Result<std::uint64_t> availableHostMemory();

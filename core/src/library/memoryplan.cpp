@@ -154,6 +154,13 @@ std::string formatGiB(std::uint64_t bytes) {
     return text;
 }
 
+std::string formatBytes(std::uint64_t bytes) {
+    if (bytes >= (1ull << 30)) return formatGiB(bytes);
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / double(1ull << 20));
+    return text;
+}
+
 Status checkPlanFits(const MemoryPlan& plan, WeightPrecision precision) {
     const PrecisionPlan* row = plan.find(precision);
     if (!row || row->fits) return Status::ok();
@@ -176,14 +183,15 @@ Status checkPlanFits(const MemoryPlan& plan, WeightPrecision precision) {
 std::string formatMemoryPlan(const MemoryPlan& plan) {
     std::ostringstream out;
     out << "memory plan (" << planDeviceName(plan.device) << ", context " << plan.contextLength << " tokens, "
-        << (plan.availableBytes ? formatGiB(plan.availableBytes) + " free" : std::string("free memory unknown"))
+        << (plan.availableBytes ? formatBytes(plan.availableBytes) + " free" : std::string("free memory unknown"))
         << ")\n";
-    out << "precision      weights   KV cache    scratch      total  fits\n";
+    out << "precision " << padLeft("weights", 10) << padLeft("KV cache", 12) << padLeft("scratch", 12)
+        << padLeft("total", 12) << "  fits\n";
     for (const PrecisionPlan& row : plan.rows) {
-        std::string name(weightPrecisionName(row.precision));
-        out << name << std::string(name.size() < 9 ? 9 - name.size() : 1, ' ') << padLeft(formatGiB(row.weightBytes), 12)
-            << padLeft(formatGiB(row.kvCacheBytes), 11) << padLeft(formatGiB(row.scratchBytes), 11)
-            << padLeft(formatGiB(row.totalBytes()), 11) << "  " << (row.fits ? "yes" : "no") << "\n";
+        const std::string name(weightPrecisionName(row.precision));
+        out << name << std::string(10 - std::min<std::size_t>(name.size(), 9), ' ') << padLeft(formatBytes(row.weightBytes), 10)
+            << padLeft(formatBytes(row.kvCacheBytes), 12) << padLeft(formatBytes(row.scratchBytes), 12)
+            << padLeft(formatBytes(row.totalBytes()), 12) << "  " << (row.fits ? "yes" : "no") << "\n";
     }
     if (plan.recommended)
         out << "recommended: " << weightPrecisionName(*plan.recommended) << "\n";
