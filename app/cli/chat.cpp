@@ -292,6 +292,7 @@ llava::Status runChat(const Args& argv) {
     const llava::BackendRegistry registry = makeBackendRegistry();
     setup.engine.registry = &registry;
     LLAVA_TRY(checkMemoryPlan(args, *modelDir, setup.engine, registry));
+    if (args.has("ignore-memory-plan")) setup.engine.memoryCheck = llava::MemoryCheck::Skip;
     if (args.has("plan-only")) return llava::Status::ok();
     LLAVA_ASSIGN_OR_RETURN(std::unique_ptr<llava::Engine> engine, llava::Engine::load(*modelDir, setup.engine));
     reportBackend(*engine);

@@ -91,6 +91,7 @@ private slots:
     void presetKvAndScratch();
     void matchesRealLoad_data();
     void matchesRealLoad();
+    void engineLoadRefusesWhatCannotFit();
     void recommendsLargestThatFits();
     void memAvailable();
 };
@@ -197,6 +198,27 @@ void TstMemoryPlan::matchesRealLoad() {
     QCOMPARE(row->weightBytes, real.weightBytes + real.mappedWeightBytes);
     QCOMPARE(row->kvCacheBytes, real.kvCacheBytes);
     QCOMPARE(row->scratchBytes, real.scratchBytes);
+}
+
+// Engine::load on the CPU refuses, before allocating, a model whose plan does not fit the memory budget.
+void TstMemoryPlan::engineLoadRefusesWhatCannotFit() {
+    EngineOptions options;
+    options.backend = BackendKind::Cpu;
+    options.threads = 1;
+    options.contextLength = 300;
+    options.tokenizerPath = llavatest::tokenizerPath(llavatest::kMistral).toStdString();
+    options.hostMemoryBudget = 1000000;  // 1 MB: the tiny model needs ~15 MB at 300 tokens
+    const std::string dir = LLAVA_SOURCE_DIR "/tests/fixtures/models/llava-v1.6-mistral-tiny-hf";
+    auto refused = Engine::load(dir, options);
+    QVERIFY(!refused.isOk());
+    QCOMPARE(refused.status().code(), ErrorCode::OutOfMemory);
+    const QString message = QString::fromStdString(refused.status().message());
+    QVERIFY2(message.contains("as-stored weights need") && message.contains("no precision fits"), qPrintable(message));
+    options.memoryCheck = MemoryCheck::Skip;
+    QVERIFY(Engine::load(dir, options).isOk());
+    options.memoryCheck = MemoryCheck::Refuse;
+    options.hostMemoryBudget = 0;  // the real MemAvailable: a few MB fit on any test machine
+    QVERIFY(Engine::load(dir, options).isOk());
 }
 
 void TstMemoryPlan::recommendsLargestThatFits() {

@@ -36,6 +36,9 @@
 
 namespace llava {
 
+// Whether Engine::load checks the memory plan (memoryplan.h) before it allocates anything on the CPU backend.
+enum class MemoryCheck : std::uint8_t { Refuse, Skip };  // Refuse: OutOfMemory with the numbers when it cannot fit
+
 struct EngineOptions {
     BackendKind backend = BackendKind::Auto;
     const BackendRegistry* registry = nullptr;   // nullptr: a CPU-only registry
@@ -45,6 +48,11 @@ struct EngineOptions {
     std::optional<Reference> reference;          // default: the checkpoint layout's reference
     std::string templateName;                    // empty: ModelConfig::templateName
     std::filesystem::path tokenizerPath;         // empty: <modelDir>/tokenizer.model
+    // CPU backend: weights at `precision` + KV cache + scratch must fit in this many bytes, else load() fails
+    // with OutOfMemory naming the numbers and the precision that would fit (never an OOM kill). 0 = the
+    // host's MemAvailable. The CUDA backend checks free VRAM itself (BackendRequest::requiredBytes).
+    MemoryCheck memoryCheck = MemoryCheck::Refuse;
+    std::uint64_t hostMemoryBudget = 0;
 };
 
 // Called during load with bytes processed so far; return false to cancel (load -> Cancelled).
