@@ -16,6 +16,10 @@
 #include "commands.h"
 #include "common.h"
 #include "llava/engine.h"
+#include "llava/memoryplan.h"
+#include "llava/modellibrary.h"
+#include "llava/weights.h"
+#include "memorycheck.h"
 
 namespace cli {
 namespace {
@@ -59,6 +63,8 @@ const std::vector<OptionSpec>& chatOptions() {
         {"json", ValueKind::Flag, "", "with --prompt: print one JSON object (text, tokens, stats, stages)"},
         {"logprobs", ValueKind::Value, "N",
          "with --json: each token's log-probability and its N most likely alternatives (0-20, default 0 = off)"},
+        {"plan-only", ValueKind::Flag, "", "print the memory plan (weights per precision, KV cache, scratch vs free memory) and exit"},
+        {"ignore-memory-plan", ValueKind::Flag, "", "load even when the memory plan says the precision does not fit"},
     };
     return kOptions;
 }
@@ -70,7 +76,9 @@ void printHelp() {
                  "message; any message may have images, --image ones go with the first), /clear, /quit.\n"
                  "Text is text: a typed \"<image>\" is sent as those characters. A message that cannot fit\n"
                  "in the context is refused before its images are encoded, with the token counts.\n"
-                 "Ctrl+C stops the current answer; Ctrl+C twice at the prompt exits.\n\nOptions:\n"
+                 "Ctrl+C stops the current answer; Ctrl+C twice at the prompt exits.\n\nBefore loading, the memory plan (weights at\n"
+                 "the chosen precision + KV cache for --context + scratch) is checked against free RAM (free VRAM on\n"
+                 "CUDA); a load that cannot fit is refused with the numbers and the precision that would fit.\n\nOptions:\n"
               << formatOptions(chatOptions());
 }
 
@@ -316,6 +324,32 @@ llava::Status interactive(llava::Engine& engine, const llava::SamplingParams& sa
     return llava::Status::ok();
 }
 
+// The memory plan before the load: printed with --plan-only, otherwise a precision that cannot fit is refused
+// (never an OOM kill) unless --ignore-memory-plan.
+llava::Status checkMemoryPlan(const ParsedArgs& args, const std::string& modelDir, const llava::EngineOptions& options,
+                              const llava::BackendRegistry& registry) {
+    const llava::LibraryEntry entry = llava::inspectModelFolder(modelDir, llava::LibrarySource::Recent);
+    if (!entry.config) {
+        if (args.has("plan-only"))
+            return llava::makeError(llava::ErrorCode::NotFound,
+                                    "cannot plan " + modelDir + ": " + (entry.problems.empty() ? "" : entry.problems[0]));
+        return llava::Status::ok();  // Engine::load reports the folder's problem
+    }
+    const PlanTarget target = planTarget(registry, options.backend);
+    const llava::MemoryPlan plan = planFor(entry, target, options.contextLength, options.precision);
+    if (args.has("plan-only")) {
+        std::cout << entry.name << " (" << (entry.layout ? llava::layoutName(*entry.layout) : "unknown layout") << ", "
+                  << (entry.storedDtype.empty() ? "unknown dtype" : entry.storedDtype) << ", template "
+                  << entry.templateName << ")\n"
+                  << llava::formatMemoryPlan(plan);
+        return llava::Status::ok();
+    }
+    if (args.has("ignore-memory-plan")) return llava::Status::ok();
+    const llava::Status fits = llava::checkPlanFits(plan, options.precision);
+    if (fits.isOk()) return fits;
+    return llava::makeError(fits.code(), fits.message() + " (use --precision, a smaller --context, or --ignore-memory-plan)");
+}
+
 }  // namespace
 
 llava::Status runChat(const Args& argv) {
@@ -337,6 +371,9 @@ llava::Status runChat(const Args& argv) {
 
     const llava::BackendRegistry registry = makeBackendRegistry();
     setup.engine.registry = &registry;
+    LLAVA_TRY(checkMemoryPlan(args, *modelDir, setup.engine, registry));
+    if (args.has("ignore-memory-plan")) setup.engine.memoryCheck = llava::MemoryCheck::Skip;
+    if (args.has("plan-only")) return llava::Status::ok();
     LLAVA_ASSIGN_OR_RETURN(std::unique_ptr<llava::Engine> engine, llava::Engine::load(*modelDir, setup.engine));
     reportBackend(*engine);
 

@@ -19,5 +19,7 @@ llava::Status runMakeDemoModel(const Args& args);
 llava::Status runExplain(const Args& args);
 llava::Status runServe(const Args& args);
 llava::Status runBatch(const Args& args);
+llava::Status runModels(const Args& args);
+llava::Status runPull(const Args& args);
 
 }  // namespace cli

@@ -1,5 +1,5 @@
 // llava-insight-cli: the command-line face of Llava Insight (inspect, preprocess, tokenize, chat,
-// make-demo-model, serve, batch). Dispatch and top-level help only; each subcommand lives in its own file.
+// make-demo-model, serve, batch, models, pull). Dispatch and top-level help only; each subcommand lives in its own file.
 // Every failure ends as one line on stderr and exit code 1 (2 for an unknown command); never a crash.
 #include <QCoreApplication>
 
@@ -31,6 +31,8 @@ const std::vector<Command>& commandTable() {
         {"explain", cli::runExplain, "where the answer looked: attention on the image as heatmap / numbers"},
         {"serve", cli::runServe, "OpenAI-compatible HTTP API for other programs (docs/serving.md)"},
         {"batch", cli::runBatch, "one prompt over a folder of images -> JSON lines, resumable"},
+        {"models", cli::runModels, "models on this machine (HF cache, app folder, recent): completeness, memory plan"},
+        {"pull", cli::runPull, "download a model from the Hugging Face Hub into the HF cache (resumable, verified)"},
     };
     return kCommands;
 }

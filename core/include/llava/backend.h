@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "llava/checkpoint.h"
 #include "llava/status.h"
@@ -189,6 +190,9 @@ bool isQuantisableWeight(std::string_view canonicalName);
 // Device bytes the checkpoint's weights take after conversion to `precision` (planWeightUpload per
 // tensor): what a backend that copies weights needs, for the memory check before loading.
 std::uint64_t plannedWeightBytes(const Checkpoint& checkpoint, WeightPrecision precision);
+// The same for any list of tensors (only dtype, shape and byteSize are read; data may be null): the
+// memory plan (memoryplan.h) uses it for presets and for folders it has not opened.
+std::uint64_t plannedWeightBytes(const std::vector<const TensorView*>& tensors, WeightPrecision precision);
 
 // ---- selection -----------------------------------------------------------------------------------
 enum class BackendKind : std::uint8_t { Auto, Cpu, Cuda };

@@ -44,6 +44,9 @@
 
 namespace llava {
 
+// Whether Engine::load checks the memory plan (memoryplan.h) before it allocates anything on the CPU backend.
+enum class MemoryCheck : std::uint8_t { Refuse, Skip };  // Refuse: OutOfMemory with the numbers when it cannot fit
+
 struct EngineOptions {
     BackendKind backend = BackendKind::Auto;
     const BackendRegistry* registry = nullptr;   // nullptr: a CPU-only registry
@@ -60,6 +63,11 @@ struct EngineOptions {
     // Compare a CUDA backend op by op with the CPU before using it (selfcheck.h, ~0.1-0.5 s at load);
     // Skip for benchmarks (--no-selfcheck).
     SelfCheck selfCheck = SelfCheck::Run;
+    // CPU backend: weights at `precision` + KV cache + scratch must fit in this many bytes, else load() fails
+    // with OutOfMemory naming the numbers and the precision that would fit (never an OOM kill). 0 = the
+    // host's MemAvailable. The CUDA backend checks free VRAM itself (BackendRequest::requiredBytes).
+    MemoryCheck memoryCheck = MemoryCheck::Refuse;
+    std::uint64_t hostMemoryBudget = 0;
 };
 
 // Called during load with bytes processed so far; return false to cancel (load -> Cancelled).

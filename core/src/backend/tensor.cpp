@@ -124,8 +124,12 @@ bool isQuantisableWeight(std::string_view canonicalName) {
 }
 
 std::uint64_t plannedWeightBytes(const Checkpoint& checkpoint, WeightPrecision precision) {
+    return plannedWeightBytes(checkpoint.tensors(), precision);
+}
+
+std::uint64_t plannedWeightBytes(const std::vector<const TensorView*>& tensors, WeightPrecision precision) {
     std::uint64_t bytes = 0;
-    for (const TensorView* view : checkpoint.tensors()) {
+    for (const TensorView* view : tensors) {
         auto plan = planWeightUpload(*view, precision, "plan");
         if (!plan.isOk()) {  // the upload will report it; count the bytes as stored
             bytes += view->byteSize;

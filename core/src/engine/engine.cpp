@@ -6,6 +6,7 @@
 #include "engine/vocabcheck.h"
 #include "llava/anyres.h"
 #include "llava/weightscan.h"
+#include "llava/memoryplan.h"
 
 namespace llava {
 
@@ -19,6 +20,25 @@ std::string_view stopReasonName(StopReason reason) {
     }
     return "?";
 }
+
+namespace {
+
+// The memory plan on the CPU backend, before any weight is converted or copied.
+Status checkHostMemory(const Checkpoint& checkpoint, const EngineOptions& options, int context) {
+    MemoryPlanOptions plan;
+    plan.device = PlanDevice::Cpu;
+    plan.contextLength = context;
+    plan.availableBytes = options.hostMemoryBudget;
+    if (plan.availableBytes == 0) {
+        auto available = availableHostMemory();
+        if (!available.isOk()) return Status::ok();  // unknown (no /proc): nothing to check against
+        plan.availableBytes = *available;
+    }
+    return checkPlanFits(planMemory(checkpoint.config(), checkpoint.tensors(), plan, options.precision),
+                         options.precision);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& modelDir, const EngineOptions& options,
                                              const LoadProgress& progress) {
@@ -60,6 +80,9 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& modelD
     engine->m_backend = std::move(choice.backend);
     engine->m_fallbackReason = choice.fallbackReason;
     engine->m_selfCheckReport = choice.selfCheckReport;
+    if (options.memoryCheck == MemoryCheck::Refuse && engine->m_backend->info().name == "cpu") {
+        LLAVA_TRY(checkHostMemory(*engine->m_checkpoint, options, context));
+    }
     engine->m_precision = options.precision;
 
     ModelProgress weightProgress;
