@@ -6,6 +6,7 @@
 #include <set>
 
 #include "io/json.h"
+#include "llava/checkedfile.h"
 #include "llava/memoryplan.h"
 #include "llava/modellibrary.h"
 #include "llava/safetensors.h"
@@ -49,7 +50,7 @@ Result<ShardHeader> readShardHeader(const fs::path& path) {
 std::vector<std::string> shardNames(const fs::path& dir, std::vector<std::string>* problems) {
     std::error_code ec;
     if (fs::exists(dir / "model.safetensors.index.json", ec)) {
-        auto text = io::readTextFile(dir / "model.safetensors.index.json");
+        auto text = readCheckedFile(dir / "model.safetensors.index.json", "a shard index", kMaxIndexFileBytes);
         if (!text) {
             problems->push_back(text.status().message());
             return {};
