@@ -183,7 +183,7 @@
         <translation>生成时发生意外错误。</translation>
     </message>
     <message>
-        <source>The model&apos;s files changed on disk, so the model was unloaded. Open it again.</source>
+        <source>The model's files changed on disk, so the model was unloaded. Open it again.</source>
         <translation>模型文件在磁盘上已被更改，因此已卸载该模型。请重新打开它。</translation>
     </message>
 </context>
@@ -554,6 +554,173 @@ Free some space; it is saved again with the next change.</source>
     </message>
 </context>
 <context>
+    <name>ModelLibraryDialog</name>
+    <message>
+        <source>Model library</source>
+        <translation>模型库</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>Layout</source>
+        <translation>布局</translation>
+    </message>
+    <message>
+        <source>Template</source>
+        <translation>模板</translation>
+    </message>
+    <message>
+        <source>Dtype</source>
+        <translation>数据类型</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <source>Complete</source>
+        <translation>完整</translation>
+    </message>
+    <message>
+        <source>Fits</source>
+        <translation>可容纳</translation>
+    </message>
+    <message>
+        <source>Context (tokens):</source>
+        <translation>上下文（词元）：</translation>
+    </message>
+    <message>
+        <source>Precision</source>
+        <translation>精度</translation>
+    </message>
+    <message>
+        <source>Weights</source>
+        <translation>权重</translation>
+    </message>
+    <message>
+        <source>KV cache</source>
+        <translation>KV 缓存</translation>
+    </message>
+    <message>
+        <source>Scratch</source>
+        <translation>临时缓冲</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>合计</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <source>Library</source>
+        <translation>库</translation>
+    </message>
+    <message>
+        <source>Repository:</source>
+        <translation>仓库：</translation>
+    </message>
+    <message>
+        <source>Revision:</source>
+        <translation>版本：</translation>
+    </message>
+    <message>
+        <source>Into:</source>
+        <translation>保存到：</translation>
+    </message>
+    <message>
+        <source>, with a token</source>
+        <translation>，使用令牌</translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Open downloaded model</source>
+        <translation>打开已下载的模型</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <source>no: %1</source>
+        <translation>否：%1</translation>
+    </message>
+    <message>
+        <source>nothing fits</source>
+        <translation>均无法容纳</translation>
+    </message>
+    <message>
+        <source>No model selected.</source>
+        <translation>未选择模型。</translation>
+    </message>
+    <message>
+        <source>No config.json: no plan.</source>
+        <translation>没有 config.json：无法估算。</translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <source>GPU memory</source>
+        <translation>显存</translation>
+    </message>
+    <message>
+        <source>RAM</source>
+        <translation>内存</translation>
+    </message>
+    <message>
+        <source>%1 free %2; recommended: %3</source>
+        <translation>可用%2 %1；推荐：%3</translation>
+    </message>
+    <message>
+        <source>Nothing fits in %1 of free %2: use a shorter context or a smaller model.</source>
+        <translation>可用%2 %1 不足以容纳任何精度：请缩短上下文或换用更小的模型。</translation>
+    </message>
+    <message>
+        <source>File %1 of %2: %3 — %4</source>
+        <translation>文件 %1/%2：%3 — %4</translation>
+    </message>
+    <message>
+        <source>Total: %1</source>
+        <translation>总计：%1</translation>
+    </message>
+    <message>
+        <source>Cancelled. The partial file is kept; Download resumes it.</source>
+        <translation>已取消。部分文件已保留，再次下载时将继续。</translation>
+    </message>
+    <message>
+        <source>Failed: %1</source>
+        <translation>失败：%1</translation>
+    </message>
+    <message>
+        <source>Done: %1</source>
+        <translation>完成：%1</translation>
+    </message>
+</context>
+<context>
     <name>NoticeBar</name>
     <message>
         <source>Dismiss</source>
@@ -573,6 +740,10 @@ Free some space; it is saved again with the next change.</source>
     <message>
         <source> (could not move it aside)</source>
         <translation>（无法将其移到一旁）</translation>
+    </message>
+    <message>
+        <source>%1 of %2, %3/s, ETA %4</source>
+        <translation>%1 / %2，%3/秒，剩余 %4</translation>
     </message>
 </context>
 <context>

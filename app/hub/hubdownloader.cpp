@@ -18,6 +18,7 @@ namespace {
 
 constexpr qint64 kHashChunk = 16ll << 20;      // bytes hashed per event-loop turn when resuming
 constexpr int kMaxRelativeRedirects = 5;
+constexpr int kMaxBodyRedirects = 10;
 constexpr qint64 kProgressIntervalMs = 200;
 constexpr qint64 kRateWindowMs = 5000;
 
@@ -330,8 +331,9 @@ void HubDownloader::requestBody() {
     FileJob& job = *m_job;
     job.partial->seek(job.partial->size());
     QNetworkRequest request = hubRequest(job.location);
-    // Follow redirects (to the CDN) but never from https to http.
-    request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::NoLessSafeRedirectPolicy);
+    // Redirects are followed in onBodyFinished, so the token never follows the request to another host
+    // (requests, which huggingface_hub uses, drops Authorization on such a redirect too).
+    request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
     if (job.partial->size() > 0) request.setRawHeader("Range", "bytes=" + QByteArray::number(job.partial->size()) + "-");
     m_reply = m_network.get(request);
     connect(m_reply, &QNetworkReply::metaDataChanged, this, &HubDownloader::onBodyMetaData);
@@ -386,6 +388,17 @@ void HubDownloader::onBodyFinished() {
     }
     const QString what = m_repoId + QLatin1Char('/') + job.file.path;
     const int status = httpStatus(reply);
+    if (status >= 300 && status < 400 && reply->hasRawHeader("Location")) {
+        const QUrl target = reply->url().resolved(QUrl::fromEncoded(reply->rawHeader("Location")));
+        if (++job.redirects > kMaxBodyRedirects || (reply->url().scheme() == QStringLiteral("https") &&
+                                                   target.scheme() != QStringLiteral("https"))) {
+            fail(QStringLiteral("%1: refused redirect to %2").arg(what, target.toString()));
+            return;
+        }
+        job.location = target;
+        requestBody();
+        return;
+    }
     if (status >= 400 && status != 416) {
         fail(hubErrorMessage(status, reply->rawHeader("X-Error-Code"), what, !m_config.token.isEmpty()));
         return;

@@ -83,6 +83,7 @@ private:
         std::unique_ptr<QCryptographicHash> hash;
         qint64 hashedBytes = 0;   // bytes of the partial already in `hash`
         int retries = 0;
+        int redirects = 0;        // followed by hand (see requestBody)
         bool restarted = false;   // the server ignored a Range request once
     };
 

@@ -7,7 +7,8 @@ get_hf_file_metadata / http_get), with the real JSON shapes and headers:
        "blobId", "lfs": {"sha256", "size", "pointerSize"}}], ...}
   HEAD|GET /{repo}/resolve/{rev}/{file}: small files directly (ETag = git blob sha1); LFS files (*.safetensors,
        tokenizer.model) as a 302 to the "CDN" path /cdn/{sha256} with X-Linked-Etag / X-Linked-Size
-  GET  /cdn/{sha256}: the bytes, with Range support (206 + Content-Range)
+  GET  /cdn/{sha256}: 307 to /cdn-edge/{sha256} (redirects while fetching), which sends the bytes with Range
+       support (206 + Content-Range); --cdn-host puts the CDN on another host name (token must not go there)
 Repositories (built from a fixture folder + a tokenizer.model):
   llava-hf/llava-v1.6-mistral-tiny-hf   main -> commit A, branch "v2" -> commit B (config.json differs)
   llava-hf/gated-tiny                   401 + X-Error-Code: GatedRepo unless "Authorization: Bearer <--token>"
@@ -71,6 +72,7 @@ class State:
     def __init__(self, args):
         self.repos = build_repos(args.fixture_dir, args.tokenizer)
         self.token = args.token
+        self.cdn_host = args.cdn_host
         self.drop_once = set(args.drop_once or [])
         self.log = []
         self.lock = threading.Lock()
@@ -151,7 +153,16 @@ def make_handler(state):
             if m:
                 return self.resolve_file(m.group(1), unquote(m.group(2)), unquote(m.group(3)), head)
             m = re.match(r"^/cdn/([0-9a-f]{64})\?repo=(.+)&file=(.+)$", path)
+            if m:  # the CDN's front door sends every request on to an "edge" path (a second redirect)
+                with state.lock:
+                    if "Authorization" in self.headers:
+                        state.log.append({"method": self.command, "path": path, "auth_at_cdn": True})
+                return self.send(307, b"", {"Location": path.replace("/cdn/", "/cdn-edge/", 1)}, head)
+            m = re.match(r"^/cdn-edge/([0-9a-f]{64})\?repo=(.+)&file=(.+)$", path)
             if m:
+                with state.lock:
+                    if "Authorization" in self.headers:
+                        state.log.append({"method": self.command, "path": path, "auth_at_cdn": True})
                 return self.cdn(m.group(1), unquote(m.group(2)), unquote(m.group(3)), head)
             self.error(404, "EntryNotFound", "no route " + path, head)
 
@@ -189,6 +200,8 @@ def make_handler(state):
             if name.endswith(LFS_SUFFIXES):
                 sha = hashlib.sha256(data).hexdigest()
                 host = self.headers.get("Host", "127.0.0.1")
+                if state.cdn_host:  # the CDN on another host name (the token must not follow)
+                    host = "%s:%d" % (state.cdn_host, self.server.server_address[1])
                 location = "http://%s/cdn/%s?repo=%s&file=%s" % (host, sha, repo, name)
                 return self.send(302, b"", {"Location": location, "X-Repo-Commit": commit,
                                             "X-Linked-Etag": '"%s"' % sha, "X-Linked-Size": str(len(data)),
@@ -247,6 +260,7 @@ def main():
     parser.add_argument("--tokenizer", required=True)
     parser.add_argument("--token", default="hf_fake_test_token")
     parser.add_argument("--drop-once", action="append")
+    parser.add_argument("--cdn-host", default="", help="host name in CDN redirects (default: the request's Host)")
     args = parser.parse_args()
     state = State(args)
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))

@@ -8,7 +8,8 @@
 //    restarted, and the result is still verified.
 //  * corruptBlobRejected: a blob whose sha256 differs from the LFS metadata is reported (both hashes),
 //    deleted, and never linked into the snapshot.
-//  * gatedRepoNeedsToken: 401 -> "this repo needs a token"; with HF_TOKEN (or the token file) it works.
+//  * gatedRepoNeedsToken: 401 -> "this repo needs a token"; with a token it works, and the token is never
+//    sent to the CDN host the files redirect to.
 //  * diskShortfallRefused: not enough free space -> refused before any byte is written.
 //  * nonMainRevision: a branch other than main -> its own commit snapshot and refs/<branch>; a missing
 //    revision -> "revision not found".
@@ -228,7 +229,9 @@ void TstHubDownload::corruptBlobRejected() {
 }
 
 void TstHubDownload::gatedRepoNeedsToken() {
-    FakeHub server({QStringLiteral("--token"), QStringLiteral("hf_secret")});
+    // The CDN on another host name ("localhost" vs the endpoint's 127.0.0.1): the token must stay at the Hub.
+    FakeHub server({QStringLiteral("--token"), QStringLiteral("hf_secret"), QStringLiteral("--cdn-host"),
+                    QStringLiteral("localhost")});
     QVERIFY2(server.ok(), qPrintable(server.errors()));
     QTemporaryDir cache;
     hub::HubDownloader anonymous(configFor(server, cache.path()));
@@ -242,6 +245,8 @@ void TstHubDownload::gatedRepoNeedsToken() {
     hub::HubDownloader authorised(configFor(server, cache.path(), QStringLiteral("hf_secret")));
     out = hubtest::runDownload(authorised, QStringLiteral("llava-hf/gated-tiny"), QStringLiteral("main"));
     QVERIFY2(out.finished, qPrintable(out.error));
+    for (const QJsonValue& v : server.log())
+        QVERIFY2(!v.toObject().value("auth_at_cdn").toBool(), "the token was sent to the CDN host");
 }
 
 void TstHubDownload::diskShortfallRefused() {
