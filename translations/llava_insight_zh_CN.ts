@@ -501,6 +501,10 @@ Free some space; it is saved again with the next change.</source>
         <source>%1 (random weights — answers are meaningless)</source>
         <translation>%1（随机权重 — 回答没有意义）</translation>
     </message>
+    <message>
+        <source>Model &amp;library and downloads…</source>
+        <translation>模型库和下载(&amp;L)…</translation>
+    </message>
 </context>
 <context>
     <name>MessageWidget</name>

@@ -233,4 +233,5 @@ ZH = {
     'Cancelled. The partial file is kept; Download resumes it.': '已取消。部分文件已保留，再次下载时将继续。',
     'Done: %1': '完成：%1',
     '%1 of %2, %3/s, ETA %4': '%1 / %2，%3/秒，剩余 %4',
+    'Model &library and downloads…': '模型库和下载(&L)…',
 }

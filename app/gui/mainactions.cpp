@@ -38,6 +38,7 @@ MainActions::MainActions(QMainWindow* w, QDockWidget* chats, QDockWidget* inspec
     models = bar->addMenu(QString());
     openModel = models->addAction(appIcon(AppIcon::ModelFolder), QString());
     openModel->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    modelLibrary = models->addAction(QString());
     recent = models->addMenu(QString());
     demoModel = models->addAction(QString());
     models->addSeparator();
@@ -99,6 +100,7 @@ void MainActions::retranslate() {
     models->setTitle(QCoreApplication::translate("MainWindow", "&Models"));
     openModel->setText(QCoreApplication::translate("MainWindow", "Open &model folder…"));
     openModel->setIconText(QCoreApplication::translate("MainWindow", "Open model"));
+    modelLibrary->setText(QCoreApplication::translate("MainWindow", "Model &library and downloads…"));
     recent->setTitle(QCoreApplication::translate("MainWindow", "&Recent models"));
     demoModel->setText(QCoreApplication::translate("MainWindow", "&Demo model (random weights)"));
     presets->setTitle(QCoreApplication::translate("MainWindow", "&Inspect preset (no weights)"));

@@ -17,7 +17,7 @@ struct MainActions {
     QMenu *file, *exportMenu, *edit, *view, *models, *recent, *presets, *chat, *help;
     QAction *newChat, *openImage, *exportMarkdown, *exportJson, *quit;
     QAction *paste, *settings;
-    QAction *openModel, *demoModel, *inspectLoaded;
+    QAction *openModel, *modelLibrary, *demoModel, *inspectLoaded;
     QAction *stop, *regenerate, *undoDelete, *focusComposer;
     QAction* about;
     QToolBar* toolBar;

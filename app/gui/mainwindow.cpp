@@ -28,6 +28,7 @@
 #include "inspector/inspectorcontroller.h"
 #include "inspector/inspectorwidget.h"
 #include "mainactions.h"
+#include "models/modellibrarydialog.h"
 #include "models/modelpresets.h"
 #include "noticebar.h"
 #include "settings/settingsdialog.h"
@@ -130,6 +131,16 @@ void MainWindow::connectActions() {
     });
     connect(a.settings, &QAction::triggered, this, &MainWindow::showSettings);
     connect(a.openModel, &QAction::triggered, this, &MainWindow::openModelFolder);
+    connect(a.modelLibrary, &QAction::triggered, this, [this] {
+        auto* dialog = new ModelLibraryDialog(this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->setContextLength(m_settings.contextLength);
+        connect(dialog, &ModelLibraryDialog::openModelRequested, this, [this, dialog](const QString& dir) {
+            loadModel(dir, false);
+            dialog->accept();
+        });
+        dialog->show();
+    });
     connect(a.recent, &QMenu::aboutToShow, this, [this] {
         m_actions->recent->clear();
         for (const QString& dir : m_settings.recentModels) m_actions->recent->addAction(dir, this, [this, dir] { loadModel(dir, false); });
