@@ -181,8 +181,8 @@ llava::Result<llava::GenerationStats> LlavaChatEngine::reply(const GenerationReq
     if (!stats.isOk() && stats.status().code() == llava::ErrorCode::FileChanged) {
         // A shard was truncated or rewritten under the mapping: reading it again could SIGBUS. Unload.
         m_engine.reset();
-        m_sessionTurns.clear();
-        m_conversationId.clear();
+        m_loaded.reset();
+        m_sessionFingerprint.clear();
         return stats;
     }
     if (!stats.isOk()) return stats;  // the session still holds exactly request.history

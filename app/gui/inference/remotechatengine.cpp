@@ -103,16 +103,6 @@ QString dataUrlOfFile(const QString& path, llava::Status* error) {
     return "data:image/" + QString::fromLatin1(format) + ";base64," + QString::fromLatin1(bytes.toBase64());
 }
 
-// Lossless PNG of an already-decoded image: the server decodes exactly these pixels.
-QString dataUrlOfImage(const llava::RgbImage& image) {
-    const QImage view(image.pixels.data(), image.width, image.height, image.width * 3, QImage::Format_RGB888);
-    QByteArray png;
-    QBuffer out(&png);
-    out.open(QIODevice::WriteOnly);
-    view.save(&out, "PNG");
-    return "data:image/png;base64," + QString::fromLatin1(png.toBase64());
-}
-
 QJsonObject userMessage(const QString& text, const QStringList& imageUrls) {
     QJsonArray content;
     for (const QString& url : imageUrls)
@@ -199,25 +189,29 @@ llava::Result<llava::GenerationStats> RemoteChatEngine::reply(const GenerationRe
     QJsonArray messages;
     if (!request.systemPrompt.isEmpty()) messages.append(QJsonObject{{"role", "system"}, {"content", request.systemPrompt}});
     int localImageTokens = 0;
-    for (const HistoryTurn& turn : request.history) {
-        QStringList urls;
-        for (const QString& path : turn.imagePaths) {
+    // Every message as stored (an unanswered user turn stays a user message of its own); images as data URLs.
+    auto imageUrls = [&](const QStringList& paths, QStringList* urls) {
+        for (const QString& path : paths) {
             llava::Status error;
-            urls << dataUrlOfFile(path, &error);
+            *urls << dataUrlOfFile(path, &error);
             if (!error.isOk()) return error;
             const QSize size = QImageReader(path).size();
             if (auto layout = llava::computeImageLayout(size.width(), size.height(), m_config, m_reference))
                 localImageTokens += layout->imageTokens;
         }
-        messages.append(userMessage(turn.user, urls));
-        messages.append(QJsonObject{{"role", "assistant"}, {"content", turn.assistant}});
+        return llava::Status::ok();
+    };
+    for (const ChatMessage& m : request.history) {
+        if (m.role == MessageRole::Assistant) {
+            messages.append(QJsonObject{{"role", "assistant"}, {"content", m.text}});
+            continue;
+        }
+        QStringList urls;
+        LLAVA_TRY(imageUrls(m.images, &urls));
+        messages.append(userMessage(m.text, urls));
     }
     QStringList urls;
-    for (const llava::RgbImage& image : request.images) {
-        urls << dataUrlOfImage(image);
-        if (auto layout = llava::computeImageLayout(image.width, image.height, m_config, m_reference))
-            localImageTokens += layout->imageTokens;
-    }
+    LLAVA_TRY(imageUrls(request.imagePaths, &urls));
     messages.append(userMessage(request.text, urls));
     const llava::SamplingParams& s = request.sampling;
     QJsonObject body{{"model", m_model},
@@ -276,7 +270,7 @@ llava::Result<llava::GenerationStats> RemoteChatEngine::reply(const GenerationRe
                 if (stats.timeToFirstTokenMs == 0) stats.timeToFirstTokenMs = static_cast<double>(clock.elapsed());
                 ++stats.generatedTokens;
                 // Remote pieces carry no token id the app could use; 0 marks "a token", never the -1 flush.
-                if (onToken && !onToken({0, piece.toStdString()})) {
+                if (onToken && !onToken({0, piece.toStdString(), std::nullopt})) {
                     listenerStopped = true;
                     reply->abort();
                 }

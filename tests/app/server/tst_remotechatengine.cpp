@@ -88,7 +88,7 @@ void TstRemoteChatEngine::answersLikeTheLocalEngine() {
     QVERIFY(image.isOk());
     GenerationRequest request;
     request.text = kPrompt;
-    request.images.push_back(std::move(*image));
+    request.imagePaths << kImage;  // as the chat store hands attachments over: a file
     request.sampling.temperature = 0;
     request.sampling.maxNewTokens = 32;
     QString streamed;
@@ -109,7 +109,13 @@ void TstRemoteChatEngine::answersLikeTheLocalEngine() {
 
     // A second turn sends the whole conversation again; the earlier image comes from its file.
     GenerationRequest next;
-    next.history.push_back({kPrompt, 1, streamed, {kImage}});
+    ChatMessage asked;
+    asked.text = kPrompt;
+    asked.images = {kImage};
+    ChatMessage answered;
+    answered.role = MessageRole::Assistant;
+    answered.text = streamed;
+    next.history << asked << answered;
     next.text = QStringLiteral("And then?");
     next.sampling.temperature = 0;
     next.sampling.maxNewTokens = 4;
@@ -157,7 +163,7 @@ void TstRemoteChatEngine::contextTooLong() {
     QVERIFY(image.isOk());
     GenerationRequest request;
     request.text = QStringLiteral("word ").repeated(2500);
-    request.images.push_back(std::move(*image));
+    request.imagePaths << kImage;  // as the chat store hands attachments over: a file
     auto stats = engine.reply(request, {}, [] { return false; });
     QVERIFY(!stats.isOk());
     QCOMPARE(stats.status().code(), llava::ErrorCode::OutOfRange);
