@@ -66,9 +66,11 @@ std::uint64_t matrixParams(const std::vector<Matrix>& ms) {
     for (auto m : ms) p += m.count * m.rows * m.cols;
     return p;
 }
-// Uploaded CLIP matrices: position embedding (577, 1024); per layer (23 of them) q,k,v,out (1024,1024),
+// Uploaded CLIP matrices (quantised under Q8/Q4): per layer (23 of them) q,k,v,out (1024,1024),
 // fc1 (4096,1024), fc2 (1024,4096).
-std::vector<Matrix> clipMatrices() { return {{577, 1024, 1}, {1024, 1024, 4 * 23}, {4096, 1024, 23}, {1024, 4096, 23}}; }
+// The position embedding (577, 1024) is only ever added, never multiplied, so it keeps its stored
+// format (isQuantisableWeight); it counts with the 2-byte parameters.
+std::vector<Matrix> clipMatrices() { return {{1024, 1024, 4 * 23}, {4096, 1024, 23}, {1024, 4096, 23}}; }
 std::vector<Matrix> llmMatrices(std::uint64_t d, std::uint64_t layers, std::uint64_t kv, std::uint64_t ffn, std::uint64_t vocab) {
     auto ms = clipMatrices();
     ms.push_back({d, 1024, 1});                       // projector linear_1
