@@ -37,14 +37,14 @@ const std::vector<Command>& commandTable() {
     return kCommands;
 }
 
-void printTopHelp() {
-    std::cout << "Usage: " << kProgram << " <command> [options]\n\n"
+void printTopHelp(std::ostream& out) {
+    out << "Usage: " << kProgram << " <command> [options]\n\n"
               << "Runs LLaVA v1.6 (LLaVA-NeXT) offline and shows how an image becomes tokens.\n\nCommands:\n";
     for (const Command& c : commandTable()) {
         const std::string name = c.name;
-        std::cout << "  " << name << std::string(18 - name.size(), ' ') << c.summary << "\n";
+        out << "  " << name << std::string(18 - name.size(), ' ') << c.summary << "\n";
     }
-    std::cout << "\nRun '" << kProgram << " <command> --help' for a command's options.\n"
+    out << "\nRun '" << kProgram << " <command> --help' for a command's options.\n"
               << "Other: --help, --version\n";
 }
 
@@ -53,8 +53,12 @@ void printTopHelp() {
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);  // image-format plugins; only serve and batch run its event loop
     std::vector<std::string> args(argv + 1, argv + argc);
-    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-        printTopHelp();
+    if (args.empty()) {  // a usage error, not a request for help: usage on stderr, exit 2
+        printTopHelp(std::cerr);
+        return 2;
+    }
+    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        printTopHelp(std::cout);
         return 0;
     }
     if (args[0] == "--version") {

@@ -56,6 +56,7 @@ private slots:
     void initTestCase();
     void helpAndVersion_data();
     void helpAndVersion();
+    void noCommandIsAUsageError();
     void inspectText1000x750();
     void inspectGeometry_data();
     void inspectGeometry();
@@ -107,7 +108,6 @@ void TstCli::initTestCase() {
 void TstCli::helpAndVersion_data() {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<QString>("expected");
-    QTest::newRow("no arguments") << QStringList{} << "Commands:";
     QTest::newRow("--help") << QStringList{"--help"} << "make-demo-model";
     QTest::newRow("--version") << QStringList{"--version"} << QStringLiteral("llava-insight-cli " LLAVA_VERSION_STRING);
     for (const char* command : {"inspect", "preprocess", "tokenize", "chat", "make-demo-model"})
@@ -122,6 +122,14 @@ void TstCli::helpAndVersion() {
     QCOMPARE(run.exitCode, 0);
     QVERIFY2(QString::fromUtf8(run.out).contains(expected), run.out.constData());
     QVERIFY2(run.err.isEmpty(), run.err.constData());
+}
+
+void TstCli::noCommandIsAUsageError() {
+    // No command is a mistake, not a request for help: usage on stderr, nothing on stdout, exit 2.
+    const auto run = runCli({});
+    QCOMPARE(run.exitCode, 2);
+    QVERIFY(run.out.isEmpty());
+    QVERIFY2(QString::fromUtf8(run.err).contains(QStringLiteral("Commands:")), run.err.constData());
 }
 
 // Spec §3.3 / §4.6: the float-noise case (505 rows, not 504) and its token count, as text.
