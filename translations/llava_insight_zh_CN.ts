@@ -505,6 +505,10 @@ Free some space; it is saved again with the next change.</source>
         <source>Model &amp;library and downloads…</source>
         <translation>模型库和下载(&amp;L)…</translation>
     </message>
+    <message>
+        <source>%1 — answers are meaningless</source>
+        <translation>%1 — 回答没有意义</translation>
+    </message>
 </context>
 <context>
     <name>MessageWidget</name>
@@ -920,6 +924,10 @@ Auto did not pick CUDA: %1</source>
     <message>
         <source>stopped · %1</source>
         <translation>已停止 · %1</translation>
+    </message>
+    <message>
+        <source> — answers are meaningless</source>
+        <translation> — 回答没有意义</translation>
     </message>
 </context>
 </TS>

@@ -234,4 +234,5 @@ ZH = {
     'Done: %1': '完成：%1',
     '%1 of %2, %3/s, ETA %4': '%1 / %2，%3/秒，剩余 %4',
     'Model &library and downloads…': '模型库和下载(&L)…',
+    '%1 — answers are meaningless': '%1 — 回答没有意义',
 }

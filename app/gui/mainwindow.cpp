@@ -360,6 +360,8 @@ void MainWindow::updateTitle() {
     // The platform adds the application name ("… — Llava Insight"): the title names the model only.
     const auto& model = m_status->model();
     if (!model) setWindowTitle(tr("No model loaded"));
+    else if (model->randomWeights && model->name.contains(QStringLiteral("random weights")))
+        setWindowTitle(tr("%1 — answers are meaningless").arg(model->name));
     else if (model->randomWeights) setWindowTitle(tr("%1 (random weights — answers are meaningless)").arg(model->name));
     else setWindowTitle(model->name);
 }

@@ -97,6 +97,15 @@ struct Tour {
         after(800, [this, dialog] {
             save(dialog, QStringLiteral("05-settings.png"));
             dialog->close();
+            narrow();
+        });
+    }
+
+    void narrow() {
+        // 5: a 1024x700 window: the chats dock becomes a tab behind the inspector, the chat keeps its room.
+        window->resize(1024, 700);
+        after(kSettleMs, [this] {
+            save(window, QStringLiteral("06-narrow-1024x700.png"));
             finish();
         });
     }

@@ -89,7 +89,10 @@ QString StatusPanel::modelText() const {
     QString text;
     if (m_model) {
         text = m_model->name;
-        if (m_model->randomWeights) text += tr(" — random weights, answers are meaningless");
+        // The demo's own name already says "random weights": only what follows from it is added.
+        if (m_model->randomWeights)
+            text += m_model->name.contains(QStringLiteral("random weights")) ? tr(" — answers are meaningless")
+                                                                              : tr(" — random weights, answers are meaningless");
     } else {
         text = tr("No model loaded");
     }

@@ -104,6 +104,9 @@ void TstChatWindow::failedLoadKeepsWorkingModel() {
     w.loadModel(data.filePath(QStringLiteral("demo-model")), true);
     QVERIFY(loaded.wait(120000));
     const QString demoName = w.statusPanel()->model()->name;
+    // The demo's name already says "random weights": the status bar and title say it once, not twice.
+    QCOMPARE(w.statusPanel()->modelText().count(QStringLiteral("random weights")), 1);
+    QCOMPARE(w.windowTitle().count(QStringLiteral("random weights")), 1);
 
     QTemporaryDir notAModel;
     QFile junk(notAModel.filePath(QStringLiteral("notes.txt")));
