@@ -149,6 +149,69 @@
     </message>
 </context>
 <context>
+    <name>ContextMeter</name>
+    <message>
+        <source>Context used</source>
+        <translation>已用上下文</translation>
+    </message>
+    <message>
+        <source>Context: counting…</source>
+        <translation>上下文：正在计数…</translation>
+    </message>
+    <message>
+        <source>Context: cannot be counted: %1</source>
+        <translation>上下文：无法计数：%1</translation>
+    </message>
+    <message>
+        <source> · images %1</source>
+        <translation> · 图像 %1</translation>
+    </message>
+    <message>
+        <source>Context after Send: %1 of %2 tokens (%3%): chat so far %4, this message %5 (with 1 for the reply)%6</source>
+        <translation>发送后上下文：%1 / %2 个词元（%3%）：此前对话 %4，本条消息 %5（含回复预留 1）%6</translation>
+    </message>
+    <message>
+        <source>Too long by %1 tokens: this message needs %2 (%3) but %4 of the %5-token context are free.</source>
+        <translation>超出 %1 个词元：本条消息需要 %2（%3），但 %5 词元的上下文只剩 %4。</translation>
+    </message>
+    <message>
+        <source>images %1</source>
+        <translation>图像 %1</translation>
+    </message>
+    <message>
+        <source>text only</source>
+        <translation>仅文本</translation>
+    </message>
+    <message>
+        <source>remove an image</source>
+        <translation>移除一张图像</translation>
+    </message>
+    <message>
+        <source>start a new chat</source>
+        <translation>开始新对话</translation>
+    </message>
+    <message>
+        <source>reload the model with a context of %1 tokens</source>
+        <translation>以 %1 词元的上下文重新加载模型</translation>
+    </message>
+    <message>
+        <source>shorten the message (the model holds at most %1 tokens)</source>
+        <translation>缩短消息（模型最多容纳 %1 个词元）</translation>
+    </message>
+    <message>
+        <source>Ways out: %1.</source>
+        <translation>解决办法：%1。</translation>
+    </message>
+    <message>
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <source>Reload with %1</source>
+        <translation>以 %1 重新加载</translation>
+    </message>
+</context>
+<context>
     <name>InferenceWorker</name>
     <message>
         <source>Choose a folder with config.json, *.safetensors and tokenizer.model (a llava-v1.6 checkpoint).</source>
@@ -185,6 +248,10 @@
     <message>
         <source>The model's files changed on disk, so the model was unloaded. Open it again.</source>
         <translation>模型文件在磁盘上已被更改，因此已卸载该模型。请重新打开它。</translation>
+    </message>
+    <message>
+        <source>counting the context failed unexpectedly</source>
+        <translation>上下文计数意外失败</translation>
     </message>
 </context>
 <context>
@@ -876,10 +943,6 @@ Free some space; it is saved again with the next change.</source>
         <translation>正在加载 %1…</translation>
     </message>
     <message>
-        <source> — random weights, answers are meaningless</source>
-        <translation> — 随机权重，回答没有意义</translation>
-    </message>
-    <message>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
@@ -898,10 +961,6 @@ Free some space; it is saved again with the next change.</source>
     <message>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
-    </message>
-    <message>
-        <source> — fallback: %1</source>
-        <translation> — 回退：%1</translation>
     </message>
     <message>
         <source>
@@ -926,8 +985,12 @@ Auto did not pick CUDA: %1</source>
         <translation>已停止 · %1</translation>
     </message>
     <message>
-        <source> — answers are meaningless</source>
-        <translation> — 回答没有意义</translation>
+        <source> (random weights)</source>
+        <translation>（随机权重）</translation>
+    </message>
+    <message>
+        <source> — no CUDA (hover for why)</source>
+        <translation> — 未使用 CUDA（悬停查看原因）</translation>
     </message>
 </context>
 </TS>

@@ -21,6 +21,8 @@
 #include "chat/chatstore.h"
 #include "chat/chatview.h"
 #include "chat/composer.h"
+#include "chat/contextmeter.h"
+#include "chat/contextplanner.h"
 #include "chat/conversationstore.h"
 #include "appinit.h"
 #include "icons.h"
@@ -71,7 +73,10 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
         return stored.isOk() ? *stored : QString();
     });
     layout->addWidget(m_notices);
+    m_meter = new ContextMeter(central);
+    m_planner = new ContextPlanner(m_store, m_inference, this);
     layout->addWidget(m_view, 1);
+    layout->addWidget(m_meter);
     layout->addWidget(m_composer);
     setCentralWidget(central);
 
@@ -94,6 +99,7 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
     connectActions();
     connectInference();
     connectChat();
+    connectContextMeter();
     applySettings();
 
     if (!problems.isEmpty())
@@ -180,6 +186,7 @@ void MainWindow::connectInference() {
         updateTitle();
         updateBanner();
         m_inspectorController->setContext(0, info.contextLimit);
+        m_planner->setModel(true, info.config.text.maxPositions);
         emit statusChanged();
     });
     connect(m_inference, &InferenceController::loadFailed, this, [this](const QString& message, const QString& details, bool stillLoaded) {
@@ -187,6 +194,7 @@ void MainWindow::connectInference() {
         updateTitle();
         updateBanner();
         if (!stillLoaded) inspectActiveModel();
+        if (!stillLoaded) m_planner->setModel(false, 0);
         const QString kept = stillLoaded && m_status->model()
                                  ? tr("%1 is still loaded and answers as before.").arg(m_status->model()->name)
                                  : tr("No model is loaded now.");
@@ -233,6 +241,7 @@ void MainWindow::connectChat() {
         if (m_chatController->isBusy() || row < 0 || row >= m_chat->rowCount()) return;
         const ChatMessage& m = m_chat->message(row);
         m_composer->beginEdit(row, m.text, m.images);
+        updateDraftCounts();
     });
     connect(m_chatController, &ChatController::busyChanged, m_composer, &Composer::setBusy);
     connect(m_chatController, &ChatController::busyChanged, this, [this](bool busy) {
@@ -244,6 +253,26 @@ void MainWindow::connectChat() {
     });
     connect(m_chatController, &ChatController::contextUsedChanged, this, [this](int used) {
         m_inspectorController->setContext(used, m_status->model() ? m_status->model()->contextLimit : m_settings.contextLength);
+    });
+}
+
+void MainWindow::connectContextMeter() {
+    connect(m_planner, &ContextPlanner::forecastChanged, this, [this](const ContextForecast& forecast) {
+        m_meter->setForecast(forecast);  // first: the composer quotes the meter's warning
+        m_composer->setSendBlocked(forecast.blocksSend() ? m_meter->warningText() : QString());
+        // The inspector's context line says the same as the meter (the chat as it would be prompted).
+        if (forecast.state == ContextForecast::State::Ready)
+            m_inspectorController->setContext(forecast.plan.earlierTokens, forecast.plan.contextLimit);
+    });
+    connect(m_chatController, &ChatController::busyChanged, m_planner, &ContextPlanner::setBusy);
+    connect(m_meter, &ContextMeter::newChatRequested, this, &MainWindow::newChat);
+    connect(m_meter, &ContextMeter::reloadRequested, this, [this](int contextLength) {
+        const auto& model = m_status->model();
+        if (!model) return;
+        m_settings.contextLength = contextLength;
+        QSettings qs;
+        m_settings.save(qs);
+        loadModel(model->modelDir, model->randomWeights);
     });
 }
 
@@ -330,6 +359,8 @@ void MainWindow::showImageInInspector(const QString& path) {
 void MainWindow::updateDraftCounts() {
     const Conversation* c = m_store->find(currentConversationId());
     m_inspectorController->setDraft(m_composer->text(), c ? c->systemPrompt : QString());
+    m_planner->setConversation(currentConversationId());
+    m_planner->setDraft(m_composer->text(), m_composer->attachments(), m_composer->editingRow());
 }
 
 void MainWindow::loadModel(const QString& dir, bool randomWeights) {

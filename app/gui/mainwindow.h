@@ -15,6 +15,8 @@ class ChatModel;
 class ChatView;
 class ChatsPanel;
 class Composer;
+class ContextMeter;
+class ContextPlanner;
 class ConversationStore;
 class InferenceController;
 class InspectorController;
@@ -38,6 +40,7 @@ public:
 
     // For tests and scripts/screenshots.
     Composer* composer() const { return m_composer; }
+    ContextMeter* contextMeter() const { return m_meter; }
     InspectorWidget* inspector() const { return m_inspector; }
     ChatModel* chatModel() const { return m_chat; }
     ChatView* chatView() const { return m_view; }
@@ -83,6 +86,7 @@ private:
     void connectActions();
     void connectInference();
     void connectChat();
+    void connectContextMeter();
     void applySettings();
     void exportChat(bool markdown);
     void retranslate();
@@ -100,6 +104,8 @@ private:
     ChatView* m_view;
     NoticeBar* m_notices;
     Composer* m_composer;
+    ContextMeter* m_meter;
+    ContextPlanner* m_planner;
     ChatsPanel* m_chatsPanel;
     InspectorWidget* m_inspector;
     QDockWidget* m_chatsDock;

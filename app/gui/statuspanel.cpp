@@ -89,10 +89,10 @@ QString StatusPanel::modelText() const {
     QString text;
     if (m_model) {
         text = m_model->name;
-        // The demo's own name already says "random weights": only what follows from it is added.
-        if (m_model->randomWeights)
-            text += m_model->name.contains(QStringLiteral("random weights")) ? tr(" — answers are meaningless")
-                                                                              : tr(" — random weights, answers are meaningless");
+        // The demo's own name already says "random weights" (the banner and title say what follows from it);
+        // the label stays short so it is not cut at 1024 px.
+        if (m_model->randomWeights && !m_model->name.contains(QStringLiteral("random weights")))
+            text += tr(" (random weights)");
     } else {
         text = tr("No model loaded");
     }
@@ -116,7 +116,7 @@ void StatusPanel::retranslate() {
         if (!m_model->device.isEmpty()) backend += QStringLiteral(" (%1)").arg(m_model->device);
         QString tip = backend;
         if (!m_model->fallbackReason.isEmpty()) {
-            backend += tr(" — fallback: %1").arg(m_backendLabel->fontMetrics().elidedText(m_model->fallbackReason, Qt::ElideRight, 120));
+            backend += tr(" — no CUDA (hover for why)");  // the reason is long; it is in the tooltip, whole
             tip += tr("\nAuto did not pick CUDA: %1").arg(m_model->fallbackReason);
         }
         m_backendLabel->setText(backend);

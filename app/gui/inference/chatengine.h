@@ -80,6 +80,11 @@ public:
     virtual llava::Result<llava::GenerationStats> reply(const GenerationRequest& request,
                                                         const llava::TokenCallback& onToken,
                                                         const llava::CancelPredicate& cancel) = 0;
+    // The context the request's conversation plus its new message would take (llava::ContextPlan), without
+    // answering: what the context meter shows before Send. Computed by the same path reply() checks with,
+    // so the numbers are the ones reply() would refuse with. May restore request.history into the session
+    // (as reply() would); errors as reply() gives them before it encodes anything.
+    virtual llava::Result<llava::ContextPlan> plan(const GenerationRequest& request) = 0;
     virtual void clear() = 0;
     virtual int contextUsed() const = 0;
     virtual int contextLimit() const = 0;
@@ -91,3 +96,4 @@ Q_DECLARE_METATYPE(LoadRequest)
 Q_DECLARE_METATYPE(ModelInfo)
 Q_DECLARE_METATYPE(GenerationRequest)
 Q_DECLARE_METATYPE(llava::GenerationStats)
+Q_DECLARE_METATYPE(llava::ContextPlan)

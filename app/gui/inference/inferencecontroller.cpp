@@ -2,6 +2,7 @@
 #include "inferencecontroller.h"
 
 #include <limits>
+#include <utility>
 
 #include "inferenceworker.h"
 
@@ -11,6 +12,7 @@ void registerTypes() {
     qRegisterMetaType<ModelInfo>();
     qRegisterMetaType<GenerationRequest>();
     qRegisterMetaType<llava::GenerationStats>();
+    qRegisterMetaType<llava::ContextPlan>();
 }
 }  // namespace
 
@@ -24,6 +26,16 @@ InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QOb
     connect(this, &InferenceController::loadRequested, m_worker, &InferenceWorker::loadModel, Qt::QueuedConnection);
     connect(this, &InferenceController::generateRequested, m_worker, &InferenceWorker::generate, Qt::QueuedConnection);
     connect(this, &InferenceController::clearRequested, m_worker, &InferenceWorker::clearSession, Qt::QueuedConnection);
+    connect(this, &InferenceController::planRequested, m_worker, &InferenceWorker::planContext, Qt::QueuedConnection);
+    connect(m_worker, &InferenceWorker::contextPlanned, this,
+            [this](quint64 id, const llava::ContextPlan& plan, const QString& error) {
+                m_planRunning = false;
+                if (m_pendingPlan) {
+                    m_planRunning = true;
+                    emit planRequested(*std::exchange(m_pendingPlan, std::nullopt));
+                }
+                emit contextPlanned(id, plan, error);
+            });
 
     connect(m_worker, &InferenceWorker::loadProgressChanged, this, &InferenceController::loadProgressChanged);
     connect(m_worker, &InferenceWorker::loadFinished, this, &InferenceController::loadFinished);
@@ -86,4 +98,16 @@ void InferenceController::settle(quint64 requestId) {
         m_activeId = 0;
         emit busyChanged(false);
     }
+}
+
+quint64 InferenceController::requestPlan(GenerationRequest request) {
+    request.id = m_nextId++;
+    const quint64 id = request.id;
+    if (m_planRunning) {
+        m_pendingPlan = std::move(request);
+    } else {
+        m_planRunning = true;
+        emit planRequested(request);
+    }
+    return id;
 }

@@ -7,6 +7,7 @@
 #include <QObject>
 #include <QThread>
 #include <atomic>
+#include <optional>
 
 #include "chatengine.h"
 
@@ -27,12 +28,16 @@ public slots:
     quint64 generate(GenerationRequest request);
     void cancel();  // stops every request issued so far
     void clearSession();
+    // The context plan of a would-be request (ChatEngine::plan), answered by contextPlanned. Coalesced:
+    // while one plan runs, only the latest request waits; the ones it replaced are never computed.
+    quint64 requestPlan(GenerationRequest request);
 
 signals:
     // Controller -> worker (queued).
     void loadRequested(const LoadRequest& request);
     void generateRequested(const GenerationRequest& request);
     void clearRequested();
+    void planRequested(const GenerationRequest& request);
 
     // -> GUI (re-emitted from the worker).
     void loadProgressChanged(quint64 done, quint64 total, const QString& stage);
@@ -44,6 +49,7 @@ signals:
     void generationStopped(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
     void generationFailed(quint64 requestId, const QString& message, const QString& details);
     void busyChanged(bool busy);
+    void contextPlanned(quint64 requestId, const llava::ContextPlan& plan, const QString& error);
 
 private:
     void settle(quint64 requestId);
@@ -54,4 +60,6 @@ private:
     std::atomic<bool> m_loadCancel{false};
     quint64 m_nextId = 1;
     quint64 m_activeId = 0;   // latest request not yet settled or cancelled; 0 = idle
+    bool m_planRunning = false;
+    std::optional<GenerationRequest> m_pendingPlan;  // the latest plan request behind the running one
 };

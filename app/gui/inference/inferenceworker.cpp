@@ -97,3 +97,15 @@ void InferenceWorker::clearSession() {
         qWarning("clearing the chat session failed: %s", e.what());  // the next reply restores the chat anyway
     }
 }
+
+void InferenceWorker::planContext(const GenerationRequest& request) {
+    try {
+        auto plan = m_engine->plan(request);
+        if (plan.isOk()) emit contextPlanned(request.id, *plan, {});
+        else emit contextPlanned(request.id, {}, QString::fromStdString(plan.status().message()));
+    } catch (const std::exception& e) {
+        emit contextPlanned(request.id, {}, QString::fromUtf8(e.what()));
+    } catch (...) {
+        emit contextPlanned(request.id, {}, tr("counting the context failed unexpectedly"));
+    }
+}

@@ -25,6 +25,7 @@ public slots:
     void loadModel(const LoadRequest& request);
     void generate(const GenerationRequest& request);
     void clearSession();
+    void planContext(const GenerationRequest& request);
 
 signals:
     void loadProgressChanged(quint64 done, quint64 total, const QString& stage);
@@ -36,6 +37,8 @@ signals:
     void generationFinished(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
     void generationStopped(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
     void generationFailed(quint64 requestId, const QString& message, const QString& details);
+    // error empty: plan is valid.
+    void contextPlanned(quint64 requestId, const llava::ContextPlan& plan, const QString& error);
 
 private:
     std::unique_ptr<ChatEngine> m_engine;

@@ -33,6 +33,10 @@ public:
     // no chat state); the images of earlier turns are read from HistoryTurn::imagePaths.
     llava::Result<llava::GenerationStats> reply(const GenerationRequest& request, const llava::TokenCallback& onToken,
                                                 const llava::CancelPredicate& cancel) override;
+    // The server tokenises the prompt: there is no local plan to show before Send.
+    llava::Result<llava::ContextPlan> plan(const GenerationRequest&) override {
+        return llava::makeError(llava::ErrorCode::Unsupported, "the server counts the prompt when it answers");
+    }
     void clear() override;
     int contextUsed() const override { return m_contextUsed; }
     int contextLimit() const override { return m_contextLimit; }
