@@ -25,6 +25,7 @@
 #include "chat/contextplanner.h"
 #include "chat/conversationstore.h"
 #include "appinit.h"
+#include "focusring.h"
 #include "icons.h"
 #include "inference/inferencecontroller.h"
 #include "inspector/inspectorcontroller.h"
@@ -95,6 +96,7 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
     m_inspectorController->setReferenceSetting(m_settings.reference);
 
     m_actions = std::make_unique<MainActions>(this, m_chatsDock, m_inspectorDock);
+    new FocusRing(this);  // keyboard focus visible on every control
     m_status = new StatusPanel(statusBar());
     connectActions();
     connectInference();

@@ -11,7 +11,9 @@
 //  - a chat of 10 000 messages opens with widgets for one page only;
 //  - the context meter counts every image of the draft and the chat so far, warns before Send when the
 //    message cannot fit (Send is disabled, the ways out are named with the context size to reload with).
+#include <QApplication>
 #include <QDockWidget>
+#include <QStatusBar>
 #include <QDir>
 #include <QFile>
 #include <QImage>
@@ -70,6 +72,7 @@ private slots:
     void titleDoesNotRepeatAppName();
     void longChatOpensOnePage();
     void contextMeterWarnsBeforeSend();
+    void everyFocusableControlShowsFocus();
 };
 
 void TstChatWindow::deletedChatStaysDeletedAfterRestart() {
@@ -313,4 +316,38 @@ void TstChatWindow::contextMeterWarnsBeforeSend() {
     QVERIFY(QTest::qWaitFor([&] { return w.chatModel()->rowCount() == 2 && !w.chatController()->isBusy(); }, 10000));
     // The chat so far is counted: "Compare" + its image + the fake's 13-character answer.
     QVERIFY(QTest::qWaitFor([&] { return meter->summaryText().contains(QStringLiteral("chat so far 596")); }, 5000));
+}
+
+// Keyboard users must see where focus is: each control that takes focus by Tab looks different with
+// focus than without (its own pixels, grabbed both ways).
+void TstChatWindow::everyFocusableControlShowsFocus() {
+    QTemporaryDir data;
+    MainWindow w(AppSettings{}, fakeOptions(data.path()));
+    QVERIFY(loadFake(w, data.path()));
+    QVERIFY(sendAndWait(w, QStringLiteral("a message with an answer")));
+    w.resize(1400, 900);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    QStringList unmarked;
+    int checked = 0;
+    for (QWidget* widget : w.findChildren<QWidget*>()) {
+        if (!widget->isVisible() || !(widget->focusPolicy() & Qt::TabFocus) || widget->width() < 4) continue;
+        if (widget->focusProxy()) continue;
+        w.statusBar()->setFocus();  // focus somewhere else that is not this widget
+        if (widget->hasFocus()) continue;
+        QApplication::processEvents();
+        const QImage without = widget->grab().toImage();
+        widget->setFocus(Qt::TabFocusReason);
+        QApplication::processEvents();
+        if (!widget->hasFocus()) continue;
+        const QImage with = widget->grab().toImage();
+        ++checked;
+        if (with == without)
+            unmarked << QStringLiteral("%1 (%2 \"%3\")").arg(QString::fromLatin1(widget->metaObject()->className()),
+                                                            widget->objectName(), widget->accessibleName());
+    }
+    QVERIFY(checked >= 8);
+    QVERIFY2(unmarked.isEmpty(), qPrintable(unmarked.join(QStringLiteral("; "))));
 }
