@@ -609,7 +609,7 @@ def check_committed_hf_folder(folder: Path, model):
 # ----------------------------------------------------------------------------------------------
 # The llava-hf chat template of llava-v1.6-mistral-7b-hf (images of a message first, one "<image>\n"
 # each, then its text; answers " " + text + "</s> "), as published with the llava-hf processors (the
-# early "<\\s>" typo fixed, spec §5.1). Applied with transformers' apply_chat_template.
+# early "<\\s>" typo fixed, docs/spec.md §6.2). Applied with transformers' apply_chat_template.
 CHAT_TEMPLATE_MISTRAL_HF = (
     "{% for message in messages %}"
     "{% if message['role'] == 'user' %}"
@@ -634,7 +634,7 @@ N_TURN_REPLY = 8
 
 def render_orig(v, history, question, n_images):
     """ORIG conversation.py get_prompt (LLAMA_2 / TWO) with each user message "<image>\n" * k + text,
-    as cli.py builds the first one; later messages are used as given (spec §5.1, §5.3)."""
+    as cli.py builds the first one; later messages are used as given (docs/spec.md §6.2, §6.3)."""
     msgs = []
     for q, imgs, a in history:
         msgs += [("user", "<image>\n" * len(imgs) + q), ("assistant", a)]
@@ -654,7 +654,7 @@ def render_orig(v, history, question, n_images):
 def orig_tokenize_chat(v, prompt: str):
     """orig_tokenize for multi-turn prompts: ORIG tokenizes each piece with the HF tokenizer, which maps a
     literal "</s>" (the answers' separator) to EOS and encodes the text around it as fresh sentencepiece
-    strings (legacy behaviour, spec §5.1/§5.4)."""
+    strings (legacy behaviour, docs/spec.md §6.2/§7.1)."""
     sp = spm.SentencePieceProcessor(model_file=str(SHARED_TOK / v["tokenizer"]))
     out = [sp.bos_id()] if v["add_bos"] else []
     for i, chunk in enumerate(prompt.split("<image>")):

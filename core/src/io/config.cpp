@@ -317,7 +317,7 @@ Status validatePinpoints(const ModelConfig& c, const std::string& what) {
                                                     " entries; at most " + std::to_string(kMaxPinpoints) + " are allowed");
     for (const auto& [a, b] : pinpoints) {
         const std::string entry = "image_grid_pinpoints entry [" + std::to_string(a) + ", " + std::to_string(b) + "]";
-        // Every canvas is cut into whole tiles (spec §3.4); anything else would fail at the first image.
+        // Every canvas is cut into whole tiles (docs/spec.md §4.4); anything else would fail at the first image.
         if (a < tileSize || b < tileSize || a % tileSize != 0 || b % tileSize != 0)
             return makeError(ErrorCode::InvalidArgument,
                              what + ": " + entry + " is not a multiple of the tile size " + std::to_string(tileSize) +
