@@ -8,6 +8,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <limits>
 #include <random>
@@ -15,6 +16,11 @@
 #include "backend/cpu/cpukernels.h"
 #include "backend/cpu/halfconv.h"
 #include "llava/backend.h"
+
+#ifdef Q_OS_LINUX
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 using namespace llava;
 
@@ -366,6 +372,34 @@ private slots:
                  ErrorCode::ShapeMismatch);
         QVERIFY(reshaped(*t, {2, 8}).isOk());
         QVERIFY(reshaped(*t, {16}).isOk());
+    }
+
+    // Guards: ownedRowView/ownedReshaped (the model's views of its own scratch, backend.h) must give exactly
+    // the checked views, and a range that rowView rejects must stop the program instead of yielding a view.
+    void ownedViewsAreTheCheckedViews() {
+        Tensor t;
+        t.buffer = 1;
+        t.shape = {4, 4};
+        const Tensor rows = ownedRowView(t, 1, 3), checkedRows = *rowView(t, 1, 3);
+        QCOMPARE(rows.offset, checkedRows.offset);
+        QCOMPARE(rows.offset, std::size_t{16});
+        QVERIFY(rows.shape == checkedRows.shape);
+        QVERIFY(ownedReshaped(t, {2, 8}).shape == (Shape{2, 8}));
+#ifdef Q_OS_LINUX
+        for (int which = 0; which < 2; ++which) {
+            const pid_t child = fork();
+            QVERIFY(child >= 0);
+            if (child == 0) {  // the child must die of SIGABRT, never return a view
+                std::signal(SIGABRT, SIG_DFL);  // not QtTest's crash handler (it would attach a debugger)
+                if (which == 0) (void)ownedRowView(t, 2, 3);
+                else (void)ownedReshaped(t, {3, 5});
+                _exit(0);
+            }
+            int status = 0;
+            QCOMPARE(waitpid(child, &status, 0), child);
+            QVERIFY2(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, which == 0 ? "ownedRowView" : "ownedReshaped");
+        }
+#endif
     }
 
     void overflowingShapeIsAnError() {

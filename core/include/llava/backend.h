@@ -169,6 +169,13 @@ public:
 Result<Tensor> rowView(const Tensor& tensor, std::int64_t rowBegin, std::int64_t rowCount);
 // Same bytes, new shape with the same element count.
 Result<Tensor> reshaped(const Tensor& tensor, const Shape& shape);
+// The same two views for tensors whose shape the caller fixed itself at allocation (the model's scratch
+// buffers and KV cache, sized from the validated config and context): a bad range there is a bug in that
+// caller, never bad input, so instead of an error value they stop the program (std::abort, in release
+// builds too) with the message rowView/reshaped would have returned. Never use them on a range or shape that
+// comes from input (files, requests, device step tensors); use rowView / reshaped there.
+Tensor ownedRowView(const Tensor& tensor, std::int64_t rowBegin, std::int64_t rowCount);
+Tensor ownedReshaped(const Tensor& tensor, const Shape& shape);
 
 // ---- weight upload plan (shared by every backend so the format choice cannot drift) -------------------
 struct WeightUploadPlan {
