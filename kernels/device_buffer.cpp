@@ -25,8 +25,8 @@ DeviceBuffer DeviceBuffer::allocate(std::size_t bytes, const std::string& what) 
         const std::string message = "cuda: cannot allocate " + formatBytes(bytes) + " (" + std::to_string(bytes) +
                                     " bytes) for " + what + ": " + formatBytes(freeBytes) + " free of " +
                                     formatBytes(totalBytes) + " (" + cudaGetErrorName(err) + ")";
-        throw BackendError(err == cudaErrorMemoryAllocation ? BackendErrorKind::OutOfMemory : BackendErrorKind::Device,
-                           message);
+        if (err == cudaErrorMemoryAllocation) throw BackendError(ErrorCode::OutOfMemory, message);
+        throw BackendError(ErrorCode::Internal, message);  // already "cuda: ..."
     }
     buffer.m_ptr = UniqueHandle<void*, detail::freeDevice>(p);
     buffer.m_bytes = bytes;
@@ -39,7 +39,7 @@ PinnedBuffer PinnedBuffer::allocate(std::size_t bytes) {
     const cudaError_t err = cudaMallocHost(&p, bytes == 0 ? 1 : bytes);
     if (err != cudaSuccess) {
         cudaGetLastError();
-        throw BackendError(BackendErrorKind::OutOfMemory,
+        throw BackendError(ErrorCode::OutOfMemory,
                            "cuda: cannot allocate " + formatBytes(bytes) + " of pinned host memory (" +
                                cudaGetErrorName(err) + ")");
     }

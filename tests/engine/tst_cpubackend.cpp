@@ -357,6 +357,38 @@ private slots:
         QCOMPARE(t.status().code(), ErrorCode::OutOfMemory);
     }
 
+    // Guards: releasing a handle twice put its id on the free list twice, so two later allocations shared
+    // one buffer id (writes to one landed in the other).
+    void doubleReleaseDoesNotShareIds() {
+        auto backend = createCpuBackend(1);
+        auto a = backend->allocate({2, 2}, StorageFormat::F32, BufferRole::Scratch, "a");
+        QVERIFY(a.isOk());
+        backend->release(*a);
+        float back[4] = {};
+        QCOMPARE(backend->download(*a, back, sizeof back).code(), ErrorCode::InvalidArgument);  // released
+        backend->release(*a);
+        auto b = backend->allocate({2, 2}, StorageFormat::F32, BufferRole::Scratch, "b");
+        auto c = backend->allocate({2, 2}, StorageFormat::F32, BufferRole::Scratch, "c");
+        QVERIFY(b.isOk() && c.isOk());
+        QVERIFY(b->buffer != c->buffer);
+        const float one[4] = {1, 1, 1, 1}, two[4] = {2, 2, 2, 2};
+        QVERIFY(backend->upload(*b, one, sizeof one).isOk());
+        QVERIFY(backend->upload(*c, two, sizeof two).isOk());
+        QVERIFY(backend->download(*b, back, sizeof back).isOk());
+        QCOMPARE(back[0], 1.0f);
+    }
+
+    // Guards: a conv weight with patch size 0 reached `side % patch` (a division by zero) in the CPU
+    // backend; the shared check (backendchecks.h) rejects it as the CUDA backend always did.
+    void patchEmbedRejectsZeroPatch() {
+        auto backend = createCpuBackend(1);
+        auto px = backend->allocate({1, 3, 4, 4}, StorageFormat::F32, BufferRole::Scratch, "pixels");
+        auto w = backend->allocate({8, 3, 0, 0}, StorageFormat::F32, BufferRole::Scratch, "w");
+        auto out = backend->allocate({1, 8}, StorageFormat::F32, BufferRole::Scratch, "out");
+        QVERIFY(px.isOk() && w.isOk() && out.isOk());
+        QCOMPARE(backend->patchEmbed(*out, *px, *w).code(), ErrorCode::ShapeMismatch);
+    }
+
     void viewsRejectBadShapes() {
         // rowView: a count that would overflow rowBegin + rowCount; reshaped: negative dims whose product
         // matches ({-4, -4} for 16 elements) and a product past int64.

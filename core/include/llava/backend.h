@@ -7,7 +7,9 @@
 //   * Every op accumulates in fp32. Ops run in issue order; a backend may run them asynchronously,
 //     download()/argmax()/synchronize() wait for completion.
 //   * Errors (bad shapes, OOM, device faults) come back as Status; no exceptions cross this API.
-//     Shape errors name the op and both shapes ("matmul: x [7, 64] vs w [32, 60]").
+//     Shape errors name the op and both shapes ("matmul x·wᵀ: [7, 64] vs [32, 60]"). Every backend runs
+//     the same argument check per op (backendchecks.h) and keeps its buffers in a BufferTable
+//     (buffertable.h), so all backends accept and reject the same calls with the same messages.
 //   * `out` may alias an input only where the op says so ("in place ok").
 //   * A backend object is used from one thread at a time (the engine's inference thread).
 // Deliberately not here: graphs, scheduling, autodiff, broadcasting beyond what each op documents.
