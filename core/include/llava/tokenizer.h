@@ -65,7 +65,6 @@ public:
     // Full decode of ids as sentencepiece does it; special/control ids are skipped.
     std::string decode(const std::vector<int>& ids) const;
 
-    std::vector<std::string> idsToPieces(const std::vector<int>& ids) const;
     // Piece text ("▁the", "<0x0A>", "</s>"); empty string for an id outside the vocabulary.
     std::string idToPiece(int id) const;
     // Id of an exact piece; nullopt when the piece is not in the vocabulary.

@@ -66,7 +66,6 @@ public:
     StageLog* stageLog() const { return m_stageLog; }
     // While set, prefill() fills `capture` for the positions it runs (nullptr: off, no cost).
     void setAttentionCapture(AttentionCapture* capture) { m_capture = capture; }
-    const StageCosts& stageCosts() const { return m_costs; }
 
     // pixels (nCrops, 3, S, S) normalised -> merged image embedding (imageTokens, dModel) on the host.
     Result<std::vector<float>> encodeImage(std::span<const float> pixels, const ImageLayout& layout,
