@@ -9,6 +9,8 @@
 #include <cmath>
 #include <map>
 
+#include "fixtureimage.h"
+#include "goldenfixtures.h"
 #include "llava/anyres.h"
 #include "llava/checkpoint.h"
 #include "llava/preprocess.h"
@@ -16,27 +18,12 @@
 #include "model/llavamodel.h"
 
 using namespace llava;
+using test::goldenValues;
+using test::loadFixtureRgb;
 
 namespace {
 
 const QString kRoot = QStringLiteral(LLAVA_SOURCE_DIR);
-
-template <typename T>
-std::vector<T> values(const SafetensorsFile& file, const char* name) {
-    const TensorView* v = file.find(name);
-    if (!v) return {};
-    std::vector<T> out(v->byteSize / sizeof(T));
-    std::memcpy(out.data(), v->data, v->byteSize);
-    return out;
-}
-
-RgbImage loadRgb(const QString& path) {
-    QImage image(path);
-    image = image.convertToFormat(QImage::Format_RGB888);
-    RgbImage rgb = RgbImage::black(image.width(), image.height());
-    for (int y = 0; y < image.height(); ++y) std::memcpy(rgb.row(y), image.constScanLine(y), rgb.rowBytes());
-    return rgb;
-}
 
 // Largest |a-b| and whether every element is within 1e-4 + 1e-3|ref|.
 std::pair<double, bool> compare(std::span<const float> got, std::span<const float> ref) {
@@ -72,17 +59,17 @@ private slots:
         const ModelConfig& config = (*checkpoint)->config();
         const Reference ref = meta["flavour"] == "hf" ? Reference::Transformers : Reference::Original;
 
-        const RgbImage image = loadRgb(kRoot + "/" + QString::fromStdString(meta["image"]));
+        const RgbImage image = loadFixtureRgb(kRoot + "/" + QString::fromStdString(meta["image"]));
         AnyresParams params;
         params.candidates = candidateResolutions(config, ref);
         params.reference = ref;
         auto layout = computeImageLayout(image.width, image.height, params);
         QVERIFY(layout.isOk());
-        QCOMPARE(layout->imageTokens, static_cast<int>(values<std::int64_t>(*golden, "n_image_tokens")[0]));
+        QCOMPARE(layout->imageTokens, static_cast<int>(goldenValues<std::int64_t>(*golden, "n_image_tokens")[0]));
         auto pre = preprocessImage(image, *layout, config.vision);
         QVERIFY(pre.isOk());
 
-        const auto ids64 = values<std::int64_t>(*golden, "input_ids");
+        const auto ids64 = goldenValues<std::int64_t>(*golden, "input_ids");
         auto backend = createCpuBackend(2);
         auto model = LlavaModel::create(*backend, **checkpoint, WeightPrecision::AsStored,
                                         static_cast<int>(ids64.size()) + layout->imageTokens + 40, {});
@@ -95,17 +82,17 @@ private slots:
         QVERIFY2(merged.isOk(), merged.status().toString().c_str());
         const int d = config.text.dModel;
 
-        const auto visionRef = values<float>(*golden, "vision_hidden");
+        const auto visionRef = goldenValues<float>(*golden, "vision_hidden");
         if (!visionRef.empty()) {
             auto [err, ok] = compare(std::span(dumps["vision.selected"]).first(visionRef.size()), visionRef);
             qInfo("vision.selected max abs err %.3g", err);
             QVERIFY2(ok, "diverged at vision.selected (CLIP tower)");
-            const auto projRef = values<float>(*golden, "projector_out");
+            const auto projRef = goldenValues<float>(*golden, "projector_out");
             auto [perr, pok] = compare(std::span(dumps["projector.out"]).first(projRef.size()), projRef);
             qInfo("projector.out max abs err %.3g", perr);
             QVERIFY2(pok, "diverged at projector.out");
         }
-        auto [merr, mok] = compare(*merged, values<float>(*golden, "image_features"));
+        auto [merr, mok] = compare(*merged, goldenValues<float>(*golden, "image_features"));
         qInfo("image.merged max abs err %.3g", merr);
         QVERIFY2(mok, "diverged at image.merged (unpad / newline / order)");
 
@@ -123,12 +110,12 @@ private slots:
         }
         QVERIFY(slot >= 0);
         QVERIFY((*model)->prefill(ids, {ImageSlot{slot, *merged}}, 0, {}).isOk());
-        const auto logitsRef = values<float>(*golden, "logits_last");
+        const auto logitsRef = goldenValues<float>(*golden, "logits_last");
         auto [lerr, lok] = compare(std::span((*model)->logits()).first(logitsRef.size()), logitsRef);
         qInfo("logits(last) max abs err %.3g", lerr);
         QVERIFY2(lok, "diverged at logits of the last prompt position (decoder)");
 
-        const auto greedyRef = values<std::int64_t>(*golden, "greedy_tokens");
+        const auto greedyRef = goldenValues<std::int64_t>(*golden, "greedy_tokens");
         const int nValid = config.text.nVocabText;
         int position = static_cast<int>(ids.size());
         for (std::size_t step = 0; step < greedyRef.size(); ++step) {

@@ -29,52 +29,29 @@
 #include <cmath>
 #include <map>
 
+#include "fixtureimage.h"
+#include "goldenfixtures.h"
 #include "llava/anyres.h"
 #include "llava/checkpoint.h"
 #include "llava/preprocess.h"
 #include "llava/safetensors.h"
+#include "llava/selfcheck.h"
 #include "model/llavamodel.h"
 
 using namespace llava;
+using test::goldenValues;
+using test::loadFixtureRgb;
 
 namespace {
 
 const QString kRoot = QStringLiteral(LLAVA_SOURCE_DIR);
 constexpr double kQuantNmse = 5e-3;
 
-template <typename T>
-std::vector<T> values(const SafetensorsFile& file, const char* name) {
-    const TensorView* v = file.find(name);
-    if (!v) return {};
-    std::vector<T> out(v->byteSize / sizeof(T));
-    std::memcpy(out.data(), v->data, v->byteSize);
-    return out;
-}
-
-RgbImage loadRgb(const QString& path) {
-    QImage image(path);
-    image = image.convertToFormat(QImage::Format_RGB888);
-    RgbImage rgb = RgbImage::black(image.width(), image.height());
-    for (int y = 0; y < image.height(); ++y) std::memcpy(rgb.row(y), image.constScanLine(y), rgb.rowBytes());
-    return rgb;
-}
-
 double maxAbs(std::span<const float> got, std::span<const float> ref) {
     double worst = got.size() == ref.size() ? 0.0 : INFINITY;
     for (std::size_t i = 0; i < ref.size() && i < got.size(); ++i)
         worst = std::max(worst, std::fabs(double(got[i]) - ref[i]));  // NaN leaves it at 0: NMSE catches NaN
     return worst;
-}
-
-double nmse(std::span<const float> got, std::span<const float> ref) {
-    if (got.size() != ref.size() || ref.empty()) return INFINITY;
-    double err = 0, norm = 0;
-    for (std::size_t i = 0; i < ref.size(); ++i) {
-        const double d = double(got[i]) - ref[i];
-        err += d * d;
-        norm += double(ref[i]) * ref[i];
-    }
-    return norm > 0 ? err / norm : err;  // NaN anywhere -> NaN, which fails every <= check
 }
 
 }  // namespace
@@ -105,7 +82,7 @@ private slots:
         const ModelConfig& config = (*checkpoint)->config();
         const Reference ref = meta["flavour"] == "hf" ? Reference::Transformers : Reference::Original;
 
-        const RgbImage image = loadRgb(kRoot + "/" + QString::fromStdString(meta["image"]));
+        const RgbImage image = loadFixtureRgb(kRoot + "/" + QString::fromStdString(meta["image"]));
         AnyresParams params;
         params.candidates = candidateResolutions(config, ref);
         params.reference = ref;
@@ -114,14 +91,14 @@ private slots:
         auto pre = preprocessImage(image, *layout, config.vision);
         QVERIFY(pre.isOk());
 
-        const auto ids64 = values<std::int64_t>(*golden, "input_ids");
+        const auto ids64 = goldenValues<std::int64_t>(*golden, "input_ids");
         auto backend = createCpuBackend(2);
         auto model = LlavaModel::create(*backend, **checkpoint, wp,
                                         static_cast<int>(ids64.size()) + layout->imageTokens + 40, {});
         QVERIFY2(model.isOk(), model.status().toString().c_str());
         auto merged = (*model)->encodeImage(pre->pixels, *layout, {});
         QVERIFY2(merged.isOk(), merged.status().toString().c_str());
-        const double featuresNmse = nmse(*merged, values<float>(*golden, "image_features"));
+        const double featuresNmse = nmse(*merged, goldenValues<float>(*golden, "image_features"));
 
         std::vector<std::int32_t> ids;
         int slot = -1;
@@ -137,12 +114,12 @@ private slots:
         QVERIFY(slot >= 0);
         const Status prefilled = (*model)->prefill(ids, {ImageSlot{slot, *merged}}, 0, {});
         QVERIFY2(prefilled.isOk(), prefilled.toString().c_str());
-        const auto logitsRef = values<float>(*golden, "logits_last");
+        const auto logitsRef = goldenValues<float>(*golden, "logits_last");
         const double logitsNmse = nmse(std::span((*model)->logits()).first(logitsRef.size()), logitsRef);
         const double logitsMaxAbs = maxAbs(std::span((*model)->logits()).first(logitsRef.size()), logitsRef);
 
-        const auto greedyRef = values<std::int64_t>(*golden, "greedy_tokens");
-        const auto margins = values<float>(*golden, "greedy_margin");
+        const auto greedyRef = goldenValues<std::int64_t>(*golden, "greedy_tokens");
+        const auto margins = goldenValues<float>(*golden, "greedy_margin");
         const int nValid = config.text.nVocabText;
         int position = static_cast<int>(ids.size()), agree = 0, firstDiff = -1;
         for (std::size_t step = 0; step < greedyRef.size(); ++step) {
