@@ -15,6 +15,7 @@
 #include "backends.h"
 #include "commands.h"
 #include "common.h"
+#include "enginesetup.h"
 #include "llava/engine.h"
 #include "llava/memoryplan.h"
 #include "llava/modellibrary.h"
@@ -87,93 +88,16 @@ struct ChatSetup {
     llava::SamplingParams sampling;
 };
 
-// Applies `parse` to the option's value when it was given; otherwise leaves `target` as is.
-template <typename T, typename Parse>
-llava::Status setIfGiven(const ParsedArgs& args, const char* name, T& target, Parse parse) {
-    const auto text = args.value(name);
-    if (!text) return llava::Status::ok();
-    auto parsed = parse(name, *text);
-    if (!parsed) return parsed.status();
-    target = static_cast<T>(*parsed);
-    return llava::Status::ok();
-}
-
-llava::Result<llava::Reference> parseReferenceOption(const std::string&, const std::string& text) {
-    llava::Reference reference{};
-    if (!llava::parseReference(text, &reference))
-        return llava::makeError(llava::ErrorCode::InvalidArgument,
-                                "--reference: \"" + text + "\" is not original or transformers");
-    return reference;
-}
-
-llava::Result<llava::WeightPrecision> parsePrecisionOption(const std::string&, const std::string& text) {
-    llava::WeightPrecision precision{};
-    if (!llava::parseWeightPrecision(text, &precision))
-        return llava::makeError(llava::ErrorCode::InvalidArgument,
-                                "--precision: \"" + text + "\" is not as-stored, f16, f32, q8 or q4");
-    return precision;
-}
-
-auto doubleIn(double lo, double hi) {
-    return [lo, hi](const std::string& name, const std::string& text) { return parseDoubleOption(name, text, lo, hi); };
-}
-auto intIn(int lo, int hi) {
-    return [lo, hi](const std::string& name, const std::string& text) { return parseIntOption(name, text, lo, hi); };
-}
-
 llava::Result<ChatSetup> readSetup(const ParsedArgs& args) {
     ChatSetup setup;
-    llava::SamplingParams& s = setup.sampling;
-    LLAVA_TRY(setIfGiven(args, "temperature", s.temperature, doubleIn(0, 100)));
-    LLAVA_TRY(setIfGiven(args, "top-p", s.topP, doubleIn(0, 1)));
-    LLAVA_TRY(setIfGiven(args, "top-k", s.topK, intIn(0, 1 << 20)));
-    LLAVA_TRY(setIfGiven(args, "min-p", s.minP, doubleIn(0, 1)));
-    LLAVA_TRY(setIfGiven(args, "repeat-penalty", s.repetitionPenalty, doubleIn(0.01, 100)));
-    LLAVA_TRY(setIfGiven(args, "max-new-tokens", s.maxNewTokens, intIn(1, 1 << 20)));
-    LLAVA_TRY(setIfGiven(args, "logprobs", s.logprobs, intIn(0, 20)));
-    LLAVA_TRY(setIfGiven(args, "seed", s.seed, [](const std::string& n, const std::string& t) {
-        return parseUnsignedOption(n, t);
-    }));
-    llava::EngineOptions& e = setup.engine;
-    LLAVA_TRY(setIfGiven(args, "backend", e.backend, [](const std::string&, const std::string& t) {
-        return parseBackendKind(t);
-    }));
-    LLAVA_TRY(setIfGiven(args, "threads", e.threads, intIn(0, 1024)));
-    LLAVA_TRY(setIfGiven(args, "precision", e.precision, parsePrecisionOption));
-    LLAVA_TRY(setIfGiven(args, "context", e.contextLength, intIn(16, 1 << 20)));
-    if (args.has("reference")) {
-        llava::Reference reference{};
-        LLAVA_TRY(setIfGiven(args, "reference", reference, parseReferenceOption));
-        e.reference = reference;
+    LLAVA_ASSIGN_OR_RETURN(setup.sampling, readSamplingOptions(args, llava::SamplingParams{}));
+    if (const auto text = args.value("logprobs")) {
+        LLAVA_ASSIGN_OR_RETURN(setup.sampling.logprobs, parseIntOption("logprobs", *text, 0, 20));
     }
-    e.checkWeights = args.has("check-weights");
-    if (args.has("no-selfcheck")) e.selfCheck = llava::SelfCheck::Skip;
-    if (auto v = args.value("template")) e.templateName = *v;
-    if (auto v = args.value("tokenizer")) e.tokenizerPath = *v;
+    LLAVA_ASSIGN_OR_RETURN(setup.engine, readEngineOptions(args));
+    setup.engine.checkWeights = args.has("check-weights");
+    if (args.has("no-selfcheck")) setup.engine.selfCheck = llava::SelfCheck::Skip;
     return setup;
-}
-
-std::string mib(std::uint64_t bytes) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-    return text;
-}
-
-void reportBackend(const llava::Engine& engine) {
-    const llava::BackendReport r = engine.backendReport();
-    std::cerr << "backend: " << r.name << (r.device.empty() ? "" : " (" + r.device + ")") << ", weights "
-              << llava::weightPrecisionName(r.precision) << ", reference " << llava::referenceName(engine.reference())
-              << "\n";
-    if (!r.fallbackReason.empty()) std::cerr << "backend fallback: " << oneLine(r.fallbackReason) << "\n";
-    if (!r.notice.empty()) std::cerr << "backend note: " << oneLine(r.notice) << "\n";
-    if (!r.selfCheckReport.empty() && !r.fallbackReason.empty())
-        std::cerr << "CUDA self-check report (attach it to a bug report):\n" << r.selfCheckReport << "\n";
-    const llava::BackendMemory& m = r.memory;
-    std::cerr << "memory: weights " << mib(m.weightBytes)
-              << (m.mappedWeightBytes ? " + " + mib(m.mappedWeightBytes) + " read in place from the files" : "")
-              << ", KV cache " << mib(m.kvCacheBytes) << ", scratch " << mib(m.scratchBytes);
-    if (m.deviceTotalBytes) std::cerr << "; device " << mib(m.deviceFreeBytes) << " free of " << mib(m.deviceTotalBytes);
-    std::cerr << "\n";
 }
 
 nlohmann::json statsJson(const llava::GenerationStats& s) {
@@ -375,7 +299,7 @@ llava::Status runChat(const Args& argv) {
     if (args.has("ignore-memory-plan")) setup.engine.memoryCheck = llava::MemoryCheck::Skip;
     if (args.has("plan-only")) return llava::Status::ok();
     LLAVA_ASSIGN_OR_RETURN(std::unique_ptr<llava::Engine> engine, llava::Engine::load(*modelDir, setup.engine));
-    reportBackend(*engine);
+    reportBackend(engine->backendReport(), engine->reference());
 
     struct sigaction action {};
     action.sa_handler = onSigint;
