@@ -39,27 +39,24 @@ void onSigint(int) {
     [[maybe_unused]] const auto written = write(STDERR_FILENO, message, sizeof message - 1);
 }
 
-const std::vector<OptionSpec>& chatOptions() {
-    static const std::vector<OptionSpec> kOptions = {
+// The shared sampling and engine rows (enginesetup.h) in chat's --help order, plus chat's own.
+std::vector<OptionSpec> makeChatOptions() {
+    std::vector<OptionSpec> options = {
         modelOption(),
         {"image", ValueKind::Value, "FILE", "image for the message (repeatable; interactive: the first)", true},
         {"prompt", ValueKind::Value, "TEXT", "answer this one question and exit (else: interactive)"},
-        {"temperature", ValueKind::Value, "T", "sampling temperature, 0 = greedy (default 0.2)"},
-        {"top-p", ValueKind::Value, "P", "nucleus sampling (default 1 = off)"},
-        {"top-k", ValueKind::Value, "K", "keep the K most likely tokens (default 0 = off)"},
-        {"min-p", ValueKind::Value, "P", "drop tokens below P * p_max (default 0 = off)"},
-        {"repeat-penalty", ValueKind::Value, "R", "repetition penalty (default 1 = off)"},
-        {"max-new-tokens", ValueKind::Value, "N", "answer length limit (default 512)"},
-        {"seed", ValueKind::Value, "S", "sampling seed (default 0)"},
-        {"backend", ValueKind::Value, "B", "cpu | cuda | auto (default auto)"},
-        {"threads", ValueKind::Value, "N", "CPU threads (default: all usable; more are clamped to them)"},
-        {"precision", ValueKind::Value, "P", "weights: as-stored | f16 | f32 | q8 | q4 (default as-stored)"},
-        {"check-weights", ValueKind::Flag, "", "scan every weight for NaN/Inf at load (names the first bad tensor)"},
-        {"no-selfcheck", ValueKind::Flag, "", "use CUDA without comparing its ops with the CPU first (benchmarks)"},
-        {"context", ValueKind::Value, "N", "context length in tokens (default 4096)"},
-        {"template", ValueKind::Value, "NAME", "chat template (default: the model's)"},
-        {"tokenizer", ValueKind::Value, "FILE", "sentencepiece model (default: <model>/tokenizer.model)"},
-        referenceOption(),
+    };
+    for (OptionSpec o : samplingOptionSpecs()) {
+        if (o.name == "temperature") o.help += " (default 0.2)";
+        options.push_back(o);
+    }
+    for (const OptionSpec& o : engineOptionSpecs()) {
+        options.push_back(o);
+        if (o.name != "precision") continue;
+        options.push_back({"check-weights", ValueKind::Flag, "", "scan every weight for NaN/Inf at load (names the first bad tensor)"});
+        options.push_back({"no-selfcheck", ValueKind::Flag, "", "use CUDA without comparing its ops with the CPU first (benchmarks)"});
+    }
+    const OptionSpec own[] = {
         exifOption(),
         {"json", ValueKind::Flag, "", "with --prompt: print one JSON object (text, tokens, stats, stages)"},
         {"logprobs", ValueKind::Value, "N",
@@ -67,6 +64,12 @@ const std::vector<OptionSpec>& chatOptions() {
         {"plan-only", ValueKind::Flag, "", "print the memory plan (weights per precision, KV cache, scratch vs free memory) and exit"},
         {"ignore-memory-plan", ValueKind::Flag, "", "load even when the memory plan says the precision does not fit"},
     };
+    options.insert(options.end(), std::begin(own), std::end(own));
+    return options;
+}
+
+const std::vector<OptionSpec>& chatOptions() {
+    static const std::vector<OptionSpec> kOptions = makeChatOptions();
     return kOptions;
 }
 
