@@ -1,0 +1,45 @@
+// One golden file of tests/fixtures/golden opened with what it was made from: its metadata names the model
+// folder, the image and the reference flavour (tests/reference/gen_fixtures.py); the image is laid out and
+// preprocessed the way that reference does. Shared by the parity tests (CPU fp32, q8/q4). Header-only,
+// test code only (Qt: the image is read by fixtureimage.h).
+#pragma once
+
+#include <QString>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "fixtureimage.h"
+#include "llava/anyres.h"
+#include "llava/checkpoint.h"
+#include "llava/preprocess.h"
+#include "llava/safetensors.h"
+
+namespace llava::test {
+
+struct GoldenCase {
+    SafetensorsFile golden;
+    std::unique_ptr<Checkpoint> checkpoint;
+    Reference reference = Reference::Original;
+    ImageLayout layout;
+    PreprocessedImage pre;
+};
+
+// root: the source tree (LLAVA_SOURCE_DIR); file: a golden .safetensors file.
+inline Result<GoldenCase> openGoldenCase(const QString& root, const QString& file) {
+    LLAVA_ASSIGN_OR_RETURN(SafetensorsFile golden, SafetensorsFile::open(file.toStdString()));
+    std::map<std::string, std::string> meta(golden.metadata().begin(), golden.metadata().end());
+    LLAVA_ASSIGN_OR_RETURN(std::unique_ptr<Checkpoint> checkpoint,
+                           Checkpoint::open((root + "/" + QString::fromStdString(meta["model_folder"])).toStdString()));
+    const Reference reference = meta["flavour"] == "hf" ? Reference::Transformers : Reference::Original;
+    const RgbImage image = loadFixtureRgb(root + "/" + QString::fromStdString(meta["image"]));
+    AnyresParams params;
+    params.candidates = candidateResolutions(checkpoint->config(), reference);
+    params.reference = reference;
+    LLAVA_ASSIGN_OR_RETURN(ImageLayout layout, computeImageLayout(image.width, image.height, params));
+    LLAVA_ASSIGN_OR_RETURN(PreprocessedImage pre, preprocessImage(image, layout, checkpoint->config().vision));
+    return GoldenCase{std::move(golden), std::move(checkpoint), reference, std::move(layout), std::move(pre)};
+}
+
+}  // namespace llava::test
