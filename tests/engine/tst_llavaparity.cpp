@@ -84,17 +84,7 @@ private slots:
         QVERIFY2(mok, "diverged at image.merged (unpad / newline / order)");
 
         // Splice: ORIG ids hold one -200, HF ids hold imageTokenId repeated N times.
-        std::vector<std::int32_t> ids;
-        int slot = -1;
-        for (auto id : ids64) {
-            if (id == -200 || id == config.imageTokenId) {
-                if (slot < 0) slot = static_cast<int>(ids.size());
-                if (id == -200) ids.insert(ids.end(), static_cast<std::size_t>(c.layout.imageTokens), -1);
-                else ids.push_back(-1);
-            } else {
-                ids.push_back(static_cast<std::int32_t>(id));
-            }
-        }
+        const auto [ids, slot] = test::spliceGoldenIds(c);
         QVERIFY(slot >= 0);
         QVERIFY((*model)->prefill(ids, {ImageSlot{slot, *merged}}, 0, {}).isOk());
         const auto logitsRef = goldenValues<float>(c.golden, "logits_last");

@@ -87,17 +87,7 @@ private slots:
         QVERIFY2(merged.isOk(), merged.status().toString().c_str());
         const double featuresNmse = nmse(*merged, goldenValues<float>(c.golden, "image_features"));
 
-        std::vector<std::int32_t> ids;
-        int slot = -1;
-        for (auto id : ids64) {
-            if (id == -200 || id == config.imageTokenId) {
-                if (slot < 0) slot = static_cast<int>(ids.size());
-                if (id == -200) ids.insert(ids.end(), static_cast<std::size_t>(c.layout.imageTokens), -1);
-                else ids.push_back(-1);
-            } else {
-                ids.push_back(static_cast<std::int32_t>(id));
-            }
-        }
+        const auto [ids, slot] = test::spliceGoldenIds(c);
         QVERIFY(slot >= 0);
         const Status prefilled = (*model)->prefill(ids, {ImageSlot{slot, *merged}}, 0, {});
         QVERIFY2(prefilled.isOk(), prefilled.toString().c_str());
