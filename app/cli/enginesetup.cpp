@@ -38,7 +38,7 @@ std::string mib(std::uint64_t bytes) {
 std::vector<OptionSpec> engineOptionSpecs() {
     return {
         {"backend", ValueKind::Value, "B", "cpu | cuda | auto (default auto)"},
-        {"threads", ValueKind::Value, "N", "CPU threads (default: all)"},
+        {"threads", ValueKind::Value, "N", "CPU threads (default: all usable; more are clamped to them)"},
         {"precision", ValueKind::Value, "P", "weights: as-stored | f16 | f32 | q8 | q4 (default as-stored)"},
         {"context", ValueKind::Value, "N", "context length in tokens (default 4096)"},
         {"template", ValueKind::Value, "NAME", "chat template (default: the model's)"},
@@ -101,6 +101,9 @@ void reportBackend(const llava::BackendReport& r, llava::Reference reference) {
               << llava::weightPrecisionName(r.precision) << ", reference " << llava::referenceName(reference)
               << "\n";
     if (!r.fallbackReason.empty()) std::cerr << "backend fallback: " << oneLine(r.fallbackReason) << "\n";
+    if (!r.notice.empty()) std::cerr << "backend note: " << oneLine(r.notice) << "\n";
+    if (!r.selfCheckReport.empty() && !r.fallbackReason.empty())
+        std::cerr << "CUDA self-check report (attach it to a bug report):\n" << r.selfCheckReport << "\n";
     const llava::BackendMemory& m = r.memory;
     std::cerr << "memory: weights " << mib(m.weightBytes)
               << (m.mappedWeightBytes ? " + " + mib(m.mappedWeightBytes) + " read in place from the files" : "")

@@ -8,6 +8,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <limits>
 #include <random>
@@ -15,6 +16,11 @@
 #include "backend/cpu/cpukernels.h"
 #include "backend/cpu/halfconv.h"
 #include "llava/backend.h"
+
+#ifdef Q_OS_LINUX
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 using namespace llava;
 
@@ -351,6 +357,38 @@ private slots:
         QCOMPARE(t.status().code(), ErrorCode::OutOfMemory);
     }
 
+    // Guards: releasing a handle twice put its id on the free list twice, so two later allocations shared
+    // one buffer id (writes to one landed in the other).
+    void doubleReleaseDoesNotShareIds() {
+        auto backend = createCpuBackend(1);
+        auto a = backend->allocate({2, 2}, StorageFormat::F32, BufferRole::Scratch, "a");
+        QVERIFY(a.isOk());
+        backend->release(*a);
+        float back[4] = {};
+        QCOMPARE(backend->download(*a, back, sizeof back).code(), ErrorCode::InvalidArgument);  // released
+        backend->release(*a);
+        auto b = backend->allocate({2, 2}, StorageFormat::F32, BufferRole::Scratch, "b");
+        auto c = backend->allocate({2, 2}, StorageFormat::F32, BufferRole::Scratch, "c");
+        QVERIFY(b.isOk() && c.isOk());
+        QVERIFY(b->buffer != c->buffer);
+        const float one[4] = {1, 1, 1, 1}, two[4] = {2, 2, 2, 2};
+        QVERIFY(backend->upload(*b, one, sizeof one).isOk());
+        QVERIFY(backend->upload(*c, two, sizeof two).isOk());
+        QVERIFY(backend->download(*b, back, sizeof back).isOk());
+        QCOMPARE(back[0], 1.0f);
+    }
+
+    // Guards: a conv weight with patch size 0 reached `side % patch` (a division by zero) in the CPU
+    // backend; the shared check (backendchecks.h) rejects it as the CUDA backend always did.
+    void patchEmbedRejectsZeroPatch() {
+        auto backend = createCpuBackend(1);
+        auto px = backend->allocate({1, 3, 4, 4}, StorageFormat::F32, BufferRole::Scratch, "pixels");
+        auto w = backend->allocate({8, 3, 0, 0}, StorageFormat::F32, BufferRole::Scratch, "w");
+        auto out = backend->allocate({1, 8}, StorageFormat::F32, BufferRole::Scratch, "out");
+        QVERIFY(px.isOk() && w.isOk() && out.isOk());
+        QCOMPARE(backend->patchEmbed(*out, *px, *w).code(), ErrorCode::ShapeMismatch);
+    }
+
     void viewsRejectBadShapes() {
         // rowView: a count that would overflow rowBegin + rowCount; reshaped: negative dims whose product
         // matches ({-4, -4} for 16 elements) and a product past int64.
@@ -366,6 +404,34 @@ private slots:
                  ErrorCode::ShapeMismatch);
         QVERIFY(reshaped(*t, {2, 8}).isOk());
         QVERIFY(reshaped(*t, {16}).isOk());
+    }
+
+    // Guards: ownedRowView/ownedReshaped (the model's views of its own scratch, backend.h) must give exactly
+    // the checked views, and a range that rowView rejects must stop the program instead of yielding a view.
+    void ownedViewsAreTheCheckedViews() {
+        Tensor t;
+        t.buffer = 1;
+        t.shape = {4, 4};
+        const Tensor rows = ownedRowView(t, 1, 3), checkedRows = *rowView(t, 1, 3);
+        QCOMPARE(rows.offset, checkedRows.offset);
+        QCOMPARE(rows.offset, std::size_t{16});
+        QVERIFY(rows.shape == checkedRows.shape);
+        QVERIFY(ownedReshaped(t, {2, 8}).shape == (Shape{2, 8}));
+#ifdef Q_OS_LINUX
+        for (int which = 0; which < 2; ++which) {
+            const pid_t child = fork();
+            QVERIFY(child >= 0);
+            if (child == 0) {  // the child must die of SIGABRT, never return a view
+                std::signal(SIGABRT, SIG_DFL);  // not QtTest's crash handler (it would attach a debugger)
+                if (which == 0) (void)ownedRowView(t, 2, 3);
+                else (void)ownedReshaped(t, {3, 5});
+                _exit(0);
+            }
+            int status = 0;
+            QCOMPARE(waitpid(child, &status, 0), child);
+            QVERIFY2(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, which == 0 ? "ownedRowView" : "ownedReshaped");
+        }
+#endif
     }
 
     void overflowingShapeIsAnError() {

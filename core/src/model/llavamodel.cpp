@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 namespace llava {
 
@@ -56,6 +57,42 @@ Status LlavaModel::endStage(std::string_view name, StageLog::Clock::time_point b
     return Status::ok();
 }
 
+namespace {
+
+// Per-layer weights by canonical name (checkpoint.h) below "vision.encoder.layers.N." and "llm.layers.N.",
+// in upload order.
+constexpr std::pair<const char*, Tensor ClipLayerWeights::*> kClipLayerWeights[] = {
+    {"layer_norm1.weight", &ClipLayerWeights::ln1W},
+    {"layer_norm1.bias", &ClipLayerWeights::ln1B},
+    {"layer_norm2.weight", &ClipLayerWeights::ln2W},
+    {"layer_norm2.bias", &ClipLayerWeights::ln2B},
+    {"self_attn.q_proj.weight", &ClipLayerWeights::qW},
+    {"self_attn.q_proj.bias", &ClipLayerWeights::qB},
+    {"self_attn.k_proj.weight", &ClipLayerWeights::kW},
+    {"self_attn.k_proj.bias", &ClipLayerWeights::kB},
+    {"self_attn.v_proj.weight", &ClipLayerWeights::vW},
+    {"self_attn.v_proj.bias", &ClipLayerWeights::vB},
+    {"self_attn.out_proj.weight", &ClipLayerWeights::oW},
+    {"self_attn.out_proj.bias", &ClipLayerWeights::oB},
+    {"mlp.fc1.weight", &ClipLayerWeights::fc1W},
+    {"mlp.fc1.bias", &ClipLayerWeights::fc1B},
+    {"mlp.fc2.weight", &ClipLayerWeights::fc2W},
+    {"mlp.fc2.bias", &ClipLayerWeights::fc2B},
+};
+constexpr std::pair<const char*, Tensor LlmLayerWeights::*> kLlmLayerWeights[] = {
+    {"input_layernorm.weight", &LlmLayerWeights::inNorm},
+    {"post_attention_layernorm.weight", &LlmLayerWeights::postNorm},
+    {"self_attn.q_proj.weight", &LlmLayerWeights::q},
+    {"self_attn.k_proj.weight", &LlmLayerWeights::k},
+    {"self_attn.v_proj.weight", &LlmLayerWeights::v},
+    {"self_attn.o_proj.weight", &LlmLayerWeights::o},
+    {"mlp.gate_proj.weight", &LlmLayerWeights::gate},
+    {"mlp.up_proj.weight", &LlmLayerWeights::up},
+    {"mlp.down_proj.weight", &LlmLayerWeights::down},
+};
+
+}  // namespace
+
 Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress) {
     const std::uint64_t total = checkpoint.totalTensorBytes();
     std::uint64_t done = 0;
@@ -81,22 +118,7 @@ Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision pre
     for (int l = 0; l < vc.layersToRun(); ++l) {
         const std::string p = "vision.encoder.layers." + std::to_string(l) + ".";
         auto& w = m_clip[static_cast<std::size_t>(l)];
-        LLAVA_TRY(get(p + "layer_norm1.weight", w.ln1W));
-        LLAVA_TRY(get(p + "layer_norm1.bias", w.ln1B));
-        LLAVA_TRY(get(p + "layer_norm2.weight", w.ln2W));
-        LLAVA_TRY(get(p + "layer_norm2.bias", w.ln2B));
-        LLAVA_TRY(get(p + "self_attn.q_proj.weight", w.qW));
-        LLAVA_TRY(get(p + "self_attn.q_proj.bias", w.qB));
-        LLAVA_TRY(get(p + "self_attn.k_proj.weight", w.kW));
-        LLAVA_TRY(get(p + "self_attn.k_proj.bias", w.kB));
-        LLAVA_TRY(get(p + "self_attn.v_proj.weight", w.vW));
-        LLAVA_TRY(get(p + "self_attn.v_proj.bias", w.vB));
-        LLAVA_TRY(get(p + "self_attn.out_proj.weight", w.oW));
-        LLAVA_TRY(get(p + "self_attn.out_proj.bias", w.oB));
-        LLAVA_TRY(get(p + "mlp.fc1.weight", w.fc1W));
-        LLAVA_TRY(get(p + "mlp.fc1.bias", w.fc1B));
-        LLAVA_TRY(get(p + "mlp.fc2.weight", w.fc2W));
-        LLAVA_TRY(get(p + "mlp.fc2.bias", w.fc2B));
+        for (const auto& [name, member] : kClipLayerWeights) LLAVA_TRY(get(p + name, w.*member));
     }
     LLAVA_TRY(get("projector.linear_1.weight", m_proj1W));
     LLAVA_TRY(get("projector.linear_1.bias", m_proj1B));
@@ -111,15 +133,7 @@ Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision pre
     for (int l = 0; l < m_config.text.nLayers; ++l) {
         const std::string p = "llm.layers." + std::to_string(l) + ".";
         auto& w = m_llm[static_cast<std::size_t>(l)];
-        LLAVA_TRY(get(p + "input_layernorm.weight", w.inNorm));
-        LLAVA_TRY(get(p + "post_attention_layernorm.weight", w.postNorm));
-        LLAVA_TRY(get(p + "self_attn.q_proj.weight", w.q));
-        LLAVA_TRY(get(p + "self_attn.k_proj.weight", w.k));
-        LLAVA_TRY(get(p + "self_attn.v_proj.weight", w.v));
-        LLAVA_TRY(get(p + "self_attn.o_proj.weight", w.o));
-        LLAVA_TRY(get(p + "mlp.gate_proj.weight", w.gate));
-        LLAVA_TRY(get(p + "mlp.up_proj.weight", w.up));
-        LLAVA_TRY(get(p + "mlp.down_proj.weight", w.down));
+        for (const auto& [name, member] : kLlmLayerWeights) LLAVA_TRY(get(p + name, w.*member));
     }
     // Attention may use 16-bit tensor cores only where the tower's matrices are already below fp32.
     m_clipReducedPrecision = !m_clip.empty() && m_clip.front().qW.format != StorageFormat::F32;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "llava/attentionshape.h"
 #include "llava/tensor.h"
 #include "llava/threadpool.h"
 
@@ -63,12 +64,6 @@ void quantiseQ8(const float* src, std::int64_t rows, std::int64_t cols, std::byt
 void quantiseQ4(const float* src, std::int64_t rows, std::int64_t cols, std::byte* dst);  // cols % 128 == 0
 
 // Scaled causal/non-causal attention; see Backend::attention. Row strides are the tensors' widths.
-struct AttentionShape {
-    std::int64_t nQueries = 0, nKeys = 0;
-    int nHeads = 0, nKvHeads = 0, headDim = 0, nPast = 0;
-    float scale = 1.0f;
-    bool causal = true;
-};
 void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* q, const float* k, const float* v,
                const AttentionShape& shape);
 
