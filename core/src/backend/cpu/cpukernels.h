@@ -20,9 +20,23 @@ struct WeightMatrix {
     std::int64_t rows = 0, cols = 0;  // (N, K)
 };
 
+constexpr std::int64_t kInt8Block = 32;  // activation elements per int8 scale (cpuint8.h)
+
+// Activation rows in int8. Q4 order: within every 64 columns, the 32 even columns first, then the 32 odd
+// ones (the nibble order of Q4Group128 bytes: low nibble = even column), so a 32-byte load of weights
+// splits into two 32-column halves that line up with two activation blocks without shuffles.
+struct Int8Rows {
+    std::int64_t rows = 0, cols = 0;
+    bool q4Order = false;
+    std::vector<std::int8_t> values;   // (rows, cols)
+    std::vector<float> scales;         // (rows, cols / 32): block scale; NaN when the block holds NaN/Inf
+    std::vector<float> groupSums;      // (rows, cols / 128): sum over the group of scale_b * sum(values of b) (Q4)
+};
+
 // Per-thread fp32 scratch, grown on demand (never shrinks, so the decode loop does not allocate).
 struct Scratch {
     std::vector<std::vector<float>> perThread;
+    Int8Rows int8Rows;  // the activation rows of the current quantised matrix-vector product (cpuint8.h)
     float* get(int thread, std::size_t floats);
 };
 

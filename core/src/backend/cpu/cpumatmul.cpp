@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "backend/cpu/cpuclones.h"
+#include "backend/cpu/cpuint8.h"
 #include "backend/cpu/cpukernels.h"
 #include "backend/cpu/cpusimd.h"
 
@@ -91,6 +92,13 @@ void matmulPanels(float* out, const float* x, std::int64_t m, const WeightMatrix
 void matmul(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* x, std::int64_t m,
             const WeightMatrix& w, const float* bias, bool accumulate) {
 #ifdef LLAVA_CPU_X86
+    if (int8GemvApplies(isa, m, w)) {  // Q8/Q4 decode: activations to int8 once, integer dots (cpuint8.cpp)
+        quantiseRowsInt8(x, m, w.cols, w.format, scratch.int8Rows);
+        pool.parallelFor(w.rows, 16, [&](std::int64_t r0, std::int64_t r1, int) {
+            gemvInt8Avx2(out, scratch.int8Rows, w, bias, accumulate, r0, r1);
+        });
+        return;
+    }
     if (isa == CpuIsa::Avx2 && m <= kGemvMaxRows) {  // one contiguous range of weight rows per thread
         pool.parallelFor(w.rows, 16, [&](std::int64_t r0, std::int64_t r1, int) {
             gemvAvx2(out, x, m, w, bias, accumulate, r0, r1);
