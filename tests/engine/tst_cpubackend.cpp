@@ -464,6 +464,13 @@ private slots:
             QTest::addRow("%s causal 1x1 hd8", isa) << QString(isa) << 1 << 1 << 2 << 1 << 8 << true;
             // No keys at all: the output rows are zeros (backend.h), not 0/0 = NaN.
             QTest::addRow("%s noncausal 3x0 hd64", isa) << QString(isa) << 3 << 0 << 2 << 2 << 64 << false;
+            // >= 16 query rows: the blocked kernel on AVX2 (cpuattentiontiled.cpp; 32-row tiles, 256-key
+            // blocks): a partial last tile, several key blocks with a partial last one, causal rows whose
+            // visible keys end inside a block, the running-max rescale, and headDim 40 (a 32 + 8 slice).
+            QTest::addRow("%s tiled causal gqa 45x600 hd128", isa) << QString(isa) << 45 << 600 << 4 << 2 << 128 << true;
+            QTest::addRow("%s tiled clip-like 70x70 hd64", isa) << QString(isa) << 70 << 70 << 2 << 2 << 64 << false;
+            QTest::addRow("%s tiled noncausal 33x513 hd40", isa) << QString(isa) << 33 << 513 << 2 << 1 << 40 << false;
+            QTest::addRow("%s tiled causal 16x16 hd8", isa) << QString(isa) << 16 << 16 << 1 << 1 << 8 << true;
         }
     }
     void attentionShapes() {
