@@ -253,6 +253,36 @@ private slots:
             }
     }
 
+    // createCpuReferenceBackend (the CUDA self-check's and GPU parity tests' reference, decode bound NMSE 1e-7)
+    // keeps Q8/Q4 decode in fp32 activations: within fp32 rounding of the dequantised product, while the
+    // default backend on AVX2 rounds x to int8 (an error far above fp32 rounding, below the int8 bound).
+    void referenceBackendDecodesInFp32() {
+        const int n = 24, k = 512;
+        for (StorageFormat format : {StorageFormat::Q8PerChannel, StorageFormat::Q4Group128}) {
+            auto reference = createCpuReferenceBackend(2);
+            auto fast = createCpuBackend(2);
+            const TestWeight wr = makeWeight(*reference, format, n, k, 41), wf = makeWeight(*fast, format, n, k, 41);
+            const auto x = randomVector(static_cast<std::size_t>(k), 42);
+            const Tensor xr = upload(*reference, x, {1, k}), xf = upload(*fast, x, {1, k});
+            const Tensor outR = upload(*reference, std::vector<float>(n), {1, n}), outF = upload(*fast, std::vector<float>(n), {1, n});
+            QVERIFY(reference->matmul(outR, xr, wr.tensor, Tensor{}, MatmulMode::Overwrite).isOk());
+            QVERIFY(fast->matmul(outF, xf, wf.tensor, Tensor{}, MatmulMode::Overwrite).isOk());
+            const auto gotR = download(*reference, outR), gotF = download(*fast, outF);
+            double worstFast = 0;
+            for (int j = 0; j < n; ++j) {
+                double s = 0, mag = 0;
+                for (int t = 0; t < k; ++t) {
+                    s += double(x[static_cast<std::size_t>(t)]) * wr.exact[static_cast<std::size_t>(j * k + t)];
+                    mag += std::fabs(double(x[static_cast<std::size_t>(t)]) * wr.exact[static_cast<std::size_t>(j * k + t)]);
+                }
+                QVERIFY2(std::fabs(gotR[static_cast<std::size_t>(j)] - s) <= 1e-6 * mag + 1e-6,
+                         qPrintable(QString("reference out[%1] err %2").arg(j).arg(std::fabs(gotR[static_cast<std::size_t>(j)] - s))));
+                worstFast = std::max(worstFast, std::fabs(gotF[static_cast<std::size_t>(j)] - s) / (mag + 1e-30));
+            }
+            if (int8Decode(format, 1, k)) QVERIFY2(worstFast > 1e-5, "the default backend was expected to use int8 activations");
+        }
+    }
+
     // The Q4Group128 bytes worked out by hand (tensor.h): one row of 256 columns = two groups.
     // Group 0 holds x = c - 7 for c < 15 and 0 after: amax 7, scale 1.0 (exact in F16), codes x + 8.
     // Group 1 holds 0.1 at even columns and -0.05 at odd ones: scale = f16(0.1f / 7) = 0x2350 = 0.014282227

@@ -57,8 +57,10 @@ const char* cpuIsaName(CpuIsa isa);  // "portable" | "AVX2+FMA+F16C"
 // M <= kGemvMaxRows streams each weight row once (matrix-vector path, rows split over threads);
 // larger M packs weight panels to fp32 and runs a register-blocked GEMM (cpugemm.cpp).
 constexpr std::int64_t kGemvMaxRows = 4;
+// int8Decode: Q8/Q4 with m <= kGemvMaxRows on AVX2 take the integer-dot path (cpuint8.h), which rounds x to
+// int8; false keeps every product in fp32 activations (the reference backend).
 void matmul(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* x, std::int64_t m,
-            const WeightMatrix& w, const float* bias, bool accumulate);
+            const WeightMatrix& w, const float* bias, bool accumulate, bool int8Decode = true);
 
 // AVX2 kernels (defined only on x86-64; PRECONDITION: detectCpuIsa() == Avx2).
 // Output rows [r0, r1) of the matrix-vector product, m <= kGemvMaxRows.

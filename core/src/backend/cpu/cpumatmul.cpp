@@ -90,9 +90,9 @@ void matmulPanels(float* out, const float* x, std::int64_t m, const WeightMatrix
 }  // namespace
 
 void matmul(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* x, std::int64_t m,
-            const WeightMatrix& w, const float* bias, bool accumulate) {
+            const WeightMatrix& w, const float* bias, bool accumulate, bool int8Decode) {
 #ifdef LLAVA_CPU_X86
-    if (int8GemvApplies(isa, m, w)) {  // Q8/Q4 decode: activations to int8 once, integer dots (cpuint8.cpp)
+    if (int8Decode && int8GemvApplies(isa, m, w)) {  // Q8/Q4 decode: activations to int8 once, integer dots (cpuint8.cpp)
         quantiseRowsInt8(x, m, w.cols, w.format, scratch.int8Rows);
         pool.parallelFor(w.rows, 16, [&](std::int64_t r0, std::int64_t r1, int) {
             gemvInt8Avx2(out, scratch.int8Rows, w, bias, accumulate, r0, r1);
