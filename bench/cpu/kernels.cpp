@@ -3,7 +3,7 @@
 // (CLIP- and prefill-shaped, fp16 weights) as GFLOP/s, and attention at ~3 k keys (a prefill chunk after an
 // image) and CLIP-shaped. Calls the kernels directly (cpukernels.h), not through the Backend seam, so the
 // numbers are the kernels' own. Best of `reps` runs (the machine is shared; the best run is the fair one).
-// Usage: bench-cpu-kernels [threads (0 = all usable)] [reps]
+// Usage: bench-cpu-kernels [threads (0 = all usable)] [reps] [sections: any of gemv,gemm,attention; default all]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -94,6 +95,8 @@ const char* formatName(StorageFormat f) {
 int main(int argc, char** argv) {
     const int threads = argc > 1 && std::atoi(argv[1]) > 0 ? std::atoi(argv[1]) : usableCpuCount();
     const int reps = argc > 2 ? std::max(1, std::atoi(argv[2])) : 5;
+    const std::string sections = argc > 3 ? argv[3] : "gemv,gemm,attention";
+    const auto wanted = [&](const char* name) { return sections.find(name) != std::string::npos; };
     ThreadPool pool(threads);
     cpu::Scratch scratch;
     const cpu::CpuIsa isa = cpu::detectCpuIsa();
@@ -108,6 +111,7 @@ int main(int argc, char** argv) {
     std::vector<float> x(kK), out(kN);
     for (auto& v : x) v = rng.uniform();
     for (StorageFormat f : {StorageFormat::F16, StorageFormat::Q8PerChannel, StorageFormat::Q4Group128}) {
+        if (!wanted("gemv")) break;
         std::vector<std::vector<std::byte>> mats;
         for (int i = 0; i < kMats; ++i) mats.push_back(randomWeights(f, kN, kK, rng));
         const double s = best(reps, [&] {
@@ -134,6 +138,7 @@ int main(int argc, char** argv) {
     // Matrix-matrix: CLIP-L FFN up (577 x 1024 -> 4096) and a prefill chunk (512 x 2048 -> 5632), fp16 weights.
     const std::int64_t gemms[][3] = {{577, 4096, 1024}, {512, 5632, 2048}};
     for (const auto& g : gemms) {
+        if (!wanted("gemm")) break;
         const std::int64_t m = g[0], n = g[1], k = g[2];
         const auto w = randomWeights(StorageFormat::F16, n, k, rng);
         std::vector<float> a(static_cast<std::size_t>(m * k)), c(static_cast<std::size_t>(m * n));
@@ -151,6 +156,7 @@ int main(int argc, char** argv) {
     const Case cases[] = {{"attention prefill chunk", {512, 3072, 16, 4, 128, 2560, 1.0f / std::sqrt(128.0f), true}},
                           {"attention CLIP tile", {577, 577, 16, 16, 64, 0, 0.125f, false}}};
     for (const auto& c : cases) {
+        if (!wanted("attention")) break;
         const auto& sh = c.shape;
         std::vector<float> q(static_cast<std::size_t>(sh.nQueries * sh.nHeads * sh.headDim));
         std::vector<float> k(static_cast<std::size_t>(sh.nKeys * sh.nKvHeads * sh.headDim)), v(k.size()), o(q.size());
