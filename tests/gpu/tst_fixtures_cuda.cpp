@@ -165,13 +165,13 @@ int main(int argc, char** argv) {
     Suite suite;
     const auto setup = [&]() -> std::string {
         if (gpucheck::dryRun()) {
-            suite.cuda = createCpuBackend(0);
+            suite.cuda = createCpuReferenceBackend(0);
         } else {
             auto cuda = cuda::createCudaBackend(BackendRequest{});
             if (!cuda.isOk()) return "no usable CUDA device: " + cuda.status().message();
             suite.cuda = std::move(cuda).value();
         }
-        suite.cpu = createCpuBackend(0);
+        suite.cpu = createCpuReferenceBackend(0);  // fp32 activations: the decode bounds are 1e-7
         return {};
     };
     const std::vector<gpucheck::Case> cases = {

@@ -248,6 +248,11 @@ private:
 
 // The built-in CPU backend (fp32 compute, own thread pool). threads <= 0: every usable CPU; more than
 // usableCpuCount() (threadpool.h) are clamped to it, with BackendInfo::notice saying so.
+// On AVX2, its Q8/Q4 matrix-vector products (decode, <= 4 rows) round the activations to int8 in blocks of 32
+// and use integer dot products (docs/perf/cpu-kernels.md: error <= sum |w| * block max|x| / 254).
 std::unique_ptr<Backend> createCpuBackend(int threads);
+// The same backend with every product in fp32 activations: the reference other backends are compared with
+// (the CUDA self-check, the GPU parity tests), whose decode bounds (NMSE 1e-7) assume exact activations.
+std::unique_ptr<Backend> createCpuReferenceBackend(int threads);
 
 }  // namespace llava

@@ -34,8 +34,11 @@ struct CpuBuffer {
 
 class CpuBackend final : public Backend {
 public:
-    explicit CpuBackend(int threads)
-        : m_requestedThreads(threads), m_pool(std::min(threads, usableCpuCount())), m_isa(detectCpuIsa()) {}
+    // int8Decode: Q8/Q4 matrix-vector products round activations to int8 (cpuint8.h); false for the
+    // reference backend (createCpuReferenceBackend), whose products are fp32 throughout.
+    explicit CpuBackend(int threads, bool int8Decode = true)
+        : m_requestedThreads(threads), m_pool(std::min(threads, usableCpuCount())), m_isa(detectCpuIsa()),
+          m_int8Decode(int8Decode) {}
 
     BackendInfo info() const override {
         BackendInfo info;
@@ -153,6 +156,7 @@ private:
     int m_requestedThreads = 0;  // as asked for (0 = all); m_pool.size() is what runs
     ThreadPool m_pool;
     CpuIsa m_isa;
+    bool m_int8Decode = true;
     Scratch m_scratch;
     BufferTable<CpuBuffer> m_buffers;
     std::vector<float> m_tmpA, m_tmpB;  // decoded weight vectors

@@ -40,7 +40,7 @@ Status CpuBackend::matmul(const Tensor& out, const Tensor& x, const Tensor& w, c
         LLAVA_ASSIGN_OR_RETURN(b, asF32(bias, m_tmpA, "matmul bias"));
     }
     const WeightMatrix wm{w.format, wp, w.shape[0], w.shape[1]};
-    cpu::matmul(m_pool, m_scratch, m_isa, o, in, x.rows(), wm, b, mode == MatmulMode::Accumulate);
+    cpu::matmul(m_pool, m_scratch, m_isa, o, in, x.rows(), wm, b, mode == MatmulMode::Accumulate, m_int8Decode);
     return Status::ok();
 }
 
