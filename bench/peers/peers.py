@@ -257,16 +257,22 @@ def torch_run(phase, model_dir, threads):
 
 
 # ----------------------------------------------------------------------------------------------- project
-def project_run(cli: Path, model_dir: Path, threads, precision, prompt, max_new, image=None):
+def project_run(cli: Path, model_dir: Path, threads, precision, prompt, max_new, image=None, cache=True):
     cmd = [cli, "chat", "--model", model_dir, "--backend", "cpu", "--threads", threads, "--precision", precision,
            "--temperature", "0", "--max-new-tokens", max_new, "--prompt", prompt, "--json", "--context", "4096"]
     if image:
         cmd += ["--image", image]
+    if not cache:
+        cmd += ["--no-weight-cache"]
     so, _, wall, rss = timed(cmd)
     j = json.loads(so)
-    stats = j.get("stats", j)
-    stats = dict(stats, wall_s=wall, rss=rss)
+    stats = dict(j.get("stats", {}), wall_s=wall, rss=rss, weight_cache=j.get("weight_cache", ""))
     return stats
+
+
+def quant_gbs(note: str):
+    m = re.search(r"\(([0-9.]+) GB/s\)", note or "")
+    return float(m.group(1)) if m else None
 
 
 # ----------------------------------------------------------------------------------------------- llama.cpp
@@ -349,7 +355,8 @@ def main():
         bins = build_llama(src, work)
         ggufs, mmproj = convert(src, bins, work, llm_dir, vit_dir)
     t = str(a.threads)
-    R = {k: [] for k in ["p_startup", "p_rss_start", "p_dec_f16", "p_dec_q8", "p_dec_q4", "p_start_q8", "p_start_q4",
+    R = {k: [] for k in [f"p_{m}_{q}_{c}" for m in ("start", "rss") for q in ("q8", "q4") for c in ("nocache", "build")]
+         + ["p_qgbs_q8", "p_qgbs_q4"] + ["p_startup", "p_rss_start", "p_dec_f16", "p_dec_q8", "p_dec_q4", "p_start_q8", "p_start_q4",
                          "p_rss_q8", "p_rss_q4", "p_prefill", "p_prefill_n", "p_image", "p_rss_image", "p_image_tok",
                          "l_startup", "l_rss_start", "l_image", "l_rss_image", "t_startup", "t_rss_start",
                          "t_decode", "t_prefill", "t_image", "t_rss_image", "t_image_rows"]
@@ -369,12 +376,28 @@ def main():
         s = attempt("project startup", lambda: project_run(cli, model_dir, t, "as-stored", "hi", 1))
         if s:
             R["p_startup"].append(s["wall_s"]); R["p_rss_start"].append(s["rss"])
-        for prec, key in (("as-stored", "f16"), ("q8", "q8"), ("q4", "q4")):
-            s = attempt(f"project decode {prec}", lambda: project_run(cli, model_dir, t, prec, "Tell me a story.", DECODE))
+        s = attempt("project decode fp16", lambda: project_run(cli, model_dir, t, "as-stored", "Tell me a story.", DECODE))
+        if s:
+            R["p_dec_f16"].append(s["decode_tok_per_s"])
+        for key in ("q8", "q4"):
+            # start-up (load + 1 token): quantised in memory (no cache), first time (cache built), cached
+            s = attempt(f"project {key} no cache", lambda: project_run(cli, model_dir, t, key, "hi", 1, cache=False))
+            if s:
+                R[f"p_start_{key}_nocache"].append(s["wall_s"]); R[f"p_rss_{key}_nocache"].append(s["rss"])
+            for old in model_dir.glob(f"llava-insight-{key}.qcache*"):
+                old.unlink()
+            s = attempt(f"project {key} build", lambda: project_run(cli, model_dir, t, key, "hi", 1))
+            if s:
+                R[f"p_start_{key}_build"].append(s["wall_s"]); R[f"p_rss_{key}_build"].append(s["rss"])
+                R[f"p_qgbs_{key}"].append(quant_gbs(s["weight_cache"]))
+                log(f"weight cache: {s['weight_cache']}")
+            s = attempt(f"project {key} cached", lambda: project_run(cli, model_dir, t, key, "hi", 1))
+            if s:
+                R[f"p_start_{key}"].append(s["wall_s"]); R[f"p_rss_{key}"].append(s["rss"])
+                log(f"weight cache: {s['weight_cache']}")
+            s = attempt(f"project decode {key}", lambda: project_run(cli, model_dir, t, key, "Tell me a story.", DECODE))
             if s:
                 R[f"p_dec_{key}"].append(s["decode_tok_per_s"])
-                if key != "f16":
-                    R[f"p_start_{key}"].append(s["wall_s"]); R[f"p_rss_{key}"].append(s["rss"])
         s = attempt("project prefill", lambda: project_run(cli, model_dir, t, "as-stored", PREFILL_PROMPT, 1))
         if s:
             R["p_prefill"].append(s["prefill_tok_per_s"]); R["p_prefill_n"].append(s.get("prefill_tokens"))
@@ -432,10 +455,15 @@ def main():
     row("peak RSS, image run (fp16)", R["p_rss_image"], R["l_rss_image"], R["t_rss_image"], False, "GB", 2, GB)
     row("start-up fp16 (load + 1 token, wall)", R["p_startup"], R["l_startup"], R["t_startup"], False, "s", 2)
     row("peak RSS at start-up fp16", R["p_rss_start"], R["l_rss_start"], R["t_rss_start"], False, "GB", 2, GB)
-    row("start-up + 32 tokens, q8 (llama.cpp: llama-bench Q8_0 RSS)", R["p_start_q8"], [], [], False, "s", 2)
-    row("start-up + 32 tokens, q4", R["p_start_q4"], [], [], False, "s", 2)
-    row("peak RSS q8 / Q8_0", R["p_rss_q8"], R["l_rss_Q8_0"], [], False, "GB", 2, GB)
-    row("peak RSS q4 / Q4_0", R["p_rss_q4"], R["l_rss_Q4_0"], [], False, "GB", 2, GB)
+    for q, l in (("q8", "Q8_0"), ("q4", "Q4_0")):
+        row(f"start-up {q}, quantised in memory (--no-weight-cache)", R[f"p_start_{q}_nocache"], [], [], False, "s", 2)
+        row(f"start-up {q}, first time (quantise + write cache)", R[f"p_start_{q}_build"], [], [], False, "s", 2)
+        row(f"start-up {q}, cached", R[f"p_start_{q}"], [], [], False, "s", 2)
+        row(f"peak RSS {q}, quantised in memory (llama.cpp: llama-bench {l})", R[f"p_rss_{q}_nocache"],
+            R[f"l_rss_{l}"], [], False, "GB", 2, GB)
+        row(f"peak RSS {q}, first time", R[f"p_rss_{q}_build"], [], [], False, "GB", 2, GB)
+        row(f"peak RSS {q}, cached", R[f"p_rss_{q}"], [], [], False, "GB", 2, GB)
+        row(f"quantisation speed {q} (source GB/s)", R[f"p_qgbs_{q}"], [], [], True, "GB/s", 2)
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:
