@@ -54,6 +54,7 @@ const std::vector<OptionSpec>& chatOptions() {
         {"threads", ValueKind::Value, "N", "CPU threads (default: all usable; more are clamped to them)"},
         {"precision", ValueKind::Value, "P", "weights: as-stored | f16 | f32 | q8 | q4 (default as-stored)"},
         {"check-weights", ValueKind::Flag, "", "scan every weight for NaN/Inf at load (names the first bad tensor)"},
+        {"no-weight-cache", ValueKind::Flag, "", "q8/q4: quantise at load without reading or writing the weight cache"},
         {"no-selfcheck", ValueKind::Flag, "", "use CUDA without comparing its ops with the CPU first (benchmarks)"},
         {"context", ValueKind::Value, "N", "context length in tokens (default 4096)"},
         {"template", ValueKind::Value, "NAME", "chat template (default: the model's)"},
@@ -166,6 +167,7 @@ void reportBackend(const llava::Engine& engine) {
               << "\n";
     if (!r.fallbackReason.empty()) std::cerr << "backend fallback: " << oneLine(r.fallbackReason) << "\n";
     if (!r.notice.empty()) std::cerr << "backend note: " << oneLine(r.notice) << "\n";
+    if (!r.weightCache.empty()) std::cerr << "weight cache: " << oneLine(r.weightCache) << "\n";
     if (!r.selfCheckReport.empty() && !r.fallbackReason.empty())
         std::cerr << "CUDA self-check report (attach it to a bug report):\n" << r.selfCheckReport << "\n";
     const llava::BackendMemory& m = r.memory;
@@ -397,7 +399,8 @@ llava::Status runChat(const Args& argv) {
                               {"backend", report.name},
                               {"fallback_reason", report.fallbackReason},
                               {"backend_notice", report.notice},
-                              {"self_check_report", report.selfCheckReport}};
+                              {"self_check_report", report.selfCheckReport},
+                              {"weight_cache", report.weightCache}};
         if (setup.sampling.logprobs > 0) out["logprobs"] = logprobsJson(result.confidence);
         std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {

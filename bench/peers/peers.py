@@ -213,7 +213,7 @@ def torch_phase(argv):
     import torch
     import transformers
     torch.set_num_threads(a.threads)
-    model = transformers.LlavaNextForConditionalGeneration.from_pretrained(a.model, torch_dtype=torch.float16).eval()
+    model = transformers.LlavaNextForConditionalGeneration.from_pretrained(a.model, dtype=torch.float16).eval()
     lm = model.model.language_model if hasattr(model.model, "language_model") else model.language_model
     out = {"load_s": time.perf_counter() - t0}
     with torch.no_grad():
