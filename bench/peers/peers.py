@@ -336,12 +336,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip", default="", help="comma list of peers to leave out: llama,torch")
+    ap.add_argument("--phases", default="startup,decode,prefill,image",
+                    help="comma list of phases to run (a loaded machine: startup alone is the weight-cache check)")
     ap.add_argument("--out", help="also write the markdown table to this file")
     a = ap.parse_args()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     skip = set(filter(None, a.skip.split(",")))
-    cli = Path(a.build) / "app" / "cli" / "llava-insight-cli"
+    phases = set(filter(None, a.phases.split(",")))
+    cli = Path(a.build) / "app" / "llava-insight-cli"
     if not cli.exists():
         sys.exit(f"peers: {cli} not found: build the target llava-insight-cli first")
     model_dir, llm_dir, vit_dir = make_model(work)
@@ -363,7 +366,15 @@ def main():
          + [f"l_dec_{q}" for q in ("F16", "Q8_0", "Q4_0", "Q4_K_M")] + [f"l_pp_{q}" for q in ("F16", "Q8_0", "Q4_0", "Q4_K_M")]
          + [f"l_rss_{q}" for q in ("F16", "Q8_0", "Q4_0", "Q4_K_M")]}
 
+    def phase_of(key):
+        for word, phase in (("image", "image"), ("prefill", "prefill"), ("decode", "decode"), ("llama-bench", "decode")):
+            if word in key:
+                return phase
+        return "startup"
+
     def attempt(key, fn):
+        if phase_of(key) not in phases:
+            return None
         try:
             return fn()
         except Exception as e:  # one failed phase must not lose the others: recorded and shown as —
