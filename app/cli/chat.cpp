@@ -324,7 +324,8 @@ llava::Status runChat(const Args& argv) {
                               {"backend", report.name},
                               {"fallback_reason", report.fallbackReason},
                               {"backend_notice", report.notice},
-                              {"self_check_report", report.selfCheckReport}};
+                              {"self_check_report", report.selfCheckReport},
+                              {"weight_cache", report.weightCache}};
         if (setup.sampling.logprobs > 0) out["logprobs"] = logprobsJson(result.confidence);
         std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {

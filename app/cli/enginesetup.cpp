@@ -2,6 +2,8 @@
 #include "enginesetup.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "backends.h"
@@ -43,6 +45,7 @@ std::vector<OptionSpec> engineOptionSpecs() {
         {"context", ValueKind::Value, "N", "context length in tokens (default 4096)"},
         {"template", ValueKind::Value, "NAME", "chat template (default: the model's)"},
         {"tokenizer", ValueKind::Value, "FILE", "sentencepiece model (default: <model>/tokenizer.model)"},
+        {"no-weight-cache", ValueKind::Flag, "", "q8/q4: quantise at load without reading or writing the weight cache"},
         referenceOption(),
     };
 }
@@ -80,6 +83,11 @@ llava::Result<llava::EngineOptions> readEngineOptions(const ParsedArgs& args) {
     }
     if (auto v = args.value("template")) e.templateName = *v;
     if (auto v = args.value("tokenizer")) e.tokenizerPath = *v;
+    // q8/q4 weights are cached beside the model (docs/weight-cache.md); a read-only model folder uses
+    // $XDG_CACHE_HOME/llava-insight/weights (or ~/.cache/...).
+    e.weightCache = !args.has("no-weight-cache");
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) e.weightCacheDir = std::filesystem::path(xdg) / "llava-insight" / "weights";
+    else if (const char* home = std::getenv("HOME"); home && *home) e.weightCacheDir = std::filesystem::path(home) / ".cache" / "llava-insight" / "weights";
     return e;
 }
 
@@ -104,6 +112,7 @@ void reportBackend(const llava::BackendReport& r, llava::Reference reference) {
     if (!r.notice.empty()) std::cerr << "backend note: " << oneLine(r.notice) << "\n";
     if (!r.selfCheckReport.empty() && !r.fallbackReason.empty())
         std::cerr << "CUDA self-check report (attach it to a bug report):\n" << r.selfCheckReport << "\n";
+    if (!r.weightCache.empty()) std::cerr << "weight cache: " << oneLine(r.weightCache) << "\n";
     const llava::BackendMemory& m = r.memory;
     std::cerr << "memory: weights " << mib(m.weightBytes)
               << (m.mappedWeightBytes ? " + " + mib(m.mappedWeightBytes) + " read in place from the files" : "")

@@ -14,7 +14,9 @@ LlavaModel::~LlavaModel() {
 
 Result<std::unique_ptr<LlavaModel>> LlavaModel::create(Backend& backend, const Checkpoint& checkpoint,
                                                        WeightPrecision precision, int contextLength,
-                                                       const ModelProgress& progress) {
+                                                       const ModelProgress& progress,
+                                                       const QuantCacheOptions& cacheOptions,
+                                                       QuantCacheReport* cacheReport) {
     std::unique_ptr<LlavaModel> model(new LlavaModel(backend, checkpoint.config()));
     const auto& text = model->m_config.text;
     if (contextLength < 1) return makeError(ErrorCode::InvalidArgument, "context length must be >= 1");
@@ -23,7 +25,9 @@ Result<std::unique_ptr<LlavaModel>> LlavaModel::create(Backend& backend, const C
     const int side = model->m_config.vision.imageSize;
     for (const auto& [w, h] : model->m_config.gridPinpoints)
         if (side > 0) model->m_maxCrops = std::max(model->m_maxCrops, 1 + ((w + side - 1) / side) * ((h + side - 1) / side));
-    LLAVA_TRY(model->loadWeights(checkpoint, precision, progress));
+    // Held only while loading: the backend keeps its own copy of each cached matrix.
+    const std::unique_ptr<QuantCache> cache = openOrBuildQuantCache(checkpoint, precision, cacheOptions, cacheReport);
+    LLAVA_TRY(model->loadWeights(checkpoint, precision, progress, cache.get()));
     LLAVA_TRY(model->allocateActivations());
     model->computeStageCosts();
     return model;
@@ -93,7 +97,8 @@ constexpr std::pair<const char*, Tensor LlmLayerWeights::*> kLlmLayerWeights[] =
 
 }  // namespace
 
-Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress) {
+Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress,
+                               const QuantCache* cache) {
     const std::uint64_t total = checkpoint.totalTensorBytes();
     std::uint64_t done = 0;
     auto get = [&](const std::string& name, Tensor& out, bool required = true) -> Status {
@@ -102,8 +107,15 @@ Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision pre
             if (!required) return Status::ok();
             return makeError(ErrorCode::NotFound, "weight " + name + " missing from " + checkpoint.directory().string());
         }
-        LLAVA_ASSIGN_OR_RETURN(out, m_backend.uploadWeight(*view, precision));
-        m_owned.push_back(out);
+        if (const QuantCacheEntry* cached = cache ? cache->find(name) : nullptr) {
+            LLAVA_ASSIGN_OR_RETURN(out, m_backend.allocate(cached->shape, cached->format, BufferRole::Weights, name));
+            m_owned.push_back(out);
+            LLAVA_TRY(m_backend.upload(out, cache->data(*cached), cached->bytes));
+            cache->dropPages(*cached);
+        } else {
+            LLAVA_ASSIGN_OR_RETURN(out, m_backend.uploadWeight(*view, precision));
+            m_owned.push_back(out);
+        }
         done += view->byteSize;
         if (progress && !progress(done, total)) return makeError(ErrorCode::Cancelled, "loading cancelled");
         return Status::ok();

@@ -16,6 +16,7 @@
 #include "llava/backend.h"
 #include "llava/checkpoint.h"
 #include "llava/engine.h"
+#include "model/quantcache.h"
 #include "model/stagecost.h"
 #include "model/stagelog.h"
 
@@ -54,7 +55,9 @@ class LlavaModel {
 public:
     static Result<std::unique_ptr<LlavaModel>> create(Backend& backend, const Checkpoint& checkpoint,
                                                       WeightPrecision precision, int contextLength,
-                                                      const ModelProgress& progress);
+                                                      const ModelProgress& progress,
+                                                      const QuantCacheOptions& cacheOptions = {},
+                                                      QuantCacheReport* cacheReport = nullptr);
     ~LlavaModel();
 
     const ModelConfig& config() const { return m_config; }
@@ -84,7 +87,9 @@ public:
 
 private:
     LlavaModel(Backend& backend, ModelConfig config) : m_backend(backend), m_config(std::move(config)) {}
-    Status loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress);
+    // cache: Q8/Q4 matrices read from the quantised-weight cache (quantcache.h) instead of quantised here.
+    Status loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress,
+                       const QuantCache* cache);
     Status allocateActivations();
     Status llmLayer(int layer, const Tensor& x, int rows, int position, bool stepOps);
     Status clipLayer(int layer, int crops);
