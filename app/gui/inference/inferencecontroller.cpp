@@ -11,6 +11,7 @@ void registerTypes() {
     qRegisterMetaType<ModelInfo>();
     qRegisterMetaType<GenerationRequest>();
     qRegisterMetaType<llava::GenerationStats>();
+    qRegisterMetaType<ServerUsage>();
 }
 }  // namespace
 
@@ -30,6 +31,7 @@ InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QOb
     connect(m_worker, &InferenceWorker::loadFailed, this, &InferenceController::loadFailed);
     connect(m_worker, &InferenceWorker::generationStarted, this, &InferenceController::generationStarted);
     connect(m_worker, &InferenceWorker::tokensGenerated, this, &InferenceController::tokensGenerated);
+    connect(m_worker, &InferenceWorker::serverUsageReported, this, &InferenceController::serverUsageReported);
     connect(m_worker, &InferenceWorker::generationFinished, this,
             [this](quint64 id, const llava::GenerationStats& stats, int used) {
                 settle(id);
@@ -80,6 +82,13 @@ void InferenceController::cancel() {
 }
 
 void InferenceController::clearSession() { emit clearRequested(); }
+
+QObject* InferenceController::engineThreadContext() const { return m_worker; }
+
+bool InferenceController::runOnLocalEngineHere(const std::function<void(llava::Engine&)>& job) {
+    Q_ASSERT(QThread::currentThread() == &m_thread);
+    return m_worker->runOnLocalEngine(job);
+}
 
 void InferenceController::settle(quint64 requestId) {
     if (requestId == m_activeId) {
