@@ -14,11 +14,13 @@
 #include <QJsonArray>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMainWindow>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTabWidget>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -84,6 +86,7 @@ private slots:
     void settingsPageTestsTheConnection();
     void switchesBackendAtRunTime();
     void failedConnectKeepsTheEngineThatAnswered();
+    void usageLineShowsAMismatch();
     void servesTheLoadedModel();
 
 private:
@@ -276,6 +279,26 @@ void TstRemoteBackendGui::failedConnectKeepsTheEngineThatAnswered() {
     }
 }
 
+// The status bar's usage line for the three cases: counts agree, differ (both numbers shown), or no local
+// tokenizer (said, never a guessed number); cleared when the next answer starts.
+void TstRemoteBackendGui::usageLineShowsAMismatch() {
+    QMainWindow window;
+    StatusPanel panel(window.statusBar());
+    QVERIFY(panel.serverUsageText().isEmpty());
+    panel.setServerUsage(ServerUsage{2357, 32, 2340, 2357});
+    QCOMPARE(panel.serverUsageText(), QStringLiteral("server: 2357 prompt tokens (= local count)"));
+    panel.setServerUsage(ServerUsage{2361, 32, 2340, 2357});
+    QCOMPARE(panel.serverUsageText(), QStringLiteral("server: 2361 prompt tokens ≠ local 2357"));
+    auto* label = window.statusBar()->findChild<QLabel*>(QStringLiteral("serverUsage"));
+    QVERIFY(label);
+    QCOMPARE(label->text(), panel.serverUsageText());
+    panel.setServerUsage(ServerUsage{2361, 32, 2340, -1});
+    QVERIFY(panel.serverUsageText().contains(QStringLiteral("no tokenizer")));
+    panel.clearAnswerStats();
+    QVERIFY(panel.serverUsageText().isEmpty());
+    QVERIFY(label->text().isEmpty());
+}
+
 void TstRemoteBackendGui::servesTheLoadedModel() {
     QTemporaryDir data;
     MainWindowOptions options;
@@ -318,7 +341,20 @@ void TstRemoteBackendGui::servesTheLoadedModel() {
     QCOMPARE(choice.value("message").toObject().value("content").toString(), want.value("text").toString());
     QCOMPARE(choice.value("token_ids").toArray(), want.value("tokens").toArray());
     QVERIFY(QTest::qWaitFor([&] { return !w.chatController()->isBusy(); }, 240000));
-    QCOMPARE(lastAnswer(w), want.value("text").toString());  // the window's chat was restored after the request
+    QCOMPARE(lastAnswer(w), want.value("text").toString());
+
+    // The served request used (and cleared) the engine's session: the window's next message must find its
+    // chat restored, answering as the CLI's live two-turn chat does.
+    const auto live = clitest::runCli({"chat", "--model", demo, "--temperature", "0", "--max-new-tokens", "8", "--backend",
+                                       "cpu", "--threads", "2"},
+                                      "Hello\nHello again\n/quit\n", 300000);
+    QVERIFY2(live.exitCode == 0, live.err.constData());
+    const QString first = want.value("text").toString();
+    const QString out = QString::fromUtf8(live.out);
+    QVERIFY2(out.startsWith(first + QLatin1Char('\n')), qPrintable(out));
+    w.send(QStringLiteral("Hello again"), {});
+    QVERIFY(QTest::qWaitFor([&] { return !w.chatController()->isBusy(); }, 240000));
+    QCOMPARE(lastAnswer(w), out.mid(first.size() + 1).chopped(1));
 
     w.setServing(false);
     QVERIFY(!w.serveController()->isRunning());
