@@ -23,6 +23,7 @@ class InspectorController;
 class InspectorWidget;
 class NoticeBar;
 class QDockWidget;
+class ServeController;
 class StatusPanel;
 struct MainActions;
 
@@ -56,6 +57,12 @@ public:
 
     void showImageInInspector(const QString& path);
     void loadModel(const QString& dir, bool randomWeights);
+    // Settings -> Backend -> "OpenAI-compatible server": answers come from that server from now on (the
+    // inspector keeps computing locally); the engine answering before keeps answering if it fails.
+    void connectToServer();
+    // Models -> Serve this model: the loaded local model on 127.0.0.1:<servePort> (false: stopped).
+    void setServing(bool on);
+    ServeController* serveController() const { return m_serve; }
     // The inspector shows a built-in preset's geometry (no weights, no tokenizer: text counts estimated).
     void inspectPreset(const QString& name);
     // Back to the loaded model's config and tokenizer.
@@ -93,6 +100,8 @@ private:
     void updateTitle();
     void updateBanner();
     void updateDraftCounts();
+    void updateServeAction();
+    void applyBackendChange(const AppSettings& before);
     void adaptToWidth();
     QStringList importImages(const QStringList& paths);
     void notify(const QString& message, int ms = 10000);
@@ -114,6 +123,8 @@ private:
     ChatController* m_chatController;
     InspectorController* m_inspectorController;
     StatusPanel* m_status;
+    ServeController* m_serve;
+    std::optional<ModelInfo> m_localModel;  // the local model loaded (it stays loaded while a server answers)
     std::unique_ptr<MainActions> m_actions;
     bool m_narrow = false;  // docks tabified below the width threshold
 };

@@ -21,6 +21,7 @@
 #include "llava/types.h"
 
 #include "chat/chattypes.h"
+#include "remoteendpoint.h"
 
 // What to load and how (the Settings dialog fills it).
 struct LoadRequest {
@@ -31,6 +32,10 @@ struct LoadRequest {
     int contextLength = 4096;
     std::optional<llava::Reference> reference;
     bool randomWeights = false;  // the built-in demo model: answers are meaningless
+    // Set: answer through this OpenAI-compatible server instead (modelDir and the local options unused).
+    std::optional<RemoteEndpoint> remote;
+    // Switch back to the local model already loaded (after a server answered), without reloading it.
+    bool reuseLocal = false;
 };
 
 // What the status bar shows after a load.
@@ -88,6 +93,15 @@ public:
     virtual void clear() = 0;
     virtual int contextUsed() const = 0;
     virtual int contextLimit() const = 0;
+    // The server's usage numbers of the last reply when a server answered it; nullopt for local answers.
+    virtual std::optional<ServerUsage> lastServerUsage() const { return std::nullopt; }
+    // Runs `job` on the loaded local llava::Engine (the GUI's "Serve this model": the API server's requests
+    // run on this same engine and thread, no second copy of the weights). The job may use and clear the
+    // engine's session; the next reply() restores its chat. False when no local model is loaded.
+    virtual bool runOnLocalEngine(const std::function<void(llava::Engine&)>& job) {
+        (void)job;
+        return false;
+    }
 };
 
 using ChatEngineFactory = std::function<std::unique_ptr<ChatEngine>()>;

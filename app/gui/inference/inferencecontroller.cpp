@@ -13,6 +13,7 @@ void registerTypes() {
     qRegisterMetaType<GenerationRequest>();
     qRegisterMetaType<llava::GenerationStats>();
     qRegisterMetaType<llava::ContextPlan>();
+    qRegisterMetaType<ServerUsage>();
 }
 }  // namespace
 
@@ -42,6 +43,7 @@ InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QOb
     connect(m_worker, &InferenceWorker::loadFailed, this, &InferenceController::loadFailed);
     connect(m_worker, &InferenceWorker::generationStarted, this, &InferenceController::generationStarted);
     connect(m_worker, &InferenceWorker::tokensGenerated, this, &InferenceController::tokensGenerated);
+    connect(m_worker, &InferenceWorker::serverUsageReported, this, &InferenceController::serverUsageReported);
     connect(m_worker, &InferenceWorker::generationFinished, this,
             [this](quint64 id, const llava::GenerationStats& stats, int used) {
                 settle(id);
@@ -92,6 +94,13 @@ void InferenceController::cancel() {
 }
 
 void InferenceController::clearSession() { emit clearRequested(); }
+
+QObject* InferenceController::engineThreadContext() const { return m_worker; }
+
+bool InferenceController::runOnLocalEngineHere(const std::function<void(llava::Engine&)>& job) {
+    Q_ASSERT(QThread::currentThread() == &m_thread);
+    return m_worker->runOnLocalEngine(job);
+}
 
 void InferenceController::settle(quint64 requestId) {
     if (requestId == m_activeId) {

@@ -21,6 +21,13 @@ public:
 
     bool isGenerating() const { return m_activeId != 0; }
 
+    // For work that must run on the inference thread between the app's own generations ("Serve this
+    // model", ServeController): post a functor with this object as its context (QMetaObject::invokeMethod,
+    // queued), and inside it call runOnLocalEngineHere(), which runs `job` on the local llava::Engine
+    // (false: no local model loaded). Nothing posted runs after this controller is destroyed.
+    QObject* engineThreadContext() const;
+    bool runOnLocalEngineHere(const std::function<void(llava::Engine&)>& job);
+
 public slots:
     void loadModel(const LoadRequest& request);
     void cancelLoad();
@@ -46,6 +53,7 @@ signals:
     void generationStarted(quint64 requestId);
     void tokensGenerated(quint64 requestId, const QString& text);
     void generationFinished(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
+    void serverUsageReported(quint64 requestId, const ServerUsage& usage);
     void generationStopped(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
     void generationFailed(quint64 requestId, const QString& message, const QString& details);
     void busyChanged(bool busy);

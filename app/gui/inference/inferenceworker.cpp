@@ -83,10 +83,20 @@ void InferenceWorker::generate(const GenerationRequest& request) {
             emit generationStopped(id, *stats, m_engine->contextUsed());
         else
             emit generationFinished(id, *stats, m_engine->contextUsed());
+        if (const auto usage = m_engine->lastServerUsage()) emit serverUsageReported(id, *usage);
     } catch (const std::exception& e) {
         emit generationFailed(id, tr("Generation failed unexpectedly."), QString::fromUtf8(e.what()));
     } catch (...) {
         emit generationFailed(id, tr("Generation failed unexpectedly."), QString());
+    }
+}
+
+bool InferenceWorker::runOnLocalEngine(const std::function<void(llava::Engine&)>& job) {
+    try {
+        return m_engine->runOnLocalEngine(job);
+    } catch (const std::exception& e) {
+        qWarning("a served request failed unexpectedly: %s", e.what());  // jobs catch their own; never cross the loop
+        return true;
     }
 }
 

@@ -27,6 +27,11 @@ public slots:
     void clearSession();
     void planContext(const GenerationRequest& request);
 
+public:
+    // Runs `job` on the local engine; on this (the inference) thread only, see
+    // InferenceController::runOnLocalEngineHere. False when no local model is loaded.
+    bool runOnLocalEngine(const std::function<void(llava::Engine&)>& job);
+
 signals:
     void loadProgressChanged(quint64 done, quint64 total, const QString& stage);
     void loadFinished(const ModelInfo& info);
@@ -35,6 +40,8 @@ signals:
     void generationStarted(quint64 requestId);
     void tokensGenerated(quint64 requestId, const QString& text);
     void generationFinished(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
+    // After generationFinished/Stopped of an answer a server gave: its usage next to the local counts.
+    void serverUsageReported(quint64 requestId, const ServerUsage& usage);
     void generationStopped(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
     void generationFailed(quint64 requestId, const QString& message, const QString& details);
     // error empty: plan is valid.

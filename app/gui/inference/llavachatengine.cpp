@@ -237,3 +237,11 @@ void LlavaChatEngine::clear() {
 
 int LlavaChatEngine::contextUsed() const { return m_engine ? m_engine->session().contextUsed() : 0; }
 int LlavaChatEngine::contextLimit() const { return m_engine ? m_engine->session().contextLimit() : 0; }
+
+bool LlavaChatEngine::runOnLocalEngine(const std::function<void(llava::Engine&)>& job) {
+    if (!m_engine) return false;
+    m_sessionFingerprint.clear();  // the job may replace the session's conversation: the next reply restores
+    job(*m_engine);
+    m_sessionFingerprint.clear();
+    return true;
+}

@@ -22,6 +22,7 @@ public:
     void clear() override;
     int contextUsed() const override;
     int contextLimit() const override;
+    bool runOnLocalEngine(const std::function<void(llava::Engine&)>& job) override;
 
 private:
     llava::Result<ModelInfo> loadEngine(const LoadRequest& request, const Progress& progress);
