@@ -41,6 +41,11 @@ llava::Result<llava::GenerationStats> SwitchingChatEngine::reply(const Generatio
     return m_active->reply(request, onToken, cancel);
 }
 
+llava::Result<llava::ContextPlan> SwitchingChatEngine::plan(const GenerationRequest& request) {
+    if (!m_active) return llava::makeError(llava::ErrorCode::InvalidArgument, "no model loaded");
+    return m_active->plan(request);
+}
+
 void SwitchingChatEngine::clear() {
     if (m_active) m_active->clear();
 }

@@ -20,6 +20,7 @@ public:
     bool isLoaded() const override { return m_active && m_active->isLoaded(); }
     llava::Result<llava::GenerationStats> reply(const GenerationRequest& request, const llava::TokenCallback& onToken,
                                                 const llava::CancelPredicate& cancel) override;
+    llava::Result<llava::ContextPlan> plan(const GenerationRequest& request) override;
     void clear() override;
     int contextUsed() const override { return m_active ? m_active->contextUsed() : 0; }
     int contextLimit() const override { return m_active ? m_active->contextLimit() : 0; }
