@@ -86,6 +86,7 @@ public:
     WeightPrecision m_precision = WeightPrecision::AsStored;
     std::string m_fallbackReason;
     std::string m_selfCheckReport;
+    std::string m_precisionNotice;  // precisionnotice.h: where the requested precision was not applied
 };
 
 }  // namespace llava
