@@ -19,7 +19,7 @@ struct MainActions {
     QAction *paste, *settings;
     QAction *openModel, *modelLibrary, *demoModel, *inspectLoaded;
     QAction *stop, *regenerate, *undoDelete, *focusComposer;
-    QAction* about;
+    QAction *backendReport, *about;
     QToolBar* toolBar;
     QDockWidget *chatsDock, *inspectorDock;
 };

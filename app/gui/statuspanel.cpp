@@ -89,6 +89,10 @@ QString StatusPanel::modelText() const {
     QString text;
     if (m_model) {
         text = m_model->name;
+        // Which prompt format and reference numerics answer (the first thing to check after a download).
+        if (!m_model->randomWeights && !m_model->templateName.isEmpty())
+            text += tr(" · %1 template · %2 reference")
+                        .arg(m_model->templateName, QString::fromLatin1(llava::referenceName(m_model->reference).data()));
         // The demo's own name already says "random weights": only what follows from it is added.
         if (m_model->randomWeights)
             text += m_model->name.contains(QStringLiteral("random weights")) ? tr(" — answers are meaningless")
