@@ -44,6 +44,7 @@ LoadPlanDialog::LoadPlanDialog(const LoadAdvice& advice, QWidget* parent) : QDia
     m_table->setSelectionMode(QAbstractItemView::NoSelection);
     m_table->verticalHeader()->hide();
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_table->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);  // "q8 (recommended)" unwrapped
     if (advice.plan) {
         m_table->setRowCount(int(advice.plan->rows.size()));
         for (int r = 0; r < int(advice.plan->rows.size()); ++r) {
