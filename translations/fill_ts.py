@@ -16,6 +16,9 @@ import xml.etree.ElementTree as ET
 here = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(here))
 from zh_CN import ZH  # noqa: E402
+from zh_CN_reliability import ZH_RELIABILITY  # noqa: E402
+
+ZH = {**ZH_RELIABILITY, **ZH}  # the main worksheet wins where both have a source
 
 ts = here / "llava_insight_zh_CN.ts"
 tree = ET.parse(ts)

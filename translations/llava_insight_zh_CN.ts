@@ -2,6 +2,61 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context>
+    <name>BackendReportDialog</name>
+    <message>
+        <source>Backend self-check</source>
+        <translation>后端自检</translation>
+    </message>
+    <message>
+        <source>Copy report</source>
+        <translation>复制报告</translation>
+    </message>
+    <message>
+        <source>No model is loaded. The CUDA self-check runs when a model is loaded with the Auto or CUDA backend (Settings → Backend) in a build with CUDA; this window then shows its report.</source>
+        <translation>未加载模型。在包含 CUDA 的版本中，以“自动”或 CUDA 后端（设置 → 后端）加载模型时会运行 CUDA 自检；之后此窗口会显示其报告。</translation>
+    </message>
+    <message>
+        <source>Model: %1</source>
+        <translation>模型：%1</translation>
+    </message>
+    <message>
+        <source>Backend: %1 (%2), weights %3</source>
+        <translation>后端：%1（%2），权重 %3</translation>
+    </message>
+    <message>
+        <source>Auto did not use CUDA: %1</source>
+        <translation>“自动”未使用 CUDA：%1</translation>
+    </message>
+    <message>
+        <source>Changed from what was asked: %1</source>
+        <translation>与请求不同之处：%1</translation>
+    </message>
+    <message>
+        <source>The CUDA self-check passed: every op matched the CPU reference.</source>
+        <translation>CUDA 自检通过：每个算子都与 CPU 参考实现一致。</translation>
+    </message>
+    <message>
+        <source>The CUDA self-check failed: answers come from the CPU. Please attach the report below to a bug report.</source>
+        <translation>CUDA 自检失败：回答由 CPU 生成。请将下面的报告附在错误报告中。</translation>
+    </message>
+    <message>
+        <source>This build has no CUDA backend: the CPU backend (the reference the self-check compares against) is used.</source>
+        <translation>此版本没有 CUDA 后端：使用 CPU 后端（自检所对照的参考实现）。</translation>
+    </message>
+    <message>
+        <source>No self-check ran for this load (the CPU backend was chosen, or the check was skipped).</source>
+        <translation>本次加载未运行自检（选择了 CPU 后端，或跳过了自检）。</translation>
+    </message>
+    <message>
+        <source>The CPU is used instead of CUDA: %1</source>
+        <translation>使用 CPU 而不是 CUDA：%1</translation>
+    </message>
+    <message>
+        <source>Backend note: %1</source>
+        <translation>后端提示：%1</translation>
+    </message>
+</context>
+<context>
     <name>Chat</name>
     <message>
         <source>Image chat</source>
@@ -227,6 +282,25 @@
     </message>
 </context>
 <context>
+    <name>ConversationStore</name>
+    <message>
+        <source>: changed on disk and could not be kept aside; not overwritten</source>
+        <translation>：已在磁盘上被更改，且无法另存；未覆盖</translation>
+    </message>
+    <message>
+        <source>"%1" was changed on disk by another program or app window. Both versions are kept: the one on disk as "%2", this window's as "%1".</source>
+        <translation>“%1”已被其他程序或应用窗口在磁盘上更改。两个版本都已保留：磁盘上的版本为“%2”，本窗口的版本为“%1”。</translation>
+    </message>
+    <message>
+        <source>Unreadable version of a chat (%1)</source>
+        <translation>无法读取的对话版本（%1）</translation>
+    </message>
+    <message>
+        <source>%1 (changed on disk)</source>
+        <translation>%1（磁盘上已更改）</translation>
+    </message>
+</context>
+<context>
     <name>InferenceWorker</name>
     <message>
         <source>Choose a folder with config.json, *.safetensors and tokenizer.model (a llava-v1.6 checkpoint).</source>
@@ -341,6 +415,87 @@
     <message>
         <source>Context: %1 of %2 used by this chat (%3%)</source>
         <translation>上下文：此对话已使用 %1 / %2（%3%）</translation>
+    </message>
+</context>
+<context>
+    <name>LoadPlanDialog</name>
+    <message>
+        <source>Load %1?</source>
+        <translation>加载 %1？</translation>
+    </message>
+    <message>
+        <source>Precision</source>
+        <translation>精度</translation>
+    </message>
+    <message>
+        <source>Weights</source>
+        <translation>权重</translation>
+    </message>
+    <message>
+        <source>KV cache</source>
+        <translation>KV 缓存</translation>
+    </message>
+    <message>
+        <source>Scratch</source>
+        <translation>临时缓冲</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>合计</translation>
+    </message>
+    <message>
+        <source>Fits</source>
+        <translation>可容纳</translation>
+    </message>
+    <message>
+        <source> (chosen in Settings)</source>
+        <translation>（设置中所选）</translation>
+    </message>
+    <message>
+        <source> (recommended)</source>
+        <translation>（推荐）</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <source>Load with %1</source>
+        <translation>以 %1 加载</translation>
+    </message>
+    <message>
+        <source>%1 is not a complete LLaVA v1.6 model folder, so it cannot be loaded:
+%2</source>
+        <translation>%1 不是完整的 LLaVA v1.6 模型文件夹，因此无法加载：
+%2</translation>
+    </message>
+    <message>
+        <source>GPU memory</source>
+        <translation>显存</translation>
+    </message>
+    <message>
+        <source>RAM</source>
+        <translation>内存</translation>
+    </message>
+    <message>
+        <source>%1 needs %2 (weights %3, KV cache %4 for %5 tokens, scratch %6)</source>
+        <translation>%1 需要 %2（权重 %3，%5 个词元的 KV 缓存 %4，临时缓冲 %6）</translation>
+    </message>
+    <message>
+        <source>%1; %2 of %3 is free.</source>
+        <translation>%1；%3 可用 %2。</translation>
+    </message>
+    <message>
+        <source>%1, but only %2 of %3 is free, and no precision fits. Use a shorter context (Settings → Context) or a smaller model.</source>
+        <translation>%1，但%3仅剩 %2 可用，没有任何精度能够容纳。请使用更短的上下文（设置 → 上下文）或更小的模型。</translation>
+    </message>
+    <message>
+        <source>%1, but only %2 of %3 is free. %4 fits (%5): load with %4 instead? Answers at lower precision can differ slightly (docs/numerics.md).</source>
+        <translation>%1，但%3仅剩 %2 可用。%4 可以容纳（%5）：改为以 %4 加载？较低精度下的回答可能略有不同（docs/numerics.md）。</translation>
     </message>
 </context>
 <context>
@@ -558,12 +713,6 @@ Offline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.</source>
         <translation>当前未加载模型。</translation>
     </message>
     <message>
-        <source>This chat is not saved: %1
-Free some space; it is saved again with the next change.</source>
-        <translation>此对话未保存：%1
-请释放一些空间；下次更改时会再次保存。</translation>
-    </message>
-    <message>
         <source>Delete "%1" and its images?</source>
         <translation>删除“%1”及其图像？</translation>
     </message>
@@ -618,6 +767,20 @@ Free some space; it is saved again with the next change.</source>
     <message>
         <source>%1 — via server %2</source>
         <translation>%1 — 经由服务器 %2</translation>
+    </message>
+    <message>
+        <source>&amp;Backend self-check…</source>
+        <translation>后端自检(&amp;B)…</translation>
+    </message>
+    <message>
+        <source>Self-check report</source>
+        <translation>自检报告</translation>
+    </message>
+    <message>
+        <source>This chat is not saved: %1
+The previous version on disk is intact. Free some space: the chat is saved again automatically (every %2 seconds, with the next change, and when you quit).</source>
+        <translation>此对话未保存：%1
+磁盘上的上一个版本完好无损。请释放一些空间：对话会自动再次保存（每 %2 秒、下次更改时以及退出时）。</translation>
     </message>
 </context>
 <context>
@@ -1072,6 +1235,21 @@ Free some space; it is saved again with the next change.</source>
     </message>
 </context>
 <context>
+    <name>SingleInstance</name>
+    <message>
+        <source>nobody can tell: %1 cannot be created (no permission, or the disk is full)</source>
+        <translation>无法确定：无法创建 %1（没有权限，或磁盘已满）</translation>
+    </message>
+    <message>
+        <source>an unknown process</source>
+        <translation>一个未知进程</translation>
+    </message>
+    <message>
+        <source>process %1 (%2) on %3</source>
+        <translation>%3 上的进程 %1（%2）</translation>
+    </message>
+</context>
+<context>
     <name>StatusPanel</name>
     <message>
         <source>Preparing the demo model (random weights)…</source>
@@ -1158,6 +1336,25 @@ Auto did not pick CUDA: %1</source>
     <message>
         <source>Prompt tokens as the server's usage reports them, next to this app's own count of the same conversation (template, tokenizer and anyres layout).</source>
         <translation>服务器 usage 报告的提示词元数，旁边是本应用对同一对话的计数（模板、分词器和 anyres 布局）。</translation>
+    </message>
+    <message>
+        <source> · %1 template · %2 reference</source>
+        <translation> · %1 模板 · %2 参考实现</translation>
+    </message>
+</context>
+<context>
+    <name>main</name>
+    <message>
+        <source>Llava Insight is already running with the data folder %1 (%2), but it did not respond.</source>
+        <translation>Llava Insight 已在使用数据文件夹 %1 运行（%2），但没有响应。</translation>
+    </message>
+    <message>
+        <source>Close the other window (or end that process) and start again, or start with --data-dir to use another folder. Two windows on the same chats would overwrite each other's work.</source>
+        <translation>请关闭另一个窗口（或结束该进程）后重新启动，或使用 --data-dir 指定另一个文件夹启动。两个窗口同时使用相同的对话会互相覆盖对方的内容。</translation>
+    </message>
+    <message>
+        <source>Llava Insight is already running</source>
+        <translation>Llava Insight 已在运行</translation>
     </message>
 </context>
 </TS>

@@ -59,6 +59,7 @@ MainActions::MainActions(QMainWindow* w, QDockWidget* chats, QDockWidget* inspec
     focusComposer = chat->addAction(QString());
     focusComposer->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
     help = bar->addMenu(QString());
+    backendReport = help->addAction(QString());
     about = help->addAction(QString());
 
     // Icon + text for every toolbar action, so it reads without hovering.
@@ -115,6 +116,7 @@ void MainActions::retranslate() {
     undoDelete->setText(QCoreApplication::translate("MainWindow", "&Undo delete chat"));
     focusComposer->setText(QCoreApplication::translate("MainWindow", "&Focus composer"));
     help->setTitle(QCoreApplication::translate("MainWindow", "&Help"));
+    backendReport->setText(QCoreApplication::translate("MainWindow", "&Backend self-check…"));
     about->setText(QCoreApplication::translate("MainWindow", "&About"));
     toolBar->setWindowTitle(QCoreApplication::translate("MainWindow", "Main toolbar"));
     chatsDock->setWindowTitle(QCoreApplication::translate("MainWindow", "Chats"));

@@ -20,7 +20,7 @@ struct MainActions {
     QAction *openModel, *modelLibrary, *demoModel, *inspectLoaded;
     QAction* serve;  // checkable; its text (with the port or URL) is set by MainWindow::updateServeAction
     QAction *stop, *regenerate, *undoDelete, *focusComposer;
-    QAction* about;
+    QAction *backendReport, *about;
     QToolBar* toolBar;
     QDockWidget *chatsDock, *inspectorDock;
 };

@@ -27,12 +27,15 @@
 #include "chat/conversationstore.h"
 #include "appinit.h"
 #include "focusring.h"
+#include "backendreportdialog.h"
 #include "icons.h"
 #include "inference/inferencecontroller.h"
 #include "inspector/inspectorcontroller.h"
 #include "inspector/inspectorwidget.h"
 #include "mainactions.h"
+#include "models/loadplandialog.h"
 #include "models/modellibrarydialog.h"
+#include "inference/llavachatengine.h"
 #include "models/modelpresets.h"
 #include "noticebar.h"
 #include "serving/servecontroller.h"
@@ -148,14 +151,14 @@ void MainWindow::connectActions() {
         dialog->setAttribute(Qt::WA_DeleteOnClose);
         dialog->setContextLength(m_settings.contextLength);
         connect(dialog, &ModelLibraryDialog::openModelRequested, this, [this, dialog](const QString& dir) {
-            loadModel(dir, false);
             dialog->accept();
+            openModelChecked(dir);
         });
         dialog->show();
     });
     connect(a.recent, &QMenu::aboutToShow, this, [this] {
         m_actions->recent->clear();
-        for (const QString& dir : m_settings.recentModels) m_actions->recent->addAction(dir, this, [this, dir] { loadModel(dir, false); });
+        for (const QString& dir : m_settings.recentModels) m_actions->recent->addAction(dir, this, [this, dir] { openModelChecked(dir); });
         if (m_settings.recentModels.isEmpty()) m_actions->recent->addAction(tr("(none)"))->setEnabled(false);
     });
     connect(a.demoModel, &QAction::triggered, this, [this] { loadModel(m_options.dataDir + QStringLiteral("/demo-model"), true); });
@@ -172,6 +175,7 @@ void MainWindow::connectActions() {
         m_actions->undoDelete->setEnabled(m_store->canUndoRemove());
     });
     connect(a.focusComposer, &QAction::triggered, this, [this] { m_composer->editor()->setFocus(); });
+    connect(a.backendReport, &QAction::triggered, this, &MainWindow::showBackendReport);
     connect(a.about, &QAction::triggered, this, [this] {
         QMessageBox::about(this, tr("About Llava Insight"),
                            tr("Llava Insight %1\nOffline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.")
@@ -203,6 +207,9 @@ void MainWindow::connectInference() {
         updateBanner();
         m_inspectorController->setContext(0, info.contextLimit);
         m_planner->setModel(true, info.config.text.maxPositions);
+        const QString backendNotice = BackendReportDialog::loadNotice(info);
+        if (backendNotice.isEmpty()) m_notices->dismiss(QStringLiteral("backend"));
+        else m_notices->show(QStringLiteral("backend"), backendNotice, tr("Self-check report"), [this] { showBackendReport(); });
         emit statusChanged();
     });
     connect(m_inference, &InferenceController::loadFailed, this, [this](const QString& message, const QString& details, bool stillLoaded) {
@@ -241,7 +248,15 @@ void MainWindow::connectChat() {
     });
     connect(m_store, &ConversationStore::saveFailed, this, [this](const QString&, const QString& message) {
         m_notices->show(QStringLiteral("saveFailed"),
-                        tr("This chat is not saved: %1\nFree some space; it is saved again with the next change.").arg(message));
+                        tr("This chat is not saved: %1\nThe previous version on disk is intact. Free some space: "
+                           "the chat is saved again automatically (every %2 seconds, with the next change, and when you quit).")
+                            .arg(message).arg(ConversationStore::kRetryMs / 1000));
+    });
+    connect(m_store, &ConversationStore::saveRecovered, this, [this] {
+        if (!m_store->hasUnsavedChanges()) m_notices->dismiss(QStringLiteral("saveFailed"));
+    });
+    connect(m_store, &ConversationStore::conflictKept, this, [this](const QString&, const QString&, const QString& message) {
+        m_notices->show(QStringLiteral("conflict"), message);
     });
 
     connect(m_composer, &Composer::sendRequested, this, &MainWindow::send);
@@ -385,7 +400,7 @@ void MainWindow::updateDraftCounts() {
     m_planner->setDraft(m_composer->text(), m_composer->attachments(), m_composer->editingRow());
 }
 
-void MainWindow::loadModel(const QString& dir, bool randomWeights) {
+void MainWindow::loadModel(const QString& dir, bool randomWeights, std::optional<llava::WeightPrecision> precision) {
     LoadRequest request;
     request.modelDir = dir;
     request.randomWeights = randomWeights;
@@ -393,8 +408,9 @@ void MainWindow::loadModel(const QString& dir, bool randomWeights) {
     request.contextLength = m_settings.contextLength;
     if (m_settings.backend == QLatin1String("cpu")) request.backend = llava::BackendKind::Cpu;
     if (m_settings.backend == QLatin1String("cuda")) request.backend = llava::BackendKind::Cuda;
-    llava::WeightPrecision precision{};
-    if (llava::parseWeightPrecision(m_settings.precision.toStdString(), &precision)) request.precision = precision;
+    llava::WeightPrecision chosen{};
+    if (precision) request.precision = *precision;
+    else if (llava::parseWeightPrecision(m_settings.precision.toStdString(), &chosen)) request.precision = chosen;
     llava::Reference reference{};
     if (llava::parseReference(m_settings.reference.toStdString(), &reference)) request.reference = reference;
     m_status->setLoading(QFileInfo(dir).fileName(), randomWeights);
@@ -496,7 +512,31 @@ void MainWindow::updateBanner() {
 
 void MainWindow::openModelFolder() {
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a LLaVA v1.6 model folder"));
-    if (!dir.isEmpty()) loadModel(dir, false);
+    if (!dir.isEmpty()) openModelChecked(dir);
+}
+
+void MainWindow::openModelChecked(const QString& dir) {
+    llava::WeightPrecision requested = llava::WeightPrecision::AsStored;
+    (void)llava::parseWeightPrecision(m_settings.precision.toStdString(), &requested);
+    // CUDA (chosen, or possible under Auto in a CUDA build): its free memory is checked by the backend at load.
+    const bool cuda = m_settings.backend == QLatin1String("cuda") || (m_settings.backend != QLatin1String("cpu") && cudaBackendBuilt());
+    quint64 available = m_options.hostMemoryBudget;
+    if (!cuda && available == 0)
+        if (auto host = llava::availableHostMemory(); host.isOk()) available = *host;
+    const LoadAdvice advice = adviseLoad(dir, requested, cuda ? llava::PlanDevice::Cuda : llava::PlanDevice::Cpu,
+                                         cuda ? 0 : available, m_settings.contextLength);
+    if (advice.canLoadAsRequested() || !dialogsAllowed()) {  // scripts: the load itself refuses with the numbers
+        loadModel(dir, false);
+        return;
+    }
+    LoadPlanDialog dialog(advice, this);
+    if (dialog.exec() == QDialog::Accepted && dialog.chosenPrecision()) loadModel(dir, false, dialog.chosenPrecision());
+}
+
+void MainWindow::showBackendReport() {
+    auto* dialog = new BackendReportDialog(m_status->model(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
 }
 
 void MainWindow::showSettings() {

@@ -6,6 +6,7 @@
 
 #include <QMainWindow>
 #include <memory>
+#include <optional>
 
 #include "inference/chatengine.h"
 #include "settings/appsettings.h"
@@ -31,6 +32,7 @@ struct MainWindowOptions {
     QString dataDir;                  // chats, images, demo model
     ChatEngineFactory engineFactory;  // tests pass a fake
     bool openSample = true;           // attach the sample image on a first start
+    quint64 hostMemoryBudget = 0;     // RAM the load plan checks against; 0 = MemAvailable (tests set it)
 };
 
 class MainWindow : public QMainWindow {
@@ -56,13 +58,16 @@ public:
     const QString& currentConversationId() const;
 
     void showImageInInspector(const QString& path);
-    void loadModel(const QString& dir, bool randomWeights);
+    void loadModel(const QString& dir, bool randomWeights, std::optional<llava::WeightPrecision> precision = std::nullopt);
     // Settings -> Backend -> "OpenAI-compatible server": answers come from that server from now on (the
     // inspector keeps computing locally); the engine answering before keeps answering if it fails.
     void connectToServer();
     // Models -> Serve this model: the loaded local model on 127.0.0.1:<servePort> (false: stopped).
     void setServing(bool on);
     ServeController* serveController() const { return m_serve; }
+    // Plans the folder's memory first (loadplandialog.h): loads at once when the precision chosen in
+    // Settings fits, else asks with the plan and the precision that fits (or says why nothing can load).
+    void openModelChecked(const QString& dir);
     // The inspector shows a built-in preset's geometry (no weights, no tokenizer: text counts estimated).
     void inspectPreset(const QString& name);
     // Back to the loaded model's config and tokenizer.
@@ -81,6 +86,8 @@ public slots:
     void openImage();
     void openModelFolder();
     void showSettings();
+    // Help → Backend self-check: the loaded model's backend, fallback reason, notices and self-check report.
+    void showBackendReport();
 
 signals:
     void statusChanged();

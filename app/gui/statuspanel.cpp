@@ -109,6 +109,10 @@ QString StatusPanel::modelText() const {
     if (m_model) {
         text = m_model->backend == QLatin1String("remote") ? tr("%1 via server %2").arg(m_model->name, m_model->device)
                                                             : m_model->name;
+        // Which prompt format and reference numerics answer (the first thing to check after a download).
+        if (!m_model->randomWeights && !m_model->templateName.isEmpty() && m_model->backend != QLatin1String("remote"))
+            text += tr(" · %1 template · %2 reference")
+                        .arg(m_model->templateName, QString::fromLatin1(llava::referenceName(m_model->reference).data()));
         // The demo's own name already says "random weights" (the banner and title say what follows from it);
         // the label stays short so it is not cut at 1024 px.
         if (m_model->randomWeights && !m_model->name.contains(QStringLiteral("random weights")))

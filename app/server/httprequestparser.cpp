@@ -85,9 +85,9 @@ HttpRequestParser::State HttpRequestParser::feed(std::string_view bytes) {
     case Phase::Head: {
         m_buffer.append(bytes);
         // Empty lines before the request line (left over after a previous request's body) are skipped.
-        int skipped = 0;
-        while (m_buffer.compare(0, 2, kCrlf) == 0 && skipped++ < kMaxLeadingEmptyLines) {
+        while (m_buffer.compare(0, 2, kCrlf) == 0 && m_leadingEmptyLines < kMaxLeadingEmptyLines) {
             m_buffer.erase(0, 2);
+            ++m_leadingEmptyLines;
             m_scanned = 0;
         }
         // Only bytes not looked at before are searched (and the 3 before them, for a split CRLFCRLF).
@@ -229,6 +229,7 @@ HttpRequest HttpRequestParser::takeRequest() {
     m_request = {};
     m_bodyLength = 0;
     m_expectContinue = false;
+    m_leadingEmptyLines = 0;
     if (m_phase == Phase::Done) m_phase = Phase::Head;
     return out;
 }

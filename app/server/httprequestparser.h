@@ -73,6 +73,8 @@ private:
     Phase m_phase = Phase::Head;
     std::string m_buffer;       // unparsed bytes (head, then body)
     std::size_t m_scanned = 0;  // head bytes of m_buffer already searched for the empty line
+    int m_leadingEmptyLines = 0;  // skipped before this request's line, over every feed() (a per-call count
+                                  // let pieces skip more than a whole feed: fuzz_http_request finding)
     std::size_t m_bodyLength = 0;
     bool m_expectContinue = false;
     HttpRequest m_request;

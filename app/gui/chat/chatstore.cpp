@@ -15,6 +15,10 @@
 #include <QSaveFile>
 #include <algorithm>
 
+#ifdef Q_OS_UNIX
+#include <sys/stat.h>
+#endif
+
 namespace {
 constexpr int kFormatVersion = 1;
 
@@ -72,6 +76,35 @@ llava::Status writeAtomically(const QString& path, const QByteArray& bytes) {
     return llava::Status::ok();
 }
 
+QByteArray sha256(const QByteArray& bytes) { return QCryptographicHash::hash(bytes, QCryptographicHash::Sha256); }
+
+DiskVersion statPath(const QString& path) {
+    DiskVersion v;
+#ifdef Q_OS_UNIX
+    struct stat st {};
+    if (::stat(QFile::encodeName(path).constData(), &st) != 0) return v;
+    v.exists = true;
+    v.size = qint64(st.st_size);
+    v.modifiedNs = qint64(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    v.inode = quint64(st.st_ino);
+#else
+    const QFileInfo info(path);
+    if (!info.exists()) return v;
+    v.exists = true;
+    v.size = info.size();
+    v.modifiedNs = info.lastModified().toMSecsSinceEpoch() * 1'000'000;
+#endif
+    return v;
+}
+
+// A file suffix taken from a user's file name goes into a stored file name: letters and digits only.
+QString safeSuffix(const QString& suffix) {
+    QString out;
+    for (const QChar c : suffix.toLower())
+        if ((c >= QLatin1Char('a') && c <= QLatin1Char('z')) || (c >= QLatin1Char('0') && c <= QLatin1Char('9'))) out += c;
+    return out.isEmpty() || out.size() > 8 ? QStringLiteral("img") : out;
+}
+
 QString contentHash(const QByteArray& bytes) {
     return QString::fromLatin1(QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex().left(24));
 }
@@ -101,6 +134,13 @@ QString ChatStore::rootDir() const { return m_root; }
 QString ChatStore::chatsDir() const { return m_root + QStringLiteral("/chats"); }
 QString ChatStore::imagesDir() const { return m_root + QStringLiteral("/images"); }
 QString ChatStore::filePath(const QString& id) const { return chatsDir() + QLatin1Char('/') + id + QStringLiteral(".json"); }
+
+bool ChatStore::isValidImageName(const QString& name) {
+    if (name.isEmpty() || name.size() > 255 || name == QLatin1String(".") || name == QLatin1String("..")) return false;
+    for (const QChar c : name)
+        if (c == QLatin1Char('/') || c == QLatin1Char('\\') || c.unicode() < 0x20 || c.unicode() == 0x7f) return false;
+    return true;
+}
 
 QByteArray ChatStore::toJson(const Conversation& c) {
     QJsonArray messages;
@@ -150,7 +190,13 @@ llava::Result<Conversation> ChatStore::fromJson(const QByteArray& json, const QS
         if (role != QLatin1String("user") && role != QLatin1String("assistant")) return fail(QStringLiteral("bad role \"%1\"").arg(role));
         m.role = role == QLatin1String("user") ? MessageRole::User : MessageRole::Assistant;
         m.text = o[QStringLiteral("text")].toString();
-        for (const QJsonValue& img : o[QStringLiteral("images")].toArray()) m.images << img.toString();
+        for (const QJsonValue& img : o[QStringLiteral("images")].toArray()) {
+            // A name is joined to the images folder: "", "..", "a/b" or a non-string would point elsewhere.
+            if (!img.isString() || !isValidImageName(img.toString()))
+                return fail(QStringLiteral("bad image name %1 (expected a file name in the images folder)")
+                                .arg(QString::fromUtf8(QJsonDocument(QJsonArray{img}).toJson(QJsonDocument::Compact))));
+            m.images << img.toString();
+        }
         m.state = parseState(o[QStringLiteral("state")].toString());
         m.error = o[QStringLiteral("error")].toString();
         m.time = QDateTime::fromString(o[QStringLiteral("time")].toString(), Qt::ISODateWithMs);
@@ -166,27 +212,44 @@ llava::Result<Conversation> ChatStore::fromJson(const QByteArray& json, const QS
     return c;
 }
 
+llava::Result<Conversation> ChatStore::loadFile(const QString& path, DiskVersion* version) const {
+    const QFileInfo info(path);
+    *version = statPath(path);
+    if (version->size > kMaxChatFileBytes)
+        return llava::makeError(llava::ErrorCode::OutOfRange,
+                                QStringLiteral("%1: %2 MB, above the %3 MB limit for a chat file (not read, left in place)")
+                                    .arg(info.fileName()).arg(version->size >> 20).arg(kMaxChatFileBytes >> 20).toStdString());
+    QFile file(path);
+    QByteArray bytes;
+    if (file.open(QIODevice::ReadOnly)) bytes = file.read(kMaxChatFileBytes + 1);
+    version->sha256 = sha256(bytes);
+    LLAVA_ASSIGN_OR_RETURN(Conversation conversation, fromJson(bytes, info.fileName()));
+    conversation.id = info.completeBaseName();
+    for (ChatMessage& m : conversation.messages)
+        for (QString& img : m.images) img = imagesDir() + QLatin1Char('/') + img;
+    return conversation;
+}
+
 ChatStore::LoadReport ChatStore::loadAll() const {
     LoadReport report;
     QDir dir(chatsDir());
     for (const QFileInfo& info : dir.entryInfoList({QStringLiteral("*.json")}, QDir::Files)) {
-        QFile file(info.filePath());
-        QByteArray bytes;
-        if (file.open(QIODevice::ReadOnly)) bytes = file.readAll();
-        auto conversation = fromJson(bytes, info.fileName());
+        DiskVersion version;
+        auto conversation = loadFile(info.filePath(), &version);
+        if (!conversation.isOk() && conversation.status().code() == llava::ErrorCode::OutOfRange) {
+            report.problems << QString::fromStdString(conversation.status().message());
+            continue;
+        }
         if (!conversation.isOk()) {
             QDir().mkpath(dir.filePath(QStringLiteral("corrupt")));
             const QString aside = dir.filePath(QStringLiteral("corrupt/") + info.fileName());
             QFile::remove(aside);
-            file.close();
             const bool moved = QFile::rename(info.filePath(), aside);
             report.problems << QString::fromStdString(conversation.status().message()) +
                                    (moved ? QObject::tr(" (moved to %1)").arg(aside) : QObject::tr(" (could not move it aside)"));
             continue;
         }
-        conversation->id = info.completeBaseName();
-        for (ChatMessage& m : conversation->messages)
-            for (QString& img : m.images) img = imagesDir() + QLatin1Char('/') + QFileInfo(img).fileName();
+        report.versions.insert(conversation->id, version);
         report.conversations << *conversation;
     }
     std::sort(report.conversations.begin(), report.conversations.end(),
@@ -194,9 +257,23 @@ ChatStore::LoadReport ChatStore::loadAll() const {
     return report;
 }
 
-llava::Status ChatStore::save(const Conversation& c) const {
+llava::Status ChatStore::save(const Conversation& c) const { return write(c).status(); }
+
+llava::Result<DiskVersion> ChatStore::write(const Conversation& c) const {
     if (!isValidConversationId(c.id)) return ioError(QStringLiteral("refusing to save a chat with id \"%1\"").arg(c.id));
-    return writeAtomically(filePath(c.id), toJson(c));
+    const QByteArray bytes = toJson(c);
+    LLAVA_TRY(writeAtomically(filePath(c.id), bytes));
+    DiskVersion version = statPath(filePath(c.id));
+    version.sha256 = sha256(bytes);
+    return version;
+}
+
+DiskVersion ChatStore::statFile(const QString& id) const { return statPath(filePath(id)); }
+
+QByteArray ChatStore::hashFile(const QString& id) const {
+    QFile file(filePath(id));
+    if (!file.open(QIODevice::ReadOnly)) return {};
+    return sha256(file.read(kMaxChatFileBytes + 1));
 }
 
 llava::Status ChatStore::remove(const QString& id) const {
@@ -209,8 +286,7 @@ llava::Result<QString> ChatStore::importImageFile(const QString& path) const {
     if (!in.open(QIODevice::ReadOnly)) return ioError(path + QStringLiteral(": cannot read: ") + in.errorString());
     const QByteArray bytes = in.readAll();
     const QString hash = contentHash(bytes);
-    QString suffix = QFileInfo(path).suffix().toLower();
-    if (suffix.isEmpty()) suffix = QStringLiteral("img");
+    const QString suffix = safeSuffix(QFileInfo(path).suffix());
     const QString target = imagesDir() + QLatin1Char('/') + hash + QLatin1Char('.') + suffix;
     LLAVA_TRY(storeVerified(target, bytes, hash));
     return target;

@@ -5,13 +5,24 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QSet>
+#include <QSignalBlocker>
+#include <algorithm>
+#include <QTimer>
 
 #include "chatstore.h"
 
 ConversationStore::ConversationStore(const QString& rootDir, QObject* parent)
-    : QAbstractListModel(parent), m_files(std::make_unique<ChatStore>(rootDir)) {}
+    : QAbstractListModel(parent), m_files(std::make_unique<ChatStore>(rootDir)), m_retry(new QTimer(this)) {
+    m_retry->setSingleShot(true);
+    m_retry->setInterval(kRetryMs);
+    connect(m_retry, &QTimer::timeout, this, &ConversationStore::saveDirty);
+}
 
-ConversationStore::~ConversationStore() = default;
+ConversationStore::~ConversationStore() {
+    // A last try for chats a full disk kept unsaved; the receivers may already be gone, so no signals.
+    const QSignalBlocker quiet(this);
+    saveDirty();
+}
 
 QString ConversationStore::trashDir() const { return m_files->rootDir() + QStringLiteral("/trash"); }
 
@@ -21,6 +32,8 @@ QStringList ConversationStore::load() {
     ChatStore::LoadReport report = m_files->loadAll();
     beginResetModel();
     m_conversations = std::move(report.conversations);
+    m_versions = std::move(report.versions);
+    m_dirty.clear();
     m_trashed.reset();
     endResetModel();
     return report.problems;
@@ -196,8 +209,86 @@ void ConversationStore::touch(const QString& id, bool write) {
 
 llava::Status ConversationStore::save(const QString& id) {
     const Conversation* c = find(id);
-    if (!c || c->messages.isEmpty()) return llava::Status::ok();  // gone, or empty: nothing to write
-    llava::Status status = m_files->save(*c);
-    if (!status.isOk()) emit saveFailed(id, QString::fromStdString(status.message()));
-    return status;
+    if (!c || c->messages.isEmpty()) {  // gone, or empty: nothing to write
+        m_dirty.remove(id);
+        return llava::Status::ok();
+    }
+    if (changedOnDisk(id)) {
+        const QString title = c->title.isEmpty() ? defaultTitle(*c) : c->title;
+        const QString copyId = keepDiskVersion(id);
+        if (copyId.isEmpty()) {
+            // Neither overwrite nor lose it: this version stays unsaved (and retried) until it can be kept.
+            const llava::Status refused(llava::ErrorCode::IoError,
+                                        (m_files->filePath(id) + tr(": changed on disk and could not be kept aside; not overwritten")).toStdString());
+            m_dirty.insert(id);
+            m_retry->start();
+            emit saveFailed(id, QString::fromStdString(refused.message()));
+            return refused;
+        }
+        c = find(id);  // the list changed
+        emit conflictKept(id, copyId,
+                          tr("\"%1\" was changed on disk by another program or app window. Both versions are kept: "
+                             "the one on disk as \"%2\", this window's as \"%1\".")
+                              .arg(title, find(copyId)->title));
+    }
+    auto written = m_files->write(*c);
+    if (!written.isOk()) {
+        m_dirty.insert(id);
+        m_retry->start();
+        emit saveFailed(id, QString::fromStdString(written.status().message()));
+        return written.status();
+    }
+    m_versions.insert(id, *written);
+    if (m_dirty.remove(id)) emit saveRecovered(id);
+    return llava::Status::ok();
+}
+
+void ConversationStore::setRetryInterval(int ms) { m_retry->setInterval(ms); }
+
+bool ConversationStore::saveDirty() {
+    const QSet<QString> pending = m_dirty;
+    for (const QString& id : pending) (void)save(id);  // failures re-arm the timer and are announced
+    return m_dirty.isEmpty();
+}
+
+bool ConversationStore::changedOnDisk(const QString& id) {
+    const auto known = m_versions.constFind(id);
+    const DiskVersion now = m_files->statFile(id);
+    if (!now.exists) return false;  // deleted elsewhere: writing ours back loses nothing
+    if (known == m_versions.constEnd()) return true;  // we never read or wrote it, yet a file is there
+    if (known->sameFile(now)) return false;
+    if (!known->sha256.isEmpty() && m_files->hashFile(id) == known->sha256) {
+        DiskVersion refreshed = now;  // same content, new stat (touched, copied back): no conflict
+        refreshed.sha256 = known->sha256;
+        m_versions.insert(id, refreshed);
+        return false;
+    }
+    return true;
+}
+
+QString ConversationStore::keepDiskVersion(const QString& id) {
+    const QString copyId = newConversationId();
+    const QString copyPath = m_files->filePath(copyId);
+    if (!QFile::rename(m_files->filePath(id), copyPath)) return {};
+    DiskVersion version;
+    auto copy = m_files->loadFile(copyPath, &version);
+    m_versions.remove(id);
+    if (!copy.isOk()) {
+        // Not a chat we can read (yet it is kept, renamed: the next start moves it to corrupt/ and says so).
+        Conversation placeholder;
+        placeholder.id = copyId;
+        placeholder.title = tr("Unreadable version of a chat (%1)").arg(QFileInfo(copyPath).fileName());
+        placeholder.created = placeholder.updated = QDateTime::currentDateTime();
+        copy = placeholder;
+    } else {
+        copy->title = tr("%1 (changed on disk)").arg(copy->title.isEmpty() ? defaultTitle(*copy) : copy->title);
+        m_versions.insert(copyId, version);
+    }
+    const int row = std::min(indexOf(id) + 1, int(m_conversations.size()));
+    beginInsertRows({}, row, row);
+    m_conversations.insert(row, *copy);
+    endInsertRows();
+    if (copy->messages.isEmpty()) return copyId;  // a placeholder is never written over the renamed file
+    (void)save(copyId);  // its new title; the content is the disk version's
+    return copyId;
 }

@@ -8,10 +8,22 @@
 // is removed from the list and its file (and the images no other chat uses) is moved to <root>/trash,
 // emptied at the next start; undoRemove() brings it back until then. A chat that is no longer in the
 // store is never written again, whatever else happens.
+//
+// Nothing is lost (docs/reliability.md):
+//  - A save never overwrites a chat file that changed on disk since this store loaded or last wrote it
+//    (another program, a sync tool, a second app instance that got past the single-instance lock): the
+//    version on disk is kept as a new chat ("… (changed on disk)", its file renamed, byte for byte), this
+//    store's version is written under the original id, and conflictKept() says so. A changed stat with
+//    the same content (touch, a restored backup) is no conflict.
+//  - A save that fails (disk full, permissions) leaves the previous file as it was, keeps the chat dirty
+//    and retries every kRetryMs, at the next change of that chat and when the store is destroyed;
+//    saveRecovered() follows the first save that succeeds again.
 // GUI thread only.
 #pragma once
 
 #include <QAbstractListModel>
+#include <QHash>
+#include <QSet>
 #include <QList>
 #include <QStringList>
 #include <memory>
@@ -20,6 +32,8 @@
 #include "llava/status.h"
 
 class ChatStore;
+class QTimer;
+struct DiskVersion;
 
 class ConversationStore : public QAbstractListModel {
     Q_OBJECT
@@ -59,6 +73,11 @@ public:
 
     // Writes the chat now (normally automatic). Empty chats are not written.
     llava::Status save(const QString& id);
+    // Retries every chat whose last save failed; true when none is left unsaved.
+    bool saveDirty();
+    bool hasUnsavedChanges() const { return !m_dirty.isEmpty(); }
+    static constexpr int kRetryMs = 15000;
+    void setRetryInterval(int ms);  // tests
 
 signals:
     void messagesAboutToBeInserted(const QString& id, int first, int last);
@@ -69,12 +88,21 @@ signals:
     void conversationRemoved(const QString& id);
     // A save failed (disk full, permissions): the message names the file; the chat stays in memory.
     void saveFailed(const QString& id, const QString& message);
+    // A chat whose save had failed is saved now.
+    void saveRecovered(const QString& id);
+    // The file of chat `id` had changed on disk: that version is kept as chat `copyId` (already in the
+    // list); `id` keeps this store's version. The message names both.
+    void conflictKept(const QString& id, const QString& copyId, const QString& message);
 
 private:
     Conversation* findMutable(const QString& id);
     ChatMessage* messageAt(const QString& id, int row);
     void touch(const QString& id, bool write);
     QString trashDir() const;
+    // The chat's file changed on disk since we read or wrote it (content compared when the stat differs).
+    bool changedOnDisk(const QString& id);
+    // Renames the changed file to a new id and adds it to the list; returns the new id ("" on failure).
+    QString keepDiskVersion(const QString& id);
 
     std::unique_ptr<ChatStore> m_files;
     QList<Conversation> m_conversations;  // newest first
@@ -84,4 +112,7 @@ private:
         QStringList movedFiles;  // {trash path, original path} pairs, flattened
     };
     std::unique_ptr<Trashed> m_trashed;
+    QHash<QString, DiskVersion> m_versions;  // id -> the file as last read or written by this store
+    QSet<QString> m_dirty;                   // ids whose last save failed
+    QTimer* m_retry;
 };

@@ -45,12 +45,16 @@ struct ModelInfo {
     QString backend;         // "cpu" / "cuda"
     QString device;
     QString fallbackReason;  // why Auto did not pick CUDA
+    QString notice;          // what the backend changed from the request ("threads 8 clamped to 2", q4 kept as q8)
+    QString selfCheckReport; // the CUDA self-check's full text when one ran (for a bug report)
+    bool cudaBuilt = false;  // a CUDA backend is in this build (so a fallback to the CPU is news)
     quint64 weightBytes = 0;
     quint64 kvCacheBytes = 0;
     quint64 scratchBytes = 0;
     int contextLimit = 0;
     bool randomWeights = false;
     llava::Reference reference = llava::Reference::Original;
+    QString templateName;    // the chat template replies are rendered with ("mistral_instruct", ...)
     QString precision;       // "as-stored" / "f16" / "f32" / "q8" / "q4"
     llava::ModelConfig config;  // drives the inspector (canvas candidates, tile size, template)
 };

@@ -6,6 +6,7 @@
 #include <QFileInfo>
 
 #include "imagedecoder.h"
+#include "llava/chattemplate.h"
 #include "llava/checkpoint.h"
 #include "llava/demomodel.h"
 #include "llava/tokenizer.h"
@@ -98,6 +99,14 @@ llava::Status preflight(const QString& modelDir) {
     return tokenizer.applyTokenizerConfig(toPath(modelDir));
 }
 
+bool cudaBackendBuilt() {
+#ifdef LLAVA_APP_REGISTER_CUDA
+    return true;
+#else
+    return false;
+#endif
+}
+
 llava::Result<ModelInfo> LlavaChatEngine::load(const LoadRequest& request, const Progress& progress) {
     if (request.randomWeights) LLAVA_TRY(ensureDemoModel(request.modelDir, progress));
     LLAVA_TRY(preflight(request.modelDir));
@@ -140,6 +149,9 @@ llava::Result<ModelInfo> LlavaChatEngine::loadEngine(const LoadRequest& request,
     info.backend = QString::fromStdString(report.name);
     info.device = QString::fromStdString(report.device);
     info.fallbackReason = QString::fromStdString(report.fallbackReason);
+    info.notice = QString::fromStdString(report.notice);
+    info.selfCheckReport = QString::fromStdString(report.selfCheckReport);
+    info.cudaBuilt = m_registry.has(llava::BackendKind::Cuda);
     info.precision = QString::fromUtf8(llava::weightPrecisionName(report.precision).data());
     info.weightBytes = report.memory.weightBytes + report.memory.mappedWeightBytes;
     info.kvCacheBytes = report.memory.kvCacheBytes;
@@ -147,6 +159,11 @@ llava::Result<ModelInfo> LlavaChatEngine::loadEngine(const LoadRequest& request,
     info.contextLimit = m_engine->session().contextLimit();
     info.randomWeights = request.randomWeights;
     info.reference = m_engine->reference();
+    // What Engine::load rendered with: the config's template, else the one named by the model's name.
+    std::string templateName = info.config.templateName;
+    if (templateName.empty())
+        if (auto named = llava::autoChatTemplateName(info.config.name); named.isOk()) templateName = *named;
+    info.templateName = QString::fromStdString(templateName);
     m_loaded = request;
     return info;
 }

@@ -42,3 +42,7 @@ private:
 
 // Writes the demo model into dir unless a complete one is already there; progress as for load.
 llava::Status ensureDemoModel(const QString& dir, const ChatEngine::Progress& progress);
+
+// Whether this build registers a CUDA backend (the memory plan then cannot know the free memory of the
+// device Auto may pick: the backend checks it at load).
+bool cudaBackendBuilt();

@@ -8,6 +8,7 @@
 #include "llava/weightscan.h"
 #include "llava/memoryplan.h"
 #include "model/quantcache.h"
+#include "llava/precisionnotice.h"
 
 namespace llava {
 
@@ -85,6 +86,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& modelD
         LLAVA_TRY(checkHostMemory(*engine->m_checkpoint, options, context));
     }
     engine->m_precision = options.precision;
+    engine->m_precisionNotice = precisionFallbackNotice(engine->m_checkpoint->tensors(), options.precision);
 
     ModelProgress weightProgress;
     if (progress)
@@ -110,6 +112,7 @@ BackendReport EngineImpl::backendReport() const {
     report.device = info.device;
     report.fallbackReason = m_fallbackReason;
     report.notice = info.notice;
+    if (!m_precisionNotice.empty()) report.notice += (report.notice.empty() ? "" : "; ") + m_precisionNotice;
     report.selfCheckReport = m_selfCheckReport;
     report.precision = m_precision;
     report.weightCache = m_weightCacheNote;

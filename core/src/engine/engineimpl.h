@@ -87,6 +87,7 @@ public:
     std::string m_weightCacheNote;  // BackendReport::weightCache
     std::string m_fallbackReason;
     std::string m_selfCheckReport;
+    std::string m_precisionNotice;  // precisionnotice.h: where the requested precision was not applied
 };
 
 }  // namespace llava

@@ -30,6 +30,7 @@ private slots:
     void oversizedBodyRefusedBeforeItArrives();
     void endlessHeadIsBounded();
     void longRequestLineRefusedBeforeTheHeadEnds();
+    void leadingEmptyLinesCountedAcrossPieces();
 };
 
 void TstHttpRequestParser::getWithHeaders() {
@@ -178,6 +179,28 @@ void TstHttpRequestParser::longRequestLineRefusedBeforeTheHeadEnds() {
     HttpRequestParser parser(limits);
     QCOMPARE(parser.feed("GET /" + std::string(600, 'a') + " HTTP/1.1\r\nHost: x\r\n"), State::Failed);
     QCOMPARE(parser.error().status, 414);
+}
+
+// fuzz_http_request finding (tests/fuzz/seeds/http/finding_leading_empty_lines_in_pieces): the cap on empty
+// lines before a request line was counted per feed() call, so 7 CRLFs sent in 4-byte pieces were all
+// skipped while the same bytes sent at once were refused.
+void TstHttpRequestParser::leadingEmptyLinesCountedAcrossPieces() {
+    const std::string bytes = "\r\n\r\n\r\n\r\n\r\n\r\n\r\n!";
+    HttpRequestParser whole;
+    QCOMPARE(whole.feed(bytes), State::Failed);
+    QCOMPARE(whole.error().status, 400);
+    HttpRequestParser pieces;
+    State last = State::NeedMore;
+    for (std::size_t i = 0; i < bytes.size() && last == State::NeedMore; i += 4)
+        last = pieces.feed(std::string_view(bytes).substr(i, 4));
+    QCOMPARE(last, State::Failed);
+    QCOMPARE(pieces.error().status, 400);
+    // Up to the cap, empty lines before a request are still skipped, whole or in pieces.
+    const std::string four = "\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    HttpRequestParser ok;
+    for (std::size_t i = 0; i + 1 < four.size(); ++i) QCOMPARE(ok.feed(std::string_view(&four[i], 1)), State::NeedMore);
+    QCOMPARE(ok.feed(std::string_view(&four.back(), 1)), State::Complete);
+    QCOMPARE(ok.takeRequest().target, std::string("/"));
 }
 
 QTEST_APPLESS_MAIN(TstHttpRequestParser)

@@ -1,0 +1,294 @@
+// tst_chatsafety: ConversationStore never loses a user's words (issue 10 items 1 and 2).
+//  - Stale saves: a chat file that changed on disk since the store read it (another window, a sync tool)
+//    is never overwritten: both versions are kept and conflictKept() says so. Same content with a new
+//    stat is no conflict; a file deleted elsewhere is written back.
+//  - Write failures, injected for real with RLIMIT_FSIZE (the kernel refuses to let this process grow a
+//    file past the limit, as a full disk would): the user is told, the previous file is byte for byte
+//    intact, the chat stays dirty and is saved by the automatic retry once writing works again, and an
+//    image copy that could not be written is never referenced.
+#include <QDir>
+#include <QFile>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "chat/chatstore.h"
+#include "chat/conversationstore.h"
+
+#ifdef Q_OS_UNIX
+#include <csignal>
+#include <sys/resource.h>
+#endif
+
+namespace {
+ChatMessage user(const QString& text) {
+    ChatMessage m;
+    m.text = text;
+    return m;
+}
+
+ChatMessage answer(const QString& text) {
+    ChatMessage m;
+    m.role = MessageRole::Assistant;
+    m.text = text;
+    return m;
+}
+
+QByteArray readAll(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+QStringList texts(const Conversation& c) {
+    QStringList out;
+    for (const ChatMessage& m : c.messages) out << m.text;
+    return out;
+}
+
+#ifdef Q_OS_UNIX
+// While alive, files this process writes cannot grow past `bytes` (write() then fails with EFBIG; SIGXFSZ
+// is ignored so the process is not killed). The limit is restored afterwards.
+class FileSizeLimit {
+public:
+    explicit FileSizeLimit(rlim_t bytes) {
+        m_oldHandler = std::signal(SIGXFSZ, SIG_IGN);
+        ::getrlimit(RLIMIT_FSIZE, &m_old);
+        rlimit lowered = m_old;
+        lowered.rlim_cur = bytes;
+        m_ok = ::setrlimit(RLIMIT_FSIZE, &lowered) == 0;
+    }
+    ~FileSizeLimit() { lift(); }
+    void lift() {
+        if (!m_ok) return;
+        ::setrlimit(RLIMIT_FSIZE, &m_old);
+        std::signal(SIGXFSZ, m_oldHandler);
+        m_ok = false;
+    }
+    bool ok() const { return m_ok; }
+
+private:
+    rlimit m_old{};
+    void (*m_oldHandler)(int) = nullptr;
+    bool m_ok = false;
+};
+#endif
+}  // namespace
+
+class TstChatSafety : public QObject {
+    Q_OBJECT
+private slots:
+    void staleSaveKeepsBothVersions();
+    void sameContentIsNoConflict();
+    void deletedElsewhereIsWrittenBack();
+    void writeFailureKeepsOldFileAndRetries();
+    void failedImageCopyIsNeverReferenced();
+    void dirtyChatSavedWhenStoreCloses();
+    void hostileImageNamesRefused_data();
+    void hostileImageNamesRefused();
+};
+
+// The issue's two-instance loss (10 -> 8 messages): window A has an old copy of a chat, window B adds to
+// it, then A saves (a new message, or closing). Before: A's save replaced B's file.
+void TstChatSafety::staleSaveKeepsBothVersions() {
+    QTemporaryDir root;
+    ConversationStore a(root.path());
+    a.load();
+    const QString id = a.create(QString());
+    a.rename(id, QStringLiteral("Trip"));
+    a.appendMessage(id, user(QStringLiteral("first question")));
+    a.appendMessage(id, answer(QStringLiteral("first answer")));
+
+    ConversationStore b(root.path());
+    b.load();
+    QCOMPARE(b.rowCount(), 1);
+    b.appendMessage(id, user(QStringLiteral("B's question")));
+    b.appendMessage(id, answer(QStringLiteral("B's answer")));
+    QCOMPARE(ChatStore(root.path()).loadAll().conversations.first().messages.size(), 4);
+
+    QSignalSpy conflicts(&a, &ConversationStore::conflictKept);
+    QSignalSpy failures(&a, &ConversationStore::saveFailed);
+    a.appendMessage(id, user(QStringLiteral("A's question")));  // A's stale version: 3 messages
+    QCOMPARE(failures.size(), 0);
+    QCOMPARE(conflicts.size(), 1);
+    const QString copyId = conflicts.first().at(1).toString();
+    QVERIFY(copyId != id);
+    QVERIFY2(conflicts.first().at(2).toString().contains(QStringLiteral("Trip")), qPrintable(conflicts.first().at(2).toString()));
+
+    // In A: both chats; on disk: both, each with its own messages.
+    QCOMPARE(a.rowCount(), 2);
+    QCOMPARE(texts(*a.find(id)), (QStringList{"first question", "first answer", "A's question"}));
+    QCOMPARE(texts(*a.find(copyId)), (QStringList{"first question", "first answer", "B's question", "B's answer"}));
+    QVERIFY(a.find(copyId)->title.startsWith(QStringLiteral("Trip")));
+    const auto disk = ChatStore(root.path()).loadAll();
+    QCOMPARE(disk.conversations.size(), 2);
+    for (const Conversation& c : disk.conversations)
+        QCOMPARE(texts(c), texts(*a.find(c.id)));
+
+    // A's later saves are ordinary again (no new copy each time).
+    a.appendMessage(id, answer(QStringLiteral("A's answer")));
+    QCOMPARE(conflicts.size(), 1);
+    QCOMPARE(ChatStore(root.path()).loadAll().conversations.size(), 2);
+}
+
+void TstChatSafety::sameContentIsNoConflict() {
+    QTemporaryDir root;
+    ConversationStore a(root.path());
+    a.load();
+    const QString id = a.create(QString());
+    a.appendMessage(id, user(QStringLiteral("hello")));
+    const QString path = a.files().filePath(id);
+    // Copied back from a backup: same bytes, new inode and time.
+    const QByteArray bytes = readAll(path);
+    QVERIFY(QFile::remove(path));
+    QTest::qWait(5);
+    QFile again(path);
+    QVERIFY(again.open(QIODevice::WriteOnly));
+    QCOMPARE(again.write(bytes), bytes.size());
+    again.close();
+    QSignalSpy conflicts(&a, &ConversationStore::conflictKept);
+    a.appendMessage(id, answer(QStringLiteral("hi")));
+    QCOMPARE(conflicts.size(), 0);
+    QCOMPARE(a.rowCount(), 1);
+    QCOMPARE(ChatStore(root.path()).loadAll().conversations.first().messages.size(), 2);
+}
+
+void TstChatSafety::deletedElsewhereIsWrittenBack() {
+    QTemporaryDir root;
+    ConversationStore a(root.path());
+    a.load();
+    const QString id = a.create(QString());
+    a.appendMessage(id, user(QStringLiteral("keep me")));
+    QVERIFY(QFile::remove(a.files().filePath(id)));
+    QSignalSpy conflicts(&a, &ConversationStore::conflictKept);
+    a.appendMessage(id, answer(QStringLiteral("kept")));
+    QCOMPARE(conflicts.size(), 0);
+    QCOMPARE(texts(ChatStore(root.path()).loadAll().conversations.first()), (QStringList{"keep me", "kept"}));
+}
+
+void TstChatSafety::writeFailureKeepsOldFileAndRetries() {
+#ifndef Q_OS_UNIX
+    QSKIP("RLIMIT_FSIZE is POSIX");
+#else
+    QTemporaryDir root;
+    ConversationStore store(root.path());
+    store.load();
+    store.setRetryInterval(50);
+    const QString id = store.create(QString());
+    store.appendMessage(id, user(QStringLiteral("What is on the table?")));
+    store.appendMessage(id, answer(QStringLiteral("A red bicycle.")));
+    const QString path = store.files().filePath(id);
+    const QByteArray before = readAll(path);
+    QVERIFY(!before.isEmpty());
+
+    QSignalSpy failed(&store, &ConversationStore::saveFailed);
+    QSignalSpy recovered(&store, &ConversationStore::saveRecovered);
+    const QString longText(200'000, QLatin1Char('w'));  // ~200 KB of JSON, far past the limit below
+    {
+        FileSizeLimit limit(rlim_t(before.size() + 4096));
+        QVERIFY(limit.ok());
+        store.appendMessage(id, user(longText));
+        QCOMPARE(failed.size(), 1);
+        QVERIFY2(failed.first().at(1).toString().contains(QStringLiteral("not saved")), qPrintable(failed.first().at(1).toString()));
+        QVERIFY(store.hasUnsavedChanges());
+        QCOMPARE(readAll(path), before);  // the previous file, byte for byte
+        QCOMPARE(QDir(store.files().chatsDir()).entryList({QStringLiteral("*")}, QDir::Files).size(), 1);  // no temp left
+        // Retries while the disk is still "full" keep failing and keep the old file.
+        QTRY_VERIFY_WITH_TIMEOUT(failed.size() >= 2, 5000);
+        QCOMPARE(readAll(path), before);
+        QCOMPARE(recovered.size(), 0);
+    }
+    // Space is back: the automatic retry saves it, with nothing lost.
+    QTRY_COMPARE_WITH_TIMEOUT(recovered.size(), 1, 5000);
+    QVERIFY(!store.hasUnsavedChanges());
+    const auto disk = ChatStore(root.path()).loadAll();
+    QCOMPARE(disk.conversations.size(), 1);
+    QCOMPARE(disk.conversations.first().messages.size(), 3);
+    QCOMPARE(disk.conversations.first().messages.last().text, longText);
+#endif
+}
+
+void TstChatSafety::failedImageCopyIsNeverReferenced() {
+#ifndef Q_OS_UNIX
+    QSKIP("RLIMIT_FSIZE is POSIX");
+#else
+    QTemporaryDir root;
+    ChatStore store(root.path());
+    QImage noise(256, 256, QImage::Format_RGB32);
+    for (int y = 0; y < noise.height(); ++y)
+        for (int x = 0; x < noise.width(); ++x) noise.setPixel(x, y, qRgb((x * 7919 + y * 104729) & 255, (x * y) & 255, (x ^ y) & 255));
+    llava::Result<QString> stored = QString();
+    {
+        FileSizeLimit limit(4096);
+        QVERIFY(limit.ok());
+        stored = store.importImage(noise);
+    }
+    QVERIFY(!stored.isOk());
+    QVERIFY2(QString::fromStdString(stored.status().message()).contains(QStringLiteral("disk full")),
+             stored.status().message().c_str());
+    QVERIFY(QDir(store.imagesDir()).entryList(QDir::Files).isEmpty());  // no truncated copy under the hash name
+    // With space back the same image is stored whole (a truncated copy would have blocked it forever).
+    stored = store.importImage(noise);
+    QVERIFY(stored.isOk());
+    QImage back(*stored);
+    QCOMPARE(back.convertToFormat(QImage::Format_RGB32), noise);
+#endif
+}
+
+void TstChatSafety::dirtyChatSavedWhenStoreCloses() {
+#ifndef Q_OS_UNIX
+    QSKIP("RLIMIT_FSIZE is POSIX");
+#else
+    QTemporaryDir root;
+    QString id;
+    {
+        ConversationStore store(root.path());
+        store.load();
+        id = store.create(QString());
+        store.appendMessage(id, user(QStringLiteral("short")));
+        {
+            FileSizeLimit limit(rlim_t(readAll(store.files().filePath(id)).size() + 1024));
+            QVERIFY(limit.ok());
+            store.appendMessage(id, answer(QString(100'000, QLatin1Char('a'))));
+            QVERIFY(store.hasUnsavedChanges());
+        }
+        // Closed before the retry timer fired (the window was closed).
+    }
+    const auto disk = ChatStore(root.path()).loadAll();
+    QCOMPARE(disk.conversations.size(), 1);
+    QCOMPARE(disk.conversations.first().messages.size(), 2);
+#endif
+}
+
+void TstChatSafety::hostileImageNamesRefused_data() {
+    QTest::addColumn<QByteArray>("images");
+    QTest::newRow("empty name") << QByteArray(R"([""])");
+    QTest::newRow("dot") << QByteArray(R"(["."])");
+    QTest::newRow("dot dot") << QByteArray(R"([".."])");
+    QTest::newRow("path") << QByteArray(R"(["../../victim.png"])");
+    QTest::newRow("absolute") << QByteArray(R"(["/etc/passwd"])");
+    QTest::newRow("backslash") << QByteArray(R"(["..\\x.png"])");
+    QTest::newRow("not a string") << QByteArray(R"([7])");
+    QTest::newRow("control") << QByteArray(R"(["a\nb.png"])");
+    // fuzz_chat_json's first finding (seeds/chat/finding_image_name_with_nul.json): Qt's parser takes raw
+    // NUL bytes inside a string, and a NUL cuts the path short where it reaches the OS.
+    static constexpr char kRawNul[] = "[\"0123\0\0def.png\"]";
+    QTest::newRow("raw NUL") << QByteArray(kRawNul, sizeof kRawNul - 1);
+    QTest::newRow("escaped NUL") << QByteArray(R"(["a\u0000b.png"])");
+}
+
+// A name is joined to <data>/images: "" or "." made a later delete move the whole images folder (other
+// chats' pictures) to the trash, emptied at the next start.
+void TstChatSafety::hostileImageNamesRefused() {
+    QFETCH(QByteArray, images);
+    const QByteArray json = R"({"version":1,"id":"abc","messages":[{"role":"user","text":"hi","images":)" + images + "}]}";
+    const auto chat = ChatStore::fromJson(json, QStringLiteral("abc.json"));
+    QVERIFY(!chat.isOk());
+    QVERIFY2(chat.status().message().find("image name") != std::string::npos, chat.status().message().c_str());
+    // A plain name is fine.
+    QVERIFY(ChatStore::fromJson(R"({"version":1,"id":"abc","messages":[{"role":"user","text":"hi","images":["0a1b.png"]}]})",
+                                QStringLiteral("abc.json"))
+                .isOk());
+}
+
+QTEST_GUILESS_MAIN(TstChatSafety)
+#include "tst_chatsafety.moc"

@@ -1,0 +1,75 @@
+// Fuzz target: the chat file parser (ChatStore::fromJson, app/gui/chat/chatstore.cpp), which reads every
+// <data>/chats/*.json at start: files another program, a sync tool or an older/newer app version wrote.
+// Input: the bytes of a chat file.
+// Checks beyond "no crash / UB / leak":
+//  - an accepted chat has a valid id and only plain image file names (no "", ".", "..", '/', '\\' or
+//    control characters): loadAll joins them to <data>/images, and a name that is not a plain file name
+//    would point a later delete (which moves unshared images to the trash) at a folder;
+//  - it survives a save/load round trip field for field (title, prompt, roles, texts, images, states,
+//    errors, seeds), and the second serialisation is a fixed point of the first;
+//  - what we would write back grows at most linearly with the input.
+#include <QByteArray>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+
+#include "chat/chatstore.h"
+
+namespace {
+bool plainFileName(const QString& name) {
+    if (name.isEmpty() || name == QLatin1String(".") || name == QLatin1String("..")) return false;
+    for (const QChar c : name)
+        if (c == QLatin1Char('/') || c == QLatin1Char('\\') || c.unicode() < 0x20) return false;
+    return true;
+}
+
+// Compared as UTF-8: a lone surrogate escaped in the input ("\ud800") is written back as U+FFFD, which is
+// what the UTF-8 of the in-memory text already is; the text a user sees does not change.
+bool same(const QString& a, const QString& b) { return a.toUtf8() == b.toUtf8(); }
+
+bool same(const QStringList& a, const QStringList& b) {
+    if (a.size() != b.size()) return false;
+    for (qsizetype i = 0; i < a.size(); ++i)
+        if (!same(a[i], b[i])) return false;
+    return true;
+}
+
+bool sameMessages(const Conversation& a, const Conversation& b) {
+    if (a.messages.size() != b.messages.size()) return false;
+    for (qsizetype i = 0; i < a.messages.size(); ++i) {
+        const ChatMessage& x = a.messages[i];
+        const ChatMessage& y = b.messages[i];
+        if (x.role != y.role || !same(x.text, y.text) || !same(x.images, y.images) || !same(x.error, y.error) || x.seed != y.seed ||
+            x.hasStats != y.hasStats)
+            return false;
+        // A reply still streaming is written as complete; every other state is kept.
+        const MessageState sx = x.state == MessageState::Streaming ? MessageState::Complete : x.state;
+        if (sx != y.state) return false;
+    }
+    return true;
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const QByteArray bytes = QByteArray::fromRawData(reinterpret_cast<const char*>(data), qsizetype(size));
+    const auto chat = ChatStore::fromJson(bytes, QStringLiteral("fuzz.json"));
+    if (!chat.isOk()) {
+        if (chat.status().message().empty()) std::abort();  // a refusal always says why
+        return 0;
+    }
+    if (!isValidConversationId(chat->id)) std::abort();
+    for (const ChatMessage& m : chat->messages)
+        for (const QString& image : m.images)
+            if (!plainFileName(image)) std::abort();
+
+    const QByteArray written = ChatStore::toJson(*chat);
+    // Fixed markup per message (~300 bytes indented) on top of the input: never more than linear.
+    if (written.size() > 16 * qsizetype(size) + 4096) std::abort();
+    const auto back = ChatStore::fromJson(written, QStringLiteral("fuzz.json"));
+    if (!back.isOk()) std::abort();  // we must always read what we wrote
+    if (back->id != chat->id || !same(back->title, chat->title) || !same(back->systemPrompt, chat->systemPrompt) ||
+        !same(back->modelName, chat->modelName) || !sameMessages(*chat, *back))
+        std::abort();
+    if (ChatStore::toJson(*back) != written) std::abort();
+    return 0;
+}
