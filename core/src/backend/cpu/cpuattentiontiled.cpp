@@ -100,10 +100,12 @@ LLAVA_AVX2 void runTile(const Tile& t, float* work) {
     float* scores = work;                  // (kTileQ, kTileK)
     float* acc = work + kTileQ * kTileK;   // (kTileQ, headDim) unnormalised output
     float maxSeen[kTileQ], sum[kTileQ];
+    bool nonFinite[kTileQ];  // a NaN/Inf score: the row's output is NaN, as the exact softmax would give
     std::int64_t keys = 0;
     for (int i = 0; i < t.rows; ++i) {
         maxSeen[i] = kNegInf;
         sum[i] = 0;
+        nonFinite[i] = false;
         keys = std::max(keys, t.visible[i]);
         std::fill(acc + i * hd, acc + (i + 1) * hd, 0.0f);
     }
@@ -130,7 +132,11 @@ LLAVA_AVX2 void runTile(const Tile& t, float* work) {
             const std::int64_t seen = std::clamp<std::int64_t>(t.visible[i] - j0, 0, n);
             std::fill(s + seen, s + n, kNegInf);
             float blockMax = kNegInf;
-            for (std::int64_t j = 0; j < seen; ++j) blockMax = std::max(blockMax, s[j]);
+            // std::max drops NaN (and the vector exp clamps it), so non-finite scores are caught here.
+            for (std::int64_t j = 0; j < seen; ++j) {
+                nonFinite[i] = nonFinite[i] || !std::isfinite(s[j]);
+                blockMax = std::max(blockMax, s[j]);
+            }
             const float newMax = std::max(maxSeen[i], blockMax);
             if (newMax == kNegInf) {  // nothing visible yet: keep zeros
                 std::fill(s, s + n, 0.0f);
@@ -169,7 +175,7 @@ LLAVA_AVX2 void runTile(const Tile& t, float* work) {
         }
     }
     for (int i = 0; i < t.rows; ++i) {  // no visible key: zeros (backend.h)
-        const float inv = sum[i] > 0 ? 1.0f / sum[i] : 0.0f;
+        const float inv = nonFinite[i] ? std::numeric_limits<float>::quiet_NaN() : sum[i] > 0 ? 1.0f / sum[i] : 0.0f;
         for (int d = 0; d < hd; ++d) t.out[i * t.qStride + d] = acc[i * hd + d] * inv;
     }
 }
