@@ -15,6 +15,7 @@
 #include "backends.h"
 #include "commands.h"
 #include "common.h"
+#include "enginesetup.h"
 #include "llava/engine.h"
 #include "llava/memoryplan.h"
 #include "llava/modellibrary.h"
@@ -148,6 +149,7 @@ llava::Result<ChatSetup> readSetup(const ParsedArgs& args) {
         e.reference = reference;
     }
     e.checkWeights = args.has("check-weights");
+    readWeightCacheOptions(args, e);
     if (args.has("no-selfcheck")) e.selfCheck = llava::SelfCheck::Skip;
     if (auto v = args.value("template")) e.templateName = *v;
     if (auto v = args.value("tokenizer")) e.tokenizerPath = *v;
