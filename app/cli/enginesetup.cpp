@@ -83,12 +83,16 @@ llava::Result<llava::EngineOptions> readEngineOptions(const ParsedArgs& args) {
     }
     if (auto v = args.value("template")) e.templateName = *v;
     if (auto v = args.value("tokenizer")) e.tokenizerPath = *v;
+    readWeightCacheOptions(args, e);
+    return e;
+}
+
+void readWeightCacheOptions(const ParsedArgs& args, llava::EngineOptions& e) {
     // q8/q4 weights are cached beside the model (docs/weight-cache.md); a read-only model folder uses
     // $XDG_CACHE_HOME/llava-insight/weights (or ~/.cache/...).
     e.weightCache = !args.has("no-weight-cache");
     if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) e.weightCacheDir = std::filesystem::path(xdg) / "llava-insight" / "weights";
     else if (const char* home = std::getenv("HOME"); home && *home) e.weightCacheDir = std::filesystem::path(home) / ".cache" / "llava-insight" / "weights";
-    return e;
 }
 
 llava::Result<llava::SamplingParams> readSamplingOptions(const ParsedArgs& args, llava::SamplingParams s) {

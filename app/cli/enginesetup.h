@@ -17,6 +17,8 @@ std::vector<OptionSpec> engineOptionSpecs();
 std::vector<OptionSpec> samplingOptionSpecs();
 
 llava::Result<llava::EngineOptions> readEngineOptions(const ParsedArgs& args);
+// --no-weight-cache, and the fallback cache folder ($XDG_CACHE_HOME or ~/.cache)/llava-insight/weights.
+void readWeightCacheOptions(const ParsedArgs& args, llava::EngineOptions& options);
 // Starts from `defaults` and overrides what was given.
 llava::Result<llava::SamplingParams> readSamplingOptions(const ParsedArgs& args, llava::SamplingParams defaults);
 

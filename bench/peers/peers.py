@@ -376,7 +376,11 @@ def main():
         if phase_of(key) not in phases:
             return None
         try:
-            return fn()
+            res = fn()
+            log(f"{key}: " + ", ".join(f"{k} {v}" for k, v in res.items() if k in (
+                "wall_s", "rss", "decode_tok_per_s", "prefill_tok_per_s", "image_encode_ms", "weight_cache",
+                "decode_tok_s", "prefill_tok_s", "image_s")))
+            return res
         except Exception as e:  # one failed phase must not lose the others: recorded and shown as —
             log(f"peers: {key} failed: {e}")
             return None
