@@ -22,6 +22,7 @@ class InspectorWidget;
 class NoticeBar;
 class QDockWidget;
 class StatusPanel;
+class ViewerController;
 struct MainActions;
 
 struct MainWindowOptions {
@@ -49,6 +50,7 @@ public:
     NoticeBar* notices() const { return m_notices; }
     QDockWidget* chatsDock() const { return m_chatsDock; }
     QDockWidget* inspectorDock() const { return m_inspectorDock; }
+    ViewerController* viewerController() const { return m_viewerController; }
     const QString& currentConversationId() const;
 
     void showImageInInspector(const QString& path);
@@ -83,6 +85,7 @@ private:
     void connectActions();
     void connectInference();
     void connectChat();
+    void connectInsight();
     void applySettings();
     void exportChat(bool markdown);
     void retranslate();
@@ -108,6 +111,7 @@ private:
     ChatController* m_chatController;
     InspectorController* m_inspectorController;
     StatusPanel* m_status;
+    ViewerController* m_viewerController = nullptr;
     std::unique_ptr<MainActions> m_actions;
     bool m_narrow = false;  // docks tabified below the width threshold
 };

@@ -11,6 +11,9 @@ void registerTypes() {
     qRegisterMetaType<ModelInfo>();
     qRegisterMetaType<GenerationRequest>();
     qRegisterMetaType<llava::GenerationStats>();
+    qRegisterMetaType<TokenProbabilities>();
+    qRegisterMetaType<ExplainRequest>();
+    qRegisterMetaType<ExplainResult>();
 }
 }  // namespace
 
@@ -18,6 +21,7 @@ InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QOb
     registerTypes();
     m_thread.setObjectName(QStringLiteral("inference"));
     m_worker = new InferenceWorker(std::move(engine), &m_cancelUpTo, &m_loadCancel);
+    m_worker->setLatestExplain(&m_latestExplain);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
 
@@ -25,11 +29,19 @@ InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QOb
     connect(this, &InferenceController::generateRequested, m_worker, &InferenceWorker::generate, Qt::QueuedConnection);
     connect(this, &InferenceController::clearRequested, m_worker, &InferenceWorker::clearSession, Qt::QueuedConnection);
 
+    connect(this, &InferenceController::explainRequested, m_worker, &InferenceWorker::explain, Qt::QueuedConnection);
+    connect(m_worker, &InferenceWorker::explainFinished, this, [this](const ExplainResult& r) {
+        if (r.id == m_latestExplain.load()) emit explainFinished(r);
+    });
+    connect(m_worker, &InferenceWorker::explainFailed, this, [this](quint64 id, const QString& message) {
+        if (id == m_latestExplain.load()) emit explainFailed(id, message);
+    });
     connect(m_worker, &InferenceWorker::loadProgressChanged, this, &InferenceController::loadProgressChanged);
     connect(m_worker, &InferenceWorker::loadFinished, this, &InferenceController::loadFinished);
     connect(m_worker, &InferenceWorker::loadFailed, this, &InferenceController::loadFailed);
     connect(m_worker, &InferenceWorker::generationStarted, this, &InferenceController::generationStarted);
     connect(m_worker, &InferenceWorker::tokensGenerated, this, &InferenceController::tokensGenerated);
+    connect(m_worker, &InferenceWorker::tokenConfidencesGenerated, this, &InferenceController::tokenConfidencesGenerated);
     connect(m_worker, &InferenceWorker::generationFinished, this,
             [this](quint64 id, const llava::GenerationStats& stats, int used) {
                 settle(id);
@@ -51,6 +63,7 @@ InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QOb
 InferenceController::~InferenceController() {
     m_cancelUpTo.store(std::numeric_limits<quint64>::max());
     m_loadCancel.store(true);
+    m_latestExplain.store(std::numeric_limits<quint64>::max());
     m_thread.quit();
     m_thread.wait();
 }
@@ -87,3 +100,12 @@ void InferenceController::settle(quint64 requestId) {
         emit busyChanged(false);
     }
 }
+
+quint64 InferenceController::explain(ExplainRequest request) {
+    request.id = m_latestExplain.load() + 1;
+    m_latestExplain.store(request.id);
+    emit explainRequested(request);
+    return request.id;
+}
+
+void InferenceController::cancelExplain() { m_latestExplain.fetch_add(1); }

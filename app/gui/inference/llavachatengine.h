@@ -17,6 +17,7 @@ public:
     llava::Result<llava::GenerationStats> reply(const GenerationRequest& request, const llava::TokenCallback& onToken,
                                                 const llava::CancelPredicate& cancel) override;
     void clear() override;
+    llava::Result<ExplainResult> explain(const ExplainRequest& request, const llava::CancelPredicate& cancel) override;
     int contextUsed() const override;
     int contextLimit() const override;
 
