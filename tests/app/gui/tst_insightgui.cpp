@@ -15,6 +15,7 @@
 #include <QDockWidget>
 #include <QFile>
 #include <QImage>
+#include <QLabel>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -262,7 +263,7 @@ void TstInsightGui::explainHeatmapEqualsCore() {
     QVERIFY(std::abs(shown.massAnswer - core->massAnswer) <= 1e-6);
     QCOMPARE(shown.answerText, QString::fromStdString(core->answerText));
     // The summary states the split; the slider drives the overlay's opacity.
-    QVERIFY(vc->viewer()->attentionSummary()->text().contains(QString::number(core->massImage * 100, 'f', 1)));
+    QVERIFY(vc->viewer()->attentionSummary()->text().contains(QString::number((core->map.baseMass + core->map.gridMass + core->map.newlineMass) * 100, 'f', 1)));
     vc->viewer()->opacitySlider()->setValue(25);
     QCOMPARE(vc->viewer()->canvas()->heatmapOpacity(), 0.25);
 }
@@ -426,9 +427,15 @@ void TstInsightGui::labelLaneFollowsTheChat() {
     QTRY_VERIFY(!m_window->inspector()->labelLane().isEmpty() || !m_window->inspector()->labelLane().problem.isEmpty());
     const LabelLane& lane = m_window->inspector()->labelLane();
     if (lane.isEmpty()) QFAIL(qPrintable(lane.problem));
-    const auto l = m_window->inspector()->layout(m_window->inspector()->preferredReference());
-    QVERIFY(l);
+    const ModelInfo& model = *m_window->statusPanel()->model();
+    auto l = llava::computeImageLayout(640, 480, model.config, model.reference);
+    QVERIFY(l.isOk());
     QVERIFY(lane.masked >= l->imageTokens);  // every image position is masked
+    QCOMPARE(lane.learned + lane.masked, [&] {  // the runs cover the training sequence once
+        int n = 0;
+        for (const LabelRun& run : lane.runs) n += run.count;
+        return n;
+    }());
 }
 
 QTEST_MAIN(TstInsightGui)
