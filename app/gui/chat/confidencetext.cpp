@@ -81,15 +81,17 @@ QString formatProbability(double probability) {
 }
 
 QString confidenceCard(const TokenProbability& token) {
-    QString html = QStringLiteral("<b>%1</b> %2").arg(shownToken(token.chosen.text), formatProbability(token.chosen.probability()));
+    // formatProbability may start with "<": escaped, or it would open a tag and swallow the line break.
+    auto shown = [](double p) { return formatProbability(p).toHtmlEscaped(); };
+    QString html = QStringLiteral("<b>%1</b> %2").arg(shownToken(token.chosen.text), shown(token.chosen.probability()));
     html += QStringLiteral("<br/><small>") +
-            QCoreApplication::translate("ConfidenceCard", "model before sampling: %1").arg(formatProbability(token.chosen.rawProbability())) +
+            QCoreApplication::translate("ConfidenceCard", "model before sampling: %1").arg(shown(token.chosen.rawProbability())) +
             QStringLiteral("</small><table>");
     for (const TokenAlternative& alt : token.top) {
         const bool chosen = alt.id == token.chosen.id;
         html += QStringLiteral("<tr><td>%1%2%3</td><td align=\"right\">&nbsp;%4</td></tr>")
                     .arg(chosen ? QStringLiteral("<b>") : QString(), shownToken(alt.text),
-                         chosen ? QStringLiteral("</b>") : QString(), formatProbability(alt.probability()));
+                         chosen ? QStringLiteral("</b>") : QString(), shown(alt.probability()));
     }
     return html + QStringLiteral("</table>");
 }

@@ -6,22 +6,20 @@
 #include "llava/traininglabels.h"
 
 namespace {
-QString tr(const char* text) { return QCoreApplication::translate("LabelLane", text); }
-
 // Complete exchanges only (a training sample ends with an answer); images of the turns taken, in order.
 bool toTurns(const QList<ChatMessage>& messages, std::vector<llava::TrainingTurn>* turns, int* images, QString* problem) {
     for (qsizetype i = 0; i + 1 < messages.size(); i += 2) {
         const ChatMessage &user = messages[i], &answer = messages[i + 1];
         if (user.role != MessageRole::User || answer.role != MessageRole::Assistant || answer.text.isEmpty()) break;
         if (user.images.size() > 1) {
-            *problem = tr("training keeps one image per message; this chat has a message with %1").arg(user.images.size());
+            *problem = QCoreApplication::translate("LabelLane", "training keeps one image per message; this chat has a message with %1").arg(user.images.size());
             return false;
         }
         turns->push_back({llava::ChatRole::User, user.text.toStdString(), int(user.images.size())});
         turns->push_back({llava::ChatRole::Assistant, answer.text.toStdString(), 0});
         *images += int(user.images.size());
     }
-    if (turns->empty()) *problem = tr("no answered message yet");
+    if (turns->empty()) *problem = QCoreApplication::translate("LabelLane", "no answered message yet");
     return !turns->empty();
 }
 }  // namespace

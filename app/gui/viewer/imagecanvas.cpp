@@ -34,7 +34,15 @@ void ImageCanvas::setImageLayout(const std::optional<llava::ImageLayout>& layout
 
 void ImageCanvas::setLayoutVisible(bool visible) {
     m_showLayout = visible;
+    if (m_fit) fit();  // the canvas may reach past the picture: fit it all
     update();
+}
+
+// What "fit" shows: the picture, and with the overlay on the whole anyres canvas (it reaches into the padding).
+QRectF ImageCanvas::fitBounds() const {
+    QRectF bounds(0, 0, m_image.width(), m_image.height());
+    if (m_showLayout && m_layout) bounds |= canvasToImage(QRectF(0, 0, m_layout->canvasWidth, m_layout->canvasHeight));
+    return bounds;
 }
 
 void ImageCanvas::setHeatmap(const QImage& heatmap) {
@@ -50,9 +58,9 @@ void ImageCanvas::setHeatmapOpacity(double opacity) {
 void ImageCanvas::fit() {
     m_fit = true;
     if (m_image.isNull() || width() <= 0) return;
-    // Room for the layout overlay: the canvas may extend past the picture into the padding.
-    m_scale = std::min(1.0 * width() / m_image.width(), 1.0 * height() / m_image.height()) * 0.94;
-    m_offset = QPointF((width() - m_image.width() * m_scale) / 2, (height() - m_image.height() * m_scale) / 2);
+    const QRectF b = fitBounds();
+    m_scale = std::min(width() / b.width(), height() / b.height()) * 0.96;  // a small margin around it
+    m_offset = QPointF(width() / 2.0, height() / 2.0) - b.center() * m_scale;
     update();
     emit scaleChanged(m_scale);
 }

@@ -48,6 +48,7 @@ protected:
 
 private:
     void paintLayout(QPainter& p);
+    QRectF fitBounds() const;
     void clampOffset();
 
     QImage m_image;
