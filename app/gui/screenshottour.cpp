@@ -12,6 +12,7 @@
 #include "chat/chatview.h"
 #include "chat/composer.h"
 #include "chat/messagewidget.h"
+#include "chat/stagechart.h"
 #include "inspector/inspectorwidget.h"
 #include "viewer/imageviewer.h"
 #include "viewer/viewercontroller.h"
@@ -96,6 +97,8 @@ struct Tour {
         MessageWidget* answer = window->chatView()->widgetForRow(1);
         if (answer) {
             answer->timelineButton()->setChecked(true);
+            QApplication::processEvents();
+            window->chatView()->ensureWidgetVisible(answer->stageChart(), 0, 0);
             const QRect r = answer->body()->viewport()->rect();
             QMouseEvent move(QEvent::MouseMove, QPointF(r.width() * 0.25, 12), answer->body()->viewport()->mapToGlobal(QPointF(r.width() * 0.25, 12)),
                              Qt::NoButton, Qt::NoButton, Qt::NoModifier);

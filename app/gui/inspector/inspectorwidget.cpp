@@ -186,7 +186,7 @@ void InspectorWidget::paintPanel(QPainter& p, const QRectF& area, llava::Referen
                  .arg(l.imageWidth).arg(l.imageHeight).arg(l.canvasWidth).arg(l.canvasHeight)
                  .arg(l.gridCols).arg(l.gridRows);
     p.drawText(QRectF(area.left(), area.top(), area.width(), line * 2), Qt::TextWordWrap, title);
-    const double stripH = line * 9.2;  // title, bar, two legend lines, context, label lane (title + bar)
+    const double stripH = line * 10.2;  // title, bar, two legend lines, context, label lane (two lines + bar)
     const double cropsH = std::min(96.0, area.width() / 5) + line;
     QRectF canvasArea(area.left(), area.top() + line * 2 + 4, area.width(),
                       area.height() - line * 2 - 4 - stripH - cropsH - 8);
@@ -315,7 +315,7 @@ void InspectorWidget::paintStrip(QPainter& p, const QRectF& area, const llava::I
                                      .arg(100.0 * m_contextUsed / m_contextLimit, 0, 'f', 1),
                                  Qt::ElideRight, area.width()));
     }
-    paintLabelLane(p, QRectF(area.left(), y + fm.height() * 0.4, area.width(), fm.height() * 2.6));
+    paintLabelLane(p, QRectF(area.left(), y + fm.height() * 0.4, area.width(), fm.height() * 3.2));
 }
 
 // ---- tile <-> strip hover -------------------------------------------------------------------------------
@@ -411,10 +411,12 @@ void InspectorWidget::paintLabelLane(QPainter& p, const QRectF& area) {
         title = tr("Training labels (%1): learned %2 · masked −100 %3").arg(m_lane.preprocess).arg(m_lane.learned).arg(m_lane.masked);
         if (m_lane.mismatch) title += tr(" · tokenization mismatch: the original code masks everything");
     }
-    p.drawText(QRectF(area.left(), area.top(), area.width(), fm.height() * 1.2), Qt::AlignLeft | Qt::AlignTop,
-               fm.elidedText(title, Qt::ElideMiddle, area.width()));
+    // Wrapped, never elided: two lines fit in narrow side-by-side panels.
+    QRectF textRect;
+    p.drawText(QRectF(area.left(), area.top(), area.width(), fm.height() * 2.2), Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap,
+               title, &textRect);
     if (m_lane.isEmpty()) return;
-    const QRectF bar(area.left(), area.top() + fm.height() * 1.3, area.width(), fm.height() * 0.9);
+    const QRectF bar(area.left(), textRect.bottom() + 2, area.width(), fm.height() * 0.8);
     const double total = m_lane.learned + m_lane.masked;
     for (const LabelRun& run : m_lane.runs) {
         const QRectF r(bar.left() + bar.width() * run.begin / total, bar.top(), std::max(1.0, bar.width() * run.count / total), bar.height());
