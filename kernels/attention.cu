@@ -28,7 +28,7 @@ __device__ __forceinline__ float toFloat(float x) { return x; }
 __device__ __forceinline__ float toFloat(__half x) { return __half2float(x); }
 
 template <typename KV>
-__global__ void attentionPrefillKernel(float* out, const float* q, const KV* k, const KV* v, AttentionDims d) {
+__global__ void attentionPrefillKernel(float* out, const float* q, const KV* k, const KV* v, AttentionShape d) {
     __shared__ float qs[kBlockQ][kAttentionMaxHeadDim];
     __shared__ float ks[kBlockK][kAttentionMaxHeadDim + 1];
     __shared__ float vs[kBlockK][kAttentionMaxHeadDim];
@@ -96,7 +96,7 @@ __global__ void attentionPrefillKernel(float* out, const float* q, const KV* k, 
 }
 
 template <typename KV>
-__global__ void attentionDecodeKernel(float* partial, const float* q, const KV* k, const KV* v, AttentionDims d,
+__global__ void attentionDecodeKernel(float* partial, const float* q, const KV* k, const KV* v, AttentionShape d,
                                       const std::int32_t* lastKeyFrom) {
     if (lastKeyFrom) d.nKeys = min(d.nKeys, static_cast<std::int64_t>(*lastKeyFrom) + 1);
     __shared__ float qs[kAttentionMaxHeadDim];
@@ -157,12 +157,12 @@ __global__ void attentionCombineKernel(float* out, const float* partial, int nSp
     }
 }
 
-int decodeSplits(const AttentionDims& d) { return static_cast<int>((d.nKeys + kDecodeChunk - 1) / kDecodeChunk); }
+int decodeSplits(const AttentionShape& d) { return static_cast<int>((d.nKeys + kDecodeChunk - 1) / kDecodeChunk); }
 
 }  // namespace
 
 void attentionPrefill(float* out, const float* q, const void* k, const void* v, Format kvFormat,
-                      const AttentionDims& dims, cudaStream_t stream) {
+                      const AttentionShape& dims, cudaStream_t stream) {
     if (dims.nQueries == 0) return;
     const dim3 grid(static_cast<unsigned>((dims.nQueries + kBlockQ - 1) / kBlockQ), static_cast<unsigned>(dims.nHeads));
     if (kvFormat == Format::F16)
@@ -174,12 +174,12 @@ void attentionPrefill(float* out, const float* q, const void* k, const void* v, 
     LLAVA_LAUNCH_CHECK();
 }
 
-std::int64_t attentionDecodeScratchFloats(const AttentionDims& dims) {
+std::int64_t attentionDecodeScratchFloats(const AttentionShape& dims) {
     return static_cast<std::int64_t>(dims.nHeads) * decodeSplits(dims) * (dims.headDim + 2);
 }
 
 void attentionDecode(float* out, const float* q, const void* k, const void* v, Format kvFormat,
-                     const AttentionDims& dims, float* partial, cudaStream_t stream, const std::int32_t* lastKeyFrom) {
+                     const AttentionShape& dims, float* partial, cudaStream_t stream, const std::int32_t* lastKeyFrom) {
     const int splits = decodeSplits(dims);
     if (splits == 0) return;
     const dim3 grid(static_cast<unsigned>(dims.nHeads), static_cast<unsigned>(splits));

@@ -16,7 +16,7 @@ std::int64_t roundUp8(std::int64_t n) { return (n + 7) / 8 * 8; }
 }  // namespace
 
 void attentionByGemm(const GemmContext& gemm, const AttentionGemmScratch& scratch, float* out, const float* q,
-                     const void* k, const void* v, Format kvFormat, const AttentionDims& d, bool reducedPrecision,
+                     const void* k, const void* v, Format kvFormat, const AttentionShape& d, bool reducedPrecision,
                      cudaStream_t stream) {
     const std::int64_t hd = d.headDim, heads = d.nHeads, kvHeads = d.nKvHeads, group = heads / kvHeads;
     const std::int64_t qWidth = heads * hd, kvWidth = kvHeads * hd;

@@ -29,7 +29,7 @@ struct AttentionGemmScratch {
 };
 
 void attentionByGemm(const GemmContext& gemm, const AttentionGemmScratch& scratch, float* out, const float* q,
-                     const void* k, const void* v, Format kvFormat, const AttentionDims& dims, bool reducedPrecision,
+                     const void* k, const void* v, Format kvFormat, const AttentionShape& dims, bool reducedPrecision,
                      cudaStream_t stream);
 
 }  // namespace llava::cuda

@@ -19,24 +19,6 @@ std::string gib(std::uint64_t bytes) { return formatBytes(static_cast<std::size_
 
 }  // namespace
 
-Status toStatus(const BackendError& error) {
-    switch (error.kind()) {
-    case BackendErrorKind::OutOfMemory: return makeError(ErrorCode::OutOfMemory, error.what());
-    case BackendErrorKind::InvalidArgument: return makeError(ErrorCode::InvalidArgument, error.what());
-    case BackendErrorKind::ShapeMismatch: return makeError(ErrorCode::ShapeMismatch, error.what());
-    case BackendErrorKind::OutOfRange: return makeError(ErrorCode::OutOfRange, error.what());
-    case BackendErrorKind::Unsupported: return makeError(ErrorCode::Unsupported, error.what());
-    case BackendErrorKind::Device: break;
-    }
-    return makeError(ErrorCode::Internal, std::string("cuda: ") + error.what());
-}
-
-void fail(BackendErrorKind kind, const std::string& message) { throw BackendError(kind, message); }
-
-void failShapes(const char* op, const Tensor& a, const Tensor& b) {
-    fail(BackendErrorKind::ShapeMismatch, std::string(op) + ": " + shapeToString(a.shape) + " vs " + shapeToString(b.shape));
-}
-
 BackendCuda::BackendCuda(int device) : m_device(device) {
     LLAVA_CUDA_CHECK(cudaSetDevice(device));
     cudaDeviceProp prop{};
@@ -71,8 +53,8 @@ void BackendCuda::afterOp(const char* op) {
     if (!m_syncEachOp || m_capturing) return;  // a sync would invalidate a stream capture
     const cudaError_t err = cudaStreamSynchronize(m_stream.get());
     if (err != cudaSuccess)
-        fail(BackendErrorKind::Device, std::string(op) + " (LLAVA_CUDA_SYNC=1): " + cudaGetErrorName(err) + ": " +
-                                           cudaGetErrorString(err));
+        throw BackendError::device(std::string(op) + " (LLAVA_CUDA_SYNC=1): " + cudaGetErrorName(err) + ": " +
+                                   cudaGetErrorString(err));
 }
 
 BackendInfo BackendCuda::info() const {
@@ -84,12 +66,11 @@ BackendInfo BackendCuda::info() const {
     info.threads = 1;
     info.prefillRows = 1024;
     info.f16KvCache = true;  // 7B: ~200 MiB of activations; GEMMs of M = 1024 keep the tensor cores busy
-    for (const auto& b : m_buffers) {
-        if (!b.memory) continue;
-        if (b.role == BufferRole::Weights) info.memory.weightBytes += b.memory.bytes();
-        else if (b.role == BufferRole::KvCache) info.memory.kvCacheBytes += b.memory.bytes();
-        else info.memory.scratchBytes += b.memory.bytes();
-    }
+    m_buffers.forEachLive([&](const CudaBuffer& b) {
+        if (b.role == BufferRole::Weights) info.memory.weightBytes += b.size();
+        else if (b.role == BufferRole::KvCache) info.memory.kvCacheBytes += b.size();
+        else info.memory.scratchBytes += b.size();
+    });
     for (const ScratchBuffer* s : {&m_gemmActivations, &m_gemmWeights, &m_im2col, &m_attention, &m_ids, &m_result,
                                    &m_attentionOperands, &m_attentionScores, &m_copyStaging})
         info.memory.scratchBytes += s->bytes();
@@ -101,25 +82,9 @@ BackendInfo BackendCuda::info() const {
     return info;
 }
 
-std::uint32_t BackendCuda::addBuffer(CudaBuffer buffer) {
-    if (!m_free.empty()) {
-        const std::uint32_t id = m_free.back();
-        m_free.pop_back();
-        m_buffers[id - 1] = std::move(buffer);
-        return id;
-    }
-    m_buffers.push_back(std::move(buffer));
-    return static_cast<std::uint32_t>(m_buffers.size());
-}
-
 void* BackendCuda::devicePointer(const Tensor& t, std::size_t bytes, const char* op) const {
-    if (t.buffer == 0 || t.buffer > m_buffers.size() || !m_buffers[t.buffer - 1].memory)
-        fail(BackendErrorKind::InvalidArgument, std::string(op) + ": null or released tensor");
-    const DeviceBuffer& b = m_buffers[t.buffer - 1].memory;
-    if (t.offset + bytes > b.bytes())
-        fail(BackendErrorKind::OutOfRange, std::string(op) + ": " + std::to_string(bytes) + " bytes at offset " +
-                                               std::to_string(t.offset) + " exceed buffer of " + std::to_string(b.bytes()));
-    return static_cast<std::byte*>(b.data()) + t.offset;
+    const CudaBuffer* b = require(m_buffers.resolve(t, bytes, op));
+    return static_cast<std::byte*>(b->memory.data()) + t.offset;
 }
 
 Result<Tensor> BackendCuda::allocate(const Shape& shape, StorageFormat format, BufferRole role, std::string_view name) {
@@ -127,29 +92,22 @@ Result<Tensor> BackendCuda::allocate(const Shape& shape, StorageFormat format, B
     t.shape = shape;
     t.format = format;
     const Status status = guarded("allocate", [&] {
-        for (auto d : shape)
-            if (d < 0) fail(BackendErrorKind::InvalidArgument, "allocate " + std::string(name) + ": negative dim");
-        const std::optional<std::size_t> checked = checkedStorageBytes(format, shape);
-        if (!checked)
-            fail(BackendErrorKind::OutOfMemory,
-                 "cuda: cannot allocate " + std::string(name) + " " + shapeToString(shape) + ": size overflows 64 bits");
-        const std::size_t bytes = *checked;
+        const std::size_t bytes = require(checkAllocate(shape, format, name, "cuda"));
         CudaBuffer buffer{DeviceBuffer::allocate(bytes, std::string(name)), role};
         // Zeroed like the CPU backend's buffers (callers may rely on untouched rows being 0).
         LLAVA_CUDA_CHECK(cudaMemsetAsync(buffer.memory.data(), 0, std::max<std::size_t>(bytes, 1), m_stream.get()));
-        t.buffer = addBuffer(std::move(buffer));
+        t.buffer = m_buffers.add(std::move(buffer));
     });
     if (!status.isOk()) return status;
     return t;
 }
 
 void BackendCuda::release(const Tensor& tensor) {
-    if (tensor.buffer == 0 || tensor.buffer > m_buffers.size() || !m_buffers[tensor.buffer - 1].memory) return;
+    if (!m_buffers.find(tensor.buffer)) return;
     cudaSetDevice(m_device);
     cudaStreamSynchronize(m_stream.get());  // queued ops may still use it
     m_recordings.clear();                   // recorded graphs may point into it (backend.h: release forgets)
-    m_buffers[tensor.buffer - 1] = CudaBuffer{};
-    m_free.push_back(tensor.buffer);
+    m_buffers.release(tensor.buffer);
 }
 
 Status BackendCuda::upload(const Tensor& dst, const void* host, std::size_t bytes) {
@@ -231,7 +189,7 @@ Result<std::unique_ptr<Backend>> createCudaBackend(const BackendRequest& request
     try {
         return std::unique_ptr<Backend>(std::make_unique<BackendCuda>(request.deviceIndex));
     } catch (const BackendError& error) {
-        return toStatus(error).withContext("starting the CUDA backend on " + label);
+        return error.status().withContext("starting the CUDA backend on " + label);
     } catch (const std::exception& error) {  // bad_alloc etc.: no exception leaves the factory
         return makeError(ErrorCode::Internal, "starting the CUDA backend on " + label + ": " + error.what());
     }

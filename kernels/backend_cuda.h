@@ -1,9 +1,10 @@
 // BackendCuda: core's Backend on one CUDA device and ONE stream. Owns the stream, the cuBLAS handle,
 // every device buffer (id = index + 1, like the CPU backend), pinned staging for uploads and growable
 // scratch regions (sized at first use, so the decode loop allocates nothing once warm).
-// Layering: each op method validates formats/shapes like the CPU reference (same messages), resolves
-// device pointers, then calls a launcher (ops.h) or gemm (gemm.h). Errors inside are BackendError
-// exceptions; guarded() turns them into Status so nothing throws across the Backend API.
+// Layering: each op method runs the op's shared argument check (backendchecks.h, the same as the CPU
+// reference), resolves device pointers through the BufferTable, then calls a launcher (ops.h) or gemm
+// (gemm.h). Errors inside are BackendError exceptions; guarded() turns them into Status so nothing throws
+// across the Backend API.
 // LLAVA_CUDA_SYNC=1 synchronises after every op so an asynchronous fault names its op.
 #pragma once
 
@@ -17,6 +18,8 @@
 #include "device_buffer.h"
 #include "gemm.h"
 #include "llava/backend.h"
+#include "llava/backendchecks.h"
+#include "llava/buffertable.h"
 #include "ops.h"
 
 namespace llava::cuda {
@@ -70,6 +73,9 @@ private:
     struct CudaBuffer {
         DeviceBuffer memory;
         BufferRole role = BufferRole::Scratch;
+
+        bool live() const { return static_cast<bool>(memory); }  // BufferTable's interface
+        std::size_t size() const { return memory.bytes(); }
     };
     // One runRecorded key: run eagerly once (scratch reaches its final size), then captured and replayed.
     struct Recording {
@@ -82,10 +88,8 @@ private:
     Status record(Recording& recording, const std::function<Status()>& body);
     const std::int32_t* stepPointer(const Tensor& step, const char* op) const;
 
-    std::uint32_t addBuffer(CudaBuffer buffer);
     float* activation(const Tensor& t, const char* op) const;               // F32, whole tensor in range
     const void* floatVector(const Tensor& t, const char* op) const;         // F32/F16/BF16, whole tensor
-    const void* kvTensor(const Tensor& t, const char* op) const;            // attention k/v: F32 or F16
     void stagedUpload(void* dst, const void* host, std::size_t bytes);      // pinned double buffer
     void linear(float* out, const float* x, const Tensor& w, const void* bias, StorageFormat biasFormat,
                 std::int64_t m, bool accumulate, const char* op);
@@ -98,8 +102,7 @@ private:
     bool m_syncEachOp = false;
     Stream m_stream;
     CublasHandle m_cublas;
-    std::vector<CudaBuffer> m_buffers;  // id = index + 1
-    std::vector<std::uint32_t> m_free;
+    BufferTable<CudaBuffer> m_buffers;
     PinnedBuffer m_staging[2];          // weight upload chunks
     Event m_stagingFree[2];             // recorded after the copy out of m_staging[i]
     PinnedBuffer m_hostIds;             // embed ids on their way to the device
@@ -114,16 +117,15 @@ private:
     std::map<std::string, Recording, std::less<>> m_recordings;  // declared last: destroyed first
 };
 
-// BackendError -> Status with the matching ErrorCode.
-// Shared by the op files: F32/F16/BF16 (not quantised), and the bytes a whole tensor occupies.
-inline bool isFloatFormat(StorageFormat f) {
-    return f == StorageFormat::F32 || f == StorageFormat::F16 || f == StorageFormat::BF16;
+// Inside guarded(): a failed check (backendchecks.h) becomes a BackendError with its code and message.
+inline void require(const Status& status) {
+    if (!status.isOk()) throw BackendError(status);
 }
-inline std::size_t bytesOf(const Tensor& t) { return storageBytes(t.format, t.rows(), t.cols()); }
-
-Status toStatus(const BackendError& error);
-[[noreturn]] void fail(BackendErrorKind kind, const std::string& message);
-[[noreturn]] void failShapes(const char* op, const Tensor& a, const Tensor& b);  // "op: [2, 3] vs [4]"
+template <typename T>
+T require(Result<T> result) {
+    if (!result.isOk()) throw BackendError(result.status());
+    return std::move(result).value();
+}
 
 template <typename F>
 Status BackendCuda::guarded(const char* op, F&& body) {
@@ -133,7 +135,7 @@ Status BackendCuda::guarded(const char* op, F&& body) {
         afterOp(op);
         return Status::ok();
     } catch (const BackendError& error) {
-        return toStatus(error);
+        return error.status();
     } catch (const std::bad_alloc&) {
         return makeError(ErrorCode::OutOfMemory, std::string(op) + ": host allocation failed");
     } catch (const std::exception& error) {  // std::length_error etc.: still never across the Backend API

@@ -1,6 +1,7 @@
-// BackendCuda ops: the middle layer of kernel -> launcher -> op. Each method repeats the CPU
-// reference's checks (formats, shapes, aliasing rules of backend.h) with the same messages, resolves
-// device pointers with a range check, then picks a launcher. All work goes on the backend's stream.
+// BackendCuda ops: the middle layer of kernel -> launcher -> op. Each method runs the op's shared check
+// (backendchecks.h, the one the CPU reference runs too), resolves device pointers with a range check, then
+// picks a launcher. Only what is CUDA's own (kernel size limits) is checked here. All work goes on the
+// backend's stream.
 #include <cstring>
 
 #include "attention_gemm.h"
@@ -9,23 +10,13 @@
 namespace llava::cuda {
 
 float* BackendCuda::activation(const Tensor& t, const char* op) const {
-    if (t.format != StorageFormat::F32)
-        fail(BackendErrorKind::ShapeMismatch,
-             std::string(op) + ": expected an F32 activation, got " + std::string(storageFormatName(t.format)));
-    return static_cast<float*>(devicePointer(t, bytesOf(t), op));
-}
-
-const void* BackendCuda::kvTensor(const Tensor& t, const char* op) const {
-    if (t.format != StorageFormat::F32 && t.format != StorageFormat::F16)
-        fail(BackendErrorKind::ShapeMismatch,
-             std::string(op) + ": keys/values must be F32 or F16, got " + std::string(storageFormatName(t.format)));
-    return devicePointer(t, bytesOf(t), op);
+    require(checkActivation(t, op));
+    return static_cast<float*>(devicePointer(t, tensorBytes(t), op));
 }
 
 const void* BackendCuda::floatVector(const Tensor& t, const char* op) const {
-    if (!isFloatFormat(t.format))
-        fail(BackendErrorKind::Unsupported, std::string(op) + ": quantised tensor where a float vector is needed");
-    return devicePointer(t, bytesOf(t), op);
+    require(checkFloatTensor(t, op));
+    return devicePointer(t, tensorBytes(t), op);
 }
 
 // out (m, N) = x (m, K) · wᵀ + bias: matrix-vector kernels for decode-sized m, cuBLAS otherwise.
@@ -43,22 +34,17 @@ void BackendCuda::linear(float* out, const float* x, const Tensor& w, const void
 
 Status BackendCuda::matmul(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& bias, MatmulMode mode) {
     return guarded("matmul", [&] {
-        if (w.shape.size() != 2 || x.cols() != w.shape[1]) failShapes("matmul x·wᵀ", x, w);
-        if (out.rows() != x.rows() || out.cols() != w.shape[0]) failShapes("matmul out", out, w);
+        require(checkMatmul(out, x, w, bias));
         float* o = activation(out, "matmul out");
         const float* in = activation(x, "matmul x");
-        const void* b = nullptr;
-        if (!bias.isNull()) {
-            if (bias.elementCount() != w.shape[0]) failShapes("matmul bias", bias, w);
-            b = floatVector(bias, "matmul bias");
-        }
+        const void* b = bias.isNull() ? nullptr : floatVector(bias, "matmul bias");
         linear(o, in, w, b, bias.format, x.rows(), mode == MatmulMode::Accumulate, "matmul w");
     });
 }
 
 Status BackendCuda::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps) {
     return guarded("rmsNorm", [&] {
-        if (out.shape != x.shape || w.elementCount() != x.cols()) failShapes("rmsNorm", x, w);
+        require(checkRmsNorm(out, x, w));
         float* o = activation(out, "rmsNorm out");
         const float* in = activation(x, "rmsNorm x");
         cuda::rmsNorm(o, in, floatVector(w, "rmsNorm w"), w.format, x.rows(), x.cols(), eps, m_stream.get());
@@ -67,8 +53,7 @@ Status BackendCuda::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& w,
 
 Status BackendCuda::layerNorm(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& b, float eps) {
     return guarded("layerNorm", [&] {
-        if (out.shape != x.shape || w.elementCount() != x.cols() || b.elementCount() != x.cols())
-            failShapes("layerNorm", x, w);
+        require(checkLayerNorm(out, x, w, b));
         float* o = activation(out, "layerNorm out");
         const float* in = activation(x, "layerNorm x");
         cuda::layerNorm(o, in, floatVector(w, "layerNorm w"), w.format, floatVector(b, "layerNorm b"), b.format,
@@ -78,9 +63,7 @@ Status BackendCuda::layerNorm(const Tensor& out, const Tensor& x, const Tensor& 
 
 Status BackendCuda::rope(const Tensor& x, int nHeads, int headDim, int positionStart, double theta) {
     return guarded("rope", [&] {
-        if (x.cols() != static_cast<std::int64_t>(nHeads) * headDim || headDim % 2 != 0)
-            fail(BackendErrorKind::ShapeMismatch, "rope: x " + shapeToString(x.shape) + " vs " + std::to_string(nHeads) +
-                                                      " heads x " + std::to_string(headDim));
+        require(checkRope(x, nHeads, headDim));
         cuda::rope(activation(x, "rope x"), x.rows(), nHeads, headDim, positionStart, static_cast<float>(theta),
                    m_stream.get());
     });
@@ -89,33 +72,16 @@ Status BackendCuda::rope(const Tensor& x, int nHeads, int headDim, int positionS
 Status BackendCuda::attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v,
                               const AttentionParams& p) {
     return guarded("attention", [&] {
-        if (p.nHeads <= 0 || p.nKvHeads <= 0 || p.nHeads % p.nKvHeads != 0 || p.headDim <= 0)
-            fail(BackendErrorKind::InvalidArgument,
-                 "attention: heads " + std::to_string(p.nHeads) + "/" + std::to_string(p.nKvHeads));
-        if (q.cols() != static_cast<std::int64_t>(p.nHeads) * p.headDim || out.shape != q.shape)
-            failShapes("attention q", q, out);
-        if (k.shape != v.shape || k.cols() != static_cast<std::int64_t>(p.nKvHeads) * p.headDim)
-            failShapes("attention k/v", k, v);
-        if (p.mask == AttentionMask::Causal && p.nPast + q.rows() > k.rows()) failShapes("attention causal keys", q, k);
-        AttentionDims d;
-        d.nQueries = q.rows();
-        d.nKeys = p.mask == AttentionMask::Causal ? p.nPast + q.rows() : k.rows();
-        d.nHeads = p.nHeads;
-        d.nKvHeads = p.nKvHeads;
-        d.headDim = p.headDim;
-        d.nPast = p.nPast;
-        d.scale = p.scale;
-        d.causal = p.mask == AttentionMask::Causal;
+        const AttentionShape d = require(checkAttention(out, q, k, v, p));
         float* o = activation(out, "attention out");
         const float* qp = activation(q, "attention q");
-        const void* kp = kvTensor(k, "attention k");
-        const void* vp = kvTensor(v, "attention v");
-        if (k.format != v.format) failShapes("attention k/v formats differ", k, v);
+        const void* kp = devicePointer(k, tensorBytes(k), "attention k");
+        const void* vp = devicePointer(v, tensorBytes(v), "attention v");
         const bool useGemm = d.nQueries >= kAttentionGemmMinQueries;
         if (!useGemm && p.headDim > kAttentionMaxHeadDim)  // the GEMM path takes any headDim
-            fail(BackendErrorKind::Unsupported, "attention: headDim " + std::to_string(p.headDim) + " > " +
-                                                    std::to_string(kAttentionMaxHeadDim) + " with fewer than " +
-                                                    std::to_string(kAttentionGemmMinQueries) + " query rows");
+            throw BackendError(ErrorCode::Unsupported, "attention: headDim " + std::to_string(p.headDim) + " > " +
+                                                           std::to_string(kAttentionMaxHeadDim) + " with fewer than " +
+                                                           std::to_string(kAttentionGemmMinQueries) + " query rows");
         if (useGemm) {
             attentionByGemm(gemmContext(), {&m_attentionOperands, &m_attentionScores}, o, qp, kp, vp, k.format, d,
                             p.reducedPrecision, m_stream.get());
@@ -141,7 +107,7 @@ Status BackendCuda::gelu(const Tensor& x) {
 
 Status BackendCuda::siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
     return guarded("siluMul", [&] {
-        if (out.shape != gate.shape || gate.shape != up.shape) failShapes("siluMul", gate, up);
+        require(checkSiluMul(out, gate, up));
         cuda::siluMul(activation(out, "siluMul out"), activation(gate, "siluMul gate"), activation(up, "siluMul up"),
                       out.elementCount(), m_stream.get());
     });
@@ -149,9 +115,7 @@ Status BackendCuda::siluMul(const Tensor& out, const Tensor& gate, const Tensor&
 
 Status BackendCuda::add(const Tensor& out, const Tensor& a, const Tensor& b) {
     return guarded("add", [&] {
-        if (out.shape != a.shape) failShapes("add out", out, a);
-        const bool broadcast = b.elementCount() == a.cols() && a.rows() != 1;
-        if (!broadcast && b.elementCount() != a.elementCount()) failShapes("add", a, b);
+        const bool broadcast = require(checkAdd(out, a, b));
         cuda::add(activation(out, "add out"), activation(a, "add a"), floatVector(b, "add b"), b.format, a.rows(),
                   a.cols(), broadcast, m_stream.get());
     });
@@ -159,14 +123,9 @@ Status BackendCuda::add(const Tensor& out, const Tensor& a, const Tensor& b) {
 
 Status BackendCuda::embed(const Tensor& out, const Tensor& table, std::span<const std::int32_t> ids) {
     return guarded("embed", [&] {
-        if (out.rows() != static_cast<std::int64_t>(ids.size()) || out.cols() != table.cols())
-            failShapes("embed", out, table);
-        for (const std::int32_t id : ids)
-            if (id >= table.rows())
-                fail(BackendErrorKind::OutOfRange, "embed: token id " + std::to_string(id) + " >= vocabulary rows " +
-                                                       std::to_string(table.rows()));
+        require(checkEmbed(out, table, ids));
         float* o = activation(out, "embed out");
-        const void* t = devicePointer(table, bytesOf(table), "embed");
+        const void* t = devicePointer(table, tensorBytes(table), "embed");
         if (ids.empty()) return;
         const std::size_t bytes = ids.size_bytes();
         // The previous embed's copy out of the pinned buffer must be done before it is overwritten.
@@ -183,13 +142,9 @@ Status BackendCuda::embed(const Tensor& out, const Tensor& table, std::span<cons
 
 Status BackendCuda::patchEmbed(const Tensor& out, const Tensor& pixels, const Tensor& weight) {
     return guarded("patchEmbed", [&] {
-        if (pixels.shape.size() != 4 || weight.shape.size() != 4 || pixels.shape[1] != 3 || weight.shape[1] != 3 ||
-            weight.shape[2] != weight.shape[3] || pixels.shape[2] != pixels.shape[3] || weight.shape[2] <= 0 ||
-            pixels.shape[2] % weight.shape[2] != 0)
-            failShapes("patchEmbed", pixels, weight);
-        const std::int64_t crops = pixels.shape[0], side = pixels.shape[2], p = weight.shape[2], d = weight.shape[0];
-        const std::int64_t grid = side / p, patches = crops * grid * grid, k = 3 * p * p;
-        if (out.rows() != patches || out.cols() != d) failShapes("patchEmbed out", out, weight);
+        const PatchEmbedShape shape = require(checkPatchEmbed(out, pixels, weight));
+        const std::int64_t crops = shape.crops, side = shape.side, p = shape.patch, d = shape.width;
+        const std::int64_t patches = shape.patches, k = shape.k;
         float* o = activation(out, "patchEmbed out");
         const float* px = activation(pixels, "patchEmbed pixels");
         auto* cols = static_cast<float*>(m_im2col.ensure(static_cast<std::size_t>(patches * k) * 4, m_stream.get(), "im2col"));
@@ -202,9 +157,7 @@ Status BackendCuda::patchEmbed(const Tensor& out, const Tensor& pixels, const Te
 
 Status BackendCuda::copy(const Tensor& dst, const Tensor& src) {
     return guarded("copy", [&] {
-        if (dst.elementCount() != src.elementCount()) failShapes("copy", dst, src);
-        if (!isFloatFormat(dst.format) || !isFloatFormat(src.format))
-            fail(BackendErrorKind::Unsupported, "copy: quantised tensors cannot be copied");
+        require(checkCopy(dst, src));
         const std::int64_t n = src.elementCount();
         const std::size_t dBytes = storageBytes(dst.format, 1, n), sBytes = storageBytes(src.format, 1, n);
         void* d = devicePointer(dst, dBytes, "copy dst");
@@ -228,9 +181,8 @@ Status BackendCuda::copy(const Tensor& dst, const Tensor& src) {
 Result<std::int32_t> BackendCuda::argmax(const Tensor& x, std::int64_t nValid) {
     std::int32_t index = 0;
     const Status status = guarded("argmax", [&] {
+        require(checkArgmax(x, nValid));
         const float* p = activation(x, "argmax");
-        if (nValid <= 0 || nValid > x.elementCount())
-            fail(BackendErrorKind::OutOfRange, "argmax: nValid " + std::to_string(nValid) + " of " + shapeToString(x.shape));
         auto* result = static_cast<std::int32_t*>(m_result.ensure(sizeof(std::int32_t), m_stream.get(), "argmax"));
         cuda::argmax(result, p, nValid, m_stream.get());
         LLAVA_CUDA_CHECK(cudaMemcpyAsync(m_hostResult.data(), result, sizeof index, cudaMemcpyDeviceToHost, m_stream.get()));

@@ -9,27 +9,22 @@
 namespace llava::cuda {
 
 const std::int32_t* BackendCuda::stepPointer(const Tensor& step, const char* op) const {
-    if (step.format != StorageFormat::I32 || step.elementCount() != 2)
-        fail(BackendErrorKind::ShapeMismatch, std::string(op) + ": step must be I32 (2), got " +
-                                                  std::string(storageFormatName(step.format)) + " " +
-                                                  shapeToString(step.shape));
+    require(checkStep(step, op));
     return static_cast<const std::int32_t*>(devicePointer(step, 8, op));
 }
 
 Status BackendCuda::embedAt(const Tensor& out, const Tensor& table, const Tensor& step) {
     return guarded("embedAt", [&] {
-        if (out.rows() != 1 || out.cols() != table.cols()) failShapes("embedAt", out, table);
+        require(checkEmbedAt(out, table));
         float* o = activation(out, "embedAt out");
-        const void* t = devicePointer(table, bytesOf(table), "embedAt");
+        const void* t = devicePointer(table, tensorBytes(table), "embedAt");
         cuda::embed(o, t, table.format, stepPointer(step, "embedAt") + 1, 1, table.cols(), table.rows(), m_stream.get());
     });
 }
 
 Status BackendCuda::ropeAt(const Tensor& x, int nHeads, int headDim, const Tensor& step, double theta) {
     return guarded("ropeAt", [&] {
-        if (x.rows() != 1 || x.cols() != static_cast<std::int64_t>(nHeads) * headDim || headDim % 2 != 0)
-            fail(BackendErrorKind::ShapeMismatch, "ropeAt: x " + shapeToString(x.shape) + " vs 1 row of " +
-                                                      std::to_string(nHeads) + " heads x " + std::to_string(headDim));
+        require(checkRopeAt(x, nHeads, headDim));
         cuda::rope(activation(x, "ropeAt x"), 1, nHeads, headDim, 0, static_cast<float>(theta), m_stream.get(),
                    stepPointer(step, "ropeAt"));
     });
@@ -37,9 +32,8 @@ Status BackendCuda::ropeAt(const Tensor& x, int nHeads, int headDim, const Tenso
 
 Status BackendCuda::writeRowAt(const Tensor& cache, const Tensor& src, const Tensor& step) {
     return guarded("writeRowAt", [&] {
-        if (src.rows() != 1 || src.cols() != cache.cols()) failShapes("writeRowAt", cache, src);
-        if (!isFloatFormat(cache.format)) fail(BackendErrorKind::Unsupported, "writeRowAt: quantised cache");
-        void* c = devicePointer(cache, bytesOf(cache), "writeRowAt cache");
+        require(checkWriteRowAt(cache, src));
+        void* c = devicePointer(cache, tensorBytes(cache), "writeRowAt cache");
         convertRowAt(c, cache.format, activation(src, "writeRowAt src"), cache.cols(), cache.rows(),
                      stepPointer(step, "writeRowAt"), m_stream.get());
     });
@@ -48,11 +42,8 @@ Status BackendCuda::writeRowAt(const Tensor& cache, const Tensor& src, const Ten
 Status BackendCuda::ropeWriteRowAt(const Tensor& cache, const Tensor& src, int nHeads, int headDim,
                                    const Tensor& step, double theta) {
     return guarded("ropeWriteRowAt", [&] {
-        if (src.rows() != 1 || src.cols() != cache.cols() || src.cols() != static_cast<std::int64_t>(nHeads) * headDim ||
-            headDim % 2 != 0)
-            failShapes("ropeWriteRowAt", cache, src);
-        if (!isFloatFormat(cache.format)) fail(BackendErrorKind::Unsupported, "ropeWriteRowAt: quantised cache");
-        void* c = devicePointer(cache, bytesOf(cache), "ropeWriteRowAt cache");
+        require(checkRopeWriteRowAt(cache, src, nHeads, headDim));
+        void* c = devicePointer(cache, tensorBytes(cache), "ropeWriteRowAt cache");
         cuda::ropeWriteRowAt(c, cache.format, activation(src, "ropeWriteRowAt src"), cache.rows(), nHeads, headDim,
                              static_cast<float>(theta), stepPointer(step, "ropeWriteRowAt"), m_stream.get());
     });
@@ -61,29 +52,14 @@ Status BackendCuda::ropeWriteRowAt(const Tensor& cache, const Tensor& src, int n
 Status BackendCuda::attentionAt(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
                                 const AttentionParams& p, const Tensor& step) {
     return guarded("attentionAt", [&] {
-        if (p.nHeads <= 0 || p.nKvHeads <= 0 || p.nHeads % p.nKvHeads != 0 || p.headDim <= 0)
-            fail(BackendErrorKind::InvalidArgument,
-                 "attentionAt: heads " + std::to_string(p.nHeads) + "/" + std::to_string(p.nKvHeads));
-        if (q.rows() != 1 || q.cols() != static_cast<std::int64_t>(p.nHeads) * p.headDim || out.shape != q.shape)
-            failShapes("attentionAt q (one row)", q, out);
-        if (kCache.shape != vCache.shape || kCache.cols() != static_cast<std::int64_t>(p.nKvHeads) * p.headDim)
-            failShapes("attentionAt k/v caches", kCache, vCache);
+        const AttentionShape d = require(checkAttentionAt(out, q, kCache, vCache, p));  // nKeys: the cache's rows
         if (p.headDim > kAttentionMaxHeadDim)
-            fail(BackendErrorKind::Unsupported, "attentionAt: headDim " + std::to_string(p.headDim) + " > " +
-                                                    std::to_string(kAttentionMaxHeadDim));
-        AttentionDims d;
-        d.nQueries = 1;
-        d.nKeys = kCache.rows();  // capacity; the kernel reads the visible count from the step
-        d.nHeads = p.nHeads;
-        d.nKvHeads = p.nKvHeads;
-        d.headDim = p.headDim;
-        d.scale = p.scale;
-        d.causal = true;
+            throw BackendError(ErrorCode::Unsupported, "attentionAt: headDim " + std::to_string(p.headDim) + " > " +
+                                                           std::to_string(kAttentionMaxHeadDim));
         float* o = activation(out, "attentionAt out");
         const float* qp = activation(q, "attentionAt q");
-        const void* kp = kvTensor(kCache, "attentionAt k");
-        const void* vp = kvTensor(vCache, "attentionAt v");
-        if (kCache.format != vCache.format) failShapes("attentionAt k/v cache formats differ", kCache, vCache);
+        const void* kp = devicePointer(kCache, tensorBytes(kCache), "attentionAt k");
+        const void* vp = devicePointer(vCache, tensorBytes(vCache), "attentionAt v");
         const auto floats = static_cast<std::size_t>(attentionDecodeScratchFloats(d));
         auto* partial = static_cast<float*>(m_attention.ensure(floats * 4, m_stream.get(), "attention splits"));
         attentionDecode(o, qp, kp, vp, kCache.format, d, partial, m_stream.get(), stepPointer(step, "attentionAt"));

@@ -26,16 +26,16 @@ void throwCudaError(cudaError_t err, const char* expr, const char* file, int lin
                              cudaGetErrorString(err);
     if (err == cudaErrorMemoryAllocation) {
         cudaGetLastError();  // not sticky: clear it so the backend stays usable
-        throw BackendError(BackendErrorKind::OutOfMemory, what);
+        throw BackendError(ErrorCode::OutOfMemory, what);
     }
-    throw BackendError(BackendErrorKind::Device, what);
+    throw BackendError::device(what);
 }
 
 void throwCublasError(cublasStatus_t status, const char* expr, const char* file, int line, const char* function) {
     const std::string what = std::string(expr) + " failed at " + file + ":" + std::to_string(line) + " (" + function +
                              "): " + cublasStatusName(status);
-    throw BackendError(status == CUBLAS_STATUS_ALLOC_FAILED ? BackendErrorKind::OutOfMemory : BackendErrorKind::Device,
-                       what);
+    if (status == CUBLAS_STATUS_ALLOC_FAILED) throw BackendError(ErrorCode::OutOfMemory, what);
+    throw BackendError::device(what);
 }
 
 }  // namespace llava::cuda

@@ -11,18 +11,23 @@
 #include <stdexcept>
 #include <string>
 
+#include "llava/status.h"
+
 namespace llava::cuda {
 
-// Device/OutOfMemory come from CUDA calls; the others from BackendCuda's argument checks.
-enum class BackendErrorKind { Device, OutOfMemory, InvalidArgument, ShapeMismatch, OutOfRange, Unsupported };
-
+// The Status a failed call inside kernels/ becomes at the Backend boundary (BackendCuda::guarded): the
+// code and message travel unchanged. Argument checks (backendchecks.h) throw their own code; a CUDA or
+// cuBLAS fault is Internal with a "cuda: " message (device()), a failed allocation OutOfMemory.
 class BackendError : public std::runtime_error {
 public:
-    BackendError(BackendErrorKind kind, const std::string& what) : std::runtime_error(what), m_kind(kind) {}
-    BackendErrorKind kind() const { return m_kind; }
+    BackendError(ErrorCode code, const std::string& what) : std::runtime_error(what), m_code(code) {}
+    explicit BackendError(const Status& status) : BackendError(status.code(), status.message()) {}
+    static BackendError device(const std::string& what) { return BackendError(ErrorCode::Internal, "cuda: " + what); }
+    ErrorCode code() const { return m_code; }
+    Status status() const { return makeError(m_code, what()); }
 
 private:
-    BackendErrorKind m_kind;
+    ErrorCode m_code;
 };
 
 const char* cublasStatusName(cublasStatus_t status);

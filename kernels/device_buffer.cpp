@@ -25,8 +25,8 @@ DeviceBuffer DeviceBuffer::allocate(std::size_t bytes, const std::string& what) 
         const std::string message = "cuda: cannot allocate " + formatBytes(bytes) + " (" + std::to_string(bytes) +
                                     " bytes) for " + what + ": " + formatBytes(freeBytes) + " free of " +
                                     formatBytes(totalBytes) + " (" + cudaGetErrorName(err) + ")";
-        throw BackendError(err == cudaErrorMemoryAllocation ? BackendErrorKind::OutOfMemory : BackendErrorKind::Device,
-                           message);
+        if (err == cudaErrorMemoryAllocation) throw BackendError(ErrorCode::OutOfMemory, message);
+        throw BackendError(ErrorCode::Internal, message);  // already "cuda: ..."
     }
     buffer.m_ptr = UniqueHandle<void*, detail::freeDevice>(p);
     buffer.m_bytes = bytes;
@@ -39,7 +39,7 @@ PinnedBuffer PinnedBuffer::allocate(std::size_t bytes) {
     const cudaError_t err = cudaMallocHost(&p, bytes == 0 ? 1 : bytes);
     if (err != cudaSuccess) {
         cudaGetLastError();
-        throw BackendError(BackendErrorKind::OutOfMemory,
+        throw BackendError(ErrorCode::OutOfMemory,
                            "cuda: cannot allocate " + formatBytes(bytes) + " of pinned host memory (" +
                                cudaGetErrorName(err) + ")");
     }
@@ -51,24 +51,19 @@ PinnedBuffer PinnedBuffer::allocate(std::size_t bytes) {
 Stream Stream::create() {
     cudaStream_t s = nullptr;
     LLAVA_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-    Stream stream;
-    stream.m_stream = UniqueHandle<cudaStream_t, detail::destroyStream>(s);
-    return stream;
+    return Stream(s);
 }
 
 Event Event::create() {
     cudaEvent_t e = nullptr;
     LLAVA_CUDA_CHECK(cudaEventCreate(&e));
-    Event event;
-    event.m_event = UniqueHandle<cudaEvent_t, detail::destroyEvent>(e);
-    return event;
+    return Event(e);
 }
 
 CublasHandle CublasHandle::create(cudaStream_t stream) {
     cublasHandle_t h = nullptr;
     LLAVA_CUBLAS_CHECK(cublasCreate(&h));
-    CublasHandle handle;
-    handle.m_handle = UniqueHandle<cublasHandle_t, detail::destroyCublas>(h);
+    CublasHandle handle(h);  // owns h from here, also when a setting below throws
     LLAVA_CUBLAS_CHECK(cublasSetStream(h, stream));
     // CUBLAS_DEFAULT_MATH keeps fp32 GEMMs in true fp32 (no TF32), which the fp32 parity target needs.
     LLAVA_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
@@ -78,9 +73,7 @@ CublasHandle CublasHandle::create(cudaStream_t stream) {
 CublasLtHandle CublasLtHandle::create() {
     cublasLtHandle_t h = nullptr;
     LLAVA_CUBLAS_CHECK(cublasLtCreate(&h));
-    CublasLtHandle handle;
-    handle.m_handle = UniqueHandle<cublasLtHandle_t, detail::destroyCublasLt>(h);
-    return handle;
+    return CublasLtHandle(h);
 }
 
 void* ScratchBuffer::ensure(std::size_t bytes, cudaStream_t stream, const char* what) {

@@ -95,6 +95,7 @@ public:
     cudaStream_t get() const { return m_stream.get(); }
 
 private:
+    explicit Stream(cudaStream_t stream) : m_stream(stream) {}
     UniqueHandle<cudaStream_t, detail::destroyStream> m_stream;
 };
 
@@ -105,6 +106,7 @@ public:
     cudaEvent_t get() const { return m_event.get(); }
 
 private:
+    explicit Event(cudaEvent_t event) : m_event(event) {}
     UniqueHandle<cudaEvent_t, detail::destroyEvent> m_event;
 };
 
@@ -115,6 +117,7 @@ public:
     cublasHandle_t get() const { return m_handle.get(); }
 
 private:
+    explicit CublasHandle(cublasHandle_t handle) : m_handle(handle) {}
     UniqueHandle<cublasHandle_t, detail::destroyCublas> m_handle;
 };
 
@@ -125,6 +128,7 @@ public:
     cublasLtHandle_t get() const { return m_handle.get(); }
 
 private:
+    explicit CublasLtHandle(cublasLtHandle_t handle) : m_handle(handle) {}
     UniqueHandle<cublasLtHandle_t, detail::destroyCublasLt> m_handle;
 };
 

@@ -45,29 +45,21 @@ __device__ __forceinline__ float warpMax(float v) {
     return v;
 }
 
-// Sum over the block (blockDim.x a multiple of 32, <= 1024); every thread gets the result.
-// `shared` holds >= 32 floats; the function syncs before returning so shared can be reused.
-__device__ __forceinline__ float blockSum(float v, float* shared) {
+// Sum (kMax false) or max (kMax true) over the block (blockDim.x a multiple of 32, <= 1024); every thread
+// gets the result. `shared` holds >= 32 floats; the function syncs before returning so shared can be reused.
+template <bool kMax>
+__device__ __forceinline__ float blockReduce(float v, float* shared) {
     const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, nWarps = blockDim.x / kWarp;
-    v = warpSum(v);
+    v = kMax ? warpMax(v) : warpSum(v);
     if (lane == 0) shared[warp] = v;
     __syncthreads();
-    float total = lane < nWarps ? shared[lane] : 0.0f;
-    total = warpSum(total);
+    float total = lane < nWarps ? shared[lane] : (kMax ? -INFINITY : 0.0f);
+    total = kMax ? warpMax(total) : warpSum(total);
     __syncthreads();
     return total;
 }
-
-__device__ __forceinline__ float blockMax(float v, float* shared) {
-    const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, nWarps = blockDim.x / kWarp;
-    v = warpMax(v);
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    float total = lane < nWarps ? shared[lane] : -INFINITY;
-    total = warpMax(total);
-    __syncthreads();
-    return total;
-}
+__device__ __forceinline__ float blockSum(float v, float* shared) { return blockReduce<false>(v, shared); }
+__device__ __forceinline__ float blockMax(float v, float* shared) { return blockReduce<true>(v, shared); }
 
 // Blocks for a grid-stride elementwise kernel over n elements (capped; kernels loop).
 inline unsigned elementwiseBlocks(std::int64_t n, int threads) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "llava/attentionshape.h"
 #include "llava/tensor.h"
 
 namespace llava::cuda {
@@ -73,23 +74,18 @@ void matvec(float* out, const float* x, const void* w, Format wFormat, const voi
             std::int64_t m, std::int64_t n, std::int64_t k, bool accumulate, cudaStream_t stream);
 
 // ---- attention ------------------------------------------------------------------------------------
-struct AttentionDims {
-    std::int64_t nQueries = 0, nKeys = 0;
-    int nHeads = 0, nKvHeads = 0, headDim = 0, nPast = 0;
-    float scale = 1.0f;
-    bool causal = true;
-};
+// Dims: llava::AttentionShape (llava/attentionshape.h), filled by checkAttention / checkAttentionAt.
 constexpr int kAttentionMaxHeadDim = 128;
 // Flash-style tiled attention for any number of queries (prefill, CLIP): fp32 SIMT, the path for short
 // query blocks (attention_gemm.h takes long ones to the tensor cores).
 // k, v: kvFormat F32 or F16 (a 16-bit KV cache); q and out fp32.
 void attentionPrefill(float* out, const float* q, const void* k, const void* v, Format kvFormat,
-                      const AttentionDims& dims, cudaStream_t stream);
+                      const AttentionShape& dims, cudaStream_t stream);
 // Split-K decode attention for one query row; partial needs attentionDecodeScratchFloats(dims) floats.
 // lastKeyFrom (device int): the row sees keys [0, *lastKeyFrom] of the dims.nKeys-row cache.
-std::int64_t attentionDecodeScratchFloats(const AttentionDims& dims);
+std::int64_t attentionDecodeScratchFloats(const AttentionShape& dims);
 void attentionDecode(float* out, const float* q, const void* k, const void* v, Format kvFormat,
-                     const AttentionDims& dims, float* partial, cudaStream_t stream,
+                     const AttentionShape& dims, float* partial, cudaStream_t stream,
                      const std::int32_t* lastKeyFrom = nullptr);
 // Scores -> probabilities for the GEMM path: s holds nBatch * m rows of n floats, `ld` apart (>= n),
 // row r being query r % m of batch item r / m. p (same layout; F32 may alias s, or F16) = softmax over the

@@ -63,7 +63,7 @@ __global__ void ropeWriteRowAtKernel(void* cache, Format cacheFormat, const floa
 
 InvFreqTable invFreqTable(int headDim, float theta) {
     if (headDim > kRopeMaxHeadDim)
-        throw BackendError(BackendErrorKind::Unsupported,
+        throw BackendError(ErrorCode::Unsupported,
                            "rope: headDim " + std::to_string(headDim) + " > " + std::to_string(kRopeMaxHeadDim));
     InvFreqTable table{};
     for (int i = 0; i < headDim / 2; ++i)  // exactly the CPU reference's expression (cpuops.cpp)

@@ -164,6 +164,84 @@
     </message>
 </context>
 <context>
+    <name>ConnectionTester</name>
+    <message>
+        <source>Connected: the server serves “%1” · context %2 tokens · inspector: %3</source>
+        <translation>已连接：服务器提供“%1” · 上下文 %2 个词元 · 检查器：%3</translation>
+    </message>
+    <message>
+        <source>preset %1</source>
+        <translation>预设 %1</translation>
+    </message>
+    <message>
+        <source> · local tokenizer: prompt counts compared</source>
+        <translation> · 本地分词器：已对比提示词元数</translation>
+    </message>
+</context>
+<context>
+    <name>ContextMeter</name>
+    <message>
+        <source>Context used</source>
+        <translation>已用上下文</translation>
+    </message>
+    <message>
+        <source>Context: counting…</source>
+        <translation>上下文：正在计数…</translation>
+    </message>
+    <message>
+        <source>Context: cannot be counted: %1</source>
+        <translation>上下文：无法计数：%1</translation>
+    </message>
+    <message>
+        <source> · images %1</source>
+        <translation> · 图像 %1</translation>
+    </message>
+    <message>
+        <source>Context after Send: %1 of %2 tokens (%3%): chat so far %4, this message %5 (with 1 for the reply)%6</source>
+        <translation>发送后上下文：%1 / %2 个词元（%3%）：此前对话 %4，本条消息 %5（含回复预留 1）%6</translation>
+    </message>
+    <message>
+        <source>Too long by %1 tokens: this message needs %2 (%3) but %4 of the %5-token context are free.</source>
+        <translation>超出 %1 个词元：本条消息需要 %2（%3），但 %5 词元的上下文只剩 %4。</translation>
+    </message>
+    <message>
+        <source>images %1</source>
+        <translation>图像 %1</translation>
+    </message>
+    <message>
+        <source>text only</source>
+        <translation>仅文本</translation>
+    </message>
+    <message>
+        <source>remove an image</source>
+        <translation>移除一张图像</translation>
+    </message>
+    <message>
+        <source>start a new chat</source>
+        <translation>开始新对话</translation>
+    </message>
+    <message>
+        <source>reload the model with a context of %1 tokens</source>
+        <translation>以 %1 词元的上下文重新加载模型</translation>
+    </message>
+    <message>
+        <source>shorten the message (the model holds at most %1 tokens)</source>
+        <translation>缩短消息（模型最多容纳 %1 个词元）</translation>
+    </message>
+    <message>
+        <source>Ways out: %1.</source>
+        <translation>解决办法：%1。</translation>
+    </message>
+    <message>
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <source>Reload with %1</source>
+        <translation>以 %1 重新加载</translation>
+    </message>
+</context>
+<context>
     <name>ImageViewer</name>
     <message>
         <source>Image — %1</source>
@@ -279,6 +357,10 @@
     <message>
         <source>The model's files changed on disk, so the model was unloaded. Open it again.</source>
         <translation>模型文件在磁盘上已被更改，因此已卸载该模型。请重新打开它。</translation>
+    </message>
+    <message>
+        <source>counting the context failed unexpectedly</source>
+        <translation>上下文计数意外失败</translation>
     </message>
 </context>
 <context>
@@ -638,6 +720,34 @@ Free some space; it is saved again with the next change.</source>
         <source>%1 — answers are meaningless</source>
         <translation>%1 — 回答没有意义</translation>
     </message>
+    <message>
+        <source>Load a local model first: only a model loaded on this computer can be served.</source>
+        <translation>请先加载本地模型：只有在本机上加载的模型才能提供服务。</translation>
+    </message>
+    <message>
+        <source>Could not serve on 127.0.0.1:%1: %2 (choose another port in Settings → Backend).</source>
+        <translation>无法在 127.0.0.1:%1 上提供服务：%2（请在 设置 → 后端 中选择其他端口）。</translation>
+    </message>
+    <message>
+        <source>Serving %1 at %2 for programs on this computer (OpenAI-compatible; see docs/serving.md). Requests share this window's model and wait for its answers.</source>
+        <translation>正在 %2 为本机程序提供 %1（OpenAI 兼容；见 docs/serving.md）。请求与本窗口共用模型，并等待其回答完成。</translation>
+    </message>
+    <message>
+        <source>Stop serving</source>
+        <translation>停止服务</translation>
+    </message>
+    <message>
+        <source>Stop &amp;serving (%1)</source>
+        <translation>停止服务(&amp;S)（%1）</translation>
+    </message>
+    <message>
+        <source>&amp;Serve this model on localhost:%1</source>
+        <translation>在 localhost:%1 上服务此模型(&amp;S)</translation>
+    </message>
+    <message>
+        <source>%1 — via server %2</source>
+        <translation>%1 — 经由服务器 %2</translation>
+    </message>
 </context>
 <context>
     <name>MessageWidget</name>
@@ -946,10 +1056,6 @@ Free some space; it is saved again with the next change.</source>
         <translation>深色</translation>
     </message>
     <message>
-        <source>&amp;Backend:</source>
-        <translation>后端(&amp;B)：</translation>
-    </message>
-    <message>
         <source>CPU &amp;threads:</source>
         <translation>CPU 线程数(&amp;T)：</translation>
     </message>
@@ -1001,6 +1107,106 @@ Free some space; it is saved again with the next change.</source>
         <source>Use this seed for every answer (reproducible; Regenerate repeats the answer)</source>
         <translation>每次回答都使用此种子（可复现；重新生成会得到相同回答）</translation>
     </message>
+    <message>
+        <source>&amp;Backend</source>
+        <translation>后端(&amp;B)</translation>
+    </message>
+    <message>
+        <source>&amp;Generation</source>
+        <translation>生成(&amp;G)</translation>
+    </message>
+    <message>
+        <source>&amp;Appearance</source>
+        <translation>外观(&amp;A)</translation>
+    </message>
+    <message>
+        <source>&amp;Local model on this computer</source>
+        <translation>本机上的本地模型(&amp;L)</translation>
+    </message>
+    <message>
+        <source>&amp;OpenAI-compatible server (vLLM, SGLang, llama-server, another Llava Insight)</source>
+        <translation>OpenAI 兼容服务器（vLLM、SGLang、llama-server、另一个 Llava Insight）(&amp;O)</translation>
+    </message>
+    <message>
+        <source>Local model</source>
+        <translation>本地模型</translation>
+    </message>
+    <message>
+        <source>&amp;Device:</source>
+        <translation>设备(&amp;D)：</translation>
+    </message>
+    <message>
+        <source>Models → Serve this model: the loaded model as an OpenAI-compatible API on 127.0.0.1.</source>
+        <translation>模型 → 服务此模型：在 127.0.0.1 上以 OpenAI 兼容 API 提供已加载的模型。</translation>
+    </message>
+    <message>
+        <source>Ser&amp;ve on port:</source>
+        <translation>服务端口(&amp;V)：</translation>
+    </message>
+    <message>
+        <source>OpenAI-compatible server</source>
+        <translation>OpenAI 兼容服务器</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Sent as “Authorization: Bearer KEY”. Stored in a file only you can read, not in the settings file.</source>
+        <translation>以“Authorization: Bearer KEY”发送。保存在只有您能读取的文件中，而不是设置文件中。</translation>
+    </message>
+    <message>
+        <source>the first model the server lists</source>
+        <translation>服务器列出的第一个模型</translation>
+    </message>
+    <message>
+        <source>a built-in preset matched by the model name</source>
+        <translation>按模型名称匹配的内置预设</translation>
+    </message>
+    <message>
+        <source>The served model's config.json: the inspector computes canvas, tiles and token counts from it. A tokenizer.model beside it makes the local prompt counts exact.</source>
+        <translation>所服务模型的 config.json：检查器据此计算画布、图块和词元数。其旁边的 tokenizer.model 可使本地提示词元计数精确。</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <source>The served model's config.json</source>
+        <translation>所服务模型的 config.json</translation>
+    </message>
+    <message>
+        <source>Model config (config.json);;JSON (*.json)</source>
+        <translation>模型配置 (config.json);;JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>&amp;Test connection</source>
+        <translation>测试连接(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Server &amp;URL:</source>
+        <translation>服务器 URL(&amp;U)：</translation>
+    </message>
+    <message>
+        <source>API &amp;key:</source>
+        <translation>API 密钥(&amp;K)：</translation>
+    </message>
+    <message>
+        <source>&amp;Model name:</source>
+        <translation>模型名称(&amp;M)：</translation>
+    </message>
+    <message>
+        <source>Inspector &amp;config:</source>
+        <translation>检查器配置(&amp;C)：</translation>
+    </message>
+    <message>
+        <source>Enter the server's URL first.</source>
+        <translation>请先输入服务器的 URL。</translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation>正在连接 %1…</translation>
+    </message>
 </context>
 <context>
     <name>StageChart</name>
@@ -1036,10 +1242,6 @@ Free some space; it is saved again with the next change.</source>
         <translation>正在加载 %1…</translation>
     </message>
     <message>
-        <source> — random weights, answers are meaningless</source>
-        <translation> — 随机权重，回答没有意义</translation>
-    </message>
-    <message>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
@@ -1058,10 +1260,6 @@ Free some space; it is saved again with the next change.</source>
     <message>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
-    </message>
-    <message>
-        <source> — fallback: %1</source>
-        <translation> — 回退：%1</translation>
     </message>
     <message>
         <source>
@@ -1086,8 +1284,40 @@ Auto did not pick CUDA: %1</source>
         <translation>已停止 · %1</translation>
     </message>
     <message>
-        <source> — answers are meaningless</source>
-        <translation> — 回答没有意义</translation>
+        <source> (random weights)</source>
+        <translation>（随机权重）</translation>
+    </message>
+    <message>
+        <source> — no CUDA (hover for why)</source>
+        <translation> — 未使用 CUDA（悬停查看原因）</translation>
+    </message>
+    <message>
+        <source>server: %1 prompt tokens (local: %2 image tokens, no tokenizer for the text)</source>
+        <translation>服务器：%1 个提示词元（本地：%2 个图像词元，无文本分词器）</translation>
+    </message>
+    <message>
+        <source>server: %1 prompt tokens (= local count)</source>
+        <translation>服务器：%1 个提示词元（= 本地计数）</translation>
+    </message>
+    <message>
+        <source>server: %1 prompt tokens ≠ local %2</source>
+        <translation>服务器：%1 个提示词元 ≠ 本地 %2</translation>
+    </message>
+    <message>
+        <source>%1 via server %2</source>
+        <translation>%1（经由服务器 %2）</translation>
+    </message>
+    <message>
+        <source>Server %1</source>
+        <translation>服务器 %1</translation>
+    </message>
+    <message>
+        <source>Answers come from the OpenAI-compatible server at %1; the inspector counts locally.</source>
+        <translation>回答来自 %1 的 OpenAI 兼容服务器；检查器在本地计数。</translation>
+    </message>
+    <message>
+        <source>Prompt tokens as the server's usage reports them, next to this app's own count of the same conversation (template, tokenizer and anyres layout).</source>
+        <translation>服务器 usage 报告的提示词元数，旁边是本应用对同一对话的计数（模板、分词器和 anyres 布局）。</translation>
     </message>
 </context>
 </TS>

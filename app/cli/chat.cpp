@@ -15,6 +15,7 @@
 #include "backends.h"
 #include "commands.h"
 #include "common.h"
+#include "enginesetup.h"
 #include "llava/engine.h"
 #include "llava/memoryplan.h"
 #include "llava/modellibrary.h"
@@ -38,27 +39,24 @@ void onSigint(int) {
     [[maybe_unused]] const auto written = write(STDERR_FILENO, message, sizeof message - 1);
 }
 
-const std::vector<OptionSpec>& chatOptions() {
-    static const std::vector<OptionSpec> kOptions = {
+// The shared sampling and engine rows (enginesetup.h) in chat's --help order, plus chat's own.
+std::vector<OptionSpec> makeChatOptions() {
+    std::vector<OptionSpec> options = {
         modelOption(),
         {"image", ValueKind::Value, "FILE", "image for the message (repeatable; interactive: the first)", true},
         {"prompt", ValueKind::Value, "TEXT", "answer this one question and exit (else: interactive)"},
-        {"temperature", ValueKind::Value, "T", "sampling temperature, 0 = greedy (default 0.2)"},
-        {"top-p", ValueKind::Value, "P", "nucleus sampling (default 1 = off)"},
-        {"top-k", ValueKind::Value, "K", "keep the K most likely tokens (default 0 = off)"},
-        {"min-p", ValueKind::Value, "P", "drop tokens below P * p_max (default 0 = off)"},
-        {"repeat-penalty", ValueKind::Value, "R", "repetition penalty (default 1 = off)"},
-        {"max-new-tokens", ValueKind::Value, "N", "answer length limit (default 512)"},
-        {"seed", ValueKind::Value, "S", "sampling seed (default 0)"},
-        {"backend", ValueKind::Value, "B", "cpu | cuda | auto (default auto)"},
-        {"threads", ValueKind::Value, "N", "CPU threads (default: all usable; more are clamped to them)"},
-        {"precision", ValueKind::Value, "P", "weights: as-stored | f16 | f32 | q8 | q4 (default as-stored)"},
-        {"check-weights", ValueKind::Flag, "", "scan every weight for NaN/Inf at load (names the first bad tensor)"},
-        {"no-selfcheck", ValueKind::Flag, "", "use CUDA without comparing its ops with the CPU first (benchmarks)"},
-        {"context", ValueKind::Value, "N", "context length in tokens (default 4096)"},
-        {"template", ValueKind::Value, "NAME", "chat template (default: the model's)"},
-        {"tokenizer", ValueKind::Value, "FILE", "sentencepiece model (default: <model>/tokenizer.model)"},
-        referenceOption(),
+    };
+    for (OptionSpec o : samplingOptionSpecs()) {
+        if (o.name == "temperature") o.help += " (default 0.2)";
+        options.push_back(o);
+    }
+    for (const OptionSpec& o : engineOptionSpecs()) {
+        options.push_back(o);
+        if (o.name != "precision") continue;
+        options.push_back({"check-weights", ValueKind::Flag, "", "scan every weight for NaN/Inf at load (names the first bad tensor)"});
+        options.push_back({"no-selfcheck", ValueKind::Flag, "", "use CUDA without comparing its ops with the CPU first (benchmarks)"});
+    }
+    const OptionSpec own[] = {
         exifOption(),
         {"json", ValueKind::Flag, "", "with --prompt: print one JSON object (text, tokens, stats, stages)"},
         {"logprobs", ValueKind::Value, "N",
@@ -66,6 +64,12 @@ const std::vector<OptionSpec>& chatOptions() {
         {"plan-only", ValueKind::Flag, "", "print the memory plan (weights per precision, KV cache, scratch vs free memory) and exit"},
         {"ignore-memory-plan", ValueKind::Flag, "", "load even when the memory plan says the precision does not fit"},
     };
+    options.insert(options.end(), std::begin(own), std::end(own));
+    return options;
+}
+
+const std::vector<OptionSpec>& chatOptions() {
+    static const std::vector<OptionSpec> kOptions = makeChatOptions();
     return kOptions;
 }
 
@@ -87,93 +91,16 @@ struct ChatSetup {
     llava::SamplingParams sampling;
 };
 
-// Applies `parse` to the option's value when it was given; otherwise leaves `target` as is.
-template <typename T, typename Parse>
-llava::Status setIfGiven(const ParsedArgs& args, const char* name, T& target, Parse parse) {
-    const auto text = args.value(name);
-    if (!text) return llava::Status::ok();
-    auto parsed = parse(name, *text);
-    if (!parsed) return parsed.status();
-    target = static_cast<T>(*parsed);
-    return llava::Status::ok();
-}
-
-llava::Result<llava::Reference> parseReferenceOption(const std::string&, const std::string& text) {
-    llava::Reference reference{};
-    if (!llava::parseReference(text, &reference))
-        return llava::makeError(llava::ErrorCode::InvalidArgument,
-                                "--reference: \"" + text + "\" is not original or transformers");
-    return reference;
-}
-
-llava::Result<llava::WeightPrecision> parsePrecisionOption(const std::string&, const std::string& text) {
-    llava::WeightPrecision precision{};
-    if (!llava::parseWeightPrecision(text, &precision))
-        return llava::makeError(llava::ErrorCode::InvalidArgument,
-                                "--precision: \"" + text + "\" is not as-stored, f16, f32, q8 or q4");
-    return precision;
-}
-
-auto doubleIn(double lo, double hi) {
-    return [lo, hi](const std::string& name, const std::string& text) { return parseDoubleOption(name, text, lo, hi); };
-}
-auto intIn(int lo, int hi) {
-    return [lo, hi](const std::string& name, const std::string& text) { return parseIntOption(name, text, lo, hi); };
-}
-
 llava::Result<ChatSetup> readSetup(const ParsedArgs& args) {
     ChatSetup setup;
-    llava::SamplingParams& s = setup.sampling;
-    LLAVA_TRY(setIfGiven(args, "temperature", s.temperature, doubleIn(0, 100)));
-    LLAVA_TRY(setIfGiven(args, "top-p", s.topP, doubleIn(0, 1)));
-    LLAVA_TRY(setIfGiven(args, "top-k", s.topK, intIn(0, 1 << 20)));
-    LLAVA_TRY(setIfGiven(args, "min-p", s.minP, doubleIn(0, 1)));
-    LLAVA_TRY(setIfGiven(args, "repeat-penalty", s.repetitionPenalty, doubleIn(0.01, 100)));
-    LLAVA_TRY(setIfGiven(args, "max-new-tokens", s.maxNewTokens, intIn(1, 1 << 20)));
-    LLAVA_TRY(setIfGiven(args, "logprobs", s.logprobs, intIn(0, 20)));
-    LLAVA_TRY(setIfGiven(args, "seed", s.seed, [](const std::string& n, const std::string& t) {
-        return parseUnsignedOption(n, t);
-    }));
-    llava::EngineOptions& e = setup.engine;
-    LLAVA_TRY(setIfGiven(args, "backend", e.backend, [](const std::string&, const std::string& t) {
-        return parseBackendKind(t);
-    }));
-    LLAVA_TRY(setIfGiven(args, "threads", e.threads, intIn(0, 1024)));
-    LLAVA_TRY(setIfGiven(args, "precision", e.precision, parsePrecisionOption));
-    LLAVA_TRY(setIfGiven(args, "context", e.contextLength, intIn(16, 1 << 20)));
-    if (args.has("reference")) {
-        llava::Reference reference{};
-        LLAVA_TRY(setIfGiven(args, "reference", reference, parseReferenceOption));
-        e.reference = reference;
+    LLAVA_ASSIGN_OR_RETURN(setup.sampling, readSamplingOptions(args, llava::SamplingParams{}));
+    if (const auto text = args.value("logprobs")) {
+        LLAVA_ASSIGN_OR_RETURN(setup.sampling.logprobs, parseIntOption("logprobs", *text, 0, 20));
     }
-    e.checkWeights = args.has("check-weights");
-    if (args.has("no-selfcheck")) e.selfCheck = llava::SelfCheck::Skip;
-    if (auto v = args.value("template")) e.templateName = *v;
-    if (auto v = args.value("tokenizer")) e.tokenizerPath = *v;
+    LLAVA_ASSIGN_OR_RETURN(setup.engine, readEngineOptions(args));
+    setup.engine.checkWeights = args.has("check-weights");
+    if (args.has("no-selfcheck")) setup.engine.selfCheck = llava::SelfCheck::Skip;
     return setup;
-}
-
-std::string mib(std::uint64_t bytes) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-    return text;
-}
-
-void reportBackend(const llava::Engine& engine) {
-    const llava::BackendReport r = engine.backendReport();
-    std::cerr << "backend: " << r.name << (r.device.empty() ? "" : " (" + r.device + ")") << ", weights "
-              << llava::weightPrecisionName(r.precision) << ", reference " << llava::referenceName(engine.reference())
-              << "\n";
-    if (!r.fallbackReason.empty()) std::cerr << "backend fallback: " << oneLine(r.fallbackReason) << "\n";
-    if (!r.notice.empty()) std::cerr << "backend note: " << oneLine(r.notice) << "\n";
-    if (!r.selfCheckReport.empty() && !r.fallbackReason.empty())
-        std::cerr << "CUDA self-check report (attach it to a bug report):\n" << r.selfCheckReport << "\n";
-    const llava::BackendMemory& m = r.memory;
-    std::cerr << "memory: weights " << mib(m.weightBytes)
-              << (m.mappedWeightBytes ? " + " + mib(m.mappedWeightBytes) + " read in place from the files" : "")
-              << ", KV cache " << mib(m.kvCacheBytes) << ", scratch " << mib(m.scratchBytes);
-    if (m.deviceTotalBytes) std::cerr << "; device " << mib(m.deviceFreeBytes) << " free of " << mib(m.deviceTotalBytes);
-    std::cerr << "\n";
 }
 
 nlohmann::json statsJson(const llava::GenerationStats& s) {
@@ -375,7 +302,7 @@ llava::Status runChat(const Args& argv) {
     if (args.has("ignore-memory-plan")) setup.engine.memoryCheck = llava::MemoryCheck::Skip;
     if (args.has("plan-only")) return llava::Status::ok();
     LLAVA_ASSIGN_OR_RETURN(std::unique_ptr<llava::Engine> engine, llava::Engine::load(*modelDir, setup.engine));
-    reportBackend(*engine);
+    reportBackend(engine->backendReport(), engine->reference());
 
     struct sigaction action {};
     action.sa_handler = onSigint;
@@ -397,7 +324,8 @@ llava::Status runChat(const Args& argv) {
                               {"backend", report.name},
                               {"fallback_reason", report.fallbackReason},
                               {"backend_notice", report.notice},
-                              {"self_check_report", report.selfCheckReport}};
+                              {"self_check_report", report.selfCheckReport},
+                              {"weight_cache", report.weightCache}};
         if (setup.sampling.logprobs > 0) out["logprobs"] = logprobsJson(result.confidence);
         std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {

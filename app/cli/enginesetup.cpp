@@ -2,6 +2,8 @@
 #include "enginesetup.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "backends.h"
@@ -38,11 +40,12 @@ std::string mib(std::uint64_t bytes) {
 std::vector<OptionSpec> engineOptionSpecs() {
     return {
         {"backend", ValueKind::Value, "B", "cpu | cuda | auto (default auto)"},
-        {"threads", ValueKind::Value, "N", "CPU threads (default: all)"},
+        {"threads", ValueKind::Value, "N", "CPU threads (default: all usable; more are clamped to them)"},
         {"precision", ValueKind::Value, "P", "weights: as-stored | f16 | f32 | q8 | q4 (default as-stored)"},
         {"context", ValueKind::Value, "N", "context length in tokens (default 4096)"},
         {"template", ValueKind::Value, "NAME", "chat template (default: the model's)"},
         {"tokenizer", ValueKind::Value, "FILE", "sentencepiece model (default: <model>/tokenizer.model)"},
+        {"no-weight-cache", ValueKind::Flag, "", "q8/q4: quantise at load without reading or writing the weight cache"},
         referenceOption(),
     };
 }
@@ -80,6 +83,11 @@ llava::Result<llava::EngineOptions> readEngineOptions(const ParsedArgs& args) {
     }
     if (auto v = args.value("template")) e.templateName = *v;
     if (auto v = args.value("tokenizer")) e.tokenizerPath = *v;
+    // q8/q4 weights are cached beside the model (docs/weight-cache.md); a read-only model folder uses
+    // $XDG_CACHE_HOME/llava-insight/weights (or ~/.cache/...).
+    e.weightCache = !args.has("no-weight-cache");
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) e.weightCacheDir = std::filesystem::path(xdg) / "llava-insight" / "weights";
+    else if (const char* home = std::getenv("HOME"); home && *home) e.weightCacheDir = std::filesystem::path(home) / ".cache" / "llava-insight" / "weights";
     return e;
 }
 
@@ -101,6 +109,10 @@ void reportBackend(const llava::BackendReport& r, llava::Reference reference) {
               << llava::weightPrecisionName(r.precision) << ", reference " << llava::referenceName(reference)
               << "\n";
     if (!r.fallbackReason.empty()) std::cerr << "backend fallback: " << oneLine(r.fallbackReason) << "\n";
+    if (!r.notice.empty()) std::cerr << "backend note: " << oneLine(r.notice) << "\n";
+    if (!r.selfCheckReport.empty() && !r.fallbackReason.empty())
+        std::cerr << "CUDA self-check report (attach it to a bug report):\n" << r.selfCheckReport << "\n";
+    if (!r.weightCache.empty()) std::cerr << "weight cache: " << oneLine(r.weightCache) << "\n";
     const llava::BackendMemory& m = r.memory;
     std::cerr << "memory: weights " << mib(m.weightBytes)
               << (m.mappedWeightBytes ? " + " + mib(m.mappedWeightBytes) + " read in place from the files" : "")

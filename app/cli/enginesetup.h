@@ -1,6 +1,6 @@
-// Engine and sampling options shared by `serve` and `batch`: the option rows, their parsing into
+// Engine and sampling options shared by `chat`, `serve` and `batch`: the option rows, their parsing into
 // llava::EngineOptions / llava::SamplingParams, and the backend report printed to stderr after loading.
-// (`chat` keeps its own copy of the same rows for now; it can switch to these.)
+// (`chat` lists its own rows for its --help order and defaults, and parses them here.)
 #pragma once
 
 #include <vector>
@@ -20,7 +20,8 @@ llava::Result<llava::EngineOptions> readEngineOptions(const ParsedArgs& args);
 // Starts from `defaults` and overrides what was given.
 llava::Result<llava::SamplingParams> readSamplingOptions(const ParsedArgs& args, llava::SamplingParams defaults);
 
-// "backend: cpu, weights as-stored, reference original" + memory line, on stderr.
+// "backend: cpu, weights as-stored, reference original", any fallback/notice, the self-check report when
+// CUDA failed it, and the memory line, on stderr.
 void reportBackend(const llava::BackendReport& report, llava::Reference reference);
 
 }  // namespace cli

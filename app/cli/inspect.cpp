@@ -1,4 +1,4 @@
-// `inspect`: the anyres geometry of one image size under a model's config (spec §3.2-§4.5), both
+// `inspect`: the anyres geometry of one image size under a model's config (docs/spec.md §4.2-§5.4), both
 // references compared, and optionally the token layout of a prompt rendered with the chat template.
 #include <iostream>
 #include <sstream>

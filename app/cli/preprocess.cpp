@@ -1,4 +1,4 @@
-// `preprocess`: run the image pipeline (spec §3) and write what the vision tower would see:
+// `preprocess`: run the image pipeline (docs/spec.md §4) and write what the vision tower would see:
 // every crop as a PNG (uint8, before normalisation; base first, then tiles row-major, names sort in
 // that order) and the normalised tensor as raw little-endian float32 with a JSON sidecar.
 #include <bit>

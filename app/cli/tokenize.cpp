@@ -1,6 +1,6 @@
 // `tokenize`: ids and pieces of a text with a model's sentencepiece tokenizer. With --template the
 // text is first rendered as a single user turn; "<image>" markers (from --images N or written in the
-// text) become the ORIG placeholder -200, exactly what the model's prompt builder produces (spec §5.4).
+// text) become the ORIG placeholder -200, exactly what the model's prompt builder produces (docs/spec.md §7.2).
 // With --labels the positional arguments are a conversation and each id is printed with its training
 // label as ORIG llava/train/train.py computes it (llava/traininglabels.h).
 #include <iostream>

@@ -7,6 +7,7 @@
 #include <QStyleFactory>
 
 #include "inference/llavachatengine.h"
+#include "inference/switchingchatengine.h"
 #include "mainwindow.h"
 #include "screenshottour.h"
 
@@ -32,12 +33,22 @@ void applyTheme(const QString& theme) {
 }
 
 ChatEngineFactory defaultEngineFactory() {
-    return [] { return std::make_unique<LlavaChatEngine>(); };
+    return [] { return std::make_unique<SwitchingChatEngine>(std::make_unique<LlavaChatEngine>()); };
+}
+
+RemoteEndpoint remoteEndpointOf(const AppSettings& settings) {
+    RemoteEndpoint endpoint;
+    endpoint.url = settings.remoteUrl;
+    endpoint.apiKey = settings.remoteApiKey;
+    endpoint.modelName = settings.remoteModel;
+    endpoint.configPath = settings.remoteConfig;
+    return endpoint;
 }
 
 void startInitialModel(MainWindow& window, const AppSettings& settings, const QString& dataDir, const QString& modelDir) {
     startScreenshotTourFromEnvironment(window);  // scripts/screenshots only (LLAVA_INSIGHT_SCREENSHOTS)
     if (!modelDir.isEmpty()) return window.loadModel(modelDir, false);
+    if (settings.usesServer()) return window.connectToServer();
     if (!settings.lastModel.isEmpty() && QDir(settings.lastModel).exists()) return window.loadModel(settings.lastModel, false);
     window.loadModel(dataDir + QStringLiteral("/demo-model"), true);
 }

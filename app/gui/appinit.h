@@ -9,6 +9,10 @@
 class MainWindow;
 
 void applyTheme(const QString& theme);  // "light" | "dark" | "system"
+// A SwitchingChatEngine over LlavaChatEngine: local models, or an OpenAI-compatible server per LoadRequest.
 ChatEngineFactory defaultEngineFactory();
-// Opens `modelDir`, else the last model, else the built-in demo (random weights, clearly labelled).
+// Settings -> Backend -> "OpenAI-compatible server" as the endpoint RemoteChatEngine connects to.
+RemoteEndpoint remoteEndpointOf(const AppSettings& settings);
+// Opens `modelDir`; else connects to the server when Settings say so; else the last model, else the
+// built-in demo (random weights, clearly labelled).
 void startInitialModel(MainWindow& window, const AppSettings& settings, const QString& dataDir, const QString& modelDir);

@@ -44,6 +44,10 @@ MainActions::MainActions(QMainWindow* w, QDockWidget* chats, QDockWidget* inspec
     models->addSeparator();
     presets = models->addMenu(QString());
     inspectLoaded = models->addAction(QString());
+    models->addSeparator();
+    serve = models->addAction(QString());
+    serve->setCheckable(true);
+    serve->setObjectName(QStringLiteral("serveAction"));
 
     chat = bar->addMenu(QString());
     stop = chat->addAction(appIcon(AppIcon::Stop), QString());

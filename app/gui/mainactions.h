@@ -18,6 +18,7 @@ struct MainActions {
     QAction *newChat, *openImage, *exportMarkdown, *exportJson, *quit;
     QAction *paste, *settings;
     QAction *openModel, *modelLibrary, *demoModel, *inspectLoaded;
+    QAction* serve;  // checkable; its text (with the port or URL) is set by MainWindow::updateServeAction
     QAction *stop, *regenerate, *undoDelete, *focusComposer;
     QAction* about;
     QToolBar* toolBar;

@@ -4,6 +4,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QDir>
 #include <QDockWidget>
 #include <QEvent>
 #include <QFileDialog>
@@ -21,8 +22,11 @@
 #include "chat/chatstore.h"
 #include "chat/chatview.h"
 #include "chat/composer.h"
+#include "chat/contextmeter.h"
+#include "chat/contextplanner.h"
 #include "chat/conversationstore.h"
 #include "appinit.h"
+#include "focusring.h"
 #include "icons.h"
 #include "inference/inferencecontroller.h"
 #include "inspector/inspectorcontroller.h"
@@ -32,6 +36,7 @@
 #include "models/modellibrarydialog.h"
 #include "models/modelpresets.h"
 #include "noticebar.h"
+#include "serving/servecontroller.h"
 #include "settings/settingsdialog.h"
 #include "statuspanel.h"
 
@@ -57,6 +62,7 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
     m_store = new ConversationStore(m_options.dataDir, this);
     const QStringList problems = m_store->load();
     m_inference = new InferenceController(m_options.engineFactory(), this);
+    m_serve = new ServeController(m_inference, this);
     m_chatController = new ChatController(m_store, m_inference, this);
     m_chat = new ChatModel(m_store, this);
 
@@ -72,7 +78,10 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
         return stored.isOk() ? *stored : QString();
     });
     layout->addWidget(m_notices);
+    m_meter = new ContextMeter(central);
+    m_planner = new ContextPlanner(m_store, m_inference, this);
     layout->addWidget(m_view, 1);
+    layout->addWidget(m_meter);
     layout->addWidget(m_composer);
     setCentralWidget(central);
 
@@ -91,11 +100,13 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
     m_inspectorController->setReferenceSetting(m_settings.reference);
 
     m_actions = std::make_unique<MainActions>(this, m_chatsDock, m_inspectorDock);
+    new FocusRing(this);  // keyboard focus visible on every control
     m_status = new StatusPanel(statusBar());
     connectActions();
     connectInference();
     connectChat();
     connectInsight();
+    connectContextMeter();
     applySettings();
 
     if (!problems.isEmpty())
@@ -113,6 +124,7 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
 }
 
 MainWindow::~MainWindow() {
+    m_serve->stop();  // before the inference thread goes: its queued requests are cancelled or abandoned
     m_chatController->stop();  // writes the answer so far as stopped
     m_inference->cancel();
 }
@@ -154,6 +166,7 @@ void MainWindow::connectActions() {
         a.presets->addAction(preset, this, [this, preset] { inspectPreset(preset); });
     }
     connect(a.inspectLoaded, &QAction::triggered, this, &MainWindow::inspectActiveModel);
+    connect(a.serve, &QAction::triggered, this, &MainWindow::setServing);
     connect(a.stop, &QAction::triggered, this, &MainWindow::stop);
     connect(a.regenerate, &QAction::triggered, this, &MainWindow::regenerate);
     connect(a.undoDelete, &QAction::triggered, this, [this] {
@@ -173,22 +186,37 @@ void MainWindow::connectInference() {
     connect(m_inference, &InferenceController::loadProgressChanged, m_status, &StatusPanel::setLoadProgress);
     connect(m_inference, &InferenceController::loadFinished, this, [this](const ModelInfo& info) {
         m_status->setLoaded(info);
-        if (!info.randomWeights) {
-            m_settings.addRecentModel(info.modelDir);
+        const bool remote = info.backend == QLatin1String("remote");
+        if (!remote) {
+            // A different local model: the served one is gone (its requests are cancelled).
+            if (m_serve->isRunning() && (!m_localModel || m_localModel->modelDir != info.modelDir)) setServing(false);
+            m_localModel = info;
+        }
+        const bool openedFolder = !remote && m_settings.usesServer();  // a local folder was opened: local from now on
+        if (openedFolder) m_settings.engine = QStringLiteral("local");
+        if (!remote && !info.randomWeights) m_settings.addRecentModel(info.modelDir);
+        if (openedFolder || (!remote && !info.randomWeights)) {
             QSettings qs;
             m_settings.save(qs);
         }
+        updateServeAction();
         inspectActiveModel();
         updateTitle();
         updateBanner();
         m_inspectorController->setContext(0, info.contextLimit);
+        m_planner->setModel(true, info.config.text.maxPositions);
         emit statusChanged();
     });
     connect(m_inference, &InferenceController::loadFailed, this, [this](const QString& message, const QString& details, bool stillLoaded) {
         m_status->setLoadFailed(details.left(200), stillLoaded);
+        if (!stillLoaded) {
+            m_localModel.reset();
+            setServing(false);
+        }
         updateTitle();
         updateBanner();
         if (!stillLoaded) inspectActiveModel();
+        if (!stillLoaded) m_planner->setModel(false, 0);
         const QString kept = stillLoaded && m_status->model()
                                  ? tr("%1 is still loaded and answers as before.").arg(m_status->model()->name)
                                  : tr("No model is loaded now.");
@@ -201,6 +229,8 @@ void MainWindow::connectInference() {
 }
 
 void MainWindow::connectChat() {
+    connect(m_inference, &InferenceController::serverUsageReported, m_status,
+            [this](quint64, const ServerUsage& usage) { m_status->setServerUsage(usage); });
     connect(m_chatsPanel, &ChatsPanel::chatSelected, this, &MainWindow::selectConversation);
     connect(m_chatsPanel, &ChatsPanel::newRequested, this, &MainWindow::newChat);
     connect(m_chatsPanel, &ChatsPanel::deleteRequested, this, &MainWindow::deleteConversation);
@@ -235,6 +265,7 @@ void MainWindow::connectChat() {
         if (m_chatController->isBusy() || row < 0 || row >= m_chat->rowCount()) return;
         const ChatMessage& m = m_chat->message(row);
         m_composer->beginEdit(row, m.text, m.images);
+        updateDraftCounts();
     });
     connect(m_chatController, &ChatController::busyChanged, m_composer, &Composer::setBusy);
     connect(m_chatController, &ChatController::busyChanged, this, [this](bool busy) {
@@ -270,6 +301,26 @@ void MainWindow::connectInsight() {
     });
     connect(m_store, &ConversationStore::messagesRemoved, this, labels);
     connect(m_chatsPanel, &ChatsPanel::chatSelected, this, labels);
+}
+
+void MainWindow::connectContextMeter() {
+    connect(m_planner, &ContextPlanner::forecastChanged, this, [this](const ContextForecast& forecast) {
+        m_meter->setForecast(forecast);  // first: the composer quotes the meter's warning
+        m_composer->setSendBlocked(forecast.blocksSend() ? m_meter->warningText() : QString());
+        // The inspector's context line says the same as the meter (the chat as it would be prompted).
+        if (forecast.state == ContextForecast::State::Ready)
+            m_inspectorController->setContext(forecast.plan.earlierTokens, forecast.plan.contextLimit);
+    });
+    connect(m_chatController, &ChatController::busyChanged, m_planner, &ContextPlanner::setBusy);
+    connect(m_meter, &ContextMeter::newChatRequested, this, &MainWindow::newChat);
+    connect(m_meter, &ContextMeter::reloadRequested, this, [this](int contextLength) {
+        const auto& model = m_status->model();
+        if (!model) return;
+        m_settings.contextLength = contextLength;
+        QSettings qs;
+        m_settings.save(qs);
+        loadModel(model->modelDir, model->randomWeights);
+    });
 }
 
 void MainWindow::newChat() {
@@ -355,6 +406,8 @@ void MainWindow::showImageInInspector(const QString& path) {
 void MainWindow::updateDraftCounts() {
     const Conversation* c = m_store->find(currentConversationId());
     m_inspectorController->setDraft(m_composer->text(), c ? c->systemPrompt : QString());
+    m_planner->setConversation(currentConversationId());
+    m_planner->setDraft(m_composer->text(), m_composer->attachments(), m_composer->editingRow());
 }
 
 void MainWindow::loadModel(const QString& dir, bool randomWeights) {
@@ -373,6 +426,72 @@ void MainWindow::loadModel(const QString& dir, bool randomWeights) {
     m_inference->loadModel(request);
 }
 
+void MainWindow::connectToServer() {
+    LoadRequest request;
+    request.remote = remoteEndpointOf(m_settings);
+    request.contextLength = m_settings.contextLength;
+    llava::Reference reference{};
+    if (llava::parseReference(m_settings.reference.toStdString(), &reference)) request.reference = reference;
+    m_status->setLoading(m_settings.remoteUrl, false);
+    m_inference->loadModel(request);
+}
+
+void MainWindow::setServing(bool on) {
+    if (!on) {
+        if (m_serve->isRunning()) {
+            m_serve->stop();
+            m_notices->dismiss(QStringLiteral("serving"));
+        }
+        updateServeAction();
+        return;
+    }
+    if (m_serve->isRunning()) return updateServeAction();
+    if (!m_localModel) {
+        notify(tr("Load a local model first: only a model loaded on this computer can be served."));
+        return updateServeAction();
+    }
+    QString error;
+    if (!m_serve->start(*m_localModel, quint16(m_settings.servePort), &error)) {
+        m_notices->show(QStringLiteral("serving"), tr("Could not serve on 127.0.0.1:%1: %2 (choose another port in Settings → Backend).")
+                                                       .arg(m_settings.servePort)
+                                                       .arg(error));
+        return updateServeAction();
+    }
+    m_notices->show(QStringLiteral("serving"),
+                    tr("Serving %1 at %2 for programs on this computer (OpenAI-compatible; see docs/serving.md). "
+                       "Requests share this window's model and wait for its answers.")
+                        .arg(m_localModel->name, m_serve->url()),
+                    tr("Stop serving"), [this] { setServing(false); });
+    updateServeAction();
+}
+
+void MainWindow::updateServeAction() {
+    QAction* serve = m_actions->serve;
+    serve->setChecked(m_serve->isRunning());
+    serve->setEnabled(m_serve->isRunning() || m_localModel.has_value());
+    serve->setText(m_serve->isRunning() ? tr("Stop &serving (%1)").arg(m_serve->url())
+                                        : tr("&Serve this model on localhost:%1").arg(m_settings.servePort));
+}
+
+void MainWindow::applyBackendChange(const AppSettings& before) {
+    const bool serverChanged = before.remoteUrl != m_settings.remoteUrl || before.remoteApiKey != m_settings.remoteApiKey ||
+                               before.remoteModel != m_settings.remoteModel || before.remoteConfig != m_settings.remoteConfig;
+    const bool remoteNow = m_status->model() && m_status->model()->backend == QLatin1String("remote");
+    if (m_settings.usesServer() && (!remoteNow || serverChanged)) return connectToServer();
+    if (!m_settings.usesServer() && remoteNow) {
+        if (m_localModel) {  // still loaded: switch back at once
+            LoadRequest request;
+            request.reuseLocal = true;
+            m_status->setLoading(m_localModel->name, false);
+            m_inference->loadModel(request);
+        } else if (!m_settings.lastModel.isEmpty() && QDir(m_settings.lastModel).exists()) {
+            loadModel(m_settings.lastModel, false);
+        } else {
+            loadModel(m_options.dataDir + QStringLiteral("/demo-model"), true);
+        }
+    }
+}
+
 void MainWindow::inspectPreset(const QString& name) { m_inspectorController->showPreset(name); }
 
 void MainWindow::inspectActiveModel() {
@@ -388,6 +507,7 @@ void MainWindow::updateTitle() {
     else if (model->randomWeights && model->name.contains(QStringLiteral("random weights")))
         setWindowTitle(tr("%1 — answers are meaningless").arg(model->name));
     else if (model->randomWeights) setWindowTitle(tr("%1 (random weights — answers are meaningless)").arg(model->name));
+    else if (model->backend == QLatin1String("remote")) setWindowTitle(tr("%1 — via server %2").arg(model->name, model->device));
     else setWindowTitle(model->name);
 }
 
@@ -407,11 +527,13 @@ void MainWindow::openModelFolder() {
 void MainWindow::showSettings() {
     SettingsDialog dialog(m_settings, this);
     if (dialog.exec() != QDialog::Accepted) return;
+    const AppSettings before = m_settings;
     m_settings = dialog.settings();
     QSettings qs;
     m_settings.save(qs);
     applyTheme(m_settings.theme);  // at once, no restart
     applySettings();
+    applyBackendChange(before);  // local model <-> server, at once, no restart
 }
 
 void MainWindow::applySettings() {
@@ -426,6 +548,7 @@ void MainWindow::applySettings() {
     m_chatController->setSampling(sampling);
     m_inspectorController->setReferenceSetting(m_settings.reference);
     updateDraftCounts();
+    updateServeAction();
 }
 
 void MainWindow::exportChat(bool markdown) {
@@ -447,6 +570,7 @@ void MainWindow::changeEvent(QEvent* event) {
 
 void MainWindow::retranslate() {
     m_actions->retranslate();
+    updateServeAction();
     m_status->retranslate();
     m_inspectorController->retranslate();
     updateTitle();

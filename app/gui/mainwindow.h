@@ -15,12 +15,15 @@ class ChatModel;
 class ChatView;
 class ChatsPanel;
 class Composer;
+class ContextMeter;
+class ContextPlanner;
 class ConversationStore;
 class InferenceController;
 class InspectorController;
 class InspectorWidget;
 class NoticeBar;
 class QDockWidget;
+class ServeController;
 class StatusPanel;
 class ViewerController;
 struct MainActions;
@@ -39,6 +42,7 @@ public:
 
     // For tests and scripts/screenshots.
     Composer* composer() const { return m_composer; }
+    ContextMeter* contextMeter() const { return m_meter; }
     InspectorWidget* inspector() const { return m_inspector; }
     ChatModel* chatModel() const { return m_chat; }
     ChatView* chatView() const { return m_view; }
@@ -55,6 +59,12 @@ public:
 
     void showImageInInspector(const QString& path);
     void loadModel(const QString& dir, bool randomWeights);
+    // Settings -> Backend -> "OpenAI-compatible server": answers come from that server from now on (the
+    // inspector keeps computing locally); the engine answering before keeps answering if it fails.
+    void connectToServer();
+    // Models -> Serve this model: the loaded local model on 127.0.0.1:<servePort> (false: stopped).
+    void setServing(bool on);
+    ServeController* serveController() const { return m_serve; }
     // The inspector shows a built-in preset's geometry (no weights, no tokenizer: text counts estimated).
     void inspectPreset(const QString& name);
     // Back to the loaded model's config and tokenizer.
@@ -86,12 +96,15 @@ private:
     void connectInference();
     void connectChat();
     void connectInsight();
+    void connectContextMeter();
     void applySettings();
     void exportChat(bool markdown);
     void retranslate();
     void updateTitle();
     void updateBanner();
     void updateDraftCounts();
+    void updateServeAction();
+    void applyBackendChange(const AppSettings& before);
     void adaptToWidth();
     QStringList importImages(const QStringList& paths);
     void notify(const QString& message, int ms = 10000);
@@ -103,6 +116,8 @@ private:
     ChatView* m_view;
     NoticeBar* m_notices;
     Composer* m_composer;
+    ContextMeter* m_meter;
+    ContextPlanner* m_planner;
     ChatsPanel* m_chatsPanel;
     InspectorWidget* m_inspector;
     QDockWidget* m_chatsDock;
@@ -112,6 +127,8 @@ private:
     InspectorController* m_inspectorController;
     StatusPanel* m_status;
     ViewerController* m_viewerController = nullptr;
+    ServeController* m_serve;
+    std::optional<ModelInfo> m_localModel;  // the local model loaded (it stays loaded while a server answers)
     std::unique_ptr<MainActions> m_actions;
     bool m_narrow = false;  // docks tabified below the width threshold
 };

@@ -22,6 +22,8 @@ StatusPanel::StatusPanel(QStatusBar* bar) : QObject(bar) {
     m_backendLabel = new QLabel(bar);
     m_memoryLabel = new QLabel(bar);
     m_speedLabel = new QLabel(bar);
+    m_usageLabel = new QLabel(bar);
+    m_usageLabel->setObjectName(QStringLiteral("serverUsage"));
     m_progress = new QProgressBar(bar);
     m_progress->setMaximumWidth(220);
     m_progress->setRange(0, 1000);
@@ -37,6 +39,7 @@ StatusPanel::StatusPanel(QStatusBar* bar) : QObject(bar) {
     bar->addPermanentWidget(m_backendLabel);
     bar->addPermanentWidget(m_memoryLabel);
     bar->addPermanentWidget(m_speedLabel);
+    bar->addPermanentWidget(m_usageLabel);
     retranslate();
 }
 
@@ -62,6 +65,7 @@ void StatusPanel::setLoaded(const ModelInfo& info) {
     m_loadingName.clear();
     m_failure.clear();
     m_stats.reset();
+    m_serverUsage.reset();
     retranslate();
 }
 
@@ -80,7 +84,22 @@ void StatusPanel::setAnswerStats(const llava::GenerationStats& stats, bool compl
 
 void StatusPanel::clearAnswerStats() {
     m_stats.reset();
+    m_serverUsage.reset();
     retranslate();
+}
+
+void StatusPanel::setServerUsage(const ServerUsage& usage) {
+    m_serverUsage = usage;
+    retranslate();
+}
+
+QString StatusPanel::serverUsageText() const {
+    if (!m_serverUsage || m_serverUsage->promptTokens <= 0) return {};
+    const ServerUsage& u = *m_serverUsage;
+    if (u.localPromptTokens < 0)
+        return tr("server: %1 prompt tokens (local: %2 image tokens, no tokenizer for the text)").arg(u.promptTokens).arg(u.localImageTokens);
+    if (u.localPromptTokens == u.promptTokens) return tr("server: %1 prompt tokens (= local count)").arg(u.promptTokens);
+    return tr("server: %1 prompt tokens ≠ local %2").arg(u.promptTokens).arg(u.localPromptTokens);
 }
 
 QString StatusPanel::modelText() const {
@@ -88,11 +107,12 @@ QString StatusPanel::modelText() const {
         return m_loadingDemo ? tr("Preparing the demo model (random weights)…") : tr("Loading %1…").arg(m_loadingName);
     QString text;
     if (m_model) {
-        text = m_model->name;
-        // The demo's own name already says "random weights": only what follows from it is added.
-        if (m_model->randomWeights)
-            text += m_model->name.contains(QStringLiteral("random weights")) ? tr(" — answers are meaningless")
-                                                                              : tr(" — random weights, answers are meaningless");
+        text = m_model->backend == QLatin1String("remote") ? tr("%1 via server %2").arg(m_model->name, m_model->device)
+                                                            : m_model->name;
+        // The demo's own name already says "random weights" (the banner and title say what follows from it);
+        // the label stays short so it is not cut at 1024 px.
+        if (m_model->randomWeights && !m_model->name.contains(QStringLiteral("random weights")))
+            text += tr(" (random weights)");
     } else {
         text = tr("No model loaded");
     }
@@ -111,12 +131,18 @@ void StatusPanel::retranslate() {
     m_cancel->setText(tr("Cancel"));
     m_cancel->setToolTip(tr("Cancel loading"));
     m_cancel->setAccessibleName(tr("Cancel loading"));
-    if (m_model) {
+    if (m_model && m_model->backend == QLatin1String("remote")) {  // answers come from a server
+        m_backendLabel->setText(tr("Server %1").arg(m_model->device));
+        m_backendLabel->setToolTip(tr("Answers come from the OpenAI-compatible server at %1; the inspector counts locally.")
+                                       .arg(m_model->device));
+        m_memoryLabel->clear();
+        m_memoryLabel->setToolTip({});
+    } else if (m_model) {
         QString backend = m_model->backend.toUpper();
         if (!m_model->device.isEmpty()) backend += QStringLiteral(" (%1)").arg(m_model->device);
         QString tip = backend;
         if (!m_model->fallbackReason.isEmpty()) {
-            backend += tr(" — fallback: %1").arg(m_backendLabel->fontMetrics().elidedText(m_model->fallbackReason, Qt::ElideRight, 120));
+            backend += tr(" — no CUDA (hover for why)");  // the reason is long; it is in the tooltip, whole
             tip += tr("\nAuto did not pick CUDA: %1").arg(m_model->fallbackReason);
         }
         m_backendLabel->setText(backend);
@@ -137,4 +163,8 @@ void StatusPanel::retranslate() {
     } else {
         m_speedLabel->clear();
     }
+    m_usageLabel->setText(serverUsageText());
+    m_usageLabel->setToolTip(m_serverUsage ? tr("Prompt tokens as the server's usage reports them, next to this app's own count "
+                                                "of the same conversation (template, tokenizer and anyres layout).")
+                                           : QString());
 }

@@ -25,6 +25,9 @@ public:
     void setLoadFailed(const QString& reason, bool stillLoaded);
     void setAnswerStats(const llava::GenerationStats& stats, bool complete);
     void clearAnswerStats();
+    // A server's usage for the last answer (remote backend), shown next to the local count.
+    void setServerUsage(const ServerUsage& usage);
+    QString serverUsageText() const;
     void retranslate();
 
     const std::optional<ModelInfo>& model() const { return m_model; }
@@ -38,6 +41,7 @@ private:
     QLabel* m_backendLabel;
     QLabel* m_memoryLabel;
     QLabel* m_speedLabel;
+    QLabel* m_usageLabel;
     QProgressBar* m_progress;
     QToolButton* m_cancel;
 
@@ -48,4 +52,5 @@ private:
     QString m_failure;                 // the last load failure, shown until the next load
     std::optional<llava::GenerationStats> m_stats;
     bool m_statsComplete = true;
+    std::optional<ServerUsage> m_serverUsage;
 };

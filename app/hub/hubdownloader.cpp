@@ -111,6 +111,18 @@ void HubDownloader::cancel() {
     }
 }
 
+// The reply that just finished (deleted later), or nullptr when the user cancelled meanwhile (cancelled()
+// is then emitted and nothing else may happen).
+QNetworkReply* HubDownloader::takeFinishedReply() {
+    QNetworkReply* reply = m_reply;
+    reply->deleteLater();
+    m_reply = nullptr;
+    if (!m_cancelled) return reply;
+    m_running = false;
+    emit cancelled();
+    return nullptr;
+}
+
 void HubDownloader::fail(const QString& error) {
     m_running = false;
     if (m_job && m_job->partial) m_job->partial->close();
@@ -127,14 +139,8 @@ void HubDownloader::requestInfo() {
 }
 
 void HubDownloader::onInfoFinished() {
-    QNetworkReply* reply = m_reply;
-    reply->deleteLater();
-    m_reply = nullptr;
-    if (m_cancelled) {
-        m_running = false;
-        emit cancelled();
-        return;
-    }
+    QNetworkReply* reply = takeFinishedReply();
+    if (!reply) return;
     const int status = httpStatus(reply);
     if (reply->error() != QNetworkReply::NoError && status < 400) {
         fail(QStringLiteral("%1: cannot reach %2: %3").arg(m_repoId, m_config.endpoint.toString(), reply->errorString()));
@@ -208,14 +214,8 @@ void HubDownloader::requestHead(const QUrl& url, int hops) {
 }
 
 void HubDownloader::onHeadFinished(int hops) {
-    QNetworkReply* reply = m_reply;
-    reply->deleteLater();
-    m_reply = nullptr;
-    if (m_cancelled) {
-        m_running = false;
-        emit cancelled();
-        return;
-    }
+    QNetworkReply* reply = takeFinishedReply();
+    if (!reply) return;
     const QString what = m_repoId + QLatin1Char('/') + m_job->file.path;
     const int status = httpStatus(reply);
     if (status >= 400) {

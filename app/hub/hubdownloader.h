@@ -87,6 +87,7 @@ private:
         bool restarted = false;   // the server ignored a Range request once
     };
 
+    QNetworkReply* takeFinishedReply();
     void requestInfo();
     void onInfoFinished();
     void nextFile();

@@ -1,5 +1,5 @@
 // Decoding of user images (files, clipboard/drag bytes) into llava::RgbImage with Qt's image plugins.
-// Matches PIL.Image.open(...).convert('RGB') as ORIG does it (spec §3.1): EXIF orientation is NOT
+// Matches PIL.Image.open(...).convert('RGB') as ORIG does it (docs/spec.md §4.1): EXIF orientation is NOT
 // applied unless asked for, alpha is dropped, palette/grayscale expanded, GIFs give their first frame.
 // Every failure is a llava::Status whose message names the file. Safe to call from any thread.
 // Files are read through llava::readCheckedFile (regular files up to 512 MiB; FIFOs and devices refused).

@@ -1,4 +1,4 @@
-// QImage <-> llava::RgbImage, with the pixel rules of PIL's Image.convert('RGB') (spec §3.1):
+// QImage <-> llava::RgbImage, with the pixel rules of PIL's Image.convert('RGB') (docs/spec.md §4.1):
 // alpha is dropped (never composited), grayscale is replicated, palettes are looked up.
 // Deliberately no decoding here (imagedecoder.h) and no resizing (core does Pillow-exact resizes).
 #pragma once

@@ -229,7 +229,7 @@ void ApiServer::submit(std::shared_ptr<ChatRequest> chat, const std::shared_ptr<
     std::snprintf(id, sizeof id, "chatcmpl-%016llx", static_cast<unsigned long long>(m_nextId++));
     auto writer = std::make_shared<CompletionWriter>(
         CompletionInfo{id, unixNow(), m_options.modelId, m_options.fingerprint, chat->stream, chat->includeUsage,
-                       chat->returnTokenIds},
+                       chat->returnTokenIds, chat->topLogprobs},
         exchange);
     const std::shared_ptr<std::atomic<bool>> cancel = exchange->cancelFlag();
     ChatJobCallbacks callbacks;
@@ -246,9 +246,13 @@ void ApiServer::submit(std::shared_ptr<ChatRequest> chat, const std::shared_ptr<
             writer->onFinished(outcome);
         }, Qt::QueuedConnection);
     };
-    const bool queued = m_queue->trySubmit([chat, cancel, callbacks](llava::Engine& engine) {
-        runChatJob(engine, *chat, cancel, callbacks);
-    });
+    const bool queued = m_queue->trySubmit(
+        [chat, cancel, callbacks](llava::Engine& engine) { runChatJob(engine, *chat, cancel, callbacks); },
+        [callbacks] {  // the app's model was unloaded while this request waited
+            ChatOutcome gone;
+            gone.status = llava::makeError(llava::ErrorCode::Cancelled, "the served model was unloaded in the app");
+            callbacks.finish(gone);
+        });
     if (!queued) {
         ++m_counters.rejectedBusy;
         const int retry = m_queue->retryAfterSeconds();

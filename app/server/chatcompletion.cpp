@@ -4,6 +4,7 @@
 #include <QByteArray>
 #include <QString>
 
+#include <cmath>
 #include <exception>
 #include <nlohmann/json.hpp>
 
@@ -79,6 +80,24 @@ std::string usageJson(const llava::GenerationStats& s) {
                  {"prompt_tokens_details", {{"cached_tokens", 0}, {"text_tokens", s.textTokens}, {"image_tokens", s.imageTokens}}}});
 }
 
+namespace {
+json tokenLogprobJson(const llava::TokenLogprob& t) {
+    auto finite = [](double v) { return std::isfinite(v) ? v : -9999.0; };
+    std::vector<int> bytes(t.token.begin(), t.token.end());
+    for (int& b : bytes) b &= 0xff;
+    return {{"token", t.token}, {"logprob", finite(t.logprob)}, {"bytes", bytes}, {"id", t.id},
+            {"raw_logprob", finite(t.rawLogprob)}};
+}
+}  // namespace
+
+std::string logprobEntryJson(const llava::TokenConfidence& confidence, int top) {
+    json entry = tokenLogprobJson(confidence.chosen);
+    entry["top_logprobs"] = json::array();
+    for (std::size_t i = 0; i < confidence.top.size() && static_cast<int>(i) < top; ++i)
+        entry["top_logprobs"].push_back(tokenLogprobJson(confidence.top[i]));
+    return dump(entry);
+}
+
 const char* finishReason(llava::StopReason reason) {
     switch (reason) {
     case llava::StopReason::Eos:
@@ -141,15 +160,20 @@ void CompletionWriter::startStream() {
 
 void CompletionWriter::onToken(const llava::TokenEvent& event) {
     if (event.id >= 0) m_tokenIds.push_back(event.id);
+    // Every generated token gets its entry, also one whose text is held back (a split character).
+    const bool withLogprobs = m_info.topLogprobs >= 0 && event.id >= 0 && event.confidence.has_value();
+    const std::string entry = withLogprobs ? logprobEntryJson(*event.confidence, m_info.topLogprobs) : std::string();
     if (!m_info.stream) {
         m_text += event.piece;
+        if (withLogprobs) m_logprobs += (m_logprobs.empty() ? "" : ",") + entry;
         return;
     }
     startStream();
     const bool withId = m_info.returnTokenIds && event.id >= 0;
-    if (event.piece.empty() && !withId) return;
+    if (event.piece.empty() && !withId && !withLogprobs) return;
     json choice = {{"index", 0}, {"delta", {{"content", event.piece}}}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
     if (withId) choice["token_ids"] = {event.id};
+    if (withLogprobs) choice["logprobs"] = {{"content", json::array({json::parse(entry)})}};
     m_exchange->writeChunk(chunk(dump(json::array({choice})), "null"));
 }
 
@@ -172,6 +196,7 @@ void CompletionWriter::onFinished(const ChatOutcome& outcome) {
                        {"logprobs", nullptr},
                        {"finish_reason", finishReason(s.stopReason)}};
         if (m_info.returnTokenIds) choice["token_ids"] = m_tokenIds;
+        if (m_info.topLogprobs >= 0) choice["logprobs"] = {{"content", json::parse("[" + m_logprobs + "]")}};
         json body = {{"id", m_info.id},
                      {"object", "chat.completion"},
                      {"created", m_info.created},

@@ -33,6 +33,7 @@ struct CompletionInfo {
     bool stream = false;
     bool includeUsage = false;
     bool returnTokenIds = false;
+    int topLogprobs = -1;     // -1: "logprobs": null; else choices[].logprobs.content with this many top_logprobs
 };
 
 class CompletionWriter {
@@ -50,8 +51,15 @@ private:
     std::shared_ptr<HttpExchange> m_exchange;
     std::string m_text;
     std::vector<std::int32_t> m_tokenIds;
+    std::string m_logprobs;  // non-streamed answer: the comma-separated entries of logprobs.content
     bool m_started = false;  // stream head and the role chunk sent
 };
+
+// One token of OpenAI's choices[].logprobs.content: {token, logprob, bytes, top_logprobs: [{token, logprob,
+// bytes}...]} (`top` alternatives), plus "id" and "raw_logprob" (the model's own log-softmax before
+// temperature/top-k/top-p) as in `chat --json --logprobs`. A log-probability of -inf (a token the sampling
+// filters removed) is written as -9999.0, OpenAI's own stand-in, so clients that expect a number parse it.
+std::string logprobEntryJson(const llava::TokenConfidence& confidence, int top);
 
 // OpenAI's usage object: prompt = text + image tokens (split in prompt_tokens_details), completion tokens.
 std::string usageJson(const llava::GenerationStats& stats);

@@ -31,35 +31,62 @@ InferenceQueue::~InferenceQueue() {
     if (m_thread.joinable()) m_thread.join();
 }
 
-void InferenceQueue::run(EngineFactory factory) {
-    auto engine = factory();
+void InferenceQueue::readFacts(llava::Engine& engine) {
+    m_config = engine.config();
+    m_reference = engine.reference();
+    m_backend = engine.backendReport();
+    m_contextLimit = engine.session().contextLimit();
+}
+
+void InferenceQueue::finishLoad(llava::Status status) {
     {
         std::lock_guard lock(m_mutex);
-        if (engine.isOk()) {
-            m_config = (*engine)->config();
-            m_reference = (*engine)->reference();
-            m_backend = (*engine)->backendReport();
-            m_contextLimit = (*engine)->session().contextLimit();
-        } else {
-            m_loadStatus = engine.status();
-        }
+        m_loadStatus = std::move(status);
         m_loaded = true;
     }
     m_loadDone.notify_all();
+}
+
+void InferenceQueue::run(EngineFactory factory) {
+    auto engine = factory();
+    if (engine.isOk()) {
+        std::lock_guard lock(m_mutex);
+        readFacts(**engine);
+    }
+    finishLoad(engine.isOk() ? llava::Status::ok() : engine.status());
     if (!engine.isOk()) return;
     llava::Engine& e = **engine;
+    serveJobs([&e](const Job& job) {
+        job(e);
+        return true;
+    });
+}
+
+std::unique_ptr<InferenceQueue> InferenceQueue::attach(Executor executor, EngineFacts facts, int capacity) {
+    std::unique_ptr<InferenceQueue> queue(new InferenceQueue(capacity));
+    queue->m_config = std::move(facts.config);
+    queue->m_reference = facts.reference;
+    queue->m_backend = std::move(facts.backend);
+    queue->m_contextLimit = facts.contextLimit;
+    queue->m_loaded = true;
+    queue->m_thread = std::thread([q = queue.get(), x = std::move(executor)] { q->serveJobs(x); });
+    return queue;
+}
+
+void InferenceQueue::serveJobs(const Executor& runJob) {
     while (true) {
-        Job job;
+        Queued next;
         {
             std::unique_lock lock(m_mutex);
             m_wake.wait(lock, [&] { return m_stopping || !m_jobs.empty(); });
             if (m_stopping) return;
-            job = std::move(m_jobs.front());
+            next = std::move(m_jobs.front());
             m_jobs.pop_front();
             m_running = true;
         }
         const auto t0 = std::chrono::steady_clock::now();
-        job(e);  // jobs report their own errors; nothing escapes (they catch at their boundary)
+        // Jobs report their own errors; nothing escapes (they catch at their boundary).
+        if (!runJob(next.job) && next.dropped) next.dropped();
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::lock_guard lock(m_mutex);
         m_running = false;
@@ -67,11 +94,11 @@ void InferenceQueue::run(EngineFactory factory) {
     }
 }
 
-bool InferenceQueue::trySubmit(Job job) {
+bool InferenceQueue::trySubmit(Job job, std::function<void()> dropped) {
     {
         std::lock_guard lock(m_mutex);
         if (m_stopping || static_cast<int>(m_jobs.size()) >= m_capacity) return false;
-        m_jobs.push_back(std::move(job));
+        m_jobs.push_back({std::move(job), std::move(dropped)});
     }
     m_wake.notify_one();
     return true;

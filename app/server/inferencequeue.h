@@ -22,15 +22,30 @@ class InferenceQueue {
 public:
     using Job = std::function<void(llava::Engine&)>;
     using EngineFactory = std::function<llava::Result<std::unique_ptr<llava::Engine>>()>;
+    // Runs a job on an engine that lives elsewhere (the GUI's inference thread) and returns once it ran;
+    // false when that engine is gone (no model loaded), the job did not run.
+    using Executor = std::function<bool(const Job&)>;
 
     // Starts the thread and loads the engine on it; returns once loading finished (or failed).
     static llava::Result<std::unique_ptr<InferenceQueue>> start(EngineFactory factory, int capacity);
+    // The engine's fixed facts, for attach(): the owner knows them from its own load.
+    struct EngineFacts {
+        llava::ModelConfig config;
+        llava::Reference reference = llava::Reference::Original;
+        llava::BackendReport backend;
+        int contextLimit = 0;
+    };
+    // Serves an engine owned by someone else (the app's "Serve this model"): jobs still wait in this
+    // bounded queue, and this thread hands them one at a time to `executor`, which runs them on the
+    // engine's own thread. No second copy of the model. Returns at once (nothing is loaded).
+    static std::unique_ptr<InferenceQueue> attach(Executor executor, EngineFacts facts, int capacity);
     ~InferenceQueue();
     InferenceQueue(const InferenceQueue&) = delete;
     InferenceQueue& operator=(const InferenceQueue&) = delete;
 
-    // false: `capacity` jobs are already waiting (the running one not counted).
-    bool trySubmit(Job job);
+    // false: `capacity` jobs are already waiting (the running one not counted). `dropped` is called (on
+    // the queue's thread) instead of the job when an attached executor's engine is gone by its turn.
+    bool trySubmit(Job job, std::function<void()> dropped = {});
 
     struct Snapshot {
         int waiting = 0;
@@ -51,11 +66,18 @@ public:
 private:
     explicit InferenceQueue(int capacity);
     void run(EngineFactory factory);
+    void readFacts(llava::Engine& engine);  // under m_mutex
+    void finishLoad(llava::Status status);
+    void serveJobs(const Executor& runJob);
 
     const int m_capacity;
     mutable std::mutex m_mutex;
     std::condition_variable m_wake;
-    std::deque<Job> m_jobs;
+    struct Queued {
+        Job job;
+        std::function<void()> dropped;
+    };
+    std::deque<Queued> m_jobs;
     bool m_running = false;
     bool m_stopping = false;
     double m_averageJobSeconds = 0;

@@ -4,6 +4,7 @@
 
 #include <QByteArray>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -371,7 +372,20 @@ ChatRequestParse parseChatRequest(std::string_view body, const RequestLimits& li
         error = invalid("tools", "tool calling is not supported by this server", "unsupported_parameter");
         return result;
     }
-    // logprobs / top_logprobs: accepted and ignored until the engine reports per-token probabilities.
+    // logprobs / top_logprobs (OpenAI: top_logprobs needs logprobs: true). The engine computes N alternatives
+    // per token (SamplingParams::logprobs); at least 1 so the chosen token's own log-probability is there.
+    bool logprobs = false;
+    if (!readBool(parsed, "logprobs", &logprobs, &error)) return result;
+    std::optional<long long> top;
+    if (!readInt(parsed, "top_logprobs", 0, 20, &top, &error)) return result;
+    if (top && !logprobs) {
+        error = invalid("top_logprobs", "needs \"logprobs\": true", "invalid_value");
+        return result;
+    }
+    if (logprobs) {
+        request.topLogprobs = static_cast<int>(top.value_or(0));
+        request.sampling.logprobs = std::max(1, request.topLogprobs);
+    }
     result.request = std::move(request);
     return result;
 }

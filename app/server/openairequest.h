@@ -66,6 +66,7 @@ struct ChatRequest {
     bool stream = false;
     bool includeUsage = false;    // stream_options.include_usage
     bool returnTokenIds = false;  // vLLM's extension: choices[].token_ids
+    int topLogprobs = -1;         // -1: no logprobs; else logprobs: true with this many alternatives (0..20)
 
     int imageCount() const;
 };

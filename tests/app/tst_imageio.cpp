@@ -1,4 +1,4 @@
-// tst_imageio: Qt decode + convert must equal PIL Image.open(f).convert('RGB') byte for byte (spec §3.1),
+// tst_imageio: Qt decode + convert must equal PIL Image.open(f).convert('RGB') byte for byte (docs/spec.md §4.1),
 // for every mode PIL converts differently (alpha dropped not composited, palettes, 16-bit gray,
 // GIF first frame, JPEG subsamplings, EXIF off by default). Expectations come from
 // tools/pil_reference.py run at test time with Debian's python3-pil; skipped when it is absent.

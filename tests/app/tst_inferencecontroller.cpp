@@ -108,7 +108,7 @@ void TstInferenceController::inspectorGeometryMatchesCore() {
     const auto strip = tokenStrip(5, *layout, 13, false);
     int total = 0;
     for (const auto& s : strip) total += s.count;
-    QCOMPARE(total, 5 + layout->imageTokens + 13);  // spec §4.6: 1920x1080 -> 1948 image tokens
+    QCOMPARE(total, 5 + layout->imageTokens + 13);  // docs/spec.md §5.5: 1920x1080 -> 1948 image tokens
     QCOMPARE(layout->imageTokens, 1948);
 }
 

@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "fixtureimage.h"
+#include "goldenfixtures.h"
 #include "llava/anyres.h"
 #include "llava/checkpoint.h"
 #include "llava/preprocess.h"
@@ -17,26 +19,12 @@
 #include "model/llavamodel.h"
 
 using namespace llava;
+using test::goldenValues;
+using test::loadFixtureRgb;
 
 namespace {
 
 const QString kRoot = QStringLiteral(LLAVA_SOURCE_DIR);
-
-template <typename T>
-std::vector<T> values(const SafetensorsFile& file, const char* name) {
-    const TensorView* v = file.find(name);
-    if (!v) return {};
-    std::vector<T> out(v->byteSize / sizeof(T));
-    std::memcpy(out.data(), v->data, v->byteSize);
-    return out;
-}
-
-RgbImage loadRgb(const QString& path) {
-    QImage image = QImage(path).convertToFormat(QImage::Format_RGB888);
-    RgbImage rgb = RgbImage::black(image.width(), image.height());
-    for (int y = 0; y < image.height(); ++y) std::memcpy(rgb.row(y), image.constScanLine(y), rgb.rowBytes());
-    return rgb;
-}
 
 }  // namespace
 
@@ -53,12 +41,12 @@ private slots:
         QVERIFY2(checkpoint.isOk(), checkpoint.status().toString().c_str());
         const ModelConfig& config = (*checkpoint)->config();
 
-        const RgbImage image = loadRgb(kRoot + "/tests/fixtures/images/landscape_640x480.png");
+        const RgbImage image = loadFixtureRgb(kRoot + "/tests/fixtures/images/landscape_640x480.png");
         auto layout = computeImageLayout(image.width, image.height, config, Reference::Transformers);
         QVERIFY(layout.isOk());
         auto pre = preprocessImage(image, *layout, config.vision);
         QVERIFY(pre.isOk());
-        const auto ids64 = values<std::int64_t>(*golden, "input_ids");
+        const auto ids64 = goldenValues<std::int64_t>(*golden, "input_ids");
         std::vector<std::int32_t> ids;
         int slot = -1;
         for (auto id : ids64) {
@@ -72,13 +60,13 @@ private slots:
         QVERIFY(merged.isOk());
 
         AttentionCapture capture;
-        for (auto p : values<std::int64_t>(*attention, "positions")) capture.positions.push_back(static_cast<int>(p));
+        for (auto p : goldenValues<std::int64_t>(*attention, "positions")) capture.positions.push_back(static_cast<int>(p));
         QCOMPARE(capture.positions.size(), std::size_t(4));
         (*model)->setAttentionCapture(&capture);
         QVERIFY((*model)->prefill(ids, {ImageSlot{slot, *merged}}, 0, {}).isOk());
         (*model)->setAttentionCapture(nullptr);
 
-        const auto ref = values<float>(*attention, "rows");  // (P, L, H, T)
+        const auto ref = goldenValues<float>(*attention, "rows");  // (P, L, H, T)
         const int L = config.text.nLayers, H = config.text.nHeads, T = static_cast<int>(ids.size());
         QCOMPARE(ref.size(), capture.positions.size() * std::size_t(L) * H * T);
         QCOMPARE(capture.rows.size(), capture.positions.size() * std::size_t(L) * H);

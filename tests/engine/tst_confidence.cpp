@@ -18,11 +18,13 @@
 #include <cstring>
 #include <limits>
 
+#include "fixtureimage.h"
 #include "llava/engine.h"
 #include "llava/safetensors.h"
 #include "llava/sampler.h"
 
 using namespace llava;
+using test::loadFixtureRgb;
 
 namespace {
 
@@ -44,13 +46,6 @@ std::vector<float> logitsLast(const QString& goldenName, int nVocabText) {
     std::vector<float> out(static_cast<std::size_t>(nVocabText));
     std::memcpy(out.data(), v->data, out.size() * sizeof(float));
     return out;
-}
-
-RgbImage loadRgb(const QString& path) {
-    QImage image = QImage(path).convertToFormat(QImage::Format_RGB888);
-    RgbImage rgb = RgbImage::black(image.width(), image.height());
-    for (int y = 0; y < image.height(); ++y) std::memcpy(rgb.row(y), image.constScanLine(y), rgb.rowBytes());
-    return rgb;
 }
 
 }  // namespace
@@ -186,7 +181,7 @@ private slots:
         sampling.logprobs = 8;
         sampling.stopStrings = {};
         std::vector<TokenEvent> events;
-        const UserMessage message{"What is in this picture?", {loadRgb(kRoot + "/" + g["image"].toString())}};
+        const UserMessage message{"What is in this picture?", {loadFixtureRgb(kRoot + "/" + g["image"].toString())}};
         auto stats = (*engine)->session().reply(message, sampling, [&](const TokenEvent& e) {
             if (e.id >= 0) events.push_back(e);
             return true;

@@ -235,7 +235,7 @@ private slots:
     }
 
     // 1000x10 -> 1x3 grid (1008x336 canvas); unpad keeps int(10 * 72/1000) = 0 of 72 rows -> only the
-    // 576 base-crop tokens, no newline (spec §4.3-4.5, hand-derived).
+    // 576 base-crop tokens, no newline (docs/spec.md §5.2-§5.4, hand-derived).
     void zeroRowImage() {
         auto layout = m_engine->planImage(1000, 10);
         QVERIFY(layout.isOk());

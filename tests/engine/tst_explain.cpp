@@ -9,21 +9,16 @@
 #include <cmath>
 #include <cstring>
 
+#include "fixtureimage.h"
 #include "llava/explain.h"
 #include "llava/safetensors.h"
 
 using namespace llava;
+using test::loadFixtureRgb;
 
 namespace {
 
 const QString kRoot = QStringLiteral(LLAVA_SOURCE_DIR);
-
-RgbImage loadRgb(const QString& path) {
-    QImage image = QImage(path).convertToFormat(QImage::Format_RGB888);
-    RgbImage rgb = RgbImage::black(image.width(), image.height());
-    for (int y = 0; y < image.height(); ++y) std::memcpy(rgb.row(y), image.constScanLine(y), rgb.rowBytes());
-    return rgb;
-}
 
 }  // namespace
 
@@ -55,7 +50,7 @@ private slots:
         ExplainOptions explain;
         explain.firstToken = 0;
         explain.lastToken = 0;
-        const UserMessage message{"What is in this picture?", {loadRgb(kRoot + "/tests/fixtures/images/landscape_640x480.png")}};
+        const UserMessage message{"What is in this picture?", {loadFixtureRgb(kRoot + "/tests/fixtures/images/landscape_640x480.png")}};
         auto result = explainAnswer(**engine, message, sampling, explain);
         QVERIFY2(result.isOk(), result.status().toString().c_str());
         QCOMPARE(result->promptLength, T);

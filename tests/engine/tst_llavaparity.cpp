@@ -9,6 +9,8 @@
 #include <cmath>
 #include <map>
 
+#include "goldencase.h"
+#include "goldenfixtures.h"
 #include "llava/anyres.h"
 #include "llava/checkpoint.h"
 #include "llava/preprocess.h"
@@ -16,27 +18,11 @@
 #include "model/llavamodel.h"
 
 using namespace llava;
+using test::goldenValues;
 
 namespace {
 
 const QString kRoot = QStringLiteral(LLAVA_SOURCE_DIR);
-
-template <typename T>
-std::vector<T> values(const SafetensorsFile& file, const char* name) {
-    const TensorView* v = file.find(name);
-    if (!v) return {};
-    std::vector<T> out(v->byteSize / sizeof(T));
-    std::memcpy(out.data(), v->data, v->byteSize);
-    return out;
-}
-
-RgbImage loadRgb(const QString& path) {
-    QImage image(path);
-    image = image.convertToFormat(QImage::Format_RGB888);
-    RgbImage rgb = RgbImage::black(image.width(), image.height());
-    for (int y = 0; y < image.height(); ++y) std::memcpy(rgb.row(y), image.constScanLine(y), rgb.rowBytes());
-    return rgb;
-}
 
 // Largest |a-b| and whether every element is within 1e-4 + 1e-3|ref|.
 std::pair<double, bool> compare(std::span<const float> got, std::span<const float> ref) {
@@ -64,71 +50,49 @@ private slots:
     }
     void pipeline() {
         QFETCH(QString, fixture);
-        auto golden = SafetensorsFile::open(fixture.toStdString());
-        QVERIFY2(golden.isOk(), golden.status().toString().c_str());
-        std::map<std::string, std::string> meta(golden->metadata().begin(), golden->metadata().end());
-        auto checkpoint = Checkpoint::open((kRoot + "/" + QString::fromStdString(meta["model_folder"])).toStdString());
-        QVERIFY2(checkpoint.isOk(), checkpoint.status().toString().c_str());
-        const ModelConfig& config = (*checkpoint)->config();
-        const Reference ref = meta["flavour"] == "hf" ? Reference::Transformers : Reference::Original;
+        auto opened = test::openGoldenCase(kRoot, fixture);
+        QVERIFY2(opened.isOk(), opened.status().toString().c_str());
+        const test::GoldenCase& c = *opened;
+        const ModelConfig& config = c.checkpoint->config();
+        QCOMPARE(c.layout.imageTokens, static_cast<int>(goldenValues<std::int64_t>(c.golden, "n_image_tokens")[0]));
 
-        const RgbImage image = loadRgb(kRoot + "/" + QString::fromStdString(meta["image"]));
-        AnyresParams params;
-        params.candidates = candidateResolutions(config, ref);
-        params.reference = ref;
-        auto layout = computeImageLayout(image.width, image.height, params);
-        QVERIFY(layout.isOk());
-        QCOMPARE(layout->imageTokens, static_cast<int>(values<std::int64_t>(*golden, "n_image_tokens")[0]));
-        auto pre = preprocessImage(image, *layout, config.vision);
-        QVERIFY(pre.isOk());
-
-        const auto ids64 = values<std::int64_t>(*golden, "input_ids");
+        const auto ids64 = goldenValues<std::int64_t>(c.golden, "input_ids");
         auto backend = createCpuBackend(2);
-        auto model = LlavaModel::create(*backend, **checkpoint, WeightPrecision::AsStored,
-                                        static_cast<int>(ids64.size()) + layout->imageTokens + 40, {});
+        auto model = LlavaModel::create(*backend, *c.checkpoint, WeightPrecision::AsStored,
+                                        static_cast<int>(ids64.size()) + c.layout.imageTokens + 40, {});
         QVERIFY2(model.isOk(), model.status().toString().c_str());
         std::map<std::string, std::vector<float>> dumps;
         (*model)->setDebugHook([&](std::string_view name, std::span<const float> data, const Shape&) {
             dumps[std::string(name)].assign(data.begin(), data.end());
         });
-        auto merged = (*model)->encodeImage(pre->pixels, *layout, {});
+        auto merged = (*model)->encodeImage(c.pre.pixels, c.layout, {});
         QVERIFY2(merged.isOk(), merged.status().toString().c_str());
         const int d = config.text.dModel;
 
-        const auto visionRef = values<float>(*golden, "vision_hidden");
+        const auto visionRef = goldenValues<float>(c.golden, "vision_hidden");
         if (!visionRef.empty()) {
             auto [err, ok] = compare(std::span(dumps["vision.selected"]).first(visionRef.size()), visionRef);
             qInfo("vision.selected max abs err %.3g", err);
             QVERIFY2(ok, "diverged at vision.selected (CLIP tower)");
-            const auto projRef = values<float>(*golden, "projector_out");
+            const auto projRef = goldenValues<float>(c.golden, "projector_out");
             auto [perr, pok] = compare(std::span(dumps["projector.out"]).first(projRef.size()), projRef);
             qInfo("projector.out max abs err %.3g", perr);
             QVERIFY2(pok, "diverged at projector.out");
         }
-        auto [merr, mok] = compare(*merged, values<float>(*golden, "image_features"));
+        auto [merr, mok] = compare(*merged, goldenValues<float>(c.golden, "image_features"));
         qInfo("image.merged max abs err %.3g", merr);
         QVERIFY2(mok, "diverged at image.merged (unpad / newline / order)");
 
         // Splice: ORIG ids hold one -200, HF ids hold imageTokenId repeated N times.
-        std::vector<std::int32_t> ids;
-        int slot = -1;
-        for (auto id : ids64) {
-            if (id == -200 || id == config.imageTokenId) {
-                if (slot < 0) slot = static_cast<int>(ids.size());
-                if (id == -200) ids.insert(ids.end(), static_cast<std::size_t>(layout->imageTokens), -1);
-                else ids.push_back(-1);
-            } else {
-                ids.push_back(static_cast<std::int32_t>(id));
-            }
-        }
+        const auto [ids, slot] = test::spliceGoldenIds(c);
         QVERIFY(slot >= 0);
         QVERIFY((*model)->prefill(ids, {ImageSlot{slot, *merged}}, 0, {}).isOk());
-        const auto logitsRef = values<float>(*golden, "logits_last");
+        const auto logitsRef = goldenValues<float>(c.golden, "logits_last");
         auto [lerr, lok] = compare(std::span((*model)->logits()).first(logitsRef.size()), logitsRef);
         qInfo("logits(last) max abs err %.3g", lerr);
         QVERIFY2(lok, "diverged at logits of the last prompt position (decoder)");
 
-        const auto greedyRef = values<std::int64_t>(*golden, "greedy_tokens");
+        const auto greedyRef = goldenValues<std::int64_t>(c.golden, "greedy_tokens");
         const int nValid = config.text.nVocabText;
         int position = static_cast<int>(ids.size());
         for (std::size_t step = 0; step < greedyRef.size(); ++step) {

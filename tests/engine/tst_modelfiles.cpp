@@ -1,7 +1,7 @@
 // Model files that do not belong together or change under a loaded model (issue 10 items 17, 18).
 //  - A tokenizer whose vocabulary is not the model's is refused at load with both sizes and both files
 //    (before: 400 pieces vs 1088 rows loaded and printed garbage; 32000 vs 1088 failed at the first
-//    prompt). The legitimate cases of spec §1.2.3 still load: llava-hf embeddings padded to 32064 /
+//    prompt). The legitimate cases of docs/spec.md §2.6 still load: llava-hf embeddings padded to 32064 /
 //    64064 above image_token_index, ORIG tables of exactly the tokenizer's size, the demo model.
 //  - A shard truncated (or rewritten) after load makes the next reply return ErrorCode::FileChanged
 //    "model file changed on disk: <file>" instead of the process dying of SIGBUS in the mapped read.
@@ -94,7 +94,7 @@ private slots:
         QVERIFY2(message.contains(expected), qPrintable(message));
     }
 
-    // spec §1.2.3: every fixture with the tokenizer of its family, and the demo model, still load.
+    // docs/spec.md §2.6: every fixture with the tokenizer of its family, and the demo model, still load.
     void matchingTokenizersLoad_data() {
         QTest::addColumn<QString>("model");
         QTest::addColumn<QString>("tokenizer");

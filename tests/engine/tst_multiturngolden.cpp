@@ -11,23 +11,17 @@
 #include <QImage>
 
 #include "enginetesthelpers.h"
+#include "fixtureimage.h"
 #include "llava/engine.h"
 
 using namespace llava;
+using test::loadFixtureRgb;
 using test::greedy;
 using test::replyRecorded;
 
 namespace {
 
 const QString kRoot = QStringLiteral(LLAVA_SOURCE_DIR);
-
-RgbImage loadRgb(const QString& path) {
-    QImage image(path);
-    image = image.convertToFormat(QImage::Format_RGB888);
-    RgbImage rgb = RgbImage::black(image.width(), image.height());
-    for (int y = 0; y < image.height(); ++y) std::memcpy(rgb.row(y), image.constScanLine(y), rgb.rowBytes());
-    return rgb;
-}
 
 std::vector<std::int32_t> ids(const QJsonValue& v) {
     std::vector<std::int32_t> out;
@@ -56,7 +50,7 @@ std::vector<GoldenTurn> readTurns(const QJsonObject& golden) {
         const QJsonObject o = t.toObject();
         GoldenTurn turn;
         turn.message.text = o["question"].toString().toStdString();
-        for (const auto& path : o["images"].toArray()) turn.message.images.push_back(loadRgb(kRoot + "/" + path.toString()));
+        for (const auto& path : o["images"].toArray()) turn.message.images.push_back(loadFixtureRgb(kRoot + "/" + path.toString()));
         turn.greedy = ids(o["greedy_tokens"]);
         turn.replyText = o["reply_text"].toString().toStdString();
         for (const auto& n : o["conversation_image_tokens"].toArray()) turn.conversationImageTokens += n.toInt();

@@ -29,52 +29,28 @@
 #include <cmath>
 #include <map>
 
+#include "goldencase.h"
+#include "goldenfixtures.h"
 #include "llava/anyres.h"
 #include "llava/checkpoint.h"
 #include "llava/preprocess.h"
 #include "llava/safetensors.h"
+#include "llava/selfcheck.h"
 #include "model/llavamodel.h"
 
 using namespace llava;
+using test::goldenValues;
 
 namespace {
 
 const QString kRoot = QStringLiteral(LLAVA_SOURCE_DIR);
 constexpr double kQuantNmse = 5e-3;
 
-template <typename T>
-std::vector<T> values(const SafetensorsFile& file, const char* name) {
-    const TensorView* v = file.find(name);
-    if (!v) return {};
-    std::vector<T> out(v->byteSize / sizeof(T));
-    std::memcpy(out.data(), v->data, v->byteSize);
-    return out;
-}
-
-RgbImage loadRgb(const QString& path) {
-    QImage image(path);
-    image = image.convertToFormat(QImage::Format_RGB888);
-    RgbImage rgb = RgbImage::black(image.width(), image.height());
-    for (int y = 0; y < image.height(); ++y) std::memcpy(rgb.row(y), image.constScanLine(y), rgb.rowBytes());
-    return rgb;
-}
-
 double maxAbs(std::span<const float> got, std::span<const float> ref) {
     double worst = got.size() == ref.size() ? 0.0 : INFINITY;
     for (std::size_t i = 0; i < ref.size() && i < got.size(); ++i)
         worst = std::max(worst, std::fabs(double(got[i]) - ref[i]));  // NaN leaves it at 0: NMSE catches NaN
     return worst;
-}
-
-double nmse(std::span<const float> got, std::span<const float> ref) {
-    if (got.size() != ref.size() || ref.empty()) return INFINITY;
-    double err = 0, norm = 0;
-    for (std::size_t i = 0; i < ref.size(); ++i) {
-        const double d = double(got[i]) - ref[i];
-        err += d * d;
-        norm += double(ref[i]) * ref[i];
-    }
-    return norm > 0 ? err / norm : err;  // NaN anywhere -> NaN, which fails every <= check
 }
 
 }  // namespace
@@ -97,52 +73,30 @@ private slots:
         QFETCH(QString, fixture);
         QFETCH(int, precision);
         const auto wp = static_cast<WeightPrecision>(precision);
-        auto golden = SafetensorsFile::open(fixture.toStdString());
-        QVERIFY2(golden.isOk(), golden.status().toString().c_str());
-        std::map<std::string, std::string> meta(golden->metadata().begin(), golden->metadata().end());
-        auto checkpoint = Checkpoint::open((kRoot + "/" + QString::fromStdString(meta["model_folder"])).toStdString());
-        QVERIFY2(checkpoint.isOk(), checkpoint.status().toString().c_str());
-        const ModelConfig& config = (*checkpoint)->config();
-        const Reference ref = meta["flavour"] == "hf" ? Reference::Transformers : Reference::Original;
+        auto opened = test::openGoldenCase(kRoot, fixture);
+        QVERIFY2(opened.isOk(), opened.status().toString().c_str());
+        const test::GoldenCase& c = *opened;
+        const ModelConfig& config = c.checkpoint->config();
 
-        const RgbImage image = loadRgb(kRoot + "/" + QString::fromStdString(meta["image"]));
-        AnyresParams params;
-        params.candidates = candidateResolutions(config, ref);
-        params.reference = ref;
-        auto layout = computeImageLayout(image.width, image.height, params);
-        QVERIFY(layout.isOk());
-        auto pre = preprocessImage(image, *layout, config.vision);
-        QVERIFY(pre.isOk());
-
-        const auto ids64 = values<std::int64_t>(*golden, "input_ids");
+        const auto ids64 = goldenValues<std::int64_t>(c.golden, "input_ids");
         auto backend = createCpuBackend(2);
-        auto model = LlavaModel::create(*backend, **checkpoint, wp,
-                                        static_cast<int>(ids64.size()) + layout->imageTokens + 40, {});
+        auto model = LlavaModel::create(*backend, *c.checkpoint, wp,
+                                        static_cast<int>(ids64.size()) + c.layout.imageTokens + 40, {});
         QVERIFY2(model.isOk(), model.status().toString().c_str());
-        auto merged = (*model)->encodeImage(pre->pixels, *layout, {});
+        auto merged = (*model)->encodeImage(c.pre.pixels, c.layout, {});
         QVERIFY2(merged.isOk(), merged.status().toString().c_str());
-        const double featuresNmse = nmse(*merged, values<float>(*golden, "image_features"));
+        const double featuresNmse = nmse(*merged, goldenValues<float>(c.golden, "image_features"));
 
-        std::vector<std::int32_t> ids;
-        int slot = -1;
-        for (auto id : ids64) {
-            if (id == -200 || id == config.imageTokenId) {
-                if (slot < 0) slot = static_cast<int>(ids.size());
-                if (id == -200) ids.insert(ids.end(), static_cast<std::size_t>(layout->imageTokens), -1);
-                else ids.push_back(-1);
-            } else {
-                ids.push_back(static_cast<std::int32_t>(id));
-            }
-        }
+        const auto [ids, slot] = test::spliceGoldenIds(c);
         QVERIFY(slot >= 0);
         const Status prefilled = (*model)->prefill(ids, {ImageSlot{slot, *merged}}, 0, {});
         QVERIFY2(prefilled.isOk(), prefilled.toString().c_str());
-        const auto logitsRef = values<float>(*golden, "logits_last");
+        const auto logitsRef = goldenValues<float>(c.golden, "logits_last");
         const double logitsNmse = nmse(std::span((*model)->logits()).first(logitsRef.size()), logitsRef);
         const double logitsMaxAbs = maxAbs(std::span((*model)->logits()).first(logitsRef.size()), logitsRef);
 
-        const auto greedyRef = values<std::int64_t>(*golden, "greedy_tokens");
-        const auto margins = values<float>(*golden, "greedy_margin");
+        const auto greedyRef = goldenValues<std::int64_t>(c.golden, "greedy_tokens");
+        const auto margins = goldenValues<float>(c.golden, "greedy_margin");
         const int nValid = config.text.nVocabText;
         int position = static_cast<int>(ids.size()), agree = 0, firstDiff = -1;
         for (std::size_t step = 0; step < greedyRef.size(); ++step) {
@@ -172,12 +126,12 @@ private slots:
         // The weights really were quantised (not silently kept as stored), the token embedding included;
         // the position embedding (only ever added) was not.
         QVERIFY2(backend->info().memory.weightBytes > 0, "no converted weights: quantisation did not happen");
-        const TensorView* posEmb = (*checkpoint)->find("vision.embeddings.position_embedding.weight");
+        const TensorView* posEmb = c.checkpoint->find("vision.embeddings.position_embedding.weight");
         QVERIFY(posEmb);
         auto plan = planWeightUpload(*posEmb, wp, "test");
         QVERIFY(plan.isOk());
         QCOMPARE(plan->target, plan->stored);
-        auto embedPlan = planWeightUpload(*(*checkpoint)->find("llm.embed_tokens.weight"), wp, "test");
+        auto embedPlan = planWeightUpload(*c.checkpoint->find("llm.embed_tokens.weight"), wp, "test");
         QVERIFY(embedPlan.isOk());
         QCOMPARE(embedPlan->target, StorageFormat::Q8PerChannel);  // d = 32 or 8: q4 falls back to q8 (see top)
     }

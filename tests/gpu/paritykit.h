@@ -15,6 +15,7 @@
 #include "backend/cpu/halfconv.h"
 #include "gpu/gpucheck.h"
 #include "llava/backend.h"
+#include "llava/selfcheck.h"
 
 namespace llava::test {
 
@@ -52,20 +53,17 @@ struct Error {
 // NaN anywhere (either side) makes both figures NaN, which fails every `<=` check.
 inline Error errorOf(const std::vector<float>& got, const std::vector<float>& ref) {
     Error e;
-    double err = 0, norm = 0;
     for (std::size_t i = 0; i < ref.size(); ++i) {
         const double d = static_cast<double>(got[i]) - ref[i];
-        err += d * d;
-        norm += static_cast<double>(ref[i]) * ref[i];
         if (!(std::fabs(d) <= e.maxAbs)) {
             e.maxAbs = std::fabs(d);
             e.worst = i;
         }
     }
-    e.nmse = norm > 0 ? err / norm : err;
+    e.nmse = llava::nmse(got, ref);  // the self-check's definition (selfcheck.h)
     return e;
 }
-inline double nmse(const std::vector<float>& got, const std::vector<float>& ref) { return errorOf(got, ref).nmse; }
+inline double nmse(const std::vector<float>& got, const std::vector<float>& ref) { return llava::nmse(got, ref); }
 
 inline std::string shapeText(const Tensor& t) { return shapeToString(t.shape); }
 

@@ -538,13 +538,13 @@ int main(int argc, char** argv) {
     Suite suite;
     const auto setup = [&]() -> std::string {
         if (gpucheck::dryRun()) {
-            suite.cuda = createCpuBackend(2);
+            suite.cuda = createCpuReferenceBackend(2);
         } else {
             auto cuda = cuda::createCudaBackend(BackendRequest{});
             if (!cuda.isOk()) return "no usable CUDA device: " + cuda.status().message();
             suite.cuda = std::move(cuda).value();
         }
-        suite.cpu = createCpuBackend(2);
+        suite.cpu = createCpuReferenceBackend(2);  // fp32 activations: the decode bounds are 1e-7
         suite.kit = std::make_unique<Parity>(*suite.cuda, *suite.cpu);
         Context::info("CUDA backend: %s", suite.cuda->info().device.c_str());
         return {};

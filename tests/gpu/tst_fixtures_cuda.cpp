@@ -19,6 +19,7 @@
 #include <map>
 
 #include "engine/enginetesthelpers.h"
+#include "engine/goldenfixtures.h"
 #include "gpu/gpucheck.h"
 #include "gpu/paritykit.h"
 #include "llava/anyres.h"
@@ -29,6 +30,7 @@
 #include "model/llavamodel.h"
 
 using namespace llava;
+using test::goldenValues;
 using gpucheck::Context;
 
 namespace {
@@ -44,15 +46,6 @@ const char* label(WeightPrecision p) {
     case WeightPrecision::Q4: return "q4";
     default: return "fp16";
     }
-}
-
-template <typename T>
-std::vector<T> values(const SafetensorsFile& file, const char* name) {
-    const TensorView* v = file.find(name);
-    if (!v) return {};
-    std::vector<T> out(v->byteSize / sizeof(T));
-    std::memcpy(out.data(), v->data, v->byteSize);
-    return out;
 }
 
 std::vector<std::filesystem::path> goldenFiles() {
@@ -85,7 +78,7 @@ struct Suite {
         const Reference reference = meta["flavour"] == "hf" ? Reference::Transformers : Reference::Original;
 
         // vision: CUDA vs CPU on a synthetic image of the fixture's size (image_sizes = (height, width)).
-        const auto size = values<std::int64_t>(*golden, "image_sizes");
+        const auto size = goldenValues<std::int64_t>(*golden, "image_sizes");
         if (!ctx.check(size.size() == 2, "golden has image_sizes")) return;
         const RgbImage image = test::patternImage(static_cast<int>(size[1]), static_cast<int>(size[0]));
         AnyresParams params;
@@ -96,7 +89,7 @@ struct Suite {
         auto pre = preprocessImage(image, *layout, config.vision);
         if (!ctx.ok(pre.status())) return;
 
-        const auto ids64 = values<std::int64_t>(*golden, "input_ids");
+        const auto ids64 = goldenValues<std::int64_t>(*golden, "input_ids");
         const int context = static_cast<int>(ids64.size()) + layout->imageTokens + 40;
         auto onCuda = LlavaModel::create(*cuda, **checkpoint, precision, context, {});
         auto onCpu = LlavaModel::create(*cpu, **checkpoint, precision, context, {});
@@ -114,7 +107,7 @@ struct Suite {
         // decoder: golden image features + ids (ORIG: one -200; HF: imageTokenId repeated) prefilled on CUDA.
         std::vector<std::int32_t> ids;
         int slot = -1;
-        const auto features = values<float>(*golden, "image_features");
+        const auto features = goldenValues<float>(*golden, "image_features");
         const std::size_t featureRows = features.size() / static_cast<std::size_t>(config.text.dModel);
         for (auto id : ids64) {
             if (id == -200 || id == config.imageTokenId) {
@@ -127,7 +120,7 @@ struct Suite {
         }
         if (!ctx.check(slot >= 0, "the prompt has an image slot")) return;
         if (!ctx.ok((*onCuda)->prefill(ids, {ImageSlot{slot, features}}, 0, {}), "prefill")) return;
-        const auto logitsRef = values<float>(*golden, "logits_last");
+        const auto logitsRef = goldenValues<float>(*golden, "logits_last");
         const auto& logits = (*onCuda)->logits();
         if (!ctx.check(logits.size() >= logitsRef.size(), "logits cover the golden vocabulary")) return;
         const std::vector<float> got(logits.begin(), logits.begin() + static_cast<std::ptrdiff_t>(logitsRef.size()));
@@ -141,8 +134,8 @@ struct Suite {
         else if (precision == WeightPrecision::F16) ctx.check(le.nmse <= 1e-4, "fp16 logits NMSE vs HF <= 1e-4");
         else ctx.check(le.nmse <= kQuantNmse, "quantised logits NMSE vs HF <= 5e-3");
 
-        const auto greedyRef = values<std::int64_t>(*golden, "greedy_tokens");
-        const auto margins = values<float>(*golden, "greedy_margin");
+        const auto greedyRef = goldenValues<std::int64_t>(*golden, "greedy_tokens");
+        const auto margins = goldenValues<float>(*golden, "greedy_margin");
         const int nValid = config.text.nVocabText;
         int position = static_cast<int>(ids.size());
         std::size_t same = 0;
@@ -172,13 +165,13 @@ int main(int argc, char** argv) {
     Suite suite;
     const auto setup = [&]() -> std::string {
         if (gpucheck::dryRun()) {
-            suite.cuda = createCpuBackend(0);
+            suite.cuda = createCpuReferenceBackend(0);
         } else {
             auto cuda = cuda::createCudaBackend(BackendRequest{});
             if (!cuda.isOk()) return "no usable CUDA device: " + cuda.status().message();
             suite.cuda = std::move(cuda).value();
         }
-        suite.cpu = createCpuBackend(0);
+        suite.cpu = createCpuReferenceBackend(0);  // fp32 activations: the decode bounds are 1e-7
         return {};
     };
     const std::vector<gpucheck::Case> cases = {

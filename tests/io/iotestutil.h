@@ -1,6 +1,6 @@
 // Helpers for io tests: raw safetensors images built from a literal header string (independent of
 // our writer), file writing, and a tiny LLaVA-NeXT checkpoint whose tensor names are spelled out
-// here per layout from spec §1.1.2 / §1.2.2 (not derived from core's name mapping).
+// here per layout from docs/spec.md §2.4 (not derived from core's name mapping).
 #pragma once
 
 #include <QtTest>

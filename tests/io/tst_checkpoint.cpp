@@ -1,5 +1,5 @@
 // Checkpoint::open on tiny checkpoints written at test time in all three layouts (names spelled in
-// iotestutil.h from spec §1.1.2 / §1.2.2): layout detection, canonical lookups returning the bytes
+// iotestutil.h from docs/spec.md §2.4): layout detection, canonical lookups returning the bytes
 // that were written, single-file and sharded folders, and problems reported by tensor name.
 #include <QtTest>
 
@@ -56,7 +56,7 @@ private slots:
         QCOMPARE(ckpt.config().text.dModel, 16);
         QCOMPARE(ckpt.config().vision.dVision, 8);
 
-        // Canonical name -> the file tensor of spec §1.2.2's table, checked through its fill byte.
+        // Canonical name -> the file tensor of docs/spec.md §2.4's table, checked through its fill byte.
         struct Pair { const char* canonical; std::string orig, legacy, resaved; };
         const Pair pairs[] = {
             {"llm.lm_head.weight", "lm_head.weight", "language_model.lm_head.weight", "lm_head.weight"},
@@ -94,7 +94,7 @@ private slots:
     }
 
     // The CLIP layer after the selected feature layer (layer 2 of 3 here) and post_layernorm are never
-    // run, so checkpoints stripped of them still open (spec §2.2; llama.cpp stores 23 of 24 blocks).
+    // run, so checkpoints stripped of them still open (docs/spec.md §3.2; llama.cpp stores 23 of 24 blocks).
     void unusedVisionTensorsAreOptional() {
         auto tensors = iotest::tinyTensors(Naming::HfLegacy);
         std::erase_if(tensors, [](const iotest::NamedShape& t) {
@@ -158,7 +158,7 @@ private slots:
     }
 
     // The weight table itself at real size (preset): 7B Mistral has 32 * 9 + 3 LLM tensors,
-    // 5 + 24 * 16 + 2 CLIP tensors, 4 projector tensors and image_newline (spec §1.1.2).
+    // 5 + 24 * 16 + 2 CLIP tensors, 4 projector tensors and image_newline (docs/spec.md §2.4).
     void tableSizeForMistralPreset() {
         auto c = loadPreset("llava-v1.6-mistral-7b");
         QVERIFY(c.isOk());

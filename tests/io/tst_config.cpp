@@ -1,5 +1,5 @@
 // Config loaders for the three layouts and the presets. Expected values are hand-copied from
-// llava-next-spec.md §1.1.1 / §1.2.1 / §6 and from the transformers class defaults (MistralConfig,
+// docs/spec.md §2.2 / §2.3 / §6.6 and from the transformers class defaults (MistralConfig,
 // LlamaConfig, CLIPVisionConfig) that llava-hf configs rely on by omitting fields.
 #include <QtTest>
 
@@ -38,7 +38,7 @@ const char* kHfVicuna = R"({
     "patch_size": 14, "projection_dim": 768, "vocab_size": 32000},
   "vision_feature_layer": -2, "vision_feature_select_strategy": "default"})";
 
-// llava-hf 34b: Yi LLM (spec §1.2.1, §1.2.3: 64000 + 3 added tokens rounded up to 64064).
+// llava-hf 34b: Yi LLM (docs/spec.md §2.3, §2.6: 64000 + 3 added tokens rounded up to 64064).
 const char* kHf34b = R"({
   "architectures": ["LlavaNextForConditionalGeneration"], "image_token_index": 64000, "model_type": "llava_next",
   "text_config": {"_name_or_path": "NousResearch/Nous-Hermes-2-Yi-34B", "architectures": ["LlamaForCausalLM"],
@@ -51,7 +51,7 @@ const char* kHf34b = R"({
     "patch_size": 14, "projection_dim": 768, "vocab_size": 32000},
   "vision_feature_layer": -2, "vision_feature_select_strategy": "default"})";
 
-// The public llava-v1.6-vicuna-7b config.json (spec §1.1.1), trimmed to the fields that matter.
+// The public llava-v1.6-vicuna-7b config.json (docs/spec.md §2.2), trimmed to the fields that matter.
 const char* kOrigVicuna = R"({
   "architectures": ["LlavaLlamaForCausalLM"], "model_type": "llava", "hidden_size": 4096,
   "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
@@ -74,7 +74,7 @@ void checkClipL336(const VisionConfig& v) {
     QCOMPARE(v.nLayers, 24);
     QCOMPARE(v.layerNormEps, 1e-5f);
     QCOMPARE(v.selectLayer, -2);
-    QCOMPARE(v.layersToRun(), 23);  // spec §2.2: layers 0..22
+    QCOMPARE(v.layersToRun(), 23);  // docs/spec.md §3.2: layers 0..22
     QVERIFY(v.dropCls);
 }
 
@@ -207,7 +207,7 @@ private slots:
         QTest::addColumn<double>("ropeTheta");
         QTest::addColumn<int>("maxPositions");
         QTest::addColumn<QString>("templateName");
-        // Values: spec §0 and §1.1.1 (mistral, vicuna-7b, 34b); vicuna-13b = Llama-2-13B shapes.
+        // Values: docs/spec.md §2.7 (mistral, vicuna-7b, 34b); vicuna-13b = Llama-2-13B shapes.
         QTest::newRow("spec: mistral-7b") << "llava-v1.6-mistral-7b" << int(LlmFamily::Mistral) << 4096 << 32 << 32
                                           << 8 << 14336 << 32000 << 1e6 << 32768 << "mistral_instruct";
         QTest::newRow("spec: vicuna-7b") << "llava-v1.6-vicuna-7b" << int(LlmFamily::Llama) << 4096 << 32 << 32 << 32
@@ -261,7 +261,7 @@ private slots:
         QVERIFY(r.status().message().find("llava-v1.6-34b") != std::string::npos);
     }
 
-    // Spec §3.2: ORIG iterates pairs as (w, h), HF as (h, w); results are (w, h) in iteration order.
+    // docs/spec.md §4.2: ORIG iterates pairs as (w, h), HF as (h, w); results are (w, h) in iteration order.
     void candidateOrder() {
         auto c = loadPreset("llava-v1.6-mistral-7b");
         QVERIFY(c.isOk());
@@ -271,7 +271,7 @@ private slots:
                  (Pairs{{672, 336}, {336, 672}, {672, 672}, {336, 1008}, {1008, 336}}));
     }
 
-    // Spec §6: conversation mode from the model name, first match wins.
+    // docs/spec.md §6.6: conversation mode from the model name, first match wins.
     void templateAutoChoice_data() {
         QTest::addColumn<QString>("name");
         QTest::addColumn<QString>("modelType");
@@ -362,7 +362,7 @@ private slots:
     }
 
     // llava-hf folders carry image_mean/image_std in preprocessor_config.json; without one the CLIP
-    // constants of spec §3.6 apply.
+    // constants of docs/spec.md §4.5 apply.
     void preprocessorConfigOverridesNormalisation() {
         QTemporaryDir dir;
         QFile f(dir.filePath("config.json"));

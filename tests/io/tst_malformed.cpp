@@ -20,7 +20,7 @@ namespace {
 
 enum class Input { Safetensors, Index, Config };
 
-// A valid original-layout config (spec §1.1.1 vicuna-7b values) that rows mutate one field of.
+// A valid original-layout config (docs/spec.md §2.2 vicuna-7b values) that rows mutate one field of.
 QJsonObject baseConfig() {
     const char* text = R"({"architectures": ["LlavaLlamaForCausalLM"], "model_type": "llava", "hidden_size": 4096,
       "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,

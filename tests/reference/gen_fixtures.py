@@ -44,7 +44,7 @@ FIX = ROOT / "tests" / "fixtures"
 
 PINPOINTS = [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]]
 # HF reads each pair as (height, width); ORIG as (width, height).  Feeding HF this list makes its
-# select_best_resolution iterate the candidates in ORIG order (spec §3.2).
+# select_best_resolution iterate the candidates in ORIG order (docs/spec.md §4.2).
 PINPOINTS_ORIG_ORDER_FOR_HF = [[w, h] for (h, w) in PINPOINTS]
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
@@ -104,8 +104,8 @@ CLIP = dict(hidden_size=32, intermediate_size=64, num_attention_heads=2, num_hid
 # ----------------------------------------------------------------------------------------------
 IMAGES = {
     "landscape_640x480": (640, 480, 11),
-    "small_300x200": (300, 200, 12),     # <= 336x336 non-square: ORIG/HF tie-break differs (spec §3.2)
-    "tall_205x656": (205, 656, 13),      # tall 1x2 grid, HF round(.,7) unpad fix differs (spec §4.6)
+    "small_300x200": (300, 200, 12),     # <= 336x336 non-square: ORIG/HF tie-break differs (docs/spec.md §4.2)
+    "tall_205x656": (205, 656, 13),      # tall 1x2 grid, HF round(.,7) unpad fix differs (docs/spec.md §5.5)
     "wide16x9_704x396": (704, 396, 14),  # 16:9 2x2 grid, HF rounding fix (rows) differs
     "wide_800x200": (800, 200, 15),      # 3x1 grid (1008x336 canvas)
 }
@@ -172,7 +172,7 @@ def make_tokenizer(v):
 
 
 def orig_tokenize(v, prompt: str):
-    """haotian-liu tokenizer_image_token (spec §5.4) with plain sentencepiece: list with -200."""
+    """haotian-liu tokenizer_image_token (docs/spec.md §7.2) with plain sentencepiece: list with -200."""
     sp = spm.SentencePieceProcessor(model_file=str(SHARED_TOK / v["tokenizer"]))
     chunks = []
     for c in prompt.split("<image>"):
@@ -199,7 +199,7 @@ def make_image_processor(pinpoints):
 
 
 def spec_normalize(u8: np.ndarray) -> np.ndarray:
-    """spec §3.6 float sequence on uint8 CHW crops."""
+    """docs/spec.md §4.5 float sequence on uint8 CHW crops."""
     a = (u8.astype(np.float64) * (1.0 / 255.0)).astype(np.float32)
     mean = np.array(CLIP_MEAN, np.float32)[None, :, None, None]
     std = np.array(CLIP_STD, np.float32)[None, :, None, None]
@@ -214,7 +214,7 @@ def preprocess(img, flavour):
     u8f = raw["pixel_values"][0]
     u8 = np.rint(u8f).astype(np.uint8)
     assert np.array_equal(u8.astype(np.float32), u8f.astype(np.float32))
-    assert np.array_equal(spec_normalize(u8), pv), "spec §3.6 normalisation differs from HF"
+    assert np.array_equal(spec_normalize(u8), pv), "docs/spec.md §4.5 normalisation differs from HF"
     return u8, pv
 
 
@@ -297,7 +297,7 @@ def hf_legacy_name(new: str) -> str:
 
 
 def orig_name(new: str) -> str:
-    """spec §1.2.2 in reverse: HF (new module names) -> liuhaotian original names."""
+    """docs/spec.md §2.4 in reverse: HF (new module names) -> liuhaotian original names."""
     if new.startswith("model.language_model."):
         return "model." + new[len("model.language_model."):]
     if new == "lm_head.weight":
@@ -314,7 +314,7 @@ def orig_name(new: str) -> str:
 
 
 def hf_converter_rename(key: str) -> str:
-    """The ordered substring replacements of convert_llava_next_weights_to_hf.py (spec §1.2.2)."""
+    """The ordered substring replacements of convert_llava_next_weights_to_hf.py (docs/spec.md §2.4)."""
     for a, b in [("model.vision_tower.", ""), ("model.mm_projector", "multi_modal_projector"),
                  ("model", "model.model"), ("vision_model.model", "vision_model"),
                  ("lm_head", "language_model.lm_head"), ("model.model", "language_model.model"),
@@ -435,7 +435,7 @@ def save_orig_folder(model, v, tok_path):
 
 
 def orig_config(v, tc):
-    """config.json of an original-layout folder (spec §1.1.1): LlavaMistralForCausalLM / llava_mistral for
+    """config.json of an original-layout folder (docs/spec.md §2.2): LlavaMistralForCausalLM / llava_mistral for
     mistral, LlavaLlamaForCausalLM / llava for vicuna and 34b (key order as in the real files)."""
     vt = v["vocab_text"]
     mistral = v["text_model_type"] == "mistral"
@@ -483,7 +483,7 @@ def orig_config(v, tc):
 # Reference runs
 # ----------------------------------------------------------------------------------------------
 class OrigUnpad:
-    """ORIG unpad rounding: plain int() instead of HF's int(round(x, 7)) (spec §4.3)."""
+    """ORIG unpad rounding: plain int() instead of HF's int(round(x, 7)) (docs/spec.md §5.2)."""
 
     def __enter__(self):
         self.saved = mln.unpad_image
@@ -609,7 +609,7 @@ def check_committed_hf_folder(folder: Path, model):
 # ----------------------------------------------------------------------------------------------
 # The llava-hf chat template of llava-v1.6-mistral-7b-hf (images of a message first, one "<image>\n"
 # each, then its text; answers " " + text + "</s> "), as published with the llava-hf processors (the
-# early "<\\s>" typo fixed, spec §5.1). Applied with transformers' apply_chat_template.
+# early "<\\s>" typo fixed, docs/spec.md §6.2). Applied with transformers' apply_chat_template.
 CHAT_TEMPLATE_MISTRAL_HF = (
     "{% for message in messages %}"
     "{% if message['role'] == 'user' %}"
@@ -634,7 +634,7 @@ N_TURN_REPLY = 8
 
 def render_orig(v, history, question, n_images):
     """ORIG conversation.py get_prompt (LLAMA_2 / TWO) with each user message "<image>\n" * k + text,
-    as cli.py builds the first one; later messages are used as given (spec §5.1, §5.3)."""
+    as cli.py builds the first one; later messages are used as given (docs/spec.md §6.2, §6.3)."""
     msgs = []
     for q, imgs, a in history:
         msgs += [("user", "<image>\n" * len(imgs) + q), ("assistant", a)]
@@ -654,7 +654,7 @@ def render_orig(v, history, question, n_images):
 def orig_tokenize_chat(v, prompt: str):
     """orig_tokenize for multi-turn prompts: ORIG tokenizes each piece with the HF tokenizer, which maps a
     literal "</s>" (the answers' separator) to EOS and encodes the text around it as fresh sentencepiece
-    strings (legacy behaviour, spec §5.1/§5.4)."""
+    strings (legacy behaviour, docs/spec.md §6.2/§7.1)."""
     sp = spm.SentencePieceProcessor(model_file=str(SHARED_TOK / v["tokenizer"]))
     out = [sp.bos_id()] if v["add_bos"] else []
     for i, chunk in enumerate(prompt.split("<image>")):
@@ -872,7 +872,7 @@ def main():
                     ids = enc["input_ids"][0].tolist()
                     assert np.array_equal(enc["pixel_values"][0], pv)
                     assert enc["image_sizes"][0].tolist() == [H, W]
-                    # collapsing the image run must give the ORIG ids (spec §5.4)
+                    # collapsing the image run must give the ORIG ids (docs/spec.md §7.2)
                     coll = []
                     for t in ids:
                         if t == v["image_token"]:
@@ -955,7 +955,7 @@ def check_reload(folder, v, ids, pv, hw, logits):
 
 
 def verify_orig_folder(ofolder, model, v):
-    """The ORIG folder maps back (HF converter renames, spec §1.2.2) onto the HF model bit-exactly."""
+    """The ORIG folder maps back (HF converter renames, docs/spec.md §2.4) onto the HF model bit-exactly."""
     sd = load_file(str(ofolder / "model.safetensors"))
     ref = {hf_legacy_name(k): t for k, t in f16_state(model).items()}
     assert len(sd) == len(ref)

@@ -9,7 +9,7 @@ Two sections:
 * "greedy": the committed tiny -hf models (reloaded with from_pretrained, fp32, eager) answer the golden
   prompt greedily for 32 steps with generate(output_logits=True, output_scores=True). Per step: the chosen id,
   its log-probability and the 8 most likely ids with theirs, as log_softmax of the raw logits over the first
-  vocab_text columns (the ORIG head has exactly that many rows; our engine samples over them, spec §1.2.3).
+  vocab_text columns (the ORIG head has exactly that many rows; our engine samples over them, docs/spec.md §2.6).
   Greedy has no warper, so output_scores == output_logits (asserted): the processed and raw distributions
   are the same. Inputs are the golden files' input_ids and crops (tests/fixtures/golden), so the prompt is
   the one the parity tests use.

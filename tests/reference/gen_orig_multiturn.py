@@ -8,7 +8,7 @@ tests/fixtures/golden/<folder>__multiturn_<scenario>__origcode.json (same format
 message with images is "<image>\\n" * k + text (cli.py's form, used for every turn that has images),
 conv.get_prompt(), tokenizer_image_token, process_images over all images so far, model.generate(images=...,
 image_sizes=...). The reply kept in the conversation is the sentencepiece decode of the generated ids (the
-text the app keeps; cli.py keeps tokenizer.decode(...).strip(), whose "</s>" quirk spec §5.1 says not to copy).
+text the app keeps; cli.py keeps tokenizer.decode(...).strip(), whose "</s>" quirk docs/spec.md §10 says is not copied).
 
 Environment (its own venv; nothing here is needed to build or test the project):
     python3 -m venv /work/venvs/orig

@@ -1,5 +1,5 @@
-// Prompt building, template selection and truncation against hand-checked values from the spec
-// (§5.4 seed prompt ids and layout [5, 2340, 13]; §6 auto-choice order).
+// Prompt building, template selection and truncation against hand-checked values from docs/spec.md
+// (§7.3 seed prompt ids and layout [5, 2340, 13]; §6.6 auto-choice order).
 #include <QtTest>
 
 #include "llava/chattemplate.h"
@@ -25,7 +25,7 @@ private slots:
     void detokenizerHoldsPartialBytes();
 };
 
-// Reference: spec §5.5 worked tokenization (ids checked with the real Mistral tokenizer).
+// Reference: docs/spec.md §7.3 worked tokenization (ids checked with the real Mistral tokenizer).
 void TstPrompt::seedPromptOrigAndHf() {
     auto tok = llavatest::loadVerified(llavatest::kMistral);
     QVERIFY2(tok.isOk(), tok.status().toString().c_str());
@@ -57,7 +57,7 @@ void TstPrompt::seedPromptOrigAndHf() {
     QCOMPARE(prompt->segments[1].begin, 5);
     QCOMPARE(prompt->segments[1].imageIndex, 0);
     QCOMPARE(prompt->segments[2].begin, 2345);
-    // Spec §5.5 sanity check: decoding with specials skipped shows two spaces after [INST].
+    // docs/spec.md §7.3 sanity check: decoding with specials skipped shows two spaces after [INST].
     Ids textOnly;
     for (int id : prompt->hfIds) {
         if (id != 32000) textOnly.push_back(id);
@@ -111,7 +111,7 @@ void TstPrompt::autoTemplateChoice_data() {
     QTest::newRow("case-insensitive") << "LLaVA-V1.6-Mistral-7B" << "mistral_instruct";
 }
 
-// Reference: spec §6 (ORIG cli.py order).
+// Reference: docs/spec.md §6.6 (ORIG cli.py order).
 void TstPrompt::autoTemplateChoice() {
     QFETCH(QString, model);
     QFETCH(QString, expected);
@@ -139,7 +139,7 @@ void TstPrompt::turnsMustAlternate() {
     QVERIFY(!renderChat("llava_v1", {{ChatRole::User, "x"}, {ChatRole::User, "y"}}).isOk());
 }
 
-// Reference: spec §5.2/§5.3/§6 (stop = sep for MPT, sep2 otherwise).
+// Reference: docs/spec.md §6.1 (stop = sep for MPT, sep2 otherwise).
 void TstPrompt::stopStrings() {
     QCOMPARE(findChatTemplate("chatml_direct")->stopStrings, std::vector<std::string>{"<|im_end|>"});
     QCOMPARE(findChatTemplate("mistral_instruct")->stopStrings, std::vector<std::string>{"</s>"});

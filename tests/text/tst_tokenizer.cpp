@@ -1,5 +1,5 @@
 // Tokenizer tests against independent references: the sha256 + known ids listed in
-// shared/assets/tokenizers/README.md and spec §5.5 (hand-checked), and golden ids written by
+// shared/assets/tokenizers/README.md and docs/spec.md §7.3 (hand-checked), and golden ids written by
 // Python sentencepiece / HF transformers (tests/text/gen_goldens.py -> golden_tokenizer.json).
 #include <QtTest>
 
@@ -60,7 +60,7 @@ void TstTokenizer::garbageBytesAreAnError() {
     QVERIFY(garbage.status().message().find("garbage.model") != std::string::npos);
 }
 
-// Reference: shared/assets/tokenizers/README.md and spec §5.5 (ids checked against the real model).
+// Reference: shared/assets/tokenizers/README.md and docs/spec.md §7.3 (ids checked against the real model).
 void TstTokenizer::knownMistralIds() {
     auto tok = llavatest::loadVerified(llavatest::kMistral);
     QVERIFY2(tok.isOk(), tok.status().toString().c_str());
@@ -81,7 +81,7 @@ void TstTokenizer::knownMistralIds() {
     QCOMPARE(tok->idToPiece(32000), std::string());
 }
 
-// Guards: sentencepiece alone turns "</s>" into "<", "/", "s", ">" pieces (spec §5.1 needs id 2).
+// Guards: sentencepiece alone turns "</s>" into "<", "/", "s", ">" pieces (docs/spec.md §6.2 needs id 2).
 void TstTokenizer::literalSpecialTokensBecomeIds() {
     auto tok = llavatest::loadVerified(llavatest::kMistral);
     QVERIFY2(tok.isOk(), tok.status().toString().c_str());
@@ -95,7 +95,7 @@ void TstTokenizer::literalSpecialTokensBecomeIds() {
 }
 
 // Reference: shared/assets/tokenizers/README.md (<|im_start|> = 6, <|im_end|> = 7) and Yi's
-// vocabulary (<|startoftext|> 1, <|endoftext|> 2, spec §5.2).
+// vocabulary (<|startoftext|> 1, <|endoftext|> 2, docs/spec.md §7.1).
 void TstTokenizer::yiChatMlIds() {
     auto tok = llavatest::loadVerified(llavatest::kYi);
     QVERIFY2(tok.isOk(), tok.status().toString().c_str());

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent reference for the anyres geometry (llava-next-spec.md §3.2-§4.5), written from the spec
+"""Independent reference for the anyres geometry (docs/spec.md §4.2-§5.4), written from the spec
 formulas in plain Python floats (= IEEE double) with Python's own int(), math.ceil, round(x, 7) and //.
 
 Usage: layout_ref.py            -> prints one line per (size, flavour) for the built-in size set:
@@ -75,7 +75,7 @@ def size_set():
         for b in (1, 2, 7, 336, 4000, 16384, 65536):
             sizes.add((a, b))
             sizes.add((b, a))
-    # Sizes near the flavours' rounding disagreement (spec §4.6) and 16:9 / 4:3 families.
+    # Sizes near the flavours' rounding disagreement (docs/spec.md §5.5) and 16:9 / 4:3 families.
     for k in range(1, 200):
         for base in ((205, 656), (205, 984), (47, 1128), (16, 9), (4, 3), (3, 2)):
             sizes.add((base[0] * k, base[1] * k))

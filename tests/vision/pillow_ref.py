@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Pillow reference for tst_preprocess: synthetic RGB images of odd sizes and contents, and what
-Pillow 9.4 + numpy make of them (spec §3.3-§3.7): Image.resize(BICUBIC), black canvas paste,
+Pillow 9.4 + numpy make of them (docs/spec.md §4.3-§4.6): Image.resize(BICUBIC), black canvas paste,
 row-major 336 tiles, the squashed 336x336 base crop, and CLIP normalisation with numpy.
 
 Usage: pillow_ref.py OUTDIR   (Debian's /usr/bin/python3 with python3-pil and python3-numpy)

@@ -1,4 +1,4 @@
-// computeImageLayout against (1) the hand-checked tables of spec §4.6, every ORIG != HF row included,
+// computeImageLayout against (1) the hand-checked tables of docs/spec.md §5.5, every ORIG != HF row included,
 // and (2) thousands of sizes (tiny, extreme aspects, up to 65536 per side) from layout_ref.py, an
 // independent Python implementation of the spec formulas run with Debian's /usr/bin/python3.
 // Guards against: tie-break order, float32 instead of double, round vs trunc, pad split, overflow.
@@ -34,7 +34,7 @@ void TestAnyres::specTable_data() {
     QTest::addColumn<int>("rowsKept");
     QTest::addColumn<int>("colsKept");
     QTest::addColumn<int>("tokens");
-    // §4.6 worked examples (ORIG arithmetic; HF identical unless noted).
+    // docs/spec.md §5.5 worked examples (ORIG arithmetic; HF identical unless noted).
     for (bool hf : {false, true}) {
         const char* f = hf ? "hf" : "orig";
         QTest::addRow("640x480 %s", f) << 640 << 480 << hf << 672 << 672 << 672 << 504 << 0 << 84 << 36 << 48 << 2340;
@@ -48,7 +48,7 @@ void TestAnyres::specTable_data() {
         QTest::addRow("radar 1024x899 %s", f) << 1024 << 899 << hf << 672 << 672 << 672 << 590 << 0 << 41 << 42 << 48 << 2634;
         QTest::addRow("1100x808 %s", f) << 1100 << 808 << hf << 672 << 672 << -1 << -1 << -1 << -1 << -1 << -1 << 2340;
     }
-    // Tie-break rows (§3.2): ORIG 1 col x 2 rows, HF 2 cols x 1 row.
+    // Tie-break rows (docs/spec.md §4.2): ORIG 1 col x 2 rows, HF 2 cols x 1 row.
     QTest::newRow("336x336 orig") << 336 << 336 << false << 336 << 672 << 336 << 336 << 0 << 168 << 24 << 24 << 1176;
     QTest::newRow("336x336 hf") << 336 << 336 << true << 672 << 336 << 336 << 336 << 168 << 0 << 24 << 24 << 1176;
     QTest::newRow("200x300 orig") << 200 << 300 << false << 336 << 672 << -1 << -1 << -1 << -1 << 36 << 24 << 1476;
@@ -57,7 +57,7 @@ void TestAnyres::specTable_data() {
     QTest::newRow("300x200 hf") << 300 << 200 << true << 672 << 336 << -1 << -1 << -1 << -1 << 24 << 36 << 1464;
     QTest::newRow("320x240 orig") << 320 << 240 << false << 336 << 672 << -1 << -1 << -1 << -1 << -1 << -1 << 1026;
     QTest::newRow("320x240 hf") << 320 << 240 << true << 672 << 336 << -1 << -1 << -1 << -1 << -1 << -1 << 1368;
-    // Rounding rows (§4.3): ORIG int() vs HF int(round(x, 7)).
+    // Rounding rows (docs/spec.md §5.2): ORIG int() vs HF int(round(x, 7)).
     QTest::newRow("205x656 orig trunc") << 205 << 656 << false << 336 << 672 << -1 << -1 << -1 << -1 << 48 << 14 << 1296;
     QTest::newRow("205x656 hf round7") << 205 << 656 << true << 336 << 672 << -1 << -1 << -1 << -1 << 48 << 16 << 1392;
     QTest::newRow("656x205 orig") << 656 << 205 << false << -1 << -1 << -1 << -1 << -1 << -1 << -1 << -1 << 1262;
@@ -133,7 +133,7 @@ void TestAnyres::matchesPythonReference() {
 }
 
 void TestAnyres::degenerateMaps() {
-    // Spec §4.3: zero-width / zero-height unpadded maps are legal, not errors.
+    // docs/spec.md §5.2: zero-width / zero-height unpadded maps are legal, not errors.
     auto tall = llava::computeImageLayout(1, 1000, visiontest::paramsFor(Reference::Original));
     QVERIFY(tall.isOk());
     QCOMPARE(tall->unpaddedCols, 0);
@@ -154,7 +154,7 @@ void TestAnyres::fromModelConfig_data() {
     QTest::addColumn<int>("h");
     QTest::addColumn<bool>("hf");
     QTest::addColumn<int>("tokens");
-    // Spec §4.6 rows where the flavours differ: the config's pinpoint order must reach the tie-break.
+    // docs/spec.md §5.5 rows where the flavours differ: the config's pinpoint order must reach the tie-break.
     QTest::newRow("300x200 orig") << 300 << 200 << false << 976;
     QTest::newRow("300x200 hf") << 300 << 200 << true << 1464;
     QTest::newRow("205x656 orig") << 205 << 656 << false << 1296;

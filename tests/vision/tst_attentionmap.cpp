@@ -1,6 +1,6 @@
 // Projection of image-position attention back to the picture (llava/attentionmap.h) on hand-built layouts:
 // a single hot token must land in the right tile and cell, for grids 1x2, 2x2 and 3x1, and where unpadding
-// removed rows or columns. Expected cells and rectangles are hand-computed from the spec §4 merge order
+// removed rows or columns. Expected cells and rectangles are hand-computed from the docs/spec.md §5 merge order
 // (576 base tokens, then each kept map row's cells and one newline). Guards against: a newline token
 // counted as a cell (every later cell shifted by one per row), rows/cols of the kept region offset wrongly,
 // tiles numbered column-major, padding not removed when mapping to image pixels.

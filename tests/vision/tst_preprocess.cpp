@@ -1,6 +1,6 @@
 // Pillow parity of the pixel pipeline: pillow_ref.py (Debian's /usr/bin/python3 + Pillow 9.4 + numpy)
 // writes synthetic images and Pillow's own resize / canvas / tiles / base crops and numpy's CLIP
-// normalisation; ours must be byte-identical (crops) and within 1e-6 (floats, spec §3.6 sequence).
+// normalisation; ours must be byte-identical (crops) and within 1e-6 (floats, docs/spec.md §4.5 sequence).
 // Guards against: coefficient drift (divide vs reciprocal, rounding), missing clamp, wrong pass order,
 // tile order, pad split, threading seams, normalisation order.
 #include <QDir>
@@ -138,7 +138,7 @@ void TestPreprocess::cropsMatchPillow() {
 }
 
 void TestPreprocess::normalisationConstants() {
-    // Spec §3.3 / §3.6: black padding and white after normalisation (values printed in the spec).
+    // docs/spec.md §4.3 / §4.5: black padding and white after normalisation (values printed in the spec).
     llava::RgbImage img = llava::RgbImage::black(2, 1);
     std::memset(img.pixel(1, 0), 255, 3);
     std::vector<float> out;

@@ -1,5 +1,5 @@
 // Helpers shared by the vision tests: the pinpoint candidates in each reference's order (spelled out
-// here from spec §3.2, not taken from the io stage) and running Debian's Python on a test script.
+// here from docs/spec.md §4.2, not taken from the io stage) and running Debian's Python on a test script.
 #pragma once
 
 #include <QByteArray>

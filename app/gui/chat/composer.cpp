@@ -147,8 +147,14 @@ void Composer::setBusy(bool busy) {
     m_busy = busy;
     m_send->setIcon(appIcon(busy ? AppIcon::Stop : AppIcon::Send));
     m_send->setText(busy ? tr("Stop") : tr("Send"));
-    m_send->setToolTip(busy ? tr("Stop generating (Esc)") : tr("Send message (Enter)"));
+    m_send->setToolTip(busy ? tr("Stop generating (Esc)") : m_blockReason.isEmpty() ? tr("Send message (Enter)") : m_blockReason);
     m_send->setAccessibleName(busy ? tr("Stop generating") : tr("Send message"));
+    m_send->setEnabled(busy || m_blockReason.isEmpty());
+}
+
+void Composer::setSendBlocked(const QString& reason) {
+    m_blockReason = reason;
+    setBusy(m_busy);
 }
 
 void Composer::addAttachments(const QStringList& paths) {
@@ -205,7 +211,7 @@ void Composer::dropEvent(QDropEvent* event) {
 
 void Composer::submit() {
     const QString t = text().trimmed();
-    if (m_busy || (t.isEmpty() && m_attachments.isEmpty())) return;
+    if (m_busy || !m_blockReason.isEmpty() || (t.isEmpty() && m_attachments.isEmpty())) return;
     const QStringList images = m_attachments;
     const int editRow = std::exchange(m_editRow, -1);
     m_editBar->hide();

@@ -49,6 +49,8 @@ public:
     void addAttachments(const QStringList& paths);
     void clearAttachments();
     void setBusy(bool busy);  // Send <-> Stop
+    // Non-empty: Send is disabled and says why (the context meter found the message cannot fit).
+    void setSendBlocked(const QString& reason);
     // Edit-and-resend: the composer holds message `row`'s text and images; Send replaces that message
     // and the ones after it (resendRequested), Cancel (or Esc) leaves the chat as it was.
     void beginEdit(int row, const QString& text, const QStringList& images);
@@ -93,4 +95,5 @@ private:
     int m_editRow = -1;
     ImageImporter m_importer;
     bool m_busy = false;
+    QString m_blockReason;
 };

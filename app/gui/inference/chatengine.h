@@ -22,6 +22,7 @@
 #include "llava/types.h"
 
 #include "chat/chattypes.h"
+#include "remoteendpoint.h"
 
 // What to load and how (the Settings dialog fills it).
 struct LoadRequest {
@@ -32,6 +33,10 @@ struct LoadRequest {
     int contextLength = 4096;
     std::optional<llava::Reference> reference;
     bool randomWeights = false;  // the built-in demo model: answers are meaningless
+    // Set: answer through this OpenAI-compatible server instead (modelDir and the local options unused).
+    std::optional<RemoteEndpoint> remote;
+    // Switch back to the local model already loaded (after a server answered), without reloading it.
+    bool reuseLocal = false;
 };
 
 // What the status bar shows after a load.
@@ -106,11 +111,25 @@ public:
     virtual llava::Result<llava::GenerationStats> reply(const GenerationRequest& request,
                                                         const llava::TokenCallback& onToken,
                                                         const llava::CancelPredicate& cancel) = 0;
+    // The context the request's conversation plus its new message would take (llava::ContextPlan), without
+    // answering: what the context meter shows before Send. Computed by the same path reply() checks with,
+    // so the numbers are the ones reply() would refuse with. May restore request.history into the session
+    // (as reply() would); errors as reply() gives them before it encodes anything.
+    virtual llava::Result<llava::ContextPlan> plan(const GenerationRequest& request) = 0;
     virtual void clear() = 0;
     // Default: Unsupported (remote and scripted engines cannot capture attention).
     virtual llava::Result<ExplainResult> explain(const ExplainRequest& request, const llava::CancelPredicate& cancel);
     virtual int contextUsed() const = 0;
     virtual int contextLimit() const = 0;
+    // The server's usage numbers of the last reply when a server answered it; nullopt for local answers.
+    virtual std::optional<ServerUsage> lastServerUsage() const { return std::nullopt; }
+    // Runs `job` on the loaded local llava::Engine (the GUI's "Serve this model": the API server's requests
+    // run on this same engine and thread, no second copy of the weights). The job may use and clear the
+    // engine's session; the next reply() restores its chat. False when no local model is loaded.
+    virtual bool runOnLocalEngine(const std::function<void(llava::Engine&)>& job) {
+        (void)job;
+        return false;
+    }
 };
 
 using ChatEngineFactory = std::function<std::unique_ptr<ChatEngine>()>;
@@ -121,3 +140,4 @@ Q_DECLARE_METATYPE(GenerationRequest)
 Q_DECLARE_METATYPE(llava::GenerationStats)
 Q_DECLARE_METATYPE(ExplainRequest)
 Q_DECLARE_METATYPE(ExplainResult)
+Q_DECLARE_METATYPE(llava::ContextPlan)

@@ -2,6 +2,7 @@
 #include "inferencecontroller.h"
 
 #include <limits>
+#include <utility>
 
 #include "inferenceworker.h"
 
@@ -14,6 +15,8 @@ void registerTypes() {
     qRegisterMetaType<TokenProbabilities>();
     qRegisterMetaType<ExplainRequest>();
     qRegisterMetaType<ExplainResult>();
+    qRegisterMetaType<llava::ContextPlan>();
+    qRegisterMetaType<ServerUsage>();
 }
 }  // namespace
 
@@ -28,6 +31,16 @@ InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QOb
     connect(this, &InferenceController::loadRequested, m_worker, &InferenceWorker::loadModel, Qt::QueuedConnection);
     connect(this, &InferenceController::generateRequested, m_worker, &InferenceWorker::generate, Qt::QueuedConnection);
     connect(this, &InferenceController::clearRequested, m_worker, &InferenceWorker::clearSession, Qt::QueuedConnection);
+    connect(this, &InferenceController::planRequested, m_worker, &InferenceWorker::planContext, Qt::QueuedConnection);
+    connect(m_worker, &InferenceWorker::contextPlanned, this,
+            [this](quint64 id, const llava::ContextPlan& plan, const QString& error) {
+                m_planRunning = false;
+                if (m_pendingPlan) {
+                    m_planRunning = true;
+                    emit planRequested(*std::exchange(m_pendingPlan, std::nullopt));
+                }
+                emit contextPlanned(id, plan, error);
+            });
 
     connect(this, &InferenceController::explainRequested, m_worker, &InferenceWorker::explain, Qt::QueuedConnection);
     connect(m_worker, &InferenceWorker::explainFinished, this, [this](const ExplainResult& r) {
@@ -42,6 +55,7 @@ InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QOb
     connect(m_worker, &InferenceWorker::generationStarted, this, &InferenceController::generationStarted);
     connect(m_worker, &InferenceWorker::tokensGenerated, this, &InferenceController::tokensGenerated);
     connect(m_worker, &InferenceWorker::tokenConfidencesGenerated, this, &InferenceController::tokenConfidencesGenerated);
+    connect(m_worker, &InferenceWorker::serverUsageReported, this, &InferenceController::serverUsageReported);
     connect(m_worker, &InferenceWorker::generationFinished, this,
             [this](quint64 id, const llava::GenerationStats& stats, int used) {
                 settle(id);
@@ -94,6 +108,13 @@ void InferenceController::cancel() {
 
 void InferenceController::clearSession() { emit clearRequested(); }
 
+QObject* InferenceController::engineThreadContext() const { return m_worker; }
+
+bool InferenceController::runOnLocalEngineHere(const std::function<void(llava::Engine&)>& job) {
+    Q_ASSERT(QThread::currentThread() == &m_thread);
+    return m_worker->runOnLocalEngine(job);
+}
+
 void InferenceController::settle(quint64 requestId) {
     if (requestId == m_activeId) {
         m_activeId = 0;
@@ -109,3 +130,14 @@ quint64 InferenceController::explain(ExplainRequest request) {
 }
 
 void InferenceController::cancelExplain() { m_latestExplain.fetch_add(1); }
+quint64 InferenceController::requestPlan(GenerationRequest request) {
+    request.id = m_nextId++;
+    const quint64 id = request.id;
+    if (m_planRunning) {
+        m_pendingPlan = std::move(request);
+    } else {
+        m_planRunning = true;
+        emit planRequested(request);
+    }
+    return id;
+}

@@ -7,6 +7,7 @@
 #include <QObject>
 #include <QThread>
 #include <atomic>
+#include <optional>
 
 #include "chatengine.h"
 
@@ -20,6 +21,13 @@ public:
 
     bool isGenerating() const { return m_activeId != 0; }
 
+    // For work that must run on the inference thread between the app's own generations ("Serve this
+    // model", ServeController): post a functor with this object as its context (QMetaObject::invokeMethod,
+    // queued), and inside it call runOnLocalEngineHere(), which runs `job` on the local llava::Engine
+    // (false: no local model loaded). Nothing posted runs after this controller is destroyed.
+    QObject* engineThreadContext() const;
+    bool runOnLocalEngineHere(const std::function<void(llava::Engine&)>& job);
+
 public slots:
     void loadModel(const LoadRequest& request);
     void cancelLoad();
@@ -30,6 +38,9 @@ public slots:
     // Latest wins: a new request supersedes (and cancels) the one before; returns its id.
     quint64 explain(ExplainRequest request);
     void cancelExplain();
+    // The context plan of a would-be request (ChatEngine::plan), answered by contextPlanned. Coalesced:
+    // while one plan runs, only the latest request waits; the ones it replaced are never computed.
+    quint64 requestPlan(GenerationRequest request);
 
 signals:
     // Controller -> worker (queued).
@@ -37,6 +48,7 @@ signals:
     void generateRequested(const GenerationRequest& request);
     void clearRequested();
     void explainRequested(const ExplainRequest& request);
+    void planRequested(const GenerationRequest& request);
 
     // -> GUI (re-emitted from the worker).
     void loadProgressChanged(quint64 done, quint64 total, const QString& stage);
@@ -46,11 +58,13 @@ signals:
     void tokensGenerated(quint64 requestId, const QString& text);
     void tokenConfidencesGenerated(quint64 requestId, const TokenProbabilities& tokens);
     void generationFinished(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
+    void serverUsageReported(quint64 requestId, const ServerUsage& usage);
     void generationStopped(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
     void generationFailed(quint64 requestId, const QString& message, const QString& details);
     void busyChanged(bool busy);
     void explainFinished(const ExplainResult& result);  // only the latest request's
     void explainFailed(quint64 requestId, const QString& message);
+    void contextPlanned(quint64 requestId, const llava::ContextPlan& plan, const QString& error);
 
 private:
     void settle(quint64 requestId);
@@ -62,4 +76,6 @@ private:
     std::atomic<quint64> m_latestExplain{0};
     quint64 m_nextId = 1;
     quint64 m_activeId = 0;   // latest request not yet settled or cancelled; 0 = idle
+    bool m_planRunning = false;
+    std::optional<GenerationRequest> m_pendingPlan;  // the latest plan request behind the running one
 };

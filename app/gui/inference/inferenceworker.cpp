@@ -79,10 +79,20 @@ void InferenceWorker::generate(const GenerationRequest& request) {
             emit generationStopped(id, *stats, m_engine->contextUsed());
         else
             emit generationFinished(id, *stats, m_engine->contextUsed());
+        if (const auto usage = m_engine->lastServerUsage()) emit serverUsageReported(id, *usage);
     } catch (const std::exception& e) {
         emit generationFailed(id, tr("Generation failed unexpectedly."), QString::fromUtf8(e.what()));
     } catch (...) {
         emit generationFailed(id, tr("Generation failed unexpectedly."), QString());
+    }
+}
+
+bool InferenceWorker::runOnLocalEngine(const std::function<void(llava::Engine&)>& job) {
+    try {
+        return m_engine->runOnLocalEngine(job);
+    } catch (const std::exception& e) {
+        qWarning("a served request failed unexpectedly: %s", e.what());  // jobs catch their own; never cross the loop
+        return true;
     }
 }
 
@@ -105,5 +115,17 @@ void InferenceWorker::explain(const ExplainRequest& request) {
         else emit explainFailed(id, QString::fromStdString(result.status().message()));
     } catch (const std::exception& e) {
         emit explainFailed(id, QString::fromUtf8(e.what()));
+    }
+}
+
+void InferenceWorker::planContext(const GenerationRequest& request) {
+    try {
+        auto plan = m_engine->plan(request);
+        if (plan.isOk()) emit contextPlanned(request.id, *plan, {});
+        else emit contextPlanned(request.id, {}, QString::fromStdString(plan.status().message()));
+    } catch (const std::exception& e) {
+        emit contextPlanned(request.id, {}, QString::fromUtf8(e.what()));
+    } catch (...) {
+        emit contextPlanned(request.id, {}, tr("counting the context failed unexpectedly"));
     }
 }

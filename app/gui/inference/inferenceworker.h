@@ -28,6 +28,12 @@ public slots:
     void generate(const GenerationRequest& request);
     void clearSession();
     void explain(const ExplainRequest& request);
+    void planContext(const GenerationRequest& request);
+
+public:
+    // Runs `job` on the local engine; on this (the inference) thread only, see
+    // InferenceController::runOnLocalEngineHere. False when no local model is loaded.
+    bool runOnLocalEngine(const std::function<void(llava::Engine&)>& job);
 
 signals:
     void loadProgressChanged(quint64 done, quint64 total, const QString& stage);
@@ -39,10 +45,14 @@ signals:
     // Emitted just before the tokensGenerated that carries their text (only when sampling.logprobs > 0).
     void tokenConfidencesGenerated(quint64 requestId, const TokenProbabilities& tokens);
     void generationFinished(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
+    // After generationFinished/Stopped of an answer a server gave: its usage next to the local counts.
+    void serverUsageReported(quint64 requestId, const ServerUsage& usage);
     void generationStopped(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
     void generationFailed(quint64 requestId, const QString& message, const QString& details);
     void explainFinished(const ExplainResult& result);
     void explainFailed(quint64 requestId, const QString& message);  // not for superseded requests
+    // error empty: plan is valid.
+    void contextPlanned(quint64 requestId, const llava::ContextPlan& plan, const QString& error);
 
 private:
     std::unique_ptr<ChatEngine> m_engine;

@@ -157,18 +157,7 @@ llava::Result<llava::GenerationStats> LlavaChatEngine::reply(const GenerationReq
                                                              const llava::CancelPredicate& cancel) {
     if (!m_engine) return llava::makeError(llava::ErrorCode::InvalidArgument, "no model loaded");
     llava::ChatSession& session = m_engine->session();
-    const QByteArray history = fingerprint(request.conversationId, request.history);
-    if (history != m_sessionFingerprint) {
-        // Another chat (or another version of this one) is in the session: give it this chat's messages.
-        // Lazy in core: the images are encoded and everything is prefilled by the reply below.
-        session.clear();
-        m_sessionFingerprint.clear();
-        LLAVA_ASSIGN_OR_RETURN(std::vector<llava::ChatExchange> exchanges, toExchanges(request.history));
-        LLAVA_TRY(session.restore(exchanges));
-        m_sessionFingerprint = history;
-    }
-    // Same prompt for a continued chat is a no-op; a changed one re-renders (core re-prefills the diff).
-    session.setSystemPrompt(request.systemPrompt.toStdString());
+    LLAVA_TRY(syncSession(request));
     llava::UserMessage message;
     message.text = request.text.toStdString();
     LLAVA_TRY(decodeImages(request.imagePaths, &message.images));
@@ -197,6 +186,49 @@ llava::Result<llava::GenerationStats> LlavaChatEngine::reply(const GenerationReq
     now << user << reply;
     m_sessionFingerprint = fingerprint(request.conversationId, now);
     return stats;
+}
+
+llava::Status LlavaChatEngine::syncSession(const GenerationRequest& request) {
+    llava::ChatSession& session = m_engine->session();
+    const QByteArray history = fingerprint(request.conversationId, request.history);
+    if (history != m_sessionFingerprint) {
+        // Another chat (or another version of this one) is in the session: give it this chat's messages.
+        // Lazy in core: the images are encoded and everything is prefilled by the next reply.
+        session.clear();
+        m_sessionFingerprint.clear();
+        LLAVA_ASSIGN_OR_RETURN(std::vector<llava::ChatExchange> exchanges, toExchanges(request.history));
+        LLAVA_TRY(session.restore(exchanges));
+        m_sessionFingerprint = history;
+    }
+    // Same prompt for a continued chat is a no-op; a changed one re-renders (core re-prefills the diff).
+    session.setSystemPrompt(request.systemPrompt.toStdString());
+    return llava::Status::ok();
+}
+
+llava::Status LlavaChatEngine::draftImages(const QStringList& paths, std::vector<llava::RgbImage>* out) {
+    QHash<QString, llava::RgbImage> kept;
+    for (const QString& path : paths) {
+        auto cached = m_draftImages.constFind(path);
+        if (cached != m_draftImages.constEnd()) {
+            kept.insert(path, *cached);
+        } else {
+            std::vector<llava::RgbImage> decoded;
+            LLAVA_TRY(decodeImages({path}, &decoded));
+            kept.insert(path, std::move(decoded.front()));
+        }
+        out->push_back(kept.value(path));
+    }
+    m_draftImages = std::move(kept);  // only the attached ones stay in memory
+    return llava::Status::ok();
+}
+
+llava::Result<llava::ContextPlan> LlavaChatEngine::plan(const GenerationRequest& request) {
+    if (!m_engine) return llava::makeError(llava::ErrorCode::InvalidArgument, "no model loaded");
+    LLAVA_TRY(syncSession(request));
+    llava::UserMessage message;
+    message.text = request.text.toStdString();
+    LLAVA_TRY(draftImages(request.imagePaths, &message.images));
+    return m_engine->session().plan(message);
 }
 
 void LlavaChatEngine::clear() {
@@ -241,4 +273,12 @@ llava::Result<ExplainResult> LlavaChatEngine::explain(const ExplainRequest& requ
     out.massTextAfter = e.massTextAfter;
     out.massAnswer = e.massAnswer;
     return out;
+}
+
+bool LlavaChatEngine::runOnLocalEngine(const std::function<void(llava::Engine&)>& job) {
+    if (!m_engine) return false;
+    m_sessionFingerprint.clear();  // the job may replace the session's conversation: the next reply restores
+    job(*m_engine);
+    m_sessionFingerprint.clear();
+    return true;
 }

@@ -5,6 +5,8 @@
 // Inference thread only, like every ChatEngine.
 #pragma once
 
+#include <QHash>
+
 #include "chatengine.h"
 
 class LlavaChatEngine : public ChatEngine {
@@ -16,19 +18,27 @@ public:
     bool isLoaded() const override { return m_engine != nullptr; }
     llava::Result<llava::GenerationStats> reply(const GenerationRequest& request, const llava::TokenCallback& onToken,
                                                 const llava::CancelPredicate& cancel) override;
+    llava::Result<llava::ContextPlan> plan(const GenerationRequest& request) override;
     void clear() override;
     llava::Result<ExplainResult> explain(const ExplainRequest& request, const llava::CancelPredicate& cancel) override;
     int contextUsed() const override;
     int contextLimit() const override;
+    bool runOnLocalEngine(const std::function<void(llava::Engine&)>& job) override;
 
 private:
     llava::Result<ModelInfo> loadEngine(const LoadRequest& request, const Progress& progress);
+    // Makes the session hold exactly request.history (restoring it when another chat or version is
+    // there) with the chat's system prompt.
+    llava::Status syncSession(const GenerationRequest& request);
+    // The draft's images for plan(): decoded once per path while they stay attached.
+    llava::Status draftImages(const QStringList& paths, std::vector<llava::RgbImage>* out);
 
     llava::BackendRegistry m_registry;
     std::unique_ptr<llava::Engine> m_engine;
     std::optional<LoadRequest> m_loaded;  // what m_engine was loaded from
     // Fingerprint of the conversation id + messages the session holds (continue vs restore).
     QByteArray m_sessionFingerprint;
+    QHash<QString, llava::RgbImage> m_draftImages;  // path -> pixels of the images plan() last saw
 };
 
 // Writes the demo model into dir unless a complete one is already there; progress as for load.

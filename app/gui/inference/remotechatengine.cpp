@@ -18,7 +18,12 @@
 
 #include <algorithm>
 
+#include <QDir>
+#include <QFileInfo>
+
 #include "llava/anyres.h"
+#include "llava/chattemplate.h"
+#include "llava/prompt.h"
 
 namespace {
 
@@ -116,6 +121,46 @@ llava::StopReason stopReasonOf(const QString& finish) {
     return llava::StopReason::Eos;
 }
 
+// The prompt the local engine would build for these turns (template, tokenizer, anyres counts): what a
+// server serving the same checkpoint should report as usage.prompt_tokens. -1 when it cannot be built.
+int localPromptTokens(const llava::Tokenizer& tokenizer, const llava::ModelConfig& config, llava::Reference reference,
+                      const std::vector<llava::ChatTurn>& turns, const std::string& systemPrompt,
+                      const std::vector<int>& imageTokenCounts) {
+    std::string name = config.templateName;
+    if (name.empty()) {
+        auto chosen = llava::autoChatTemplateName(config.name);
+        if (!chosen.isOk()) return -1;
+        name = *chosen;
+    }
+    llava::RenderOptions render;
+    render.flavour = reference == llava::Reference::Original ? llava::TemplateFlavour::Original : llava::TemplateFlavour::Transformers;
+    render.nImages = 0;
+    render.systemPrompt = systemPrompt;
+    auto chat = llava::renderChatChunks(name, turns, render);
+    if (!chat.isOk()) return -1;
+    llava::PromptOptions options;
+    options.addBos = tokenizer.defaultAddBos();
+    options.imageTokenId = config.imageTokenId >= 0 ? config.imageTokenId : tokenizer.vocabSize();
+    auto prompt = llava::buildPrompt(tokenizer, *chat, imageTokenCounts, options);
+    return prompt.isOk() ? prompt->totalLength() : -1;
+}
+
+// tokenizer.model (+ tokenizer_config.json beside it) for local counts: the chosen file, else the one
+// beside config.json. A chosen file that cannot be read is an error; none beside the config is not.
+llava::Result<std::shared_ptr<const llava::Tokenizer>> loadLocalTokenizer(const RemoteEndpoint& endpoint) {
+    QString path = endpoint.tokenizerPath;
+    if (path.isEmpty() && !endpoint.configPath.isEmpty()) {
+        const QString beside = QFileInfo(endpoint.configPath).dir().filePath(QStringLiteral("tokenizer.model"));
+        if (!QFileInfo::exists(beside)) return std::shared_ptr<const llava::Tokenizer>();
+        path = beside;
+    }
+    if (path.isEmpty()) return std::shared_ptr<const llava::Tokenizer>();
+    const std::filesystem::path file(QFileInfo(path).absoluteFilePath().toStdString());
+    LLAVA_ASSIGN_OR_RETURN(llava::Tokenizer tokenizer, llava::Tokenizer::loadFile(file));
+    LLAVA_TRY(tokenizer.applyTokenizerConfig(file.parent_path()));
+    return std::shared_ptr<const llava::Tokenizer>(std::make_shared<llava::Tokenizer>(std::move(tokenizer)));
+}
+
 }  // namespace
 
 RemoteChatEngine::RemoteChatEngine(RemoteEndpoint endpoint) : m_endpoint(std::move(endpoint)) {}
@@ -160,6 +205,7 @@ llava::Result<ModelInfo> RemoteChatEngine::load(const LoadRequest& request, cons
                                         .toStdString());
         LLAVA_ASSIGN_OR_RETURN(m_config, llava::loadPreset(best));
     }
+    LLAVA_ASSIGN_OR_RETURN(m_tokenizer, loadLocalTokenizer(m_endpoint));
     m_reference = request.reference.value_or(m_config.defaultReference);
     const int served = chosen.value("context_length").toInt(chosen.value("max_model_len").toInt(0));
     m_contextLimit = served > 0 ? served : std::min(m_config.text.maxPositions, request.contextLength);
@@ -189,6 +235,9 @@ llava::Result<llava::GenerationStats> RemoteChatEngine::reply(const GenerationRe
     QJsonArray messages;
     if (!request.systemPrompt.isEmpty()) messages.append(QJsonObject{{"role", "system"}, {"content", request.systemPrompt}});
     int localImageTokens = 0;
+    std::vector<int> imageCounts;        // per image of the conversation, oldest first
+    std::vector<llava::ChatTurn> turns;  // the conversation as the local template renders it
+    bool countable = true;               // every image had a local layout
     // Every message as stored (an unanswered user turn stays a user message of its own); images as data URLs.
     auto imageUrls = [&](const QStringList& paths, QStringList* urls) {
         for (const QString& path : paths) {
@@ -196,23 +245,33 @@ llava::Result<llava::GenerationStats> RemoteChatEngine::reply(const GenerationRe
             *urls << dataUrlOfFile(path, &error);
             if (!error.isOk()) return error;
             const QSize size = QImageReader(path).size();
-            if (auto layout = llava::computeImageLayout(size.width(), size.height(), m_config, m_reference))
+            if (auto layout = llava::computeImageLayout(size.width(), size.height(), m_config, m_reference)) {
                 localImageTokens += layout->imageTokens;
+                imageCounts.push_back(layout->imageTokens);
+            } else {
+                countable = false;
+            }
         }
         return llava::Status::ok();
     };
     for (const ChatMessage& m : request.history) {
         if (m.role == MessageRole::Assistant) {
             messages.append(QJsonObject{{"role", "assistant"}, {"content", m.text}});
+            turns.push_back({llava::ChatRole::Assistant, m.text.toStdString(), 0});
             continue;
         }
+        if (!turns.empty() && turns.back().role == llava::ChatRole::User)  // an unanswered turn: empty answer
+            turns.push_back({llava::ChatRole::Assistant, std::string(), 0});
         QStringList urls;
         LLAVA_TRY(imageUrls(m.images, &urls));
         messages.append(userMessage(m.text, urls));
+        turns.push_back({llava::ChatRole::User, m.text.toStdString(), int(m.images.size())});
     }
+    if (!turns.empty() && turns.back().role == llava::ChatRole::User) turns.push_back({llava::ChatRole::Assistant, std::string(), 0});
     QStringList urls;
     LLAVA_TRY(imageUrls(request.imagePaths, &urls));
     messages.append(userMessage(request.text, urls));
+    turns.push_back({llava::ChatRole::User, request.text.toStdString(), int(request.imagePaths.size())});
     const llava::SamplingParams& s = request.sampling;
     QJsonObject body{{"model", m_model},
                      {"messages", messages},
@@ -307,6 +366,14 @@ llava::Result<llava::GenerationStats> RemoteChatEngine::reply(const GenerationRe
     stats.decodeTokPerS = stats.generatedTokens > 1 && seconds > 0 ? stats.generatedTokens / seconds : 0;
     m_lastPromptTokens = promptTokens;
     m_lastLocalImageTokens = localImageTokens;
+    ServerUsage usage;
+    usage.promptTokens = promptTokens;
+    usage.completionTokens = stats.generatedTokens;
+    usage.localImageTokens = localImageTokens;
+    if (m_tokenizer && countable)
+        usage.localPromptTokens = localPromptTokens(*m_tokenizer, m_config, m_reference, turns,
+                                                    request.systemPrompt.toStdString(), imageCounts);
+    m_lastUsage = usage;
     m_contextUsed = promptTokens + stats.generatedTokens;
     return stats;
 }
@@ -315,4 +382,5 @@ void RemoteChatEngine::clear() {
     m_contextUsed = 0;
     m_lastPromptTokens = 0;
     m_lastLocalImageTokens = 0;
+    m_lastUsage.reset();
 }

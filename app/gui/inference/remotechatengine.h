@@ -10,16 +10,12 @@
 #pragma once
 
 #include <QString>
+#include <memory>
+
+#include "llava/tokenizer.h"
 
 #include "chatengine.h"
-
-struct RemoteEndpoint {
-    QString url;         // "http://127.0.0.1:8080" or ".../v1"
-    QString apiKey;      // sent as "Authorization: Bearer KEY" when not empty
-    QString modelName;   // empty: the first model the server lists
-    QString configPath;  // the model's config.json for the inspector; empty: match a built-in preset
-    int timeoutMs = 600000;
-};
+#include "remoteendpoint.h"
 
 class RemoteChatEngine : public ChatEngine {
 public:
@@ -33,6 +29,10 @@ public:
     // no chat state); the images of earlier turns are read from HistoryTurn::imagePaths.
     llava::Result<llava::GenerationStats> reply(const GenerationRequest& request, const llava::TokenCallback& onToken,
                                                 const llava::CancelPredicate& cancel) override;
+    // The server tokenises the prompt: there is no local plan to show before Send.
+    llava::Result<llava::ContextPlan> plan(const GenerationRequest&) override {
+        return llava::makeError(llava::ErrorCode::Unsupported, "the server counts the prompt when it answers");
+    }
     void clear() override;
     int contextUsed() const override { return m_contextUsed; }
     int contextLimit() const override { return m_contextLimit; }
@@ -41,6 +41,9 @@ public:
     // the same prompt's image tokens: the app shows both when they differ.
     int lastPromptTokens() const { return m_lastPromptTokens; }
     int lastLocalImageTokens() const { return m_lastLocalImageTokens; }
+    std::optional<ServerUsage> lastServerUsage() const override { return m_lastUsage; }
+    // True when load() found a tokenizer, so lastServerUsage()->localPromptTokens is a real count.
+    bool hasLocalTokenizer() const { return m_tokenizer != nullptr; }
 
 private:
     RemoteEndpoint m_endpoint;
@@ -52,4 +55,6 @@ private:
     int m_contextUsed = 0;
     int m_lastPromptTokens = 0;
     int m_lastLocalImageTokens = 0;
+    std::optional<ServerUsage> m_lastUsage;
+    std::shared_ptr<const llava::Tokenizer> m_tokenizer;  // null: no local text counts
 };

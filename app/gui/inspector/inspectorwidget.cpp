@@ -130,7 +130,7 @@ void InspectorWidget::renderCaches() {
         if (!l || m_preview.isNull()) return QImage();
         const double s = double(kCanvasRenderSide) / std::max(l->canvasWidth, l->canvasHeight);
         QImage canvas(int(l->canvasWidth * s + 0.5), int(l->canvasHeight * s + 0.5), QImage::Format_RGB32);
-        canvas.fill(Qt::black);  // padding is black before normalisation (spec §3.3)
+        canvas.fill(Qt::black);  // padding is black before normalisation (docs/spec.md §4.3)
         QPainter p(&canvas);
         p.setRenderHint(QPainter::SmoothPixmapTransform);
         p.drawImage(QRectF(l->padLeft * s, l->padTop * s, l->resizedWidth * s, l->resizedHeight * s), m_preview);

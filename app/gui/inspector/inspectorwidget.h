@@ -2,7 +2,7 @@
 // Draws the image on its chosen canvas with the letterbox padding, the 336-px tiles numbered in
 // row-major crop order, the feature rows/cols removed by unpadding, the base thumbnail, the crops CLIP
 // sees, and the token-layout strip text | base | grid + newlines | text with positions and context use.
-// When ORIG and HF disagree (spec §3.2 tie-break, §4.3 rounding) both panels are drawn side by side.
+// When ORIG and HF disagree (docs/spec.md §4.2 tie-break, §5.2 rounding) both panels are drawn side by side.
 // Everything is computed from sizes first, so the grid shows before the pixels are decoded.
 #pragma once
 

@@ -1,9 +1,26 @@
 #include "appsettings.h"
 
+#include <QFile>
+#include <QFileInfo>
+
 #include <algorithm>
+
+namespace {
+constexpr qint64 kMaxKeyBytes = 4096;  // a hand-edited or foreign file is not read whole
+}  // namespace
+
+QString AppSettings::apiKeyPath(const QSettings& settings) { return settings.fileName() + QStringLiteral(".apikey"); }
 
 AppSettings AppSettings::load(QSettings& s) {
     AppSettings a;
+    a.engine = s.value(QStringLiteral("engine/kind"), a.engine).toString() == QLatin1String("remote") ? QStringLiteral("remote")
+                                                                                                   : QStringLiteral("local");
+    a.remoteUrl = s.value(QStringLiteral("engine/remoteUrl"), a.remoteUrl).toString();
+    a.remoteModel = s.value(QStringLiteral("engine/remoteModel"), a.remoteModel).toString();
+    a.remoteConfig = s.value(QStringLiteral("engine/remoteConfig"), a.remoteConfig).toString();
+    a.servePort = std::clamp(s.value(QStringLiteral("engine/servePort"), a.servePort).toInt(), 1, 65535);
+    QFile key(apiKeyPath(s));
+    if (key.open(QIODevice::ReadOnly)) a.remoteApiKey = QString::fromUtf8(key.read(kMaxKeyBytes)).trimmed();
     a.backend = s.value(QStringLiteral("inference/backend"), a.backend).toString();
     a.threads = std::clamp(s.value(QStringLiteral("inference/threads"), a.threads).toInt(), 0, 1024);
     a.precision = s.value(QStringLiteral("inference/precision"), a.precision).toString();
@@ -24,6 +41,22 @@ AppSettings AppSettings::load(QSettings& s) {
 }
 
 void AppSettings::save(QSettings& s) const {
+    s.setValue(QStringLiteral("engine/kind"), engine);
+    s.setValue(QStringLiteral("engine/remoteUrl"), remoteUrl);
+    s.setValue(QStringLiteral("engine/remoteModel"), remoteModel);
+    s.setValue(QStringLiteral("engine/remoteConfig"), remoteConfig);
+    s.setValue(QStringLiteral("engine/servePort"), servePort);
+    const QString keyPath = apiKeyPath(s);
+    if (remoteApiKey.isEmpty()) {
+        QFile::remove(keyPath);
+    } else {
+        // Created empty with user-only permissions first, then written: the key is never world-readable.
+        QFile key(keyPath);
+        if (key.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
+            key.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+            key.write(remoteApiKey.toUtf8());
+        }
+    }
     s.setValue(QStringLiteral("inference/backend"), backend);
     s.setValue(QStringLiteral("inference/threads"), threads);
     s.setValue(QStringLiteral("inference/precision"), precision);

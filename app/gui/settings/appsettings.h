@@ -7,6 +7,14 @@
 #include <QStringList>
 
 struct AppSettings {
+    QString engine = QStringLiteral("local");        // local | remote (an OpenAI-compatible server answers)
+    QString remoteUrl = QStringLiteral("http://127.0.0.1:8080/v1");
+    QString remoteModel;                             // empty: the first model the server lists
+    QString remoteConfig;                            // config.json for the inspector; empty: a preset by model name
+    // Not in the settings file: kept in its own file beside it, readable by the user only (0600), so
+    // sharing or backing up the settings does not leak it. Empty = no key.
+    QString remoteApiKey;
+    int servePort = 8080;                            // Models -> Serve this model (127.0.0.1 only)
     QString backend = QStringLiteral("auto");        // auto | cpu | cuda
     int threads = 0;                                 // 0 = all cores
     QString precision = QStringLiteral("as-stored"); // as-stored | f16 | q8 | q4
@@ -26,5 +34,8 @@ struct AppSettings {
 
     static AppSettings load(QSettings& settings);
     void save(QSettings& settings) const;
+    // The API key's file: "<settings file>.apikey" (the settings file's folder, user-only permissions).
+    static QString apiKeyPath(const QSettings& settings);
+    bool usesServer() const { return engine == QLatin1String("remote"); }
     void addRecentModel(const QString& dir);
 };

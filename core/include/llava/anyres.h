@@ -1,4 +1,4 @@
-// The anyres geometry of LLaVA-NeXT (spec §3.2-§4.5): which canvas an image gets, how it is resized
+// The anyres geometry of LLaVA-NeXT (docs/spec.md §4.2-§5.4): which canvas an image gets, how it is resized
 // and padded, the 336-px tile grid, the unpadded feature map and the number of image tokens.
 // Pure arithmetic on sizes (double precision exactly as the references); no pixels here.
 #pragma once

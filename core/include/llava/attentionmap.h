@@ -1,5 +1,5 @@
 // Where the answer looked: attention weights over an image's token positions mapped back through its
-// anyres layout (spec §4.2-4.4): the 576 base tokens are the squashed overview (24 x 24 cells over the
+// anyres layout (docs/spec.md §5.1-§5.3): the 576 base tokens are the squashed overview (24 x 24 cells over the
 // whole picture), the grid tokens are the kept cells of the stitched tile map (row-major, one newline
 // token after each kept row), the newline tokens are kept apart. Pure functions on a layout; no model.
 // Not here: collecting attention from the model (which query rows, layers, heads, reductions).

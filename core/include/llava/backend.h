@@ -7,7 +7,9 @@
 //   * Every op accumulates in fp32. Ops run in issue order; a backend may run them asynchronously,
 //     download()/argmax()/synchronize() wait for completion.
 //   * Errors (bad shapes, OOM, device faults) come back as Status; no exceptions cross this API.
-//     Shape errors name the op and both shapes ("matmul: x [7, 64] vs w [32, 60]").
+//     Shape errors name the op and both shapes ("matmul x·wᵀ: [7, 64] vs [32, 60]"). Every backend runs
+//     the same argument check per op (backendchecks.h) and keeps its buffers in a BufferTable
+//     (buffertable.h), so all backends accept and reject the same calls with the same messages.
 //   * `out` may alias an input only where the op says so ("in place ok").
 //   * A backend object is used from one thread at a time (the engine's inference thread).
 // Deliberately not here: graphs, scheduling, autodiff, broadcasting beyond what each op documents.
@@ -169,6 +171,13 @@ public:
 Result<Tensor> rowView(const Tensor& tensor, std::int64_t rowBegin, std::int64_t rowCount);
 // Same bytes, new shape with the same element count.
 Result<Tensor> reshaped(const Tensor& tensor, const Shape& shape);
+// The same two views for tensors whose shape the caller fixed itself at allocation (the model's scratch
+// buffers and KV cache, sized from the validated config and context): a bad range there is a bug in that
+// caller, never bad input, so instead of an error value they stop the program (std::abort, in release
+// builds too) with the message rowView/reshaped would have returned. Never use them on a range or shape that
+// comes from input (files, requests, device step tensors); use rowView / reshaped there.
+Tensor ownedRowView(const Tensor& tensor, std::int64_t rowBegin, std::int64_t rowCount);
+Tensor ownedReshaped(const Tensor& tensor, const Shape& shape);
 
 // ---- weight upload plan (shared by every backend so the format choice cannot drift) -------------------
 struct WeightUploadPlan {
@@ -239,6 +248,11 @@ private:
 
 // The built-in CPU backend (fp32 compute, own thread pool). threads <= 0: every usable CPU; more than
 // usableCpuCount() (threadpool.h) are clamped to it, with BackendInfo::notice saying so.
+// On AVX2, its Q8/Q4 matrix-vector products (decode, <= 4 rows) round the activations to int8 in blocks of 32
+// and use integer dot products (docs/perf/cpu-kernels.md: error <= sum |w| * block max|x| / 254).
 std::unique_ptr<Backend> createCpuBackend(int threads);
+// The same backend with every product in fp32 activations: the reference other backends are compared with
+// (the CUDA self-check, the GPU parity tests), whose decode bounds (NMSE 1e-7) assume exact activations.
+std::unique_ptr<Backend> createCpuReferenceBackend(int threads);
 
 }  // namespace llava

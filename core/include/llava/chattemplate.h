@@ -1,4 +1,4 @@
-// Chat templates of LLaVA v1.6 (spec §5.1–5.3, §6): turn a conversation into the prompt string that
+// Chat templates of LLaVA v1.6 (docs/spec.md §6.1-§6.4, §6.6): turn a conversation into the prompt string that
 // is fed to the tokenizer (BOS is added by the tokenizer, never written in the text).
 // ORIG (haotian-liu/LLaVA conversation.py) rendering by default; HF chat-template spacing on request.
 // Images are positions, never text: renderChatChunks returns the text around them as separate chunks,
@@ -24,7 +24,7 @@ struct ChatTurn {
 };
 
 // Which reference's whitespace to reproduce. Only mistral_instruct differs in multi-turn prompts
-// (ORIG "A1 </s>[INST]" vs HF "A1</s> [INST]", spec §5.1); other templates render identically.
+// (ORIG "A1 </s>[INST]" vs HF "A1</s> [INST]", docs/spec.md §6.2); other templates render identically.
 enum class TemplateFlavour { Original, Transformers };
 
 struct RenderOptions {
@@ -45,7 +45,7 @@ struct ChatTemplateInfo {
 std::vector<std::string> chatTemplateNames();
 // Resolves a name or alias ("mistral_direct" -> chatml_direct). Unknown -> InvalidArgument listing all.
 Result<ChatTemplateInfo> findChatTemplate(std::string_view name);
-// ORIG cli.py auto-choice from the model name/path (spec §6): "llama-2", "mistral", "v1.6-34b", "v1"
+// ORIG cli.py auto-choice from the model name/path (docs/spec.md §6.6): "llama-2", "mistral", "v1.6-34b", "v1"
 // (case-insensitive, in this order). mpt / llava_v0 are not supported -> Unsupported error.
 Result<std::string> autoChatTemplateName(std::string_view modelNameOrPath);
 

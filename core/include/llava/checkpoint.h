@@ -1,7 +1,7 @@
 // A model folder opened for inference: config + every shard mapped read-only + the weight table that
 // maps each checkpoint tensor to a layout-independent canonical name with its expected dtype/shape.
 //
-// Canonical names (the same for all three layouts of spec §1; L = LLM layer, l = CLIP layer):
+// Canonical names (the same for all three layouts of docs/spec.md §2; L = LLM layer, l = CLIP layer):
 //   llm.embed_tokens.weight                     (nVocab, dModel)
 //   llm.layers.L.input_layernorm.weight         (dModel)
 //   llm.layers.L.self_attn.q_proj.weight        (nHeads*headDim, dModel)

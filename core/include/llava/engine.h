@@ -68,6 +68,11 @@ struct EngineOptions {
     // host's MemAvailable. The CUDA backend checks free VRAM itself (BackendRequest::requiredBytes).
     MemoryCheck memoryCheck = MemoryCheck::Refuse;
     std::uint64_t hostMemoryBudget = 0;
+    // q8/q4: keep the quantised weights in "<model>/llava-insight-<q8|q4>.qcache" (or under
+    // weightCacheDir when the model folder is not writable) and read them from there at later loads
+    // (docs/weight-cache.md). Off by default: library users and tests opt in; the CLI turns it on.
+    bool weightCache = false;
+    std::filesystem::path weightCacheDir;
 };
 
 // Called during load with bytes processed so far; return false to cancel (load -> Cancelled).
@@ -82,6 +87,7 @@ struct BackendReport {
     std::string selfCheckReport;  // the CUDA self-check's text when one ran (attach it to a bug report)
     WeightPrecision precision = WeightPrecision::AsStored;
     BackendMemory memory;
+    std::string weightCache;      // q8/q4 with EngineOptions::weightCache: what the cache did; empty otherwise
 };
 
 struct UserMessage {

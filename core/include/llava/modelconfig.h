@@ -1,4 +1,4 @@
-// One model description for every supported checkpoint layout (spec §1): the original
+// One model description for every supported checkpoint layout (docs/spec.md §2): the original
 // liuhaotian/llava-v1.6-* folders, llava-hf/*-hf folders, and checkpoints re-saved by newer
 // transformers. Loaders in core/src/io fill it from config.json (+ tokenizer_config.json etc.);
 // presets (compiled in) fill it without any files.
@@ -16,7 +16,7 @@
 
 namespace llava {
 
-// How tensor names are spelled in the shards (spec §1.1.2, §1.2.2).
+// How tensor names are spelled in the shards (docs/spec.md §2.4).
 enum class CheckpointLayout {
     Original,     // model.layers.L..., model.vision_tower.vision_tower.vision_model..., model.mm_projector.0
     HfLegacy,     // language_model.model.layers.L..., vision_tower.vision_model..., multi_modal_projector.linear_1
@@ -53,7 +53,7 @@ struct TextConfig {
     int headDim = 128;
     int dFfn = 14336;            // intermediate_size
     int nVocab = 32000;          // rows of embed_tokens / lm_head in the checkpoint (32064 for llava-hf)
-    int nVocabText = 32000;      // real tokenizer vocabulary; logits >= this are masked (spec §1.2.3)
+    int nVocabText = 32000;      // real tokenizer vocabulary; logits >= this are masked (docs/spec.md §2.6)
     float rmsNormEps = 1e-5f;
     double ropeTheta = 1e6;
     int maxPositions = 32768;    // max_position_embeddings
@@ -76,7 +76,7 @@ struct ModelConfig {
     std::string torchDtype;                  // informational: "bfloat16", "float16"
 };
 
-// Pinpoints as (width, height) candidates in the order a reference iterates them (spec §3.2).
+// Pinpoints as (width, height) candidates in the order a reference iterates them (docs/spec.md §4.2).
 std::vector<std::array<int, 2>> candidateResolutions(const ModelConfig& config, Reference reference);
 
 // Reads <dir>/config.json (+ tokenizer_config.json / preprocessor_config.json when present).

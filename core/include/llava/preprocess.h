@@ -1,4 +1,4 @@
-// Image -> CLIP pixel tensors for LLaVA-NeXT anyres (spec §3.3-§3.6): resize-and-pad onto the chosen
+// Image -> CLIP pixel tensors for LLaVA-NeXT anyres (docs/spec.md §4.3-§4.5): resize-and-pad onto the chosen
 // canvas (black), cut it into row-major tiles, squash the whole image into the base crop, normalise.
 // Crop order everywhere: base first, then tile k = r * gridCols + c.
 // Not here: decoding (app/ or tests convert to RgbImage), the fp16 cast (the model stage does that).
@@ -25,7 +25,7 @@ struct PreprocessedImage {
 Result<RgbImage> resizeAndPad(const RgbImage& image, const ImageLayout& layout, const ResampleOptions& options = {});
 // Tile k = r * gridCols + c of a canvas (row-major), each tileSize x tileSize.
 Result<std::vector<RgbImage>> cutTiles(const RgbImage& canvas, const ImageLayout& layout, int tileSize);
-// Spec §3.6 float sequence: a = float(double(u) * (1/255)), (a - mean[c]) / std[c] in float32, HWC -> CHW.
+// docs/spec.md §4.5 float sequence: a = float(double(u) * (1/255)), (a - mean[c]) / std[c] in float32, HWC -> CHW.
 // Appends (3, h, w) per crop to `out`.
 void normalizeCrop(const RgbImage& crop, const VisionConfig& vision, std::vector<float>& out);
 

@@ -1,4 +1,4 @@
-// Prompt building (spec §5.4, §5.6): a rendered prompt with "<image>" markers becomes token ids.
+// Prompt building (docs/spec.md §7.2, §8.1): a rendered prompt with "<image>" markers becomes token ids.
 // Each text chunk between markers is tokenized independently (dummy prefix per chunk), BOS once.
 // Two outputs from one pass: the ORIG sequence with one -200 placeholder per image, and the HF
 // sequence where each image becomes imageTokenId repeated N_i times; plus a segment list so the
@@ -54,7 +54,7 @@ Result<PromptTokens> buildPrompt(const Tokenizer& tokenizer, const RenderedChat&
 Result<PromptTokens> buildPrompt(const Tokenizer& tokenizer, std::string_view prompt,
                                  const std::vector<int>& imageTokenCounts, const PromptOptions& options = {});
 
-// ORIG truncates the spliced sequence to tokenizer_model_max_length (spec §5.6). Made explicit:
+// ORIG truncates the spliced sequence to tokenizer_model_max_length (docs/spec.md §7.4). Made explicit:
 // callers show the report instead of losing tokens silently.
 struct TruncationReport {
     bool truncated = false;

@@ -1,4 +1,4 @@
-// Pillow-exact BICUBIC resize of RGB8 images (spec §3.7): Image.resize((w, h), Image.BICUBIC) on an
+// Pillow-exact BICUBIC resize of RGB8 images (docs/spec.md §4.6): Image.resize((w, h), Image.BICUBIC) on an
 // "RGB" image with reducing_gap=None gives byte-identical output. Integer fixed-point (22 bits) with
 // coefficients generated in double exactly as libImaging/Resample.c; horizontal pass first (only over
 // the source rows the vertical pass reads), uint8 intermediate, a pass whose size is unchanged skipped.

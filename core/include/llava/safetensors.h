@@ -64,7 +64,6 @@ public:
     const std::vector<TensorView>& tensors() const { return m_tensors; }  // names as stored in the file
     const TensorView* find(std::string_view name) const;
     const std::vector<std::pair<std::string, std::string>>& metadata() const { return m_metadata; }
-    std::uint64_t fileSize() const { return m_size; }
     // Whether the mapped file still has the size and modification time it had when mapped (one fstat of
     // the descriptor kept open since then). A file truncated in place would make any read of a tensor
     // past the new end fault with SIGBUS; callers check before they use the views again.

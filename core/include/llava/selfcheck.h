@@ -8,6 +8,7 @@
 // Deliberately not here: speed, memory limits, very long sequences (tests/gpu and bench/gpu do those).
 #pragma once
 
+#include <span>
 #include <string>
 
 #include "llava/backend.h"
@@ -27,5 +28,10 @@ struct SelfCheckResult {
 // Runs every check even after a failure (the report lists them all). Tensors it allocates on either
 // backend are released before it returns. Both backends must be usable from the calling thread.
 SelfCheckResult runBackendSelfCheck(Backend& candidate, Backend& reference);
+
+// Normalised squared error sum (got - ref)^2 / sum ref^2 (the plain sum when ref is all zeros), in double.
+// NaN anywhere makes it NaN, which fails every `<=` bound; sizes that differ, or nothing to compare, give
+// infinity. The one definition the self-check, the GPU parity tests and the quantisation tests share.
+double nmse(std::span<const float> got, std::span<const float> ref);
 
 }  // namespace llava

@@ -1,4 +1,4 @@
-// SentencePiece tokenizer for the LLaVA text models (Mistral / Llama-2 / Yi), spec §5.4–5.5.
+// SentencePiece tokenizer for the LLaVA text models (Mistral / Llama-2 / Yi), docs/spec.md §7.1-§7.3.
 // Adds what plain sentencepiece lacks: special tokens written literally in the text ("</s>",
 // "<s>", "<|endoftext|>") become their ids, as the HF tokenizers and ORIG's tokenizer do.
 // Text between special tokens is encoded as a fresh sentencepiece string, so each chunk gets the
@@ -65,7 +65,6 @@ public:
     // Full decode of ids as sentencepiece does it; special/control ids are skipped.
     std::string decode(const std::vector<int>& ids) const;
 
-    std::vector<std::string> idsToPieces(const std::vector<int>& ids) const;
     // Piece text ("▁the", "<0x0A>", "</s>"); empty string for an id outside the vocabulary.
     std::string idToPiece(int id) const;
     // Id of an exact piece; nullopt when the piece is not in the vocabulary.

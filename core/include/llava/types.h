@@ -26,7 +26,7 @@ using Shape = std::vector<std::int64_t>;
 
 std::string shapeToString(const Shape& shape);  // "[4096, 1024]"
 
-// Which reference implementation's semantics to follow where they differ (spec §3.2, §4.3).
+// Which reference implementation's semantics to follow where they differ (docs/spec.md §4.2, §5.2).
 enum class Reference { Original, Transformers };
 
 std::string_view referenceName(Reference reference);  // "original" | "transformers"

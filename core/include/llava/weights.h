@@ -1,6 +1,6 @@
 // The one weight table: for a ModelConfig, every tensor LLaVA-NeXT needs under its canonical name
 // (see checkpoint.h) with expected shape, accepted dtypes and whether it is required, plus the
-// canonical <-> file name mapping of the three checkpoint layouts (spec §1.1.2, §1.2.2).
+// canonical <-> file name mapping of the three checkpoint layouts (docs/spec.md §2.4).
 // Validation collects every problem at once so a user sees the whole list, not the first miss.
 #pragma once
 

@@ -35,11 +35,11 @@ Result<BackendChoice> BackendRegistry::create(BackendKind kind, const BackendReq
                 return choice;
             }
             if (cuda.isOk()) {
-                // Compared op by op with a CPU backend, which becomes the fallback when the check fails.
+                // Compared op by op with the fp32 reference CPU backend (no int8 activations in decode,
+                // createCpuReferenceBackend); the registered CPU backend is the fallback when the check fails.
                 if (!m_cpu) return makeError(ErrorCode::Internal, "no CPU backend registered");
-                auto reference = m_cpu(request);
-                if (!reference.isOk()) return reference.status();
-                const SelfCheckResult check = runBackendSelfCheck(**cuda, **reference);
+                auto reference = createCpuReferenceBackend(request.threads);
+                const SelfCheckResult check = runBackendSelfCheck(**cuda, *reference);
                 choice.selfCheckReport = check.report;
                 if (check.passed) {
                     choice.backend = std::move(cuda).value();
@@ -49,7 +49,10 @@ Result<BackendChoice> BackendRegistry::create(BackendKind kind, const BackendReq
                 if (kind == BackendKind::Cuda)
                     return makeError(ErrorCode::Internal, why + " (--no-selfcheck uses it anyway)\n" + check.report);
                 choice.fallbackReason = why + " (the CPU is used; the self-check report can be attached to a bug report)";
-                choice.backend = std::move(reference).value();
+                reference.reset();  // its thread pool, before the fallback starts its own
+                auto fallback = m_cpu(request);
+                if (!fallback.isOk()) return fallback.status();
+                choice.backend = std::move(fallback).value();
                 return choice;
             }
             reason = cuda.status().message();

@@ -114,20 +114,14 @@ public:
         std::vector<float> ga(static_cast<std::size_t>(out.a.elementCount())), gb(ga.size());
         if (!m_a.download(out.a, ga.data(), ga.size() * 4).isOk() || !m_b.download(out.b, gb.data(), gb.size() * 4).isOk())
             return fail(what, "download failed");
-        double err = 0, norm = 0;
-        for (std::size_t i = 0; i < ga.size(); ++i) {
-            const double d = static_cast<double>(ga[i]) - gb[i];
-            err += d * d;
-            norm += static_cast<double>(gb[i]) * gb[i];
-        }
-        const double nmse = norm > 0 ? err / norm : err;
+        const double error = nmse(ga, gb);
         char line[200];
-        const bool pass = nmse <= tolerance;  // false for NaN
-        std::snprintf(line, sizeof line, "%s %-44s NMSE %.2e %s %.0e", pass ? "PASS" : "FAIL", what.c_str(), nmse,
+        const bool pass = error <= tolerance;  // false for NaN
+        std::snprintf(line, sizeof line, "%s %-44s NMSE %.2e %s %.0e", pass ? "PASS" : "FAIL", what.c_str(), error,
                       pass ? "<=" : ">", tolerance);
         m_report += std::string(line) + "\n";
         if (!pass && m_firstFailure.empty()) {
-            std::snprintf(line, sizeof line, "%s: NMSE %.2e > %.0e", what.c_str(), nmse, tolerance);
+            std::snprintf(line, sizeof line, "%s: NMSE %.2e > %.0e", what.c_str(), error, tolerance);
             m_firstFailure = line;
         }
     }
@@ -300,6 +294,17 @@ void checkStepOps(Checker& c) {
 }
 
 }  // namespace
+
+double nmse(std::span<const float> got, std::span<const float> ref) {
+    if (got.size() != ref.size() || ref.empty()) return INFINITY;
+    double err = 0, norm = 0;
+    for (std::size_t i = 0; i < ref.size(); ++i) {
+        const double d = static_cast<double>(got[i]) - ref[i];
+        err += d * d;
+        norm += static_cast<double>(ref[i]) * ref[i];
+    }
+    return norm > 0 ? err / norm : err;
+}
 
 SelfCheckResult runBackendSelfCheck(Backend& candidate, Backend& reference) {
     const auto t0 = std::chrono::steady_clock::now();

@@ -1,4 +1,6 @@
 // Backend-independent parts of the seam: storage format sizes, Tensor shape helpers, views, names.
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -95,6 +97,28 @@ Result<Tensor> reshaped(const Tensor& tensor, const Shape& shape) {
         return makeError(ErrorCode::ShapeMismatch,
                          "reshape " + shapeToString(tensor.shape) + " -> " + shapeToString(shape));
     return view;
+}
+
+namespace {
+
+// An owned view failed: the caller's own sizes disagree with each other (backend.h).
+[[noreturn]] void ownedViewBroke(const Status& status) {
+    std::fprintf(stderr, "llava: internal error: %s (a view of a buffer sized by its owner)\n", status.message().c_str());
+    std::abort();
+}
+
+}  // namespace
+
+Tensor ownedRowView(const Tensor& tensor, std::int64_t rowBegin, std::int64_t rowCount) {
+    Result<Tensor> view = rowView(tensor, rowBegin, rowCount);
+    if (!view.isOk()) ownedViewBroke(view.status());
+    return std::move(view).value();
+}
+
+Tensor ownedReshaped(const Tensor& tensor, const Shape& shape) {
+    Result<Tensor> view = reshaped(tensor, shape);
+    if (!view.isOk()) ownedViewBroke(view.status());
+    return std::move(view).value();
 }
 
 std::string_view weightPrecisionName(WeightPrecision precision) {

@@ -7,6 +7,7 @@
 #include "llava/anyres.h"
 #include "llava/weightscan.h"
 #include "llava/memoryplan.h"
+#include "model/quantcache.h"
 
 namespace llava {
 
@@ -88,8 +89,15 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& modelD
     ModelProgress weightProgress;
     if (progress)
         weightProgress = [&](std::uint64_t done, std::uint64_t total) { return progress(done, total, "weights"); };
+    QuantCacheOptions cacheOptions;
+    cacheOptions.enabled = options.weightCache;
+    cacheOptions.fallbackDir = options.weightCacheDir;
+    cacheOptions.threads = engine->m_backend->info().threads;
+    QuantCacheReport cacheReport;
     LLAVA_ASSIGN_OR_RETURN(engine->m_model, LlavaModel::create(*engine->m_backend, *engine->m_checkpoint,
-                                                               options.precision, context, weightProgress));
+                                                               options.precision, context, weightProgress,
+                                                               cacheOptions, &cacheReport));
+    engine->m_weightCacheNote = describeQuantCache(cacheReport);
     if (progress && !progress(1, 1, "kv-cache")) return makeError(ErrorCode::Cancelled, "loading cancelled");
     engine->m_session = std::make_unique<ChatSessionImpl>(*engine);
     return std::unique_ptr<Engine>(std::move(engine));
@@ -104,6 +112,7 @@ BackendReport EngineImpl::backendReport() const {
     report.notice = info.notice;
     report.selfCheckReport = m_selfCheckReport;
     report.precision = m_precision;
+    report.weightCache = m_weightCacheNote;
     report.memory = info.memory;
     return report;
 }

@@ -84,6 +84,7 @@ public:
     ChatTemplateInfo m_template;
     Reference m_reference = Reference::Original;
     WeightPrecision m_precision = WeightPrecision::AsStored;
+    std::string m_weightCacheNote;  // BackendReport::weightCache
     std::string m_fallbackReason;
     std::string m_selfCheckReport;
 };

@@ -1,5 +1,5 @@
 // Engine::load's check that a tokenizer belongs to the model: its vocabulary must be the model's text
-// vocabulary (spec §1.2.3), so no id it produces lacks an embedding row and no id the model emits is
+// vocabulary (docs/spec.md §2.6), so no id it produces lacks an embedding row and no id the model emits is
 // undecodable.
 #pragma once
 

@@ -117,20 +117,13 @@ io::Json visionJson(const VisionConfig& v) {
             {"patch_size", v.patchSize}, {"layer_norm_eps", v.layerNormEps}, {"hidden_act", "quick_gelu"}};
 }
 
+// The LLM fields both layouts share (the original layout puts them at the top level, llava-hf in text_config).
 void putText(io::Json& j, const TextConfig& t) {
-    j["hidden_size"] = t.dModel;
-    j["num_hidden_layers"] = t.nLayers;
-    j["num_attention_heads"] = t.nHeads;
-    j["num_key_value_heads"] = t.nKvHeads;
-    j["head_dim"] = t.headDim;
-    j["intermediate_size"] = t.dFfn;
-    j["vocab_size"] = t.nVocab;
-    j["rms_norm_eps"] = t.rmsNormEps;
-    j["rope_theta"] = t.ropeTheta;
-    j["max_position_embeddings"] = t.maxPositions;
-    j["tie_word_embeddings"] = t.tieWordEmbeddings;
-    j["bos_token_id"] = t.bosId;
-    j["eos_token_id"] = t.eosId;
+    j.update({{"hidden_size", t.dModel}, {"num_hidden_layers", t.nLayers}, {"num_attention_heads", t.nHeads},
+              {"num_key_value_heads", t.nKvHeads}, {"head_dim", t.headDim}, {"intermediate_size", t.dFfn},
+              {"vocab_size", t.nVocab}, {"rms_norm_eps", t.rmsNormEps}, {"rope_theta", t.ropeTheta},
+              {"max_position_embeddings", t.maxPositions}, {"tie_word_embeddings", t.tieWordEmbeddings},
+              {"bos_token_id", t.bosId}, {"eos_token_id", t.eosId}});
 }
 
 bool isClipL336(const VisionConfig& v) {

@@ -1,4 +1,4 @@
-// config.json -> ModelConfig for the original (liuhaotian) and llava-hf layouts (spec §1.1.1, §1.2.1).
+// config.json -> ModelConfig for the original (liuhaotian) and llava-hf layouts (docs/spec.md §2.2, §2.3).
 // HF sub-configs omit every field equal to its class default (transformers' to_diff_dict), so the
 // defaults of MistralConfig / LlamaConfig / CLIPVisionConfig are spelled out below. The re-saved
 // layout has the same config as llava-hf; Checkpoint::open decides the layout from tensor names.
@@ -112,7 +112,7 @@ LlmFamily familyFor(bool mistral, int nVocabText, const std::string& lowerName) 
 
 Status readVision(const Json& root, VisionConfig* vision, const std::string& what);
 
-// ---- original layout (spec §1.1.1) ---------------------------------------------------------------
+// ---- original layout (docs/spec.md §2.2) ---------------------------------------------------------------
 
 Result<ModelConfig> parseOriginal(const Json& root, const std::string& modelType, const std::string& name,
                                   const std::string& what) {
@@ -168,7 +168,7 @@ Result<ModelConfig> parseOriginal(const Json& root, const std::string& modelType
     return config;
 }
 
-// ---- llava-hf layout (spec §1.2.1) ---------------------------------------------------------------
+// ---- llava-hf layout (docs/spec.md §2.3) ---------------------------------------------------------------
 
 Status readVision(const Json& root, VisionConfig* vision, const std::string& what) {
     auto it = root.find("vision_config");
@@ -229,7 +229,7 @@ Result<ModelConfig> parseHf(const Json& root, const std::string& name, const std
     bool mistral = textType == "mistral";
     config.text.family = mistral ? LlmFamily::Mistral : LlmFamily::Llama;
     LLAVA_TRY(readTextFields(text, &config.text, what + " text_config"));
-    // Added tokens (<image>, <pad>) start at the image token id; rows above it are padding (§1.2.3).
+    // Added tokens (<image>, <pad>) start at the image token id; rows above it are padding (docs/spec.md §2.6).
     config.text.nVocabText = (config.imageTokenId > 0 && config.imageTokenId <= config.text.nVocab)
                                  ? config.imageTokenId : config.text.nVocab;
     config.text.family = familyFor(mistral, config.text.nVocabText, lower(name));
@@ -317,7 +317,7 @@ Status validatePinpoints(const ModelConfig& c, const std::string& what) {
                                                     " entries; at most " + std::to_string(kMaxPinpoints) + " are allowed");
     for (const auto& [a, b] : pinpoints) {
         const std::string entry = "image_grid_pinpoints entry [" + std::to_string(a) + ", " + std::to_string(b) + "]";
-        // Every canvas is cut into whole tiles (spec §3.4); anything else would fail at the first image.
+        // Every canvas is cut into whole tiles (docs/spec.md §4.4); anything else would fail at the first image.
         if (a < tileSize || b < tileSize || a % tileSize != 0 || b % tileSize != 0)
             return makeError(ErrorCode::InvalidArgument,
                              what + ": " + entry + " is not a multiple of the tile size " + std::to_string(tileSize) +
@@ -377,7 +377,7 @@ Result<ModelConfig> parseModelConfig(const std::string& configJson, const std::s
 namespace {
 
 // llava-hf folders carry the CLIP normalisation in preprocessor_config.json; original folders have
-// none (spec §1.1) and keep the CLIP defaults of VisionConfig.
+// none (docs/spec.md §2.1) and keep the CLIP defaults of VisionConfig.
 Status readPreprocessorConfig(const std::filesystem::path& path, VisionConfig* vision) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) return Status::ok();

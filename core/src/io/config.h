@@ -8,7 +8,7 @@
 
 namespace llava::io {
 
-// Chat template per spec §6 from the model name, falling back to the LLM family.
+// Chat template per docs/spec.md §6.6 from the model name, falling back to the LLM family.
 std::string chooseTemplateName(const std::string& name, LlmFamily family);
 
 // Range checks every loader applies after filling a ModelConfig (positive sizes, divisibility, caps

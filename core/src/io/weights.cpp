@@ -66,7 +66,7 @@ void addVision(std::vector<WeightSpec>& table, const VisionConfig& v) {
     add(table, "vision.pre_layrnorm.weight", {d});
     add(table, "vision.pre_layrnorm.bias", {d});
     for (int l = 0; l < v.nLayers; ++l) {
-        // Layers after the selected hidden state are stored but never run (spec §2.2).
+        // Layers after the selected hidden state are stored but never run (docs/spec.md §3.2).
         auto req = l < v.layersToRun() ? WeightRequirement::Required : WeightRequirement::Optional;
         std::string p = "vision.encoder.layers." + std::to_string(l) + ".";
         for (const char* norm : {"layer_norm1", "layer_norm2"}) {

@@ -12,7 +12,8 @@ namespace {
 
 Status cancelled(const char* where) { return makeError(ErrorCode::Cancelled, std::string("cancelled during ") + where); }
 
-Result<Tensor> rows(const Tensor& t, std::int64_t count) { return rowView(t, 0, count); }
+// The first `count` rows of a buffer this model sized itself (allocateActivations): infallible (backend.h).
+Tensor rows(const Tensor& t, std::int64_t count) { return ownedRowView(t, 0, count); }
 
 }  // namespace
 
@@ -22,13 +23,13 @@ Status LlavaModel::clipLayer(int layer, int crops) {
     const auto& vc = m_config.vision;
     Backend& b = m_backend;
     const std::int64_t tokens = vc.nPatches() + 1, n = crops * tokens;
-    LLAVA_ASSIGN_OR_RETURN(Tensor h, rows(m_h, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor hn, rows(m_hn, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor q, rows(m_vq, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor k, rows(m_vk, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor v, rows(m_vv, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor att, rows(m_vatt, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor f, rows(m_vf, n));
+    const Tensor h = rows(m_h, n);        // (n, dVision) residual stream
+    const Tensor hn = rows(m_hn, n);      // (n, dVision) normed
+    const Tensor q = rows(m_vq, n);       // (n, dVision)
+    const Tensor k = rows(m_vk, n);       // (n, dVision)
+    const Tensor v = rows(m_vv, n);       // (n, dVision)
+    const Tensor att = rows(m_vatt, n);   // (n, dVision)
+    const Tensor f = rows(m_vf, n);       // (n, dFfnV)
     LLAVA_TRY(b.layerNorm(hn, h, w.ln1W, w.ln1B, vc.layerNormEps));
     LLAVA_TRY(b.matmul(q, hn, w.qW, w.qB, MatmulMode::Overwrite));
     LLAVA_TRY(b.matmul(k, hn, w.kW, w.kB, MatmulMode::Overwrite));
@@ -37,11 +38,8 @@ Status LlavaModel::clipLayer(int layer, int crops) {
     const AttentionParams params{vc.nHeads, vc.nHeads, headDim, 0, 1.0f / std::sqrt(static_cast<float>(headDim)),
                                  AttentionMask::None, m_clipReducedPrecision};
     for (int c = 0; c < crops; ++c) {  // each crop attends only to itself
-        LLAVA_ASSIGN_OR_RETURN(Tensor qc, rowView(q, c * tokens, tokens));
-        LLAVA_ASSIGN_OR_RETURN(Tensor kc, rowView(k, c * tokens, tokens));
-        LLAVA_ASSIGN_OR_RETURN(Tensor vc2, rowView(v, c * tokens, tokens));
-        LLAVA_ASSIGN_OR_RETURN(Tensor ac, rowView(att, c * tokens, tokens));
-        LLAVA_TRY(b.attention(ac, qc, kc, vc2, params));
+        const auto crop = [&](const Tensor& t) { return ownedRowView(t, c * tokens, tokens); };
+        LLAVA_TRY(b.attention(crop(att), crop(q), crop(k), crop(v), params));
     }
     LLAVA_TRY(b.matmul(h, att, w.oW, w.oB, MatmulMode::Accumulate));
     const std::string where = "CLIP layer " + std::to_string(layer) + " (vision.encoder.layers." + std::to_string(layer);
@@ -70,22 +68,22 @@ Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels
         const auto clipBegin = StageLog::now();
         const int crops = std::min(m_maxCrops, nCrops - c0);
         const std::int64_t patchRows = std::int64_t{crops} * nPatches;
-        LLAVA_ASSIGN_OR_RETURN(Tensor pixelRows, rowView(m_pixels, 0, std::int64_t{crops} * 3 * vc.imageSize));
-        LLAVA_ASSIGN_OR_RETURN(Tensor px, reshaped(pixelRows, {crops, 3, vc.imageSize, vc.imageSize}));
-        LLAVA_ASSIGN_OR_RETURN(Tensor patches, rows(m_patches, patchRows));
+        const Tensor pixelRows = ownedRowView(m_pixels, 0, std::int64_t{crops} * 3 * vc.imageSize);
+        const Tensor px = ownedReshaped(pixelRows, {crops, 3, vc.imageSize, vc.imageSize});
+        const Tensor patches = rows(m_patches, patchRows);  // (crops*576, dVision)
         LLAVA_TRY(b.upload(px, pixels.data() + cropFloats * static_cast<std::size_t>(c0),
                            cropFloats * static_cast<std::size_t>(crops) * 4));
         LLAVA_TRY(b.patchEmbed(patches, px, m_patchW));
         for (int c = 0; c < crops; ++c) {  // h rows of crop c: [CLS, 576 patches] + position embeddings
-            LLAVA_ASSIGN_OR_RETURN(Tensor crop, rowView(m_h, std::int64_t{c} * tokens, tokens));
-            LLAVA_ASSIGN_OR_RETURN(Tensor cls, rowView(crop, 0, 1));
-            LLAVA_ASSIGN_OR_RETURN(Tensor body, rowView(crop, 1, nPatches));
-            LLAVA_ASSIGN_OR_RETURN(Tensor cropPatches, rowView(patches, std::int64_t{c} * nPatches, nPatches));
+            const Tensor crop = ownedRowView(m_h, std::int64_t{c} * tokens, tokens);
+            const Tensor cls = ownedRowView(crop, 0, 1);
+            const Tensor body = ownedRowView(crop, 1, nPatches);
+            const Tensor cropPatches = ownedRowView(patches, std::int64_t{c} * nPatches, nPatches);
             LLAVA_TRY(b.copy(cls, m_classEmb));
             LLAVA_TRY(b.copy(body, cropPatches));
             LLAVA_TRY(b.add(crop, crop, m_posEmb));
         }
-        LLAVA_ASSIGN_OR_RETURN(Tensor h, rows(m_h, std::int64_t{crops} * tokens));
+        const Tensor h = rows(m_h, std::int64_t{crops} * tokens);
         LLAVA_TRY(b.layerNorm(h, h, m_preW, m_preB, vc.layerNormEps));
         LLAVA_TRY(checkStage(h, std::int64_t{crops} * tokens, "the CLIP embeddings (vision.embeddings.*, vision.pre_layrnorm)"));
         for (int l = 0; l < vc.layersToRun(); ++l) {
@@ -93,17 +91,16 @@ Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels
             LLAVA_TRY(clipLayer(l, crops));
         }
         for (int c = 0; c < crops; ++c) {  // the selected features: every crop's rows without CLS, packed
-            LLAVA_ASSIGN_OR_RETURN(Tensor body, rowView(m_h, std::int64_t{c} * tokens + 1, nPatches));
-            LLAVA_ASSIGN_OR_RETURN(Tensor cropPatches, rowView(patches, std::int64_t{c} * nPatches, nPatches));
-            LLAVA_TRY(b.copy(cropPatches, body));
+            LLAVA_TRY(b.copy(ownedRowView(patches, std::int64_t{c} * nPatches, nPatches),
+                             ownedRowView(m_h, std::int64_t{c} * tokens + 1, nPatches)));
         }
         if (m_debug)
             LLAVA_TRY(b.download(patches, selected.data() + static_cast<std::size_t>(c0) * nPatches * vc.dVision,
                                  static_cast<std::size_t>(patchRows) * vc.dVision * 4));
         LLAVA_TRY(endStage(kStageClip, clipBegin, crops, 0, clipBytes(m_config, m_costs, crops), clipFlops(m_config, crops)));
         const auto projectorBegin = StageLog::now();
-        LLAVA_ASSIGN_OR_RETURN(Tensor p1, rows(m_p1, patchRows));
-        LLAVA_ASSIGN_OR_RETURN(Tensor p2, rows(m_p2, patchRows));
+        const Tensor p1 = rows(m_p1, patchRows);  // (crops*576, dModel)
+        const Tensor p2 = rows(m_p2, patchRows);  // (crops*576, dModel)
         LLAVA_TRY(b.matmul(p1, patches, m_proj1W, m_proj1B, MatmulMode::Overwrite));
         LLAVA_TRY(b.gelu(p1));
         LLAVA_TRY(b.matmul(p2, p1, m_proj2W, m_proj2B, MatmulMode::Overwrite));
@@ -117,7 +114,7 @@ Result<std::vector<float>> LlavaModel::encodeImage(std::span<const float> pixels
     dump("vision.selected", selected, {nCrops * nPatches, vc.dVision});
     dump("projector.out", projected, {nCrops * nPatches, d});
     std::vector<float> newline(static_cast<std::size_t>(d));
-    LLAVA_ASSIGN_OR_RETURN(Tensor nl, rowView(m_lastNorm, 0, 1));
+    const Tensor nl = ownedRowView(m_lastNorm, 0, 1);  // (1, dModel)
     LLAVA_TRY(b.copy(nl, m_newline));
     LLAVA_TRY(b.download(nl, newline.data(), newline.size() * 4));
     std::vector<float> merged = mergeImageFeatures(projected, layout, vc.patchesPerSide(), newline, d);
@@ -138,13 +135,13 @@ Status LlavaModel::llmLayer(int layer, const Tensor& x, int n, int position, boo
     const auto& w = m_llm[static_cast<std::size_t>(layer)];
     const auto& t = m_config.text;
     Backend& b = m_backend;
-    LLAVA_ASSIGN_OR_RETURN(Tensor xn, rows(m_xn, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor q, rows(m_q, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor k, rows(m_k, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor v, rows(m_v, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor att, rows(m_att, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor gate, rows(m_gate, n));
-    LLAVA_ASSIGN_OR_RETURN(Tensor up, rows(m_up, n));
+    const Tensor xn = rows(m_xn, n);      // (n, dModel) normed
+    const Tensor q = rows(m_q, n);        // (n, nHeads*headDim)
+    const Tensor k = rows(m_k, n);        // (n, nKvHeads*headDim)
+    const Tensor v = rows(m_v, n);        // (n, nKvHeads*headDim)
+    const Tensor att = rows(m_att, n);    // (n, nHeads*headDim)
+    const Tensor gate = rows(m_gate, n);  // (n, dFfn)
+    const Tensor up = rows(m_up, n);      // (n, dFfn)
     const auto& kc = m_kCache[static_cast<std::size_t>(layer)];
     const auto& vcache = m_vCache[static_cast<std::size_t>(layer)];
 
@@ -161,16 +158,14 @@ Status LlavaModel::llmLayer(int layer, const Tensor& x, int n, int position, boo
         LLAVA_TRY(b.writeRowAt(vcache, v, m_step));
         LLAVA_TRY(b.attentionAt(att, q, kc, vcache, params, m_step));
     } else {
-        LLAVA_ASSIGN_OR_RETURN(Tensor kDst, rowView(kc, position, n));
-        LLAVA_ASSIGN_OR_RETURN(Tensor vDst, rowView(vcache, position, n));
-        LLAVA_ASSIGN_OR_RETURN(Tensor kAll, rowView(kc, 0, position + n));
-        LLAVA_ASSIGN_OR_RETURN(Tensor vAll, rowView(vcache, 0, position + n));
+        // prefill() checked position + n <= context, the cache's row count.
         LLAVA_TRY(b.rope(q, t.nHeads, t.headDim, position, t.ropeTheta));
         LLAVA_TRY(b.rope(k, t.nKvHeads, t.headDim, position, t.ropeTheta));
-        LLAVA_TRY(b.copy(kDst, k));
-        LLAVA_TRY(b.copy(vDst, v));
+        LLAVA_TRY(b.copy(ownedRowView(kc, position, n), k));
+        LLAVA_TRY(b.copy(ownedRowView(vcache, position, n), v));
         if (m_capture) LLAVA_TRY(captureAttention(layer, q, kc, n, position));
-        LLAVA_TRY(b.attention(att, q, kAll, vAll, params));
+        LLAVA_TRY(b.attention(att, q, ownedRowView(kc, 0, position + n), ownedRowView(vcache, 0, position + n),
+                              params));
     }
     LLAVA_TRY(b.matmul(x, att, w.o, {}, MatmulMode::Accumulate));
     const std::string where = "decoder layer " + std::to_string(layer) + " (llm.layers." + std::to_string(layer);
@@ -202,21 +197,20 @@ Status LlavaModel::prefill(std::span<const std::int32_t> ids, const std::vector<
     for (int c0 = 0; c0 < total; c0 += m_chunk) {
         const auto chunkBegin = StageLog::now();
         const int n = std::min(m_chunk, total - c0);
-        LLAVA_ASSIGN_OR_RETURN(Tensor x, rows(m_x, n));
+        const Tensor x = rows(m_x, n);  // (n, dModel)
         LLAVA_TRY(b.embed(x, m_embed, ids.subspan(static_cast<std::size_t>(c0), static_cast<std::size_t>(n))));
         for (const auto& img : images) {
             const int imgRows = static_cast<int>(img.features.size() / static_cast<std::size_t>(d));
             const int from = std::max(img.position, c0), to = std::min(img.position + imgRows, c0 + n);
             if (from >= to) continue;
-            LLAVA_ASSIGN_OR_RETURN(Tensor dst, rowView(x, from - c0, to - from));
+            const Tensor dst = ownedRowView(x, from - c0, to - from);
             LLAVA_TRY(b.upload(dst, img.features.data() + static_cast<std::size_t>(from - img.position) * d,
                                static_cast<std::size_t>(to - from) * d * 4));
         }
         LLAVA_TRY(checkStage(x, n, "the token embedding (llm.embed_tokens.weight) and image rows"));
         LLAVA_TRY(forwardRows(x, n, nPast + c0, cancel));
         if (c0 + n == total) {
-            LLAVA_ASSIGN_OR_RETURN(Tensor last, rowView(x, n - 1, 1));
-            LLAVA_TRY(b.rmsNorm(m_lastNorm, last, m_finalNorm, m_config.text.rmsNormEps));
+            LLAVA_TRY(b.rmsNorm(m_lastNorm, ownedRowView(x, n - 1, 1), m_finalNorm, m_config.text.rmsNormEps));
             LLAVA_TRY(checkStage(m_lastNorm, 1, "the final norm (llm.norm.weight)"));
             LLAVA_TRY(b.matmul(m_logits, m_lastNorm, m_lmHead, {}, MatmulMode::Overwrite));
             LLAVA_TRY(b.download(m_logits, m_logitsHost.data(), m_logitsHost.size() * 4));
@@ -232,7 +226,7 @@ Status LlavaModel::prefill(std::span<const std::int32_t> ids, const std::vector<
 
 Status LlavaModel::decodeStep() {
     Backend& b = m_backend;
-    LLAVA_ASSIGN_OR_RETURN(Tensor x, rows(m_x, 1));
+    const Tensor x = rows(m_x, 1);  // (1, dModel)
     LLAVA_TRY(b.embedAt(x, m_embed, m_step));
     LLAVA_TRY(checkStage(x, 1, "the token embedding (llm.embed_tokens.weight)"));  // checks: only when diagnosing
     for (int l = 0; l < m_config.text.nLayers; ++l) LLAVA_TRY(llmLayer(l, x, 1, 0, true));
@@ -283,7 +277,8 @@ Result<std::int32_t> LlavaModel::decodeGreedy(std::int32_t id, int position, int
     LLAVA_ASSIGN_OR_RETURN(const std::int32_t best, m_backend.argmax(m_logits, nValid));
     // Only the chosen logit comes back (4 bytes): NaN/Inf hidden states make every logit non-finite, so
     // the winner is too. (A NaN confined to single lm_head rows is caught by the full-logits paths only.)
-    LLAVA_ASSIGN_OR_RETURN(const Tensor column, reshaped(m_logits, {m_logits.elementCount(), 1}));
+    // `best` comes from the device, so its row view stays checked.
+    const Tensor column = ownedReshaped(m_logits, {m_logits.elementCount(), 1});  // (nVocab, 1)
     LLAVA_ASSIGN_OR_RETURN(const Tensor chosen, rowView(column, best, 1));
     float value = 0;
     LLAVA_TRY(m_backend.download(chosen, &value, 4));

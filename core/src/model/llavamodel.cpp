@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 namespace llava {
 
@@ -13,7 +14,9 @@ LlavaModel::~LlavaModel() {
 
 Result<std::unique_ptr<LlavaModel>> LlavaModel::create(Backend& backend, const Checkpoint& checkpoint,
                                                        WeightPrecision precision, int contextLength,
-                                                       const ModelProgress& progress) {
+                                                       const ModelProgress& progress,
+                                                       const QuantCacheOptions& cacheOptions,
+                                                       QuantCacheReport* cacheReport) {
     std::unique_ptr<LlavaModel> model(new LlavaModel(backend, checkpoint.config()));
     const auto& text = model->m_config.text;
     if (contextLength < 1) return makeError(ErrorCode::InvalidArgument, "context length must be >= 1");
@@ -22,7 +25,9 @@ Result<std::unique_ptr<LlavaModel>> LlavaModel::create(Backend& backend, const C
     const int side = model->m_config.vision.imageSize;
     for (const auto& [w, h] : model->m_config.gridPinpoints)
         if (side > 0) model->m_maxCrops = std::max(model->m_maxCrops, 1 + ((w + side - 1) / side) * ((h + side - 1) / side));
-    LLAVA_TRY(model->loadWeights(checkpoint, precision, progress));
+    // Held only while loading: the backend keeps its own copy of each cached matrix.
+    const std::unique_ptr<QuantCache> cache = openOrBuildQuantCache(checkpoint, precision, cacheOptions, cacheReport);
+    LLAVA_TRY(model->loadWeights(checkpoint, precision, progress, cache.get()));
     LLAVA_TRY(model->allocateActivations());
     model->computeStageCosts();
     return model;
@@ -56,7 +61,44 @@ Status LlavaModel::endStage(std::string_view name, StageLog::Clock::time_point b
     return Status::ok();
 }
 
-Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress) {
+namespace {
+
+// Per-layer weights by canonical name (checkpoint.h) below "vision.encoder.layers.N." and "llm.layers.N.",
+// in upload order.
+constexpr std::pair<const char*, Tensor ClipLayerWeights::*> kClipLayerWeights[] = {
+    {"layer_norm1.weight", &ClipLayerWeights::ln1W},
+    {"layer_norm1.bias", &ClipLayerWeights::ln1B},
+    {"layer_norm2.weight", &ClipLayerWeights::ln2W},
+    {"layer_norm2.bias", &ClipLayerWeights::ln2B},
+    {"self_attn.q_proj.weight", &ClipLayerWeights::qW},
+    {"self_attn.q_proj.bias", &ClipLayerWeights::qB},
+    {"self_attn.k_proj.weight", &ClipLayerWeights::kW},
+    {"self_attn.k_proj.bias", &ClipLayerWeights::kB},
+    {"self_attn.v_proj.weight", &ClipLayerWeights::vW},
+    {"self_attn.v_proj.bias", &ClipLayerWeights::vB},
+    {"self_attn.out_proj.weight", &ClipLayerWeights::oW},
+    {"self_attn.out_proj.bias", &ClipLayerWeights::oB},
+    {"mlp.fc1.weight", &ClipLayerWeights::fc1W},
+    {"mlp.fc1.bias", &ClipLayerWeights::fc1B},
+    {"mlp.fc2.weight", &ClipLayerWeights::fc2W},
+    {"mlp.fc2.bias", &ClipLayerWeights::fc2B},
+};
+constexpr std::pair<const char*, Tensor LlmLayerWeights::*> kLlmLayerWeights[] = {
+    {"input_layernorm.weight", &LlmLayerWeights::inNorm},
+    {"post_attention_layernorm.weight", &LlmLayerWeights::postNorm},
+    {"self_attn.q_proj.weight", &LlmLayerWeights::q},
+    {"self_attn.k_proj.weight", &LlmLayerWeights::k},
+    {"self_attn.v_proj.weight", &LlmLayerWeights::v},
+    {"self_attn.o_proj.weight", &LlmLayerWeights::o},
+    {"mlp.gate_proj.weight", &LlmLayerWeights::gate},
+    {"mlp.up_proj.weight", &LlmLayerWeights::up},
+    {"mlp.down_proj.weight", &LlmLayerWeights::down},
+};
+
+}  // namespace
+
+Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress,
+                               const QuantCache* cache) {
     const std::uint64_t total = checkpoint.totalTensorBytes();
     std::uint64_t done = 0;
     auto get = [&](const std::string& name, Tensor& out, bool required = true) -> Status {
@@ -65,8 +107,15 @@ Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision pre
             if (!required) return Status::ok();
             return makeError(ErrorCode::NotFound, "weight " + name + " missing from " + checkpoint.directory().string());
         }
-        LLAVA_ASSIGN_OR_RETURN(out, m_backend.uploadWeight(*view, precision));
-        m_owned.push_back(out);
+        if (const QuantCacheEntry* cached = cache ? cache->find(name) : nullptr) {
+            LLAVA_ASSIGN_OR_RETURN(out, m_backend.allocate(cached->shape, cached->format, BufferRole::Weights, name));
+            m_owned.push_back(out);
+            LLAVA_TRY(m_backend.upload(out, cache->data(*cached), cached->bytes));
+            cache->dropPages(*cached);
+        } else {
+            LLAVA_ASSIGN_OR_RETURN(out, m_backend.uploadWeight(*view, precision));
+            m_owned.push_back(out);
+        }
         done += view->byteSize;
         if (progress && !progress(done, total)) return makeError(ErrorCode::Cancelled, "loading cancelled");
         return Status::ok();
@@ -81,22 +130,7 @@ Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision pre
     for (int l = 0; l < vc.layersToRun(); ++l) {
         const std::string p = "vision.encoder.layers." + std::to_string(l) + ".";
         auto& w = m_clip[static_cast<std::size_t>(l)];
-        LLAVA_TRY(get(p + "layer_norm1.weight", w.ln1W));
-        LLAVA_TRY(get(p + "layer_norm1.bias", w.ln1B));
-        LLAVA_TRY(get(p + "layer_norm2.weight", w.ln2W));
-        LLAVA_TRY(get(p + "layer_norm2.bias", w.ln2B));
-        LLAVA_TRY(get(p + "self_attn.q_proj.weight", w.qW));
-        LLAVA_TRY(get(p + "self_attn.q_proj.bias", w.qB));
-        LLAVA_TRY(get(p + "self_attn.k_proj.weight", w.kW));
-        LLAVA_TRY(get(p + "self_attn.k_proj.bias", w.kB));
-        LLAVA_TRY(get(p + "self_attn.v_proj.weight", w.vW));
-        LLAVA_TRY(get(p + "self_attn.v_proj.bias", w.vB));
-        LLAVA_TRY(get(p + "self_attn.out_proj.weight", w.oW));
-        LLAVA_TRY(get(p + "self_attn.out_proj.bias", w.oB));
-        LLAVA_TRY(get(p + "mlp.fc1.weight", w.fc1W));
-        LLAVA_TRY(get(p + "mlp.fc1.bias", w.fc1B));
-        LLAVA_TRY(get(p + "mlp.fc2.weight", w.fc2W));
-        LLAVA_TRY(get(p + "mlp.fc2.bias", w.fc2B));
+        for (const auto& [name, member] : kClipLayerWeights) LLAVA_TRY(get(p + name, w.*member));
     }
     LLAVA_TRY(get("projector.linear_1.weight", m_proj1W));
     LLAVA_TRY(get("projector.linear_1.bias", m_proj1B));
@@ -111,15 +145,7 @@ Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision pre
     for (int l = 0; l < m_config.text.nLayers; ++l) {
         const std::string p = "llm.layers." + std::to_string(l) + ".";
         auto& w = m_llm[static_cast<std::size_t>(l)];
-        LLAVA_TRY(get(p + "input_layernorm.weight", w.inNorm));
-        LLAVA_TRY(get(p + "post_attention_layernorm.weight", w.postNorm));
-        LLAVA_TRY(get(p + "self_attn.q_proj.weight", w.q));
-        LLAVA_TRY(get(p + "self_attn.k_proj.weight", w.k));
-        LLAVA_TRY(get(p + "self_attn.v_proj.weight", w.v));
-        LLAVA_TRY(get(p + "self_attn.o_proj.weight", w.o));
-        LLAVA_TRY(get(p + "mlp.gate_proj.weight", w.gate));
-        LLAVA_TRY(get(p + "mlp.up_proj.weight", w.up));
-        LLAVA_TRY(get(p + "mlp.down_proj.weight", w.down));
+        for (const auto& [name, member] : kLlmLayerWeights) LLAVA_TRY(get(p + name, w.*member));
     }
     // Attention may use 16-bit tensor cores only where the tower's matrices are already below fp32.
     m_clipReducedPrecision = !m_clip.empty() && m_clip.front().qW.format != StorageFormat::F32;

@@ -1,5 +1,5 @@
 // LLaVA-NeXT forward passes on a Backend: CLIP tower (layers up to the selected one), mlp2x_gelu
-// projector, spatial_unpad merge with image_newline (host side, spec §4), and the Mistral/Llama
+// projector, spatial_unpad merge with image_newline (host side, docs/spec.md §5), and the Mistral/Llama
 // decoder with a KV cache sized at creation, chunked prefill and single-token decode.
 // Weights are uploaded once from the Checkpoint (which must outlive the model: the CPU backend reads
 // AsStored weights in place). Not here: prompts, sampling, stop strings (engine/).
@@ -16,6 +16,7 @@
 #include "llava/backend.h"
 #include "llava/checkpoint.h"
 #include "llava/engine.h"
+#include "model/quantcache.h"
 #include "model/stagecost.h"
 #include "model/stagelog.h"
 
@@ -54,7 +55,9 @@ class LlavaModel {
 public:
     static Result<std::unique_ptr<LlavaModel>> create(Backend& backend, const Checkpoint& checkpoint,
                                                       WeightPrecision precision, int contextLength,
-                                                      const ModelProgress& progress);
+                                                      const ModelProgress& progress,
+                                                      const QuantCacheOptions& cacheOptions = {},
+                                                      QuantCacheReport* cacheReport = nullptr);
     ~LlavaModel();
 
     const ModelConfig& config() const { return m_config; }
@@ -66,7 +69,6 @@ public:
     StageLog* stageLog() const { return m_stageLog; }
     // While set, prefill() fills `capture` for the positions it runs (nullptr: off, no cost).
     void setAttentionCapture(AttentionCapture* capture) { m_capture = capture; }
-    const StageCosts& stageCosts() const { return m_costs; }
 
     // pixels (nCrops, 3, S, S) normalised -> merged image embedding (imageTokens, dModel) on the host.
     Result<std::vector<float>> encodeImage(std::span<const float> pixels, const ImageLayout& layout,
@@ -85,7 +87,9 @@ public:
 
 private:
     LlavaModel(Backend& backend, ModelConfig config) : m_backend(backend), m_config(std::move(config)) {}
-    Status loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress);
+    // cache: Q8/Q4 matrices read from the quantised-weight cache (quantcache.h) instead of quantised here.
+    Status loadWeights(const Checkpoint& checkpoint, WeightPrecision precision, const ModelProgress& progress,
+                       const QuantCache* cache);
     Status allocateActivations();
     Status llmLayer(int layer, const Tensor& x, int rows, int position, bool stepOps);
     Status clipLayer(int layer, int crops);
@@ -145,7 +149,7 @@ private:
 // Index of the first NaN/Inf in `values`, or -1. Exposed for tests.
 std::int64_t firstNonFinite(std::span<const float> values);
 
-// Spec §4.2-4.4 on the host: base crop tokens, then kept rows of the stitched tile map each followed by
+// docs/spec.md §5.1-§5.3 on the host: base crop tokens, then kept rows of the stitched tile map each followed by
 // `newline`. projected: (nCrops*576, d) with crop 0 = base. Exposed for tests.
 std::vector<float> mergeImageFeatures(std::span<const float> projected, const ImageLayout& layout, int patchesPerSide,
                                       std::span<const float> newline, int d);

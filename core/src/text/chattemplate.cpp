@@ -1,4 +1,4 @@
-// Chat templates, ported from the rendering rules in spec §5.1–5.3 (ORIG llava/conversation.py,
+// Chat templates, ported from the rendering rules in docs/spec.md §6.1-§6.4 (ORIG llava/conversation.py,
 // SeparatorStyle LLAMA_2 / TWO / MPT) plus HF's llava-v1.6-mistral chat template spacing.
 // One table describes every template; three small renderers implement the separator styles.
 #include "llava/chattemplate.h"
@@ -164,7 +164,7 @@ Result<std::string> autoChatTemplateName(std::string_view modelNameOrPath) {
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     const auto has = [&lower](std::string_view needle) { return lower.find(needle) != std::string::npos; };
-    // Same order as ORIG llava/serve/cli.py (spec §6): the first match wins.
+    // Same order as ORIG llava/serve/cli.py (docs/spec.md §6.6): the first match wins.
     if (has("llama-2")) return std::string("llava_llama_2");
     if (has("mistral")) return std::string("mistral_instruct");
     if (has("v1.6-34b")) return std::string("chatml_direct");

@@ -1,5 +1,5 @@
-// buildPrompt / truncatePrompt: ORIG tokenizer_image_token (spec §5.4) and the HF expansion
-// (spec §5.6) computed together, so the inspector can show both sequences and their layout.
+// buildPrompt / truncatePrompt: ORIG tokenizer_image_token and the HF expansion (docs/spec.md §7.2,
+// truncation §7.4) computed together, so the inspector can show both sequences and their layout.
 #include "llava/prompt.h"
 
 #include <algorithm>
@@ -55,7 +55,7 @@ Result<PromptTokens> buildPrompt(const Tokenizer& tokenizer, const RenderedChat&
     }
 
     PromptTokens out;
-    // ORIG: every chunk is tokenized with BOS, then BOS is kept once (step 3 of §5.4). Tokenizing
+    // ORIG: every chunk is tokenized with BOS, then BOS is kept once (docs/spec.md §7.2 step 2). Tokenizing
     // without BOS and prepending it once gives the same ids.
     if (options.addBos == AddBos::Yes && tokenizer.bosId() >= 0) {
         out.origIds.push_back(tokenizer.bosId());

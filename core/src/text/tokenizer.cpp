@@ -86,8 +86,8 @@ void Tokenizer::scanVocabulary() {
     // Window cutting also needs "\n" to survive normalisation as itself, and is probed once on text with
     // the cases that matter (spaces after a newline, newline runs) against the one-string encoding.
     impl.newlinePrefix = encodeWhole("\n");
-    const std::vector<std::string> nlPieces = idsToPieces({impl.newlinePrefix.empty() ? -1 : impl.newlinePrefix.back()});
-    const bool newlineKept = !nlPieces.empty() && (nlPieces.front() == "\n" || nlPieces.front() == "<0x0A>");
+    const std::string nlPiece = idToPiece(impl.newlinePrefix.empty() ? -1 : impl.newlinePrefix.back());
+    const bool newlineKept = nlPiece == "\n" || nlPiece == "<0x0A>";
     if (newlineJoined || !newlineKept) return;
     const std::string probe = "Hi there\n  two spaces\n\n\nruns \n x";
     std::vector<int> windowed;
@@ -211,13 +211,6 @@ std::string Tokenizer::decode(const std::vector<int>& ids) const {
     std::string text;
     (void)m_impl->sp.Decode(valid, &text);
     return text;
-}
-
-std::vector<std::string> Tokenizer::idsToPieces(const std::vector<int>& ids) const {
-    std::vector<std::string> pieces;
-    pieces.reserve(ids.size());
-    for (int id : ids) pieces.push_back(idToPiece(id));
-    return pieces;
 }
 
 std::string Tokenizer::idToPiece(int id) const {

@@ -1,4 +1,4 @@
-// computeImageLayout: the anyres geometry of spec §3.2-§4.5 in double precision, exactly as the Python
+// computeImageLayout: the anyres geometry of docs/spec.md §4.2-§5.4 in double precision, exactly as the Python
 // references compute it (truncating int(), ceil of a double product, Python floor division).
 // Deliberately pixel-free; resample.cpp / preprocess.cpp consume the layout.
 #include "llava/anyres.h"
@@ -15,7 +15,7 @@ struct Choice {
     int width = 0, height = 0;
 };
 
-// Spec §3.2: the first candidate with the largest effective resolution, ties broken by the smallest
+// docs/spec.md §4.2: the first candidate with the largest effective resolution, ties broken by the smallest
 // waste; strict comparisons so the first in list order wins an exact tie (ORIG vs HF differ only here).
 Choice selectBestResolution(std::int64_t w, std::int64_t h, const std::vector<std::array<int, 2>>& candidates) {
     Choice best;
@@ -81,7 +81,7 @@ Result<ImageLayout> computeImageLayout(int width, int height, const AnyresParams
     out.gridCols = canvas.width / params.tileSize;
     out.gridRows = canvas.height / params.tileSize;
 
-    // Spec §3.3: ceil of a double product (float noise is intended: 1000x750 -> 505 rows).
+    // docs/spec.md §4.3: ceil of a double product (float noise is intended: 1000x750 -> 505 rows).
     const double w = width, h = height;
     const double sw = canvas.width / w, sh = canvas.height / h;
     if (sw < sh) {
@@ -96,7 +96,7 @@ Result<ImageLayout> computeImageLayout(int width, int height, const AnyresParams
     out.padRight = canvas.width - out.resizedWidth - out.padLeft;
     out.padBottom = canvas.height - out.resizedHeight - out.padTop;
 
-    // Spec §4.3: unpad measured in feature cells, same p removed from both sides.
+    // docs/spec.md §5.2: unpad measured in feature cells, same p removed from both sides.
     const std::int64_t mapRows = static_cast<std::int64_t>(out.gridRows) * params.patchesPerSide;
     const std::int64_t mapCols = static_cast<std::int64_t>(out.gridCols) * params.patchesPerSide;
     out.mapRows = static_cast<int>(mapRows);

@@ -1,4 +1,4 @@
-// See attentionmap.h. The merged image-token order (spec §4.4): base tokens row-major, then for each
+// See attentionmap.h. The merged image-token order (docs/spec.md §5.3): base tokens row-major, then for each
 // kept map row r in [keptRowBegin, keptRowEnd): the kept cells c in [keptColBegin, keptColEnd), then
 // one newline token.
 #include "llava/attentionmap.h"

@@ -1,4 +1,4 @@
-// Anyres pixel pipeline (spec §3.3-§3.6). The two resizes (canvas and base) each split their rows over
+// Anyres pixel pipeline (docs/spec.md §4.3-§4.5). The two resizes (canvas and base) each split their rows over
 // threads; normalisation is a per-channel 256-entry table, which is exact because the spec's float
 // sequence depends only on (channel, byte).
 #include "llava/preprocess.h"

@@ -1,4 +1,4 @@
-// Pillow-exact bicubic resize (spec §3.7). Coefficients follow libImaging/Resample.c
+// Pillow-exact bicubic resize (docs/spec.md §4.6). Coefficients follow libImaging/Resample.c
 // (precompute_coeffs + normalize_coeffs_8bpc) in double; the passes are written for speed instead:
 // the vertical pass accumulates whole rows tap by tap (vectorisable, cache friendly) and both passes
 // split their rows over threads. Integer sums are exact, so the order of accumulation cannot change a

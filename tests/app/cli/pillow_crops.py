@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent Pillow reference for tst_cli's preprocess test (spec §3.2-§3.6), written from the spec,
+"""Independent Pillow reference for tst_cli's preprocess test (docs/spec.md §4.2-§4.5), written from the spec,
 not from our C++: generates a test image, then the crops ORIG/HF would feed CLIP.
 
 Usage: pillow_crops.py OUTDIR WIDTH HEIGHT REFERENCE(original|transformers) SEED

@@ -1,6 +1,6 @@
 // tst_cli: llava-insight-cli as a user runs it (QProcess on the built binary).
-// Guards against: wrong anyres numbers reaching users (spec §4.6 tables, hand-checked), the two
-// references silently disagreeing, prompt layouts off by the BOS/dummy-prefix tokens (spec §5.5),
+// Guards against: wrong anyres numbers reaching users (docs/spec.md §5.5 tables, hand-checked), the two
+// references silently disagreeing, prompt layouts off by the BOS/dummy-prefix tokens (docs/spec.md §7.3),
 // crops that differ from Pillow by even one level, crashes or multi-line noise on bad input, and
 // non-deterministic greedy chat.
 #include <QBuffer>
@@ -132,7 +132,7 @@ void TstCli::noCommandIsAUsageError() {
     QVERIFY2(QString::fromUtf8(run.err).contains(QStringLiteral("Commands:")), run.err.constData());
 }
 
-// Spec §3.3 / §4.6: the float-noise case (505 rows, not 504) and its token count, as text.
+// docs/spec.md §4.3 / §5.5: the float-noise case (505 rows, not 504) and its token count, as text.
 void TstCli::inspectText1000x750() {
     const auto run = runCli({"inspect", "--preset", kPreset, "--image-size", "1000x750"});
     QCOMPARE(run.exitCode, 0);
@@ -148,7 +148,7 @@ void TstCli::inspectText1000x750() {
     QVERIFY2(run.out.contains("references agree: transformers also gives 2340"), run.out.constData());
 }
 
-// Spec §4.6 worked examples (hand-checked there), via --json.
+// docs/spec.md §5.5 worked examples (hand-checked there), via --json.
 void TstCli::inspectGeometry_data() {
     QTest::addColumn<QString>("size");
     QTest::addColumn<QString>("reference");
@@ -192,7 +192,7 @@ void TstCli::inspectGeometry() {
     QTEST(json.value("total_tokens").toInt(), "tokens");  // no prompt: the image is the whole sequence
 }
 
-// Spec §4.6 "Cases where ORIG and HF differ in count": tie-break (§3.2) and HF's round(x, 7) (§4.3).
+// docs/spec.md §5.5 "Cases where ORIG and HF differ in count": tie-break (§4.2) and HF's round(x, 7) (§5.2).
 void TstCli::inspectReferenceDifferences_data() {
     QTest::addColumn<QString>("size");
     QTest::addColumn<int>("orig");
@@ -249,7 +249,7 @@ void TstCli::inspectModelFolderUsesItsReference() {
              QStringLiteral("1850 (576 base + 1248 grid + 26 newlines)"));
 }
 
-// Spec §5.5: "[INST] <image>\nIs there any person in this photo [/INST]" = 5 + N + 13 tokens.
+// docs/spec.md §7.3: "[INST] <image>\nIs there any person in this photo [/INST]" = 5 + N + 13 tokens.
 void TstCli::seedPromptLayout() {
     if (const QString bad = llavatest::checkSha256(llavatest::kMistral); !bad.isEmpty()) QFAIL(qPrintable(bad));
     const QStringList common{"inspect", "--preset", kPreset, "--tokenizer", mistralTokenizer(),
@@ -276,7 +276,7 @@ void TstCli::tokenizeSeedPrompt() {
                              "--images", "1", "--json", "Is there any person in this photo"});
     QCOMPARE(run.exitCode, 0);
     const QJsonObject o = clitest::parseJson(run.out);
-    // Spec §5.5 worked tokenization: chunk 0 (5 ids), the ORIG placeholder, chunk 1 (13 ids).
+    // docs/spec.md §7.3 worked tokenization: chunk 0 (5 ids), the ORIG placeholder, chunk 1 (13 ids).
     const QList<int> expected{1,     733, 16289, 28793, 28705, -200, 28705, 13,    2301, 736,
                               707, 1338, 297,   456,   8428,  733,  28748, 16289, 28793};
     QCOMPARE(ints(o.value("ids")), expected);
@@ -302,7 +302,7 @@ void TstCli::preprocessMatchesPillow_data() {
     QTest::newRow("801x203 orig (3x1, downscale)") << 801 << 203 << "original" << 4;
 }
 
-// Crops byte-identical to Pillow (spec §3.3-§3.5) and the tensor identical to numpy (spec §3.6).
+// Crops byte-identical to Pillow (docs/spec.md §4.3-§4.4) and the tensor identical to numpy (docs/spec.md §4.5).
 void TstCli::preprocessMatchesPillow() {
     QFETCH(int, width);
     QFETCH(int, height);
@@ -513,7 +513,7 @@ void TstCli::chatGreedyIsDeterministic() {
     QCOMPARE(ints(a.value("tokens")), ints(b.value("tokens")));
     QCOMPARE(a.value("text").toString(), b.value("text").toString());
     QVERIFY(a.value("stats").toObject().value("generated_tokens").toInt() >= 1);
-    QVERIFY(a.value("stats").toObject().value("image_tokens").toInt() == 2340);  // 640x480 (spec §4.6)
+    QVERIFY(a.value("stats").toObject().value("image_tokens").toInt() == 2340);  // 640x480 (docs/spec.md §5.5)
     QVERIFY2(first.err.contains("backend: cpu"), first.err.constData());
 }
 

@@ -8,10 +8,16 @@
 //  - edit-and-resend can be cancelled without losing the following messages;
 //  - at 1024×700 the chat column keeps at least 480 px; nothing is hidden behind the docks;
 //  - the window title does not repeat the application name (the platform adds it);
-//  - a chat of 10 000 messages opens with widgets for one page only.
+//  - a chat of 10 000 messages opens with widgets for one page only;
+//  - the context meter counts every image of the draft and the chat so far, warns before Send when the
+//    message cannot fit (Send is disabled, the ways out are named with the context size to reload with).
+#include <QApplication>
 #include <QDockWidget>
+#include <QStatusBar>
 #include <QDir>
 #include <QFile>
+#include <QImage>
+#include <QLocale>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -21,6 +27,7 @@
 #include "chat/chatstore.h"
 #include "chat/chatview.h"
 #include "chat/composer.h"
+#include "chat/contextmeter.h"
 #include "chat/conversationstore.h"
 #include "inference/inferencecontroller.h"
 #include "inference/llavachatengine.h"
@@ -64,6 +71,8 @@ private slots:
     void narrowWindowKeepsChatColumn();
     void titleDoesNotRepeatAppName();
     void longChatOpensOnePage();
+    void contextMeterWarnsBeforeSend();
+    void everyFocusableControlShowsFocus();
 };
 
 void TstChatWindow::deletedChatStaysDeletedAfterRestart() {
@@ -275,3 +284,70 @@ void TstChatWindow::longChatOpensOnePage() {
 
 QTEST_MAIN(TstChatWindow)
 #include "tst_chatwindow.moc"
+
+void TstChatWindow::contextMeterWarnsBeforeSend() {
+    QTemporaryDir data;
+    FakeEngineScript script;
+    script.contextLimit = 1000;  // the fake counts 1 token per character and 576 per image
+    MainWindow w(AppSettings{}, fakeOptions(data.path(), script));
+    QVERIFY(loadFake(w, data.path()));
+    QStringList images;
+    for (const char* name : {"a.png", "b.png"}) {
+        images << data.filePath(QString::fromLatin1(name));
+        QImage image(64, 48, QImage::Format_RGB32);
+        image.fill(Qt::darkCyan);
+        QVERIFY(image.save(images.last()));
+    }
+    w.composer()->setText(QStringLiteral("Compare"));
+    w.composer()->addAttachments(images);
+    ContextMeter* meter = w.contextMeter();
+    // 7 text + 2 x 576 + 1 reply headroom = 1160 of 1000: the last image made it overflow.
+    QVERIFY(QTest::qWaitFor([&] { return !meter->warningText().isEmpty(); }, 5000));
+    QVERIFY2(meter->warningText().contains(QStringLiteral("Too long by 160 tokens")), qPrintable(meter->warningText()));
+    QVERIFY2(meter->summaryText().contains(QStringLiteral("576 + 576")), qPrintable(meter->summaryText()));
+    QCOMPARE(meter->suggestedContext(), 2048);
+    QTest::keyClick(w.composer()->editor(), Qt::Key_Return);  // Send is blocked: nothing is appended
+    QCOMPARE(w.chatModel()->rowCount(), 0);
+
+    w.composer()->clearAttachments();
+    w.composer()->addAttachments({images.first()});
+    QVERIFY(QTest::qWaitFor([&] { return meter->warningText().isEmpty() && meter->summaryText().contains(QStringLiteral("584 of %1").arg(QLocale().toString(1000))); }, 5000));
+    QTest::keyClick(w.composer()->editor(), Qt::Key_Return);
+    QVERIFY(QTest::qWaitFor([&] { return w.chatModel()->rowCount() == 2 && !w.chatController()->isBusy(); }, 10000));
+    // The chat so far is counted: "Compare" + its image + the fake's 13-character answer.
+    QVERIFY(QTest::qWaitFor([&] { return meter->summaryText().contains(QStringLiteral("chat so far 596")); }, 5000));
+}
+
+// Keyboard users must see where focus is: each control that takes focus by Tab looks different with
+// focus than without (its own pixels, grabbed both ways).
+void TstChatWindow::everyFocusableControlShowsFocus() {
+    QTemporaryDir data;
+    MainWindow w(AppSettings{}, fakeOptions(data.path()));
+    QVERIFY(loadFake(w, data.path()));
+    QVERIFY(sendAndWait(w, QStringLiteral("a message with an answer")));
+    w.resize(1400, 900);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    QStringList unmarked;
+    int checked = 0;
+    for (QWidget* widget : w.findChildren<QWidget*>()) {
+        if (!widget->isVisible() || !(widget->focusPolicy() & Qt::TabFocus) || widget->width() < 4) continue;
+        if (widget->focusProxy()) continue;
+        w.statusBar()->setFocus();  // focus somewhere else that is not this widget
+        if (widget->hasFocus()) continue;
+        QApplication::processEvents();
+        const QImage without = widget->grab().toImage();
+        widget->setFocus(Qt::TabFocusReason);
+        QApplication::processEvents();
+        if (!widget->hasFocus()) continue;
+        const QImage with = widget->grab().toImage();
+        ++checked;
+        if (with == without)
+            unmarked << QStringLiteral("%1 (%2 \"%3\")").arg(QString::fromLatin1(widget->metaObject()->className()),
+                                                            widget->objectName(), widget->accessibleName());
+    }
+    QVERIFY(checked >= 8);
+    QVERIFY2(unmarked.isEmpty(), qPrintable(unmarked.join(QStringLiteral("; "))));
+}

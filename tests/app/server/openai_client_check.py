@@ -8,6 +8,8 @@ the --base-url given (127.0.0.1); every request has a timeout and no retries, an
 Modes:
   chat   one non-streaming and one streaming completion for an image + prompt (data: URL), GET /v1/models
   busy   N concurrent completions (threads); counts 200 / 429 (with Retry-After) / other outcomes
+  logprobs  logprobs: true, top_logprobs: 3, non-streaming and streaming; each token's entries as parsed
+  turn2  a conversation whose image comes in its second user turn (--first-prompt, --first-answer)
 """
 import argparse
 import base64
@@ -71,6 +73,42 @@ def run_chat(client, args):
     return result
 
 
+def logprob_entries(content):
+    return [{"token": e.token, "logprob": e.logprob, "bytes": e.bytes, "id": (e.model_extra or {}).get("id"),
+             "top": [{"token": t.token, "logprob": t.logprob, "id": (t.model_extra or {}).get("id")}
+                     for t in e.top_logprobs]}
+            for e in content or []]
+
+
+def run_logprobs(client, args):
+    common = dict(model=args.model, messages=image_message(args.image, args.prompt), max_tokens=args.max_tokens,
+                  temperature=0, logprobs=True, top_logprobs=3, extra_body={"return_token_ids": True})
+    reply = client.chat.completions.create(**common)
+    choice = reply.choices[0]
+    result = {"nonstream": {"content": choice.message.content,
+                            "token_ids": (choice.model_extra or {}).get("token_ids"),
+                            "logprobs": logprob_entries(choice.logprobs.content if choice.logprobs else None)}}
+    entries, content = [], []
+    for chunk in client.chat.completions.create(stream=True, **common):
+        for c in chunk.choices:
+            if c.delta.content:
+                content.append(c.delta.content)
+            if c.logprobs is not None:
+                entries.extend(logprob_entries(c.logprobs.content))
+    result["stream"] = {"content": "".join(content), "logprobs": entries}
+    return result
+
+
+def run_turn2(client, args):
+    first, second = image_message(args.image, args.prompt)[0], {"role": "user", "content": args.first_prompt}
+    messages = [second, {"role": "assistant", "content": args.first_answer}, first]
+    reply = client.chat.completions.create(model=args.model, messages=messages, max_tokens=args.max_tokens,
+                                           temperature=0, extra_body={"return_token_ids": True})
+    choice = reply.choices[0]
+    return {"content": choice.message.content, "token_ids": (choice.model_extra or {}).get("token_ids"),
+            "usage": usage_dict(reply.usage)}
+
+
 def run_busy(client, args):
     messages = image_message(args.image, args.prompt)
     outcomes = []
@@ -105,7 +143,7 @@ def run_busy(client, args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["chat", "busy"])
+    parser.add_argument("mode", choices=["chat", "busy", "logprobs", "turn2"])
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--model", required=True)
@@ -114,11 +152,14 @@ def main():
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--count", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--first-prompt", default="")
+    parser.add_argument("--first-answer", default="")
     args = parser.parse_args()
     if not args.base_url.startswith("http://127.0.0.1:"):
         sys.exit("refusing a base URL that is not loopback: " + args.base_url)
     client = OpenAI(base_url=args.base_url, api_key=args.api_key, max_retries=0, timeout=args.timeout)
-    result = run_chat(client, args) if args.mode == "chat" else run_busy(client, args)
+    modes = {"chat": run_chat, "busy": run_busy, "logprobs": run_logprobs, "turn2": run_turn2}
+    result = modes[args.mode](client, args)
     result["openai_version"] = openai.__version__
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

@@ -31,6 +31,7 @@ private slots:
     void initTestCase();
     void cleanupTestCase();
     void answersLikeTheLocalEngine();
+    void localTokenizerCountsMatchTheServer();
     void errorsArePlain_data();
     void errorsArePlain();
     void contextTooLong();
@@ -122,6 +123,56 @@ void TstRemoteChatEngine::answersLikeTheLocalEngine() {
     auto again = engine.reply(next, {}, [] { return false; });
     QVERIFY2(again.isOk(), again.isOk() ? "" : again.status().message().c_str());
     QVERIFY(engine.lastPromptTokens() > 2357 + 32);
+}
+
+// With a local tokenizer the app counts the whole prompt itself (template + tokenizer + anyres layout) and
+// shows it next to the server's usage: for the same checkpoint both must agree, on the first turn (2357 =
+// manifest seq_len) and on a second turn whose image comes with the second message.
+void TstRemoteChatEngine::localTokenizerCountsMatchTheServer() {
+    RemoteEndpoint e = endpoint();
+    e.tokenizerPath = llavatest::tokenizerPath(llavatest::kMistral);
+    RemoteChatEngine engine(e);
+    QVERIFY(engine.load(LoadRequest{}, {}).isOk());
+    QVERIFY(engine.hasLocalTokenizer());
+    GenerationRequest first;
+    first.text = QStringLiteral("Hello there.");
+    first.sampling.temperature = 0;
+    first.sampling.maxNewTokens = 4;
+    QString answer;
+    auto one = engine.reply(first, [&](const llava::TokenEvent& ev) {
+        answer += QString::fromStdString(ev.piece);
+        return true;
+    }, [] { return false; });
+    QVERIFY2(one.isOk(), one.isOk() ? "" : one.status().message().c_str());
+    QVERIFY(engine.lastServerUsage().has_value());
+    QCOMPARE(engine.lastServerUsage()->localPromptTokens, engine.lastServerUsage()->promptTokens);
+    QCOMPARE(engine.lastServerUsage()->localImageTokens, 0);
+
+    GenerationRequest second;
+    ChatMessage asked;
+    asked.text = first.text;
+    ChatMessage answered;
+    answered.role = MessageRole::Assistant;
+    answered.text = answer;
+    second.history << asked << answered;
+    second.text = kPrompt;
+    second.imagePaths << kImage;
+    second.sampling.temperature = 0;
+    second.sampling.maxNewTokens = 4;
+    auto two = engine.reply(second, {}, [] { return false; });
+    QVERIFY2(two.isOk(), two.isOk() ? "" : two.status().message().c_str());
+    const ServerUsage usage = *engine.lastServerUsage();
+    QCOMPARE(usage.localImageTokens, 2340);
+    QVERIFY(usage.promptTokens > 2340);
+    QCOMPARE(usage.localPromptTokens, usage.promptTokens);
+    QCOMPARE(usage.completionTokens, 4);
+
+    // Without a tokenizer the local text count is unknown (-1), never a guess.
+    RemoteChatEngine plain(endpoint());
+    QVERIFY(plain.load(LoadRequest{}, {}).isOk());
+    QVERIFY(!plain.hasLocalTokenizer());
+    QVERIFY(plain.reply(first, {}, [] { return false; }).isOk());
+    QCOMPARE(plain.lastServerUsage()->localPromptTokens, -1);
 }
 
 void TstRemoteChatEngine::errorsArePlain_data() {

@@ -14,6 +14,7 @@
 #include <QTest>
 #include <QThread>
 
+#include <cmath>
 #include <csignal>
 
 #include "../cli/clitestutil.h"
@@ -71,6 +72,8 @@ private slots:
     void healthAndModels();
     void openaiClientMatchesCli();
     void inspectEndpointMatchesCli();
+    void logprobsMatchTheCli();
+    void imageInTheSecondTurn();
     void badRequests_data();
     void badRequests();
     void disconnectMidStreamCancels();
@@ -198,6 +201,79 @@ void TstServe::inspectEndpointMatchesCli() {
     QCOMPARE(r.json().value("image_tokens").toInt(), 1464);  // fixtures README: small_300x200 under HF = 1464
 }
 
+// logprobs / top_logprobs through the official client, streamed and not: every token's id, log-probability
+// and top-3 alternatives equal what the core computes for the same prompt (`chat --json --logprobs 3`).
+// Both runs are the same CPU computation with the same thread count, so the only tolerance is the JSON
+// round trip of a double (1e-9).
+void TstServe::logprobsMatchTheCli() {
+    const auto chat = clitest::runCli({"chat", "--model", kModel, "--tokenizer", tokenizer(), "--temperature", "0",
+                                       "--max-new-tokens", "8", "--backend", "cpu", "--threads", "2", "--image", kImage,
+                                       "--prompt", kPrompt, "--json", "--logprobs", "3"},
+                                      {}, 300000);
+    QVERIFY2(chat.exitCode == 0, chat.err.constData());
+    const QJsonArray cli = clitest::parseJson(chat.out).value("logprobs").toObject().value("content").toArray();
+    QCOMPARE(cli.size(), 8);
+    const QJsonObject result = runClient({"logprobs", "--max-tokens", "8"});
+    QVERIFY2(!result.isEmpty(), "the openai client script failed (see the warning above)");
+    QCOMPARE(ints(result.value("nonstream").toObject().value("token_ids")), ints(m_cliChat.value("tokens")).mid(0, 8));
+    for (const char* mode : {"nonstream", "stream"}) {
+        const QJsonArray server = result.value(mode).toObject().value("logprobs").toArray();
+        QCOMPARE(server.size(), cli.size());
+        for (qsizetype i = 0; i < cli.size(); ++i) {
+            const QJsonObject want = cli.at(i).toObject(), got = server.at(i).toObject();
+            QCOMPARE(got.value("id").toInt(), want.value("id").toInt());
+            QCOMPARE(got.value("token").toString(), want.value("token").toString());
+            QVERIFY2(std::abs(got.value("logprob").toDouble() - want.value("logprob").toDouble()) < 1e-9,
+                     qPrintable(QStringLiteral("%1 token %2").arg(mode).arg(i)));
+            QVERIFY(got.value("logprob").toDouble() <= 0);
+            const QJsonArray wantTop = want.value("top_logprobs").toArray(), gotTop = got.value("top").toArray();
+            QCOMPARE(gotTop.size(), 3);
+            QCOMPARE(wantTop.size(), 3);
+            for (qsizetype k = 0; k < 3; ++k) {
+                QCOMPARE(gotTop.at(k).toObject().value("id").toInt(), wantTop.at(k).toObject().value("id").toInt());
+                QVERIFY(std::abs(gotTop.at(k).toObject().value("logprob").toDouble() -
+                                 wantTop.at(k).toObject().value("logprob").toDouble()) < 1e-9);
+            }
+            // Greedy: the chosen token is the most likely one.
+            QCOMPARE(gotTop.at(0).toObject().value("id").toInt(), got.value("id").toInt());
+        }
+    }
+}
+
+// A conversation whose image arrives in the second user turn: the server (restore + reply from the
+// request's messages) answers exactly as the CLI's live interactive chat does (turn 1 text only, then
+// /image and turn 2), and counts the same image tokens.
+void TstServe::imageInTheSecondTurn() {
+    const QString first = QStringLiteral("Hello there.");
+    const auto one = clitest::runCli({"chat", "--model", kModel, "--tokenizer", tokenizer(), "--temperature", "0",
+                                      "--max-new-tokens", "8", "--backend", "cpu", "--threads", "2", "--prompt", first, "--json"},
+                                     {}, 300000);
+    QVERIFY2(one.exitCode == 0, one.err.constData());
+    const QString firstAnswer = clitest::parseJson(one.out).value("text").toString();
+    const QByteArray input = first.toUtf8() + "\n/image " + kImage.toUtf8() + "\n" + kPrompt.toUtf8() + "\n/quit\n";
+    const auto live = clitest::runCli({"chat", "--model", kModel, "--tokenizer", tokenizer(), "--temperature", "0",
+                                       "--max-new-tokens", "8", "--backend", "cpu", "--threads", "2"},
+                                      input, 300000);
+    QVERIFY2(live.exitCode == 0, live.err.constData());
+    const QString out = QString::fromUtf8(live.out);
+    QVERIFY2(out.startsWith(firstAnswer + QLatin1Char('\n')), qPrintable(out));
+    QVERIFY(out.endsWith(QLatin1Char('\n')));
+    const QString secondAnswer = out.mid(firstAnswer.size() + 1).chopped(1);
+    QVERIFY(!secondAnswer.isEmpty());
+    const QList<QByteArray> stats = live.err.split('\n');
+    QByteArray secondStats;
+    for (const QByteArray& line : stats)
+        if (line.contains(" tokens, stop ")) secondStats = line;  // the last stats line: turn 2
+    QVERIFY2(secondStats.contains("image 2340 tok"), secondStats.constData());
+
+    const QJsonObject result = runClient({"turn2", "--max-tokens", "8", "--first-prompt", first, "--first-answer", firstAnswer});
+    QVERIFY2(!result.isEmpty(), "the openai client script failed (see the warning above)");
+    QCOMPARE(result.value("content").toString(), secondAnswer);
+    QCOMPARE(ints(result.value("token_ids")).size(), 8);
+    const QJsonObject details = result.value("usage").toObject().value("prompt_tokens_details").toObject();
+    QCOMPARE(details.value("image_tokens").toInt(), 2340);
+}
+
 void TstServe::badRequests_data() {
     QTest::addColumn<QByteArray>("request");
     QTest::addColumn<int>("status");
@@ -245,6 +321,14 @@ void TstServe::badRequests_data() {
     QTest::newRow("chunked request body")
         << QByteArray("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") << 501
         << "bad_http_request" << "Content-Length";
+    QTest::newRow("top_logprobs without logprobs")
+        << post("{\"model\": \"" + kModelId.toUtf8() +
+                "\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"top_logprobs\": 2}")
+        << 400 << "invalid_value" << "logprobs";
+    QTest::newRow("top_logprobs above 20")
+        << post("{\"model\": \"" + kModelId.toUtf8() +
+                "\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logprobs\": true, \"top_logprobs\": 21}")
+        << 400 << "invalid_value" << "between 0 and 20";
     QTest::newRow("garbage request line") << QByteArray("HELLO\r\n\r\n") << 400 << "bad_http_request" << "request line";
 }
 

@@ -68,3 +68,19 @@ llava::Result<llava::GenerationStats> FakeChatEngine::reply(const GenerationRequ
     m_used += stats.textTokens + stats.imageTokens + stats.generatedTokens;
     return stats;
 }
+
+llava::Result<llava::ContextPlan> FakeChatEngine::plan(const GenerationRequest& request) {
+    if (!m_loaded) return llava::makeError(llava::ErrorCode::InvalidArgument, "no model loaded");
+    llava::ContextPlan plan;
+    plan.contextLimit = m_script.contextLimit;
+    for (const ChatMessage& m : request.history) {
+        plan.textTokens += int(m.text.size());
+        for (qsizetype i = 0; i < m.images.size(); ++i) plan.imageTokens.push_back(576);
+    }
+    plan.earlierTokens = plan.textTokens + 576 * int(plan.imageTokens.size());
+    plan.textTokens += int(request.text.size());
+    for (qsizetype i = 0; i < request.imagePaths.size(); ++i) plan.imageTokens.push_back(576);
+    plan.messageImages = int(request.imagePaths.size());
+    plan.conversationTokens = plan.textTokens + 576 * int(plan.imageTokens.size());
+    return plan;
+}

@@ -26,6 +26,8 @@ public:
     bool isLoaded() const override { return m_loaded; }
     llava::Result<llava::GenerationStats> reply(const GenerationRequest& request, const llava::TokenCallback& onToken,
                                                 const llava::CancelPredicate& cancel) override;
+    // Every character of the conversation is a token, every image 576, plus 1 of reply headroom.
+    llava::Result<llava::ContextPlan> plan(const GenerationRequest& request) override;
     void clear() override { m_used = 0; }
     int contextUsed() const override { return m_used; }
     int contextLimit() const override { return m_script.contextLimit; }

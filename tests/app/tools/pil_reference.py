@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes test images with Pillow and, for each, the bytes of Image.open(f).convert('RGB') (the ORIG
-decode, spec §3.1) so tst_imageio can compare Qt's decode with Pillow's pixel for pixel.
+decode, docs/spec.md §4.1) so tst_imageio can compare Qt's decode with Pillow's pixel for pixel.
 
 usage: pil_reference.py OUTDIR     -> OUTDIR/<case>.<ext>, OUTDIR/<case>.rgb, OUTDIR/manifest.txt
 manifest line: <case> <image file> <width> <height> <exif: plain|transpose>

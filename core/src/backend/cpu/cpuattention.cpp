@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "backend/cpu/cpuattentiontiled.h"
 #include "backend/cpu/cpukernels.h"
 #include "backend/cpu/cpusimd.h"
 
@@ -130,6 +131,12 @@ void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const
     const std::int64_t qWidth = static_cast<std::int64_t>(s.nHeads) * s.headDim;
     const std::int64_t kvWidth = static_cast<std::int64_t>(s.nKvHeads) * s.headDim;
     const int group = s.nHeads / s.nKvHeads;
+#ifdef LLAVA_CPU_X86
+    if (tiledAttentionApplies(isa, s)) {  // many query rows: blocked kernel (cpuattentiontiled.cpp)
+        attentionTiledAvx2(pool, scratch, out, q, k, v, s);
+        return;
+    }
+#endif
     const bool simdPath = isa == CpuIsa::Avx2 && s.headDim % 8 == 0;
     for (int t = 0; t < pool.size(); ++t) scratch.get(t, static_cast<std::size_t>(s.nKeys));
     pool.parallelFor(s.nQueries * s.nHeads, 1, [&](std::int64_t begin, std::int64_t end, int thread) {

@@ -20,14 +20,14 @@ Result<Tensor> CpuBackend::uploadWeight(const TensorView& view, WeightPrecision 
         buffer.bytes = view.byteSize;
         buffer.role = BufferRole::Weights;
         buffer.mapped = true;
-        t.buffer = addBuffer(std::move(buffer));
+        t.buffer = m_buffers.add(std::move(buffer));
         return t;
     }
     std::vector<float> f(static_cast<std::size_t>(t.elementCount()));
     decodeElements(stored, view.data, 0, t.elementCount(), f.data());
     const Shape shape = t.shape;
     LLAVA_ASSIGN_OR_RETURN(Tensor out, allocate(shape, target, BufferRole::Weights, view.name));
-    std::byte* dst = m_buffers[out.buffer - 1].owned.get();
+    std::byte* dst = m_buffers.find(out.buffer)->owned.get();
     if (target == StorageFormat::Q8PerChannel) quantiseQ8(f.data(), t.rows(), t.cols(), dst);
     else if (target == StorageFormat::Q4Group128) quantiseQ4(f.data(), t.rows(), t.cols(), dst);
     else encodeElements(target, dst, 0, t.elementCount(), f.data());
@@ -37,5 +37,9 @@ Result<Tensor> CpuBackend::uploadWeight(const TensorView& view, WeightPrecision 
 }  // namespace cpu
 
 std::unique_ptr<Backend> createCpuBackend(int threads) { return std::make_unique<cpu::CpuBackend>(threads); }
+
+std::unique_ptr<Backend> createCpuReferenceBackend(int threads) {
+    return std::make_unique<cpu::CpuBackend>(threads, /*int8Decode=*/false);
+}
 
 }  // namespace llava

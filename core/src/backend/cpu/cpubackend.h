@@ -1,7 +1,8 @@
 // CpuBackend: the reference Backend (host memory, fp32 compute, one ThreadPool owned by the backend).
 // Buffers are host allocations or, for AsStored weights, read-only pointers into the checkpoint mapping
 // (zero copies; the mapping must outlive the backend). Each op validates formats and shapes, then calls
-// a raw kernel (cpukernels.h). Buffer management lives in cpubackend.cpp, the ops in cpuops.cpp.
+// a raw kernel (cpukernels.h). Argument checks are the shared ones of backendchecks.h, buffers live in a
+// BufferTable (buffertable.h). Buffer management lives in cpubackend.cpp, the ops in cpuops.cpp.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +15,8 @@
 
 #include "backend/cpu/cpukernels.h"
 #include "llava/backend.h"
+#include "llava/backendchecks.h"
+#include "llava/buffertable.h"
 
 namespace llava::cpu {
 
@@ -24,18 +27,18 @@ struct CpuBuffer {
     std::size_t bytes = 0;
     BufferRole role = BufferRole::Scratch;
     bool mapped = false;  // points into the checkpoint mapping
+
+    bool live() const { return data != nullptr; }  // BufferTable's interface
+    std::size_t size() const { return bytes; }
 };
-
-inline bool isFloatFormat(StorageFormat f) {
-    return f == StorageFormat::F32 || f == StorageFormat::F16 || f == StorageFormat::BF16;
-}
-
-inline std::string shapeOf(const Tensor& t) { return shapeToString(t.shape); }
 
 class CpuBackend final : public Backend {
 public:
-    explicit CpuBackend(int threads)
-        : m_requestedThreads(threads), m_pool(std::min(threads, usableCpuCount())), m_isa(detectCpuIsa()) {}
+    // int8Decode: Q8/Q4 matrix-vector products round activations to int8 (cpuint8.h); false for the
+    // reference backend (createCpuReferenceBackend), whose products are fp32 throughout.
+    explicit CpuBackend(int threads, bool int8Decode = true)
+        : m_requestedThreads(threads), m_pool(std::min(threads, usableCpuCount())), m_isa(detectCpuIsa()),
+          m_int8Decode(int8Decode) {}
 
     BackendInfo info() const override {
         BackendInfo info;
@@ -45,13 +48,12 @@ public:
         if (m_requestedThreads > m_pool.size())
             info.notice = "threads " + std::to_string(m_requestedThreads) + " clamped to " + std::to_string(m_pool.size()) +
                           ": this process may use " + std::to_string(usableCpuCount()) + " CPUs";
-        for (const auto& b : m_buffers) {
-            if (!b.data) continue;
+        m_buffers.forEachLive([&](const CpuBuffer& b) {
             if (b.mapped) info.memory.mappedWeightBytes += b.bytes;
             else if (b.role == BufferRole::Weights) info.memory.weightBytes += b.bytes;
             else if (b.role == BufferRole::KvCache) info.memory.kvCacheBytes += b.bytes;
             else info.memory.scratchBytes += b.bytes;
-        }
+        });
         return info;
     }
 
@@ -59,13 +61,7 @@ public:
         Tensor t;
         t.shape = shape;
         t.format = format;
-        for (auto d : shape)
-            if (d < 0) return makeError(ErrorCode::InvalidArgument, "allocate " + std::string(name) + ": negative dim");
-        const std::optional<std::size_t> checked = checkedStorageBytes(format, shape);
-        if (!checked)
-            return makeError(ErrorCode::OutOfMemory, "cpu: cannot allocate " + std::string(name) + " " +
-                                                         shapeToString(shape) + ": size overflows 64 bits");
-        const std::size_t bytes = *checked;
+        LLAVA_ASSIGN_OR_RETURN(const std::size_t bytes, checkAllocate(shape, format, name, "cpu"));
         CpuBuffer buffer;
         buffer.owned.reset(new (std::nothrow) std::byte[std::max<std::size_t>(bytes, 1)]);
         if (!buffer.owned)
@@ -75,15 +71,11 @@ public:
         buffer.data = buffer.owned.get();
         buffer.bytes = bytes;
         buffer.role = role;
-        t.buffer = addBuffer(std::move(buffer));
+        t.buffer = m_buffers.add(std::move(buffer));
         return t;
     }
 
-    void release(const Tensor& tensor) override {
-        if (tensor.buffer == 0 || tensor.buffer > m_buffers.size()) return;
-        m_buffers[tensor.buffer - 1] = CpuBuffer{};
-        m_free.push_back(tensor.buffer);
-    }
+    void release(const Tensor& tensor) override { m_buffers.release(tensor.buffer); }
 
     Status upload(const Tensor& dst, const void* host, std::size_t bytes) override {
         LLAVA_ASSIGN_OR_RETURN(std::byte* p, writable(dst, bytes, "upload"));
@@ -127,72 +119,47 @@ public:
 private:
     // step[0] (position) and step[1] (token id) of a decode step tensor (backend.h).
     Result<std::array<std::int32_t, 2>> readStep(const Tensor& step, const char* op) const {
-        if (step.format != StorageFormat::I32 || step.elementCount() != 2)
-            return makeError(ErrorCode::ShapeMismatch, std::string(op) + ": step must be I32 (2), got " +
-                                                           std::string(storageFormatName(step.format)) + " " + shapeOf(step));
+        LLAVA_TRY(checkStep(step, op));
         LLAVA_ASSIGN_OR_RETURN(const std::byte* p, readable(step, 8, op));
         std::array<std::int32_t, 2> v{};
         std::memcpy(v.data(), p, 8);
         return v;
     }
 
-    std::uint32_t addBuffer(CpuBuffer buffer) {
-        if (!m_free.empty()) {
-            const std::uint32_t id = m_free.back();
-            m_free.pop_back();
-            m_buffers[id - 1] = std::move(buffer);
-            return id;
-        }
-        m_buffers.push_back(std::move(buffer));
-        return static_cast<std::uint32_t>(m_buffers.size());
-    }
-
     Result<const std::byte*> readable(const Tensor& t, std::size_t bytes, const char* op) const {
-        if (t.buffer == 0 || t.buffer > m_buffers.size() || !m_buffers[t.buffer - 1].data)
-            return makeError(ErrorCode::InvalidArgument, std::string(op) + ": null or released tensor");
-        const CpuBuffer& b = m_buffers[t.buffer - 1];
-        if (t.offset + bytes > b.bytes)
-            return makeError(ErrorCode::OutOfRange, std::string(op) + ": " + std::to_string(bytes) + " bytes at offset " +
-                                                        std::to_string(t.offset) + " exceed buffer of " +
-                                                        std::to_string(b.bytes));
-        return b.data + t.offset;
+        LLAVA_ASSIGN_OR_RETURN(const CpuBuffer* b, m_buffers.resolve(t, bytes, op));
+        return b->data + t.offset;
     }
     Result<std::byte*> writable(const Tensor& t, std::size_t bytes, const char* op) {
-        LLAVA_ASSIGN_OR_RETURN(const std::byte* p, readable(t, bytes, op));
-        if (m_buffers[t.buffer - 1].mapped)
-            return makeError(ErrorCode::InvalidArgument, std::string(op) + ": tensor is a read-only mapped weight");
-        return const_cast<std::byte*>(p);
+        LLAVA_ASSIGN_OR_RETURN(const CpuBuffer* b, m_buffers.resolve(t, bytes, op));
+        if (b->mapped) return makeError(ErrorCode::InvalidArgument, std::string(op) + ": tensor is a read-only mapped weight");
+        return b->owned.get() + t.offset;
     }
     // fp32 activation pointer with a full-size check.
     Result<float*> f32(const Tensor& t, const char* op) {
-        if (t.format != StorageFormat::F32)
-            return makeError(ErrorCode::ShapeMismatch, std::string(op) + ": expected an F32 activation, got " +
-                                                           std::string(storageFormatName(t.format)));
-        LLAVA_ASSIGN_OR_RETURN(std::byte* p, writable(t, storageBytes(t.format, t.rows(), t.cols()), op));
+        LLAVA_TRY(checkActivation(t, op));
+        LLAVA_ASSIGN_OR_RETURN(std::byte* p, writable(t, tensorBytes(t), op));
         return reinterpret_cast<float*>(p);
     }
     // Any float vector/matrix decoded to fp32 (norm weights, biases, embeddings rows).
     Result<const float*> asF32(const Tensor& t, std::vector<float>& tmp, const char* op) {
-        if (!isFloatFormat(t.format))
-            return makeError(ErrorCode::Unsupported, std::string(op) + ": quantised tensor where a float vector is needed");
-        LLAVA_ASSIGN_OR_RETURN(const std::byte* p, readable(t, storageBytes(t.format, t.rows(), t.cols()), op));
+        LLAVA_TRY(checkFloatTensor(t, op));
+        LLAVA_ASSIGN_OR_RETURN(const std::byte* p, readable(t, tensorBytes(t), op));
         if (t.format == StorageFormat::F32) return reinterpret_cast<const float*>(p);
         tmp.resize(static_cast<std::size_t>(t.elementCount()));
         decodeElements(t.format, p, 0, t.elementCount(), tmp.data());
         return static_cast<const float*>(tmp.data());
     }
+    // out = softmax(q kᵀ) v over the rows `shape` describes (checked by checkAttention / checkAttentionAt).
+    Status runAttention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v, const AttentionShape& shape);
 
     int m_requestedThreads = 0;  // as asked for (0 = all); m_pool.size() is what runs
     ThreadPool m_pool;
     CpuIsa m_isa;
+    bool m_int8Decode = true;
     Scratch m_scratch;
-    std::vector<CpuBuffer> m_buffers;   // id = index + 1
-    std::vector<std::uint32_t> m_free;
+    BufferTable<CpuBuffer> m_buffers;
     std::vector<float> m_tmpA, m_tmpB;  // decoded weight vectors
 };
-
-inline Status mismatch(const char* op, const Tensor& a, const Tensor& b) {
-    return makeError(ErrorCode::ShapeMismatch, std::string(op) + ": " + shapeOf(a) + " vs " + shapeOf(b));
-}
 
 }  // namespace llava::cpu

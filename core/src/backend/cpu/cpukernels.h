@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "llava/attentionshape.h"
 #include "llava/tensor.h"
 #include "llava/threadpool.h"
 
@@ -20,9 +21,23 @@ struct WeightMatrix {
     std::int64_t rows = 0, cols = 0;  // (N, K)
 };
 
+constexpr std::int64_t kInt8Block = 32;  // activation elements per int8 scale (cpuint8.h)
+
+// Activation rows in int8. Q4 order: within every 64 columns, the 32 even columns first, then the 32 odd
+// ones (the nibble order of Q4Group128 bytes: low nibble = even column), so a 32-byte load of weights
+// splits into two 32-column halves that line up with two activation blocks without shuffles.
+struct Int8Rows {
+    std::int64_t rows = 0, cols = 0;
+    bool q4Order = false;
+    std::vector<std::int8_t> values;   // (rows, cols)
+    std::vector<float> scales;         // (rows, cols / 32): block scale; NaN when the block holds NaN/Inf
+    std::vector<float> groupSums;      // (rows, cols / 128): sum over the group of scale_b * sum(values of b) (Q4)
+};
+
 // Per-thread fp32 scratch, grown on demand (never shrinks, so the decode loop does not allocate).
 struct Scratch {
     std::vector<std::vector<float>> perThread;
+    Int8Rows int8Rows;  // the activation rows of the current quantised matrix-vector product (cpuint8.h)
     float* get(int thread, std::size_t floats);
 };
 
@@ -43,8 +58,10 @@ const char* cpuIsaName(CpuIsa isa);  // "portable" | "AVX2+FMA+F16C"
 // M <= kGemvMaxRows streams each weight row once (matrix-vector path, rows split over threads);
 // larger M packs weight panels to fp32 and runs a register-blocked GEMM (cpugemm.cpp).
 constexpr std::int64_t kGemvMaxRows = 4;
+// int8Decode: Q8/Q4 with m <= kGemvMaxRows on AVX2 take the integer-dot path (cpuint8.h), which rounds x to
+// int8; false keeps every product in fp32 activations (the reference backend).
 void matmul(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* x, std::int64_t m,
-            const WeightMatrix& w, const float* bias, bool accumulate);
+            const WeightMatrix& w, const float* bias, bool accumulate, bool int8Decode = true);
 
 // AVX2 kernels (defined only on x86-64; PRECONDITION: detectCpuIsa() == Avx2).
 // Output rows [r0, r1) of the matrix-vector product, m <= kGemvMaxRows.
@@ -63,12 +80,6 @@ void quantiseQ8(const float* src, std::int64_t rows, std::int64_t cols, std::byt
 void quantiseQ4(const float* src, std::int64_t rows, std::int64_t cols, std::byte* dst);  // cols % 128 == 0
 
 // Scaled causal/non-causal attention; see Backend::attention. Row strides are the tensors' widths.
-struct AttentionShape {
-    std::int64_t nQueries = 0, nKeys = 0;
-    int nHeads = 0, nKvHeads = 0, headDim = 0, nPast = 0;
-    float scale = 1.0f;
-    bool causal = true;
-};
 void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* q, const float* k, const float* v,
                const AttentionShape& shape);
 

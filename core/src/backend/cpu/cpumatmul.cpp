@@ -1,30 +1,20 @@
 // CPU matrix products: out (M, N) = x (M, K) · wᵀ, w (N, K) in any storage format; the run-time choice
 // between the AVX2 kernels (cpugemv.cpp for M <= kGemvMaxRows, cpugemm.cpp above) and the portable path,
-// plus the format conversions and quantisers.
+// and dot(), which shares the portable path's 8-lane vector helpers. Format conversions are in
+// cpucodecs.cpp, quantisers in cpuquantise.cpp, ISA detection in cpuisa.cpp, Scratch in cpuscratch.cpp.
 // Portable path: each thread owns whole panels of kPanelN output columns (= weight rows). For each
 // K-slice of kPanelK, the panel's weight rows are decoded once to fp32 (kPanelN x kPanelK floats, 64 KiB,
 // stays in L2) and reused by every row of x, so prefill is a real matrix-matrix product while decode
 // (M = 1) streams each weight byte exactly once. The 2x4 register micro-kernel uses 8-lane vectors;
 // on x86-64 the hot function is cloned for AVX2+FMA and picked at run time (target_clones).
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <string_view>
 
+#include "backend/cpu/cpuclones.h"
+#include "backend/cpu/cpuint8.h"
 #include "backend/cpu/cpukernels.h"
 #include "backend/cpu/cpusimd.h"
-#include "backend/cpu/halfconv.h"
 
-#ifdef LLAVA_CPU_X86  // defined by cpusimd.h
-#include <cpuid.h>
-#endif
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define LLAVA_CPU_CLONES __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define LLAVA_CPU_CLONES
-#endif
 #define LLAVA_CPU_INLINE inline __attribute__((always_inline))
 
 namespace llava::cpu {
@@ -99,93 +89,16 @@ void matmulPanels(float* out, const float* x, std::int64_t m, const WeightMatrix
 
 }  // namespace
 
-float* Scratch::get(int thread, std::size_t floats) {
-    if (perThread.size() <= static_cast<std::size_t>(thread)) perThread.resize(static_cast<std::size_t>(thread) + 1);
-    auto& buffer = perThread[static_cast<std::size_t>(thread)];
-    if (buffer.size() < floats) buffer.resize(floats);
-    return buffer.data();
-}
-
-LLAVA_CPU_CLONES
-void decodeElements(StorageFormat format, const std::byte* data, std::int64_t first, std::int64_t n, float* out) {
-    switch (format) {
-    case StorageFormat::F32: std::memcpy(out, data + first * 4, static_cast<std::size_t>(n) * 4); return;
-    case StorageFormat::F16: {
-        const auto* h = reinterpret_cast<const std::uint16_t*>(data) + first;
-        for (std::int64_t i = 0; i < n; ++i) out[i] = f16ToF32(h[i]);
-        return;
-    }
-    case StorageFormat::BF16: {
-        const auto* h = reinterpret_cast<const std::uint16_t*>(data) + first;
-        for (std::int64_t i = 0; i < n; ++i) out[i] = bf16ToF32(h[i]);
-        return;
-    }
-    default: std::fill(out, out + n, 0.0f); return;  // quantised formats go through decodeRow
-    }
-}
-
-void encodeElements(StorageFormat format, std::byte* data, std::int64_t first, std::int64_t n, const float* in) {
-    switch (format) {
-    case StorageFormat::F32: std::memcpy(data + first * 4, in, static_cast<std::size_t>(n) * 4); return;
-    case StorageFormat::F16: {
-        auto* h = reinterpret_cast<std::uint16_t*>(data) + first;
-        for (std::int64_t i = 0; i < n; ++i) h[i] = f32ToF16(in[i]);
-        return;
-    }
-    case StorageFormat::BF16: {
-        auto* h = reinterpret_cast<std::uint16_t*>(data) + first;
-        for (std::int64_t i = 0; i < n; ++i) h[i] = f32ToBf16(in[i]);
-        return;
-    }
-    default: return;
-    }
-}
-
-LLAVA_CPU_CLONES
-void decodeRow(const WeightMatrix& w, std::int64_t row, std::int64_t k0, std::int64_t n, float* out) {
-    switch (w.format) {
-    case StorageFormat::Q8PerChannel: {
-        const auto* q = reinterpret_cast<const std::int8_t*>(w.data) + row * w.cols + k0;
-        float scale;
-        std::memcpy(&scale, w.data + w.rows * w.cols + row * 4, 4);
-        for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(q[i]) * scale;
-        return;
-    }
-    case StorageFormat::Q4Group128: {
-        const auto* q = reinterpret_cast<const std::uint8_t*>(w.data) + row * (w.cols / 2);
-        const std::byte* scales = w.data + w.rows * (w.cols / 2) + row * (w.cols / 128) * 2;
-        for (std::int64_t i = 0; i < n; ++i) {
-            const std::int64_t col = k0 + i;
-            const float scale = loadScaleF16(scales + (col / 128) * 2);
-            const int nibble = (q[col / 2] >> ((col & 1) * 4)) & 0xF;
-            out[i] = static_cast<float>(nibble - 8) * scale;
-        }
-        return;
-    }
-    default: decodeElements(w.format, w.data, row * w.cols + k0, n, out); return;
-    }
-}
-
-CpuIsa detectCpuIsa() {
-    const char* forced = std::getenv("LLAVA_CPU_ISA");
-    if (forced && std::string_view(forced) == "portable") return CpuIsa::Portable;
-#ifdef LLAVA_CPU_X86
-    __builtin_cpu_init();
-    // F16C from CPUID leaf 1 (ECX bit 29) directly: clang before 16 rejects __builtin_cpu_supports("f16c")
-    // at compile time, which broke the fuzz preset on Debian 12's clang 14. AVX2/FMA via the builtin also
-    // check that the OS saves the YMM state, which F16C needs as well.
-    unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
-    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c) return CpuIsa::Avx2;
-#endif
-    return CpuIsa::Portable;
-}
-
-const char* cpuIsaName(CpuIsa isa) { return isa == CpuIsa::Avx2 ? "AVX2+FMA+F16C" : "portable"; }
-
 void matmul(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* x, std::int64_t m,
-            const WeightMatrix& w, const float* bias, bool accumulate) {
+            const WeightMatrix& w, const float* bias, bool accumulate, bool int8Decode) {
 #ifdef LLAVA_CPU_X86
+    if (int8Decode && int8GemvApplies(isa, m, w)) {  // Q8/Q4 decode: activations to int8 once, integer dots (cpuint8.cpp)
+        quantiseRowsInt8(x, m, w.cols, w.format, scratch.int8Rows);
+        pool.parallelFor(w.rows, 16, [&](std::int64_t r0, std::int64_t r1, int) {
+            gemvInt8Avx2(out, scratch.int8Rows, w, bias, accumulate, r0, r1);
+        });
+        return;
+    }
     if (isa == CpuIsa::Avx2 && m <= kGemvMaxRows) {  // one contiguous range of weight rows per thread
         pool.parallelFor(w.rows, 16, [&](std::int64_t r0, std::int64_t r1, int) {
             gemvAvx2(out, x, m, w, bias, accumulate, r0, r1);
@@ -208,40 +121,6 @@ void matmul(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const fl
     pool.parallelFor(panels, 1, [&](std::int64_t p0, std::int64_t p1, int thread) {
         matmulPanels(out, x, m, w, bias, accumulate, p0, p1, scratch.perThread[static_cast<std::size_t>(thread)].data());
     });
-}
-
-void quantiseQ8(const float* src, std::int64_t rows, std::int64_t cols, std::byte* dst) {
-    auto* q = reinterpret_cast<std::int8_t*>(dst);
-    for (std::int64_t r = 0; r < rows; ++r) {
-        float amax = 0;
-        for (std::int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(src[r * cols + c]));
-        const float scale = amax / 127.0f, inv = scale > 0 ? 1.0f / scale : 0.0f;
-        for (std::int64_t c = 0; c < cols; ++c)
-            q[r * cols + c] = static_cast<std::int8_t>(std::lround(std::clamp(src[r * cols + c] * inv, -127.0f, 127.0f)));
-        std::memcpy(dst + rows * cols + r * 4, &scale, 4);
-    }
-}
-
-void quantiseQ4(const float* src, std::int64_t rows, std::int64_t cols, std::byte* dst) {
-    auto* q = reinterpret_cast<std::uint8_t*>(dst);
-    std::byte* scales = dst + rows * (cols / 2);
-    std::fill(q, q + rows * (cols / 2), std::uint8_t{0});
-    for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t g = 0; g < cols / 128; ++g) {
-            const float* s = src + r * cols + g * 128;
-            float amax = 0;
-            for (int i = 0; i < 128; ++i) amax = std::max(amax, std::fabs(s[i]));
-            // The scale is stored as F16 and the codes are computed with the rounded scale, so that
-            // dequantisation reproduces exactly what was chosen here (65504: the largest finite F16).
-            const std::uint16_t scale16 = f32ToF16(std::min(amax / 7.0f, 65504.0f));
-            const float scale = f16ToF32(scale16), inv = scale > 0 ? 1.0f / scale : 0.0f;
-            std::memcpy(scales + (r * (cols / 128) + g) * 2, &scale16, 2);
-            for (int i = 0; i < 128; ++i) {
-                const long v = std::clamp(std::lround(s[i] * inv), -8L, 7L) + 8;
-                const std::int64_t col = g * 128 + i;
-                q[r * (cols / 2) + col / 2] |= static_cast<std::uint8_t>(v << ((col & 1) * 4));
-            }
-        }
 }
 
 float dot(const float* a, const float* b, std::int64_t n) {

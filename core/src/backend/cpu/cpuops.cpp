@@ -1,5 +1,5 @@
-// CpuBackend ops: validation (formats, shapes, aliasing rules of backend.h) then a plain fp32 loop or
-// a kernel from cpukernels.h. Every op over more than kParallelMinElements floats is split over the pool
+// CpuBackend ops: the shared argument check of backendchecks.h, then a plain fp32 loop or a kernel from
+// cpukernels.h. Every op over more than kParallelMinElements floats is split over the pool
 // (rows for the row-wise ops, element ranges for the element-wise ones); small ones (decode) stay on the caller.
 #include <algorithm>
 #include <cmath>
@@ -31,23 +31,21 @@ std::int64_t rowGrain(std::int64_t rows, std::int64_t cols) {
 }  // namespace
 
 Status CpuBackend::matmul(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& bias, MatmulMode mode) {
-    if (w.shape.size() != 2 || x.cols() != w.shape[1]) return mismatch("matmul x·wᵀ", x, w);
-    if (out.rows() != x.rows() || out.cols() != w.shape[0]) return mismatch("matmul out", out, w);
+    LLAVA_TRY(checkMatmul(out, x, w, bias));
     LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "matmul out"));
     LLAVA_ASSIGN_OR_RETURN(float* in, f32(x, "matmul x"));
     LLAVA_ASSIGN_OR_RETURN(const std::byte* wp, readable(w, storageBytes(w.format, w.shape[0], w.shape[1]), "matmul w"));
     const float* b = nullptr;
     if (!bias.isNull()) {
-        if (bias.elementCount() != w.shape[0]) return mismatch("matmul bias", bias, w);
         LLAVA_ASSIGN_OR_RETURN(b, asF32(bias, m_tmpA, "matmul bias"));
     }
     const WeightMatrix wm{w.format, wp, w.shape[0], w.shape[1]};
-    cpu::matmul(m_pool, m_scratch, m_isa, o, in, x.rows(), wm, b, mode == MatmulMode::Accumulate);
+    cpu::matmul(m_pool, m_scratch, m_isa, o, in, x.rows(), wm, b, mode == MatmulMode::Accumulate, m_int8Decode);
     return Status::ok();
 }
 
 Status CpuBackend::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps) {
-    if (out.shape != x.shape || w.elementCount() != x.cols()) return mismatch("rmsNorm", x, w);
+    LLAVA_TRY(checkRmsNorm(out, x, w));
     LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "rmsNorm out"));
     LLAVA_ASSIGN_OR_RETURN(const float* in, f32(x, "rmsNorm x"));
     LLAVA_ASSIGN_OR_RETURN(const float* g, asF32(w, m_tmpA, "rmsNorm w"));
@@ -59,8 +57,7 @@ Status CpuBackend::rmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, 
 }
 
 Status CpuBackend::layerNorm(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& b, float eps) {
-    if (out.shape != x.shape || w.elementCount() != x.cols() || b.elementCount() != x.cols())
-        return mismatch("layerNorm", x, w);
+    LLAVA_TRY(checkLayerNorm(out, x, w, b));
     LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "layerNorm out"));
     LLAVA_ASSIGN_OR_RETURN(const float* in, f32(x, "layerNorm x"));
     LLAVA_ASSIGN_OR_RETURN(const float* g, asF32(w, m_tmpA, "layerNorm w"));
@@ -105,9 +102,7 @@ void ropeRow(float* row, int nHeads, int headDim, std::int64_t position, const s
 }  // namespace
 
 Status CpuBackend::rope(const Tensor& x, int nHeads, int headDim, int positionStart, double theta) {
-    if (x.cols() != static_cast<std::int64_t>(nHeads) * headDim || headDim % 2 != 0)
-        return makeError(ErrorCode::ShapeMismatch, "rope: x " + shapeOf(x) + " vs " + std::to_string(nHeads) + " heads x " +
-                                                       std::to_string(headDim));
+    LLAVA_TRY(checkRope(x, nHeads, headDim));
     LLAVA_ASSIGN_OR_RETURN(float* p, f32(x, "rope x"));
     const std::vector<float> invFreq = ropeInvFreq(headDim, theta);
     const std::int64_t width = x.cols();
@@ -121,32 +116,19 @@ Status CpuBackend::rope(const Tensor& x, int nHeads, int headDim, int positionSt
 
 Status CpuBackend::attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v,
                              const AttentionParams& p) {
-    if (p.nHeads <= 0 || p.nKvHeads <= 0 || p.nHeads % p.nKvHeads != 0 || p.headDim <= 0)
-        return makeError(ErrorCode::InvalidArgument, "attention: heads " + std::to_string(p.nHeads) + "/" +
-                                                         std::to_string(p.nKvHeads));
-    if (q.cols() != static_cast<std::int64_t>(p.nHeads) * p.headDim || out.shape != q.shape) return mismatch("attention q", q, out);
-    if (k.shape != v.shape || k.cols() != static_cast<std::int64_t>(p.nKvHeads) * p.headDim) return mismatch("attention k/v", k, v);
-    if (p.mask == AttentionMask::Causal && p.nPast + q.rows() > k.rows()) return mismatch("attention causal keys", q, k);
-    if (k.format != v.format || (k.format != StorageFormat::F32 && k.format != StorageFormat::F16))
-        return makeError(ErrorCode::ShapeMismatch, "attention: k/v must both be F32 or both F16, got " +
-                                                       std::string(storageFormatName(k.format)) + "/" +
-                                                       std::string(storageFormatName(v.format)));
+    LLAVA_ASSIGN_OR_RETURN(const AttentionShape shape, checkAttention(out, q, k, v, p));
+    return runAttention(out, q, k, v, shape);
+}
+
+Status CpuBackend::runAttention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v,
+                                const AttentionShape& shape) {
     LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "attention out"));
     LLAVA_ASSIGN_OR_RETURN(const float* qp, f32(q, "attention q"));
     // F16 keys/values (a 16-bit KV cache, as the CUDA backend keeps) are widened once per call: this
     // backend is the reference and keeps F32 caches itself (info().f16KvCache is false).
     LLAVA_ASSIGN_OR_RETURN(const float* kp, asF32(k, m_tmpA, "attention k"));
     LLAVA_ASSIGN_OR_RETURN(const float* vp, asF32(v, m_tmpB, "attention v"));
-    AttentionShape s;
-    s.nQueries = q.rows();
-    s.nKeys = p.mask == AttentionMask::Causal ? p.nPast + q.rows() : k.rows();
-    s.nHeads = p.nHeads;
-    s.nKvHeads = p.nKvHeads;
-    s.headDim = p.headDim;
-    s.nPast = p.nPast;
-    s.scale = p.scale;
-    s.causal = p.mask == AttentionMask::Causal;
-    cpu::attention(m_pool, m_scratch, m_isa, o, qp, kp, vp, s);
+    cpu::attention(m_pool, m_scratch, m_isa, o, qp, kp, vp, shape);
     return Status::ok();
 }
 
@@ -163,7 +145,7 @@ Status CpuBackend::gelu(const Tensor& x) {
 }
 
 Status CpuBackend::siluMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
-    if (out.shape != gate.shape || gate.shape != up.shape) return mismatch("siluMul", gate, up);
+    LLAVA_TRY(checkSiluMul(out, gate, up));
     LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "siluMul out"));
     LLAVA_ASSIGN_OR_RETURN(const float* g, f32(gate, "siluMul gate"));
     LLAVA_ASSIGN_OR_RETURN(const float* u, f32(up, "siluMul up"));
@@ -172,9 +154,7 @@ Status CpuBackend::siluMul(const Tensor& out, const Tensor& gate, const Tensor& 
 }
 
 Status CpuBackend::add(const Tensor& out, const Tensor& a, const Tensor& b) {
-    if (out.shape != a.shape) return mismatch("add out", out, a);
-    const bool broadcast = b.elementCount() == a.cols() && a.rows() != 1;
-    if (!broadcast && b.elementCount() != a.elementCount()) return mismatch("add", a, b);
+    LLAVA_ASSIGN_OR_RETURN(const bool broadcast, checkAdd(out, a, b));
     LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "add out"));
     LLAVA_ASSIGN_OR_RETURN(const float* ap, f32(a, "add a"));
     LLAVA_ASSIGN_OR_RETURN(const float* bp, asF32(b, m_tmpA, "add b"));
@@ -190,15 +170,12 @@ Status CpuBackend::add(const Tensor& out, const Tensor& a, const Tensor& b) {
 }
 
 Status CpuBackend::embed(const Tensor& out, const Tensor& table, std::span<const std::int32_t> ids) {
-    if (out.rows() != static_cast<std::int64_t>(ids.size()) || out.cols() != table.cols()) return mismatch("embed", out, table);
+    LLAVA_TRY(checkEmbed(out, table, ids));
     LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "embed out"));
-    LLAVA_ASSIGN_OR_RETURN(const std::byte* t, readable(table, storageBytes(table.format, table.rows(), table.cols()), "embed"));
+    LLAVA_ASSIGN_OR_RETURN(const std::byte* t, readable(table, tensorBytes(table), "embed"));
     const std::int64_t d = table.cols();
     for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (ids[i] < 0) continue;
-        if (ids[i] >= table.rows())
-            return makeError(ErrorCode::OutOfRange, "embed: token id " + std::to_string(ids[i]) + " >= vocabulary rows " +
-                                                        std::to_string(table.rows()));
+        if (ids[i] < 0) continue;  // an image slot, filled by copy()
         // Any format: quantised tables (q8/q4 runs) are dequantised row by row like the matmul reads them.
         decodeRow(WeightMatrix{table.format, t, table.rows(), d}, ids[i], 0, d, o + static_cast<std::int64_t>(i) * d);
     }
@@ -206,12 +183,9 @@ Status CpuBackend::embed(const Tensor& out, const Tensor& table, std::span<const
 }
 
 Status CpuBackend::patchEmbed(const Tensor& out, const Tensor& pixels, const Tensor& weight) {
-    if (pixels.shape.size() != 4 || weight.shape.size() != 4 || pixels.shape[1] != 3 || weight.shape[1] != 3 ||
-        weight.shape[2] != weight.shape[3] || pixels.shape[2] != pixels.shape[3] || pixels.shape[2] % weight.shape[2] != 0)
-        return mismatch("patchEmbed", pixels, weight);
-    const std::int64_t crops = pixels.shape[0], side = pixels.shape[2], p = weight.shape[2], d = weight.shape[0];
-    const std::int64_t grid = side / p, patches = grid * grid, k = 3 * p * p;
-    if (out.rows() != crops * patches || out.cols() != d) return mismatch("patchEmbed out", out, weight);
+    LLAVA_ASSIGN_OR_RETURN(const PatchEmbedShape shape, checkPatchEmbed(out, pixels, weight));
+    const std::int64_t crops = shape.crops, side = shape.side, p = shape.patch, d = shape.width;
+    const std::int64_t grid = shape.grid, patches = grid * grid, k = shape.k;
     LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "patchEmbed out"));
     LLAVA_ASSIGN_OR_RETURN(const float* px, f32(pixels, "patchEmbed pixels"));
     LLAVA_ASSIGN_OR_RETURN(const std::byte* wp, readable(weight, storageBytes(weight.format, d, k), "patchEmbed w"));
@@ -231,9 +205,7 @@ Status CpuBackend::patchEmbed(const Tensor& out, const Tensor& pixels, const Ten
 }
 
 Status CpuBackend::copy(const Tensor& dst, const Tensor& src) {
-    if (dst.elementCount() != src.elementCount()) return mismatch("copy", dst, src);
-    if (!isFloatFormat(dst.format) || !isFloatFormat(src.format))
-        return makeError(ErrorCode::Unsupported, "copy: quantised tensors cannot be copied");
+    LLAVA_TRY(checkCopy(dst, src));
     const std::int64_t n = src.elementCount();
     LLAVA_ASSIGN_OR_RETURN(std::byte* d, writable(dst, storageBytes(dst.format, 1, n), "copy dst"));
     LLAVA_ASSIGN_OR_RETURN(const std::byte* s, readable(src, storageBytes(src.format, 1, n), "copy src"));
@@ -248,9 +220,8 @@ Status CpuBackend::copy(const Tensor& dst, const Tensor& src) {
 }
 
 Result<std::int32_t> CpuBackend::argmax(const Tensor& x, std::int64_t nValid) {
+    LLAVA_TRY(checkArgmax(x, nValid));
     LLAVA_ASSIGN_OR_RETURN(const float* p, f32(x, "argmax"));
-    if (nValid <= 0 || nValid > x.elementCount())
-        return makeError(ErrorCode::OutOfRange, "argmax: nValid " + std::to_string(nValid) + " of " + shapeOf(x));
     std::int64_t best = 0;
     for (std::int64_t i = 1; i < nValid; ++i)
         if (p[i] > p[best]) best = i;
@@ -264,34 +235,32 @@ Result<std::int32_t> CpuBackend::argmax(const Tensor& x, std::int64_t nValid) {
 namespace llava::cpu {
 
 Status CpuBackend::embedAt(const Tensor& out, const Tensor& table, const Tensor& step) {
+    LLAVA_TRY(checkEmbedAt(out, table));
     LLAVA_ASSIGN_OR_RETURN(const auto s, readStep(step, "embedAt"));
     const std::int32_t ids[1] = {s[1]};
-    return embed(out, table, ids);
+    return embed(out, table, ids);  // the id's range: embed's check
 }
 
 Status CpuBackend::ropeAt(const Tensor& x, int nHeads, int headDim, const Tensor& step, double theta) {
+    LLAVA_TRY(checkRopeAt(x, nHeads, headDim));
     LLAVA_ASSIGN_OR_RETURN(const auto s, readStep(step, "ropeAt"));
-    if (x.rows() != 1) return mismatch("ropeAt (one row)", x, step);
     return rope(x, nHeads, headDim, s[0], theta);
 }
 
 Status CpuBackend::writeRowAt(const Tensor& cache, const Tensor& src, const Tensor& step) {
+    LLAVA_TRY(checkWriteRowAt(cache, src));
     LLAVA_ASSIGN_OR_RETURN(const auto s, readStep(step, "writeRowAt"));
-    if (src.rows() != 1 || src.cols() != cache.cols()) return mismatch("writeRowAt", cache, src);
-    LLAVA_ASSIGN_OR_RETURN(Tensor row, rowView(cache, s[0], 1));
+    LLAVA_ASSIGN_OR_RETURN(Tensor row, rowView(cache, s[0], 1));  // OutOfRange for a position past the cache
     return copy(row, src);
 }
 
 Status CpuBackend::ropeWriteRowAt(const Tensor& cache, const Tensor& src, int nHeads, int headDim,
                                   const Tensor& step, double theta) {
+    LLAVA_TRY(checkRopeWriteRowAt(cache, src, nHeads, headDim));
     LLAVA_ASSIGN_OR_RETURN(const auto s, readStep(step, "ropeWriteRowAt"));
-    if (src.rows() != 1 || src.cols() != cache.cols() || src.cols() != static_cast<std::int64_t>(nHeads) * headDim ||
-        headDim % 2 != 0)
-        return mismatch("ropeWriteRowAt", cache, src);
     LLAVA_ASSIGN_OR_RETURN(float* p, f32(src, "ropeWriteRowAt src"));
     LLAVA_ASSIGN_OR_RETURN(Tensor row, rowView(cache, s[0], 1));
-    if (!isFloatFormat(row.format)) return makeError(ErrorCode::Unsupported, "ropeWriteRowAt: quantised cache");
-    LLAVA_ASSIGN_OR_RETURN(std::byte* dst, writable(row, storageBytes(row.format, 1, row.cols()), "ropeWriteRowAt cache"));
+    LLAVA_ASSIGN_OR_RETURN(std::byte* dst, writable(row, tensorBytes(row), "ropeWriteRowAt cache"));
     std::vector<float> rotated(p, p + src.cols()), cs(static_cast<std::size_t>(headDim));
     ropeRow(rotated.data(), nHeads, headDim, s[0], ropeInvFreq(headDim, theta), cs.data());
     encodeElements(row.format, dst, 0, row.cols(), rotated.data());
@@ -300,17 +269,16 @@ Status CpuBackend::ropeWriteRowAt(const Tensor& cache, const Tensor& src, int nH
 
 Status CpuBackend::attentionAt(const Tensor& out, const Tensor& q, const Tensor& kCache, const Tensor& vCache,
                                const AttentionParams& params, const Tensor& step) {
+    LLAVA_ASSIGN_OR_RETURN(AttentionShape shape, checkAttentionAt(out, q, kCache, vCache, params));
     LLAVA_ASSIGN_OR_RETURN(const auto s, readStep(step, "attentionAt"));
-    if (q.rows() != 1) return mismatch("attentionAt (one query row)", q, kCache);
     if (s[0] < 0 || s[0] >= kCache.rows())
         return makeError(ErrorCode::OutOfRange, "attentionAt: position " + std::to_string(s[0]) + " outside the cache of " +
                                                     std::to_string(kCache.rows()) + " rows");
     LLAVA_ASSIGN_OR_RETURN(Tensor k, rowView(kCache, 0, s[0] + 1));
     LLAVA_ASSIGN_OR_RETURN(Tensor v, rowView(vCache, 0, s[0] + 1));
-    AttentionParams p = params;
-    p.nPast = s[0];
-    p.mask = AttentionMask::Causal;
-    return attention(out, q, k, v, p);
+    shape.nKeys = s[0] + 1;  // causal: the one query row at position s[0] sees keys [0, s[0]]
+    shape.nPast = s[0];
+    return runAttention(out, q, k, v, shape);
 }
 
 }  // namespace llava::cpu

@@ -1,0 +1,35 @@
+// Integer-dot decode for quantised weights (Q8PerChannel, Q4Group128) on AVX2: the activation rows are
+// quantised once per matmul to int8 in blocks of 32 (scale = max|x| / 127, round to nearest), then each
+// weight byte is multiplied in int8 x int8 -> int16 -> int32 (vpmaddubsw / vpmaddwd) and only the 32-element
+// block sums are converted to fp32 and scaled. The weight formats (tensor.h) are unchanged.
+// Accuracy: quantising x moves each element by at most scale / 2 = max|x over its block| / 254, so an output
+// differs from the fp32 product with the same (dequantised) weights by at most
+// sum_i |w_i| * max|x over i's block| / 254 (plus fp32 rounding); tst_int8gemv checks that bound and the
+// kernel against a scalar evaluation of the same integer arithmetic.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/cpu/cpukernels.h"
+
+namespace llava::cpu {
+
+// kInt8Block and Int8Rows (the quantised activation rows, kept in Scratch) are in cpukernels.h.
+
+
+// True when gemvInt8Avx2 handles (m, w): AVX2, Q8 with cols % 32 == 0 or Q4, m <= kGemvMaxRows.
+bool int8GemvApplies(CpuIsa isa, std::int64_t m, const WeightMatrix& w);
+
+// Quantises x (m, k) for weights of `format`. PRECONDITION: k % 32 == 0 (Q4: k % 128 == 0).
+void quantiseRowsInt8(const float* x, std::int64_t m, std::int64_t k, StorageFormat format, Int8Rows& out);
+
+// out[:, r0:r1] (=|+=) xq · wᵀ + bias over weight rows [r0, r1). PRECONDITION: int8GemvApplies, xq built for
+// w.format with xq.cols == w.cols.
+void gemvInt8Avx2(float* out, const Int8Rows& xq, const WeightMatrix& w, const float* bias, bool accumulate,
+                  std::int64_t r0, std::int64_t r1);
+
+// The same product evaluated one element at a time in double from the same int8 values and scales: the
+// reference the AVX2 kernel is tested against (any CPU).
+void gemvInt8Reference(float* out, const Int8Rows& xq, const WeightMatrix& w, const float* bias, bool accumulate);
+
+}  // namespace llava::cpu
