@@ -96,6 +96,14 @@
         <source>Show %1 earlier messages</source>
         <translation>显示更早的 %1 条消息</translation>
     </message>
+    <message>
+        <source>Shade &amp;unsure words</source>
+        <translation>标出不确定的词(&amp;U)</translation>
+    </message>
+    <message>
+        <source>Give answer words the model was less than 50 % sure of a background (hover a word for its probability)</source>
+        <translation>为模型把握低于 50 % 的回答词加底色（悬停查看其概率）</translation>
+    </message>
 </context>
 <context>
     <name>ChatsPanel</name>
@@ -204,6 +212,13 @@
     </message>
 </context>
 <context>
+    <name>ConfidenceCard</name>
+    <message>
+        <source>model before sampling: %1</source>
+        <translation>采样前模型概率：%1</translation>
+    </message>
+</context>
+<context>
     <name>ConnectionTester</name>
     <message>
         <source>Connected: the server serves “%1” · context %2 tokens · inspector: %3</source>
@@ -301,6 +316,85 @@
     </message>
 </context>
 <context>
+    <name>ImageViewer</name>
+    <message>
+        <source>Image — %1</source>
+        <translation>图像 — %1</translation>
+    </message>
+    <message>
+        <source>&amp;Fit</source>
+        <translation>适应窗口(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;100 %</source>
+        <translation>&amp;100 %</translation>
+    </message>
+    <message>
+        <source>&amp;Tiles and unpadding</source>
+        <translation>图块与去填充(&amp;T)</translation>
+    </message>
+    <message>
+        <source>Overlay the anyres canvas, its 336-px tiles (numbered in crop order) and the rows/columns unpadding removes</source>
+        <translation>叠加显示 anyres 画布、336 像素图块（按裁剪顺序编号）以及去填充移除的行/列</translation>
+    </message>
+    <message>
+        <source>Show in &amp;inspector</source>
+        <translation>在检查器中显示(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Where the answer looked</source>
+        <translation>回答关注了哪里</translation>
+    </message>
+    <message>
+        <source>Answer tokens</source>
+        <translation>回答词元</translation>
+    </message>
+    <message>
+        <source>Layers</source>
+        <translation>层</translation>
+    </message>
+    <message>
+        <source>&amp;Show attention</source>
+        <translation>显示注意力(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Opacity</source>
+        <translation>不透明度</translation>
+    </message>
+    <message>
+        <source>Zoom %1 %</source>
+        <translation>缩放 %1 %</translation>
+    </message>
+    <message>
+        <source>0 … %1 per cell</source>
+        <translation>0 … %1（每格）</translation>
+    </message>
+    <message>
+        <source>Attention needs a picture sent with a question that was answered by a local model.</source>
+        <translation>注意力图需要一张随问题发送、并由本地模型回答过的图片。</translation>
+    </message>
+    <message>
+        <source>Answering again with attention capture…</source>
+        <translation>正在重新回答并记录注意力…</translation>
+    </message>
+    <message>
+        <source>No attention map: %1</source>
+        <translation>无注意力图：%1</translation>
+    </message>
+    <message>
+        <source>Tokens %1–%2 of %3 (layers %4–%5, mean over heads): picture %6 (base %7, tiles %8, newlines %9), prompt text %10, earlier answer %11. Re-run answer: %12</source>
+        <translation>词元 %1–%2 / %3（第 %4–%5 层，各头平均）：图片 %6（基础图 %7，图块 %8，换行 %9），提示文本 %10，先前回答 %11。重新生成的回答：%12</translation>
+    </message>
+    <message>
+        <source>Click a word of the answer in the chat, or choose tokens here and press Show attention.</source>
+        <translation>点击聊天中回答的某个词，或在此选择词元后按“显示注意力”。</translation>
+    </message>
+</context>
+<context>
     <name>InferenceWorker</name>
     <message>
         <source>Choose a folder with config.json, *.safetensors and tokenizer.model (a llava-v1.6 checkpoint).</source>
@@ -369,6 +463,10 @@
         <source>default geometry (no model loaded)</source>
         <translation>默认几何参数（未加载模型）</translation>
     </message>
+    <message>
+        <source>needs the loaded model's tokenizer</source>
+        <translation>需要已加载模型的分词器</translation>
+    </message>
 </context>
 <context>
     <name>InspectorWidget</name>
@@ -415,6 +513,37 @@
     <message>
         <source>Context: %1 of %2 used by this chat (%3%)</source>
         <translation>上下文：此对话已使用 %1 / %2（%3%）</translation>
+    </message>
+    <message>
+        <source>Base thumbnail: %1 tokens from position %2</source>
+        <translation>基础缩略图：%1 个词元，自位置 %2 起</translation>
+    </message>
+    <message>
+        <source>Tile %1: %2 tokens (one run per kept row)</source>
+        <translation>图块 %1：%2 个词元（每个保留行一段）</translation>
+    </message>
+    <message>
+        <source>Training labels: %1</source>
+        <translation>训练标签：%1</translation>
+    </message>
+    <message>
+        <source>Training labels (%1): learned %2 · masked −100 %3</source>
+        <translation>训练标签（%1）：学习 %2 · 屏蔽 −100 %3</translation>
+    </message>
+    <message>
+        <source> · tokenization mismatch: the original code masks everything</source>
+        <translation> · 分词不匹配：原始代码屏蔽全部</translation>
+    </message>
+</context>
+<context>
+    <name>LabelLane</name>
+    <message>
+        <source>training keeps one image per message; this chat has a message with %1</source>
+        <translation>训练时每条消息只保留一张图片；此聊天中有一条消息含 %1 张</translation>
+    </message>
+    <message>
+        <source>no answered message yet</source>
+        <translation>尚无已回答的消息</translation>
     </message>
 </context>
 <context>
@@ -833,6 +962,14 @@ The previous version on disk is intact. Free some space: the chat is saved again
         <source>Attached image %1 — click to view</source>
         <translation>附加图像 %1 — 点击查看</translation>
     </message>
+    <message>
+        <source>Timeline</source>
+        <translation>时间线</translation>
+    </message>
+    <message>
+        <source>Where the time of this answer went: each stage with its GB/s and GFLOP/s</source>
+        <translation>此回答的时间花在哪里：各阶段及其 GB/s 和 GFLOP/s</translation>
+    </message>
 </context>
 <context>
     <name>ModelLibraryDialog</name>
@@ -1247,6 +1384,29 @@ The previous version on disk is intact. Free some space: the chat is saved again
     <message>
         <source>process %1 (%2) on %3</source>
         <translation>%3 上的进程 %1（%2）</translation>
+    </message>
+</context>
+<context>
+    <name>StageChart</name>
+    <message>
+        <source>Stage timeline: %1 stages, %2 ms</source>
+        <translation>阶段时间线：%1 个阶段，%2 毫秒</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1 毫秒</translation>
+    </message>
+    <message>
+        <source>%1 GB/s</source>
+        <translation>%1 GB/s</translation>
+    </message>
+    <message>
+        <source>%1 GFLOP/s</source>
+        <translation>%1 GFLOP/s</translation>
+    </message>
+    <message>
+        <source>0 … %1 ms since the message was sent</source>
+        <translation>0 … %1 毫秒（自消息发送起）</translation>
     </message>
 </context>
 <context>

@@ -32,6 +32,7 @@
 #include "inference/inferencecontroller.h"
 #include "inspector/inspectorcontroller.h"
 #include "inspector/inspectorwidget.h"
+#include "viewer/viewercontroller.h"
 #include "mainactions.h"
 #include "models/loadplandialog.h"
 #include "models/modellibrarydialog.h"
@@ -107,6 +108,7 @@ MainWindow::MainWindow(AppSettings settings, MainWindowOptions options, QWidget*
     connectActions();
     connectInference();
     connectChat();
+    connectInsight();
     connectContextMeter();
     applySettings();
 
@@ -291,6 +293,29 @@ void MainWindow::connectChat() {
     connect(m_chatController, &ChatController::contextUsedChanged, this, [this](int used) {
         m_inspectorController->setContext(used, m_status->model() ? m_status->model()->contextLimit : m_settings.contextLength);
     });
+}
+
+// Issue 12 / issue 9: the image viewer (tiles, attention) and the answers' confidence shading.
+void MainWindow::connectInsight() {
+    m_viewerController = new ViewerController(m_store, m_inference, [this] { return m_status->model(); },
+                                              [this] { return currentConversationId(); }, this);
+    connect(m_view, &ChatView::imageActivated, m_viewerController, &ViewerController::openImage);
+    connect(m_view, &ChatView::answerTokenActivated, m_viewerController, &ViewerController::explainAnswerToken);
+    connect(m_viewerController, &ViewerController::showInInspectorRequested, this, [this](const QString& path) {
+        showImageInInspector(path);
+        m_inspectorDock->show();
+        m_inspectorDock->raise();
+    });
+    m_actions->view->addAction(m_view->shadingAction());
+    auto labels = [this] {
+        const Conversation* c = m_store->find(currentConversationId());
+        m_inspectorController->setConversation(c ? c->messages : QList<ChatMessage>{}, c ? c->systemPrompt : QString());
+    };
+    connect(m_store, &ConversationStore::messageChanged, this, [labels](const QString&, int, MessageChange change) {
+        if (change == MessageChange::State) labels();  // an answer finished, stopped or failed
+    });
+    connect(m_store, &ConversationStore::messagesRemoved, this, labels);
+    connect(m_chatsPanel, &ChatsPanel::chatSelected, this, labels);
 }
 
 void MainWindow::connectContextMeter() {
@@ -557,6 +582,7 @@ void MainWindow::applySettings() {
     sampling.params.topP = float(m_settings.topP);
     sampling.params.topK = m_settings.topK;
     sampling.params.maxNewTokens = m_settings.maxNewTokens;
+    sampling.params.logprobs = 5;  // the answer's hover cards: the chosen token and its top-5 alternatives
     sampling.fixedSeed = m_settings.fixedSeed;
     sampling.seed = quint64(m_settings.seed);
     m_chatController->setSampling(sampling);

@@ -26,6 +26,7 @@ class NoticeBar;
 class QDockWidget;
 class ServeController;
 class StatusPanel;
+class ViewerController;
 struct MainActions;
 
 struct MainWindowOptions {
@@ -55,6 +56,7 @@ public:
     NoticeBar* notices() const { return m_notices; }
     QDockWidget* chatsDock() const { return m_chatsDock; }
     QDockWidget* inspectorDock() const { return m_inspectorDock; }
+    ViewerController* viewerController() const { return m_viewerController; }
     const QString& currentConversationId() const;
 
     void showImageInInspector(const QString& path);
@@ -100,6 +102,7 @@ private:
     void connectActions();
     void connectInference();
     void connectChat();
+    void connectInsight();
     void connectContextMeter();
     void applySettings();
     void exportChat(bool markdown);
@@ -130,6 +133,7 @@ private:
     ChatController* m_chatController;
     InspectorController* m_inspectorController;
     StatusPanel* m_status;
+    ViewerController* m_viewerController = nullptr;
     ServeController* m_serve;
     std::optional<ModelInfo> m_localModel;  // the local model loaded (it stays loaded while a server answers)
     std::unique_ptr<MainActions> m_actions;

@@ -9,7 +9,19 @@
 #include <QPixmap>
 #include <QTimer>
 
+#include "chat/chatview.h"
 #include "chat/composer.h"
+#include "chat/messagewidget.h"
+#include "chat/stagechart.h"
+#include "inspector/inspectorwidget.h"
+#include "viewer/imageviewer.h"
+#include "viewer/viewercontroller.h"
+#include <QAction>
+#include <QCheckBox>
+#include <QScreen>
+#include <QTextBrowser>
+#include <QToolButton>
+#include <QToolTip>
 #include "inference/inferencecontroller.h"
 #include "mainwindow.h"
 #include "models/modelpresets.h"
@@ -64,11 +76,83 @@ struct Tour {
             QObject::disconnect(*done);
             after(500, [this] {
                 save(window, QStringLiteral("02-streamed-answer.png"));
-                wide();
+                insight();
             });
         });
         QKeyEvent press(QEvent::KeyPress, Qt::Key_Return, Qt::NoModifier);
         QCoreApplication::sendEvent(window->composer()->editor(), &press);
+    }
+
+    // The whole screen (tool tips are windows of their own), cut to the main window.
+    void saveScreen(const QString& name) {
+        QApplication::processEvents();
+        const QPixmap pixmap = QGuiApplication::primaryScreen()->grabWindow(0).copy(window->frameGeometry());
+        if (!pixmap.save(out.filePath(name))) ++failures;
+        qInfo("screenshot %s (%dx%d)", qPrintable(out.filePath(name)), pixmap.width(), pixmap.height());
+    }
+
+    void insight() {
+        // 2b: the answer's confidence (shading on, a word hovered) and its stage timeline.
+        window->chatView()->shadingAction()->setChecked(true);
+        MessageWidget* answer = window->chatView()->widgetForRow(1);
+        if (answer) {
+            answer->timelineButton()->setChecked(true);
+            QApplication::processEvents();
+            window->chatView()->ensureWidgetVisible(answer->stageChart(), 0, 0);
+            const QRect r = answer->body()->viewport()->rect();
+            QMouseEvent move(QEvent::MouseMove, QPointF(r.width() * 0.25, 12), answer->body()->viewport()->mapToGlobal(QPointF(r.width() * 0.25, 12)),
+                             Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+            QCoreApplication::sendEvent(answer->body()->viewport(), &move);
+        }
+        after(800, [this] {
+            saveScreen(QStringLiteral("07-confidence-timeline.png"));
+            QToolTip::hideText();
+            inspectorHover();
+        });
+    }
+
+    void inspectorHover() {
+        // 2c: a tile hovered in the inspector: its tokens light up in the strip.
+        InspectorWidget* inspector = window->inspector();
+        inspector->grab();
+        if (const auto centre = inspector->cropCentre(2)) inspector->hoverAt(*centre);
+        after(500, [this] {
+            save(window, QStringLiteral("08-tile-hover.png"));
+            window->inspector()->hoverAt(QPointF(-1, -1));
+            viewer();
+        });
+    }
+
+    void viewer() {
+        // 2d: the image viewer on the answered picture: tiles overlay and the attention of answer token 0.
+        auto done = std::make_shared<QMetaObject::Connection>();
+        *done = QObject::connect(window->controller(), &InferenceController::explainFinished, qApp, [this, done] {
+            QObject::disconnect(*done);
+            after(800, [this] {
+                ImageViewer* v = window->viewerController()->viewer();
+                v->layoutToggle()->setChecked(true);
+                after(300, [this, v] {
+                    save(v, QStringLiteral("09-viewer-attention.png"));
+                    v->resize(700, 560);
+                    after(500, [this, v] {
+                        save(v, QStringLiteral("10-viewer-small.png"));
+                        v->close();
+                        wide();
+                    });
+                });
+            });
+        });
+        auto failed = std::make_shared<QMetaObject::Connection>();
+        *failed = QObject::connect(window->controller(), &InferenceController::explainFailed, qApp,
+                                   [this, failed, done](quint64, const QString& message) {
+                                       QObject::disconnect(*failed);
+                                       QObject::disconnect(*done);
+                                       qWarning("explain failed: %s", qPrintable(message));
+                                       ++failures;
+                                       wide();
+                                   });
+        QObject::connect(window->controller(), &InferenceController::explainFinished, qApp, [failed] { QObject::disconnect(*failed); });
+        window->viewerController()->explainAnswerToken(1, 0);
     }
 
     void wide() {

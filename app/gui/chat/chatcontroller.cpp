@@ -11,6 +11,9 @@ ChatController::ChatController(ConversationStore* store, InferenceController* in
     connect(inference, &InferenceController::tokensGenerated, this, [this](quint64 id, const QString& text) {
         if (id == m_activeRequest) m_store->appendText(m_activeConversation, m_activeRow, text);
     });
+    connect(inference, &InferenceController::tokenConfidencesGenerated, this, [this](quint64 id, const TokenProbabilities& tokens) {
+        if (id == m_activeRequest) m_store->appendTokens(m_activeConversation, m_activeRow, tokens);
+    });
     connect(inference, &InferenceController::generationFinished, this, [this](quint64 id, const llava::GenerationStats& stats, int used) {
         lateStats(id, stats);
         settle(id, MessageState::Complete, &stats, {}, used);

@@ -9,6 +9,7 @@
 #include <QStringList>
 
 #include "llava/engine.h"
+#include "tokenconfidence.h"
 
 enum class MessageRole { User, Assistant };
 enum class MessageState { Complete, Streaming, Stopped, Failed };
@@ -23,6 +24,7 @@ struct ChatMessage {
     bool hasStats = false;
     llava::GenerationStats stats;
     std::optional<quint64> seed;  // the sampling seed an answer was drawn with
+    TokenProbabilities tokens;    // answers: per-token confidence (this session only, not saved)
     QDateTime time;
 };
 

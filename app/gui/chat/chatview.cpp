@@ -1,5 +1,6 @@
 #include "chatview.h"
 
+#include <QAction>
 #include <QEvent>
 #include <QLabel>
 #include <QPushButton>
@@ -30,7 +31,18 @@ ChatView::ChatView(QWidget* parent) : QScrollArea(parent) {
     m_layout->addWidget(m_earlier);
     m_layout->addStretch();
     setWidget(m_content);
+    m_shading = new QAction(this);
+    m_shading->setCheckable(true);
+    connect(m_shading, &QAction::toggled, this, [this](bool on) {
+        for (MessageWidget* w : m_widgets) w->setConfidenceShading(on);
+    });
+    retranslate();
+}
+
+void ChatView::retranslate() {
     setAccessibleName(tr("Conversation"));
+    m_shading->setText(tr("Shade &unsure words"));
+    m_shading->setToolTip(tr("Give answer words the model was less than 50 % sure of a background (hover a word for its probability)"));
 }
 
 void ChatView::setBanner(const QString& text) {
@@ -84,6 +96,9 @@ void ChatView::createWidgets(int first, int last) {
         connect(w, &MessageWidget::regenerateRequested, this, &ChatView::regenerateRequested);
         connect(w, &MessageWidget::imageActivated, this, &ChatView::imageActivated);
         connect(w, &MessageWidget::editRequested, this, [this, w] { emit editRequested(m_first + int(m_widgets.indexOf(w))); });
+        connect(w, &MessageWidget::tokenActivated, this,
+                [this, w](int token) { emit answerTokenActivated(m_first + int(m_widgets.indexOf(w)), token); });
+        w->setConfidenceShading(m_shading->isChecked());
         w->setMessage(m_model->message(row), m_model->data(m_model->index(row), ChatModel::StatsTextRole).toString());
     }
 }
@@ -129,7 +144,7 @@ void ChatView::updateEarlierButton() {
 
 void ChatView::changeEvent(QEvent* event) {
     if (event->type() == QEvent::LanguageChange) {
-        setAccessibleName(tr("Conversation"));
+        retranslate();
         updateEarlierButton();
         for (int i = 0; i < m_widgets.size(); ++i) refreshRow(m_first + i);  // stats lines are built with tr()
     }

@@ -14,6 +14,7 @@ class MessageWidget;
 class QVBoxLayout;
 class QLabel;
 class QPushButton;
+class QAction;
 
 class ChatView : public QScrollArea {
     Q_OBJECT
@@ -27,12 +28,15 @@ public:
     int shownCount() const { return int(m_widgets.size()); }
     MessageWidget* widgetForRow(int row) const;
     void showEarlier();
+    // Checkable "Shade unsure words" (View menu): low-confidence tokens of every answer get a background.
+    QAction* shadingAction() const { return m_shading; }
 
 signals:
     void copyRequested(const QString& text);
     void editRequested(int row);
     void regenerateRequested();
     void imageActivated(const QString& path);  // a thumbnail was clicked
+    void answerTokenActivated(int row, int token);  // a token of an answer was clicked
 
 protected:
     void changeEvent(QEvent* event) override;
@@ -46,12 +50,14 @@ private:
     void updateRegenerate();
     void updateEarlierButton();
     void scrollToBottomLater();
+    void retranslate();
 
     ChatModel* m_model = nullptr;
     QWidget* m_content;
     QVBoxLayout* m_layout;
     QLabel* m_banner;
     QPushButton* m_earlier;
+    QAction* m_shading;
     QList<MessageWidget*> m_widgets;  // rows [m_first, m_first + size)
     int m_first = 0;
 };

@@ -166,6 +166,11 @@ void ConversationStore::appendText(const QString& id, int row, const QString& te
     emit messageChanged(id, row, MessageChange::Text);
 }
 
+void ConversationStore::appendTokens(const QString& id, int row, const TokenProbabilities& tokens) {
+    ChatMessage* m = messageAt(id, row);
+    if (m) m->tokens += tokens;
+}
+
 void ConversationStore::setState(const QString& id, int row, MessageState state, const QString& error) {
     ChatMessage* m = messageAt(id, row);
     if (!m) return;

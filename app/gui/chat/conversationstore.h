@@ -67,6 +67,8 @@ public:
     // Message edits of one chat. Rows are message indices of that chat.
     int appendMessage(const QString& id, const ChatMessage& message);
     void appendText(const QString& id, int row, const QString& text);  // streaming: not written per piece
+    // Confidence of streamed tokens; announced by the appendText / setState that follows (no signal here).
+    void appendTokens(const QString& id, int row, const TokenProbabilities& tokens);
     void setState(const QString& id, int row, MessageState state, const QString& error = {});
     void setStats(const QString& id, int row, const llava::GenerationStats& stats);
     void removeMessagesFrom(const QString& id, int row);  // drops rows [row, end)

@@ -5,11 +5,16 @@
 #include <QHBoxLayout>
 #include <QImageReader>
 #include <QLabel>
+#include <QMouseEvent>
+#include <QAbstractTextDocumentLayout>
+#include <QTextCursor>
+#include <QToolTip>
 #include <QTextBrowser>
 #include <QToolButton>
 #include <QVBoxLayout>
 
 #include "icons.h"
+#include "stagechart.h"
 
 MessageWidget::MessageWidget(QWidget* parent) : QFrame(parent) {
     setFrameShape(QFrame::StyledPanel);
@@ -54,10 +59,26 @@ MessageWidget::MessageWidget(QWidget* parent) : QFrame(parent) {
     m_stats->setForegroundRole(QPalette::PlaceholderText);
     m_stats->setWordWrap(true);  // a long stats line must not widen the chat
     layout->addWidget(m_stats);
+    setupInsight(layout);
     connect(m_copy, &QToolButton::clicked, this, [this] { emit copyRequested(m_text); });
     connect(m_edit, &QToolButton::clicked, this, &MessageWidget::editRequested);
     connect(m_regenerate, &QToolButton::clicked, this, &MessageWidget::regenerateRequested);
     retranslate();
+}
+
+void MessageWidget::setupInsight(QLayout* layout) {
+    m_timeline = new QToolButton(this);
+    m_timeline->setCheckable(true);
+    m_timeline->setAutoRaise(true);
+    m_timeline->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    m_timeline->hide();
+    layout->addWidget(m_timeline);
+    m_chart = new StageChart(this);
+    m_chart->hide();
+    layout->addWidget(m_chart);
+    connect(m_timeline, &QToolButton::toggled, m_chart, &QWidget::setVisible);
+    m_body->viewport()->setMouseTracking(true);
+    m_body->viewport()->installEventFilter(this);
 }
 
 void MessageWidget::retranslate() {
@@ -71,6 +92,8 @@ void MessageWidget::retranslate() {
         button->setAccessibleName(texts.second);
     }
     m_body->setAccessibleName(tr("Message text"));
+    m_timeline->setText(tr("Timeline"));
+    m_timeline->setToolTip(tr("Where the time of this answer went: each stage with its GB/s and GFLOP/s"));
     m_header->setText(m_role == MessageRole::User ? tr("You") : tr("Assistant"));
     for (QToolButton* thumb : m_images->findChildren<QToolButton*>())
         thumb->setAccessibleName(tr("Attached image %1 — click to view").arg(thumb->toolTip()));
@@ -111,6 +134,11 @@ void MessageWidget::setMessage(const ChatMessage& m, const QString& statsText) {
     m_images->setVisible(!m.images.isEmpty());
     m_stats->setText(statsText);
     m_stats->setVisible(!statsText.isEmpty());
+    m_tokens = m.tokens;
+    const bool timeline = m.role == MessageRole::Assistant && m.hasStats && !m.stats.stages.empty();
+    if (timeline) m_chart->setStages(m.stats.stages);
+    m_timeline->setVisible(timeline);
+    m_chart->setVisible(timeline && m_timeline->isChecked());
     setText(m.text, m.state);
     if (m.state == MessageState::Failed) {
         m_stats->setText(tr("Failed: %1").arg(m.error));
@@ -128,7 +156,58 @@ void MessageWidget::setText(const QString& text, MessageState state) {
         m_body->setPlainText(shown);
     else
         m_body->document()->setMarkdown(shown);
+    updateConfidence();
     fitHeight();
+}
+
+void MessageWidget::updateConfidence() {
+    m_confidence = ConfidenceMap();
+    m_hoveredToken = -1;
+    if (m_role != MessageRole::Assistant || m_state == MessageState::Streaming || m_tokens.isEmpty()) return;
+    m_confidence = ConfidenceMap(*m_body->document(), m_text, m_tokens);
+    if (m_shading) m_confidence.shade(m_body->document());
+}
+
+void MessageWidget::setConfidenceShading(bool on) {
+    if (on == m_shading) return;
+    m_shading = on;
+    setText(m_text, m_state);  // re-render: shading is a character format of the document
+}
+
+int MessageWidget::tokenAtPoint(QPoint pos) const {
+    if (m_confidence.isEmpty()) return -1;
+    const int hit = m_body->document()->documentLayout()->hitTest(pos, Qt::ExactHit);
+    if (hit < 0) return -1;
+    // hitTest gives the cursor position nearest the point: the character is left of it when the point
+    // lies left of that cursor.
+    QTextCursor cursor(m_body->document());
+    cursor.setPosition(hit);
+    const int character = pos.x() < m_body->cursorRect(cursor).center().x() ? hit - 1 : hit;
+    return m_confidence.tokenAt(character);
+}
+
+void MessageWidget::hoverAt(QPoint pos, QPoint globalPos) {
+    m_hoveredToken = tokenAtPoint(pos);
+    if (m_hoveredToken < 0) {
+        QToolTip::hideText();
+        return;
+    }
+    QToolTip::showText(globalPos, confidenceCard(m_confidence.tokens()[m_hoveredToken]), m_body->viewport());
+}
+
+bool MessageWidget::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == m_body->viewport() && !m_confidence.isEmpty()) {
+        if (event->type() == QEvent::MouseMove) {
+            const auto* e = static_cast<QMouseEvent*>(event);
+            hoverAt(e->position().toPoint(), e->globalPosition().toPoint());
+        } else if (event->type() == QEvent::MouseButtonRelease) {
+            const int token = tokenAtPoint(static_cast<QMouseEvent*>(event)->position().toPoint());
+            if (token >= 0) emit tokenActivated(token);
+        } else if (event->type() == QEvent::Leave) {
+            m_hoveredToken = -1;
+        }
+    }
+    return QFrame::eventFilter(watched, event);
 }
 
 void MessageWidget::setRegenerateVisible(bool visible) { m_regenerate->setVisible(visible); }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "llava/backend.h"
+#include "llava/attentionmap.h"
 #include "llava/engine.h"
 #include "llava/image.h"
 #include "llava/modelconfig.h"
@@ -71,6 +72,31 @@ struct GenerationRequest {
     llava::SamplingParams sampling;
 };
 
+// "Where did the answer look?" for one question about one image (llava::explainAnswer): the question is
+// answered again with `sampling` and the chosen answer tokens' attention is averaged over heads and layers.
+struct ExplainRequest {
+    quint64 id = 0;                  // assigned by the controller; a newer request cancels an older one
+    QString imagePath;
+    QString prompt;
+    QString systemPrompt;
+    llava::SamplingParams sampling;
+    int firstToken = 0, lastToken = -1;  // answer tokens, inclusive; -1: to the end
+    int firstLayer = 0, lastLayer = -1;  // layers, inclusive; -1: the last
+    int heatmapSide = 512;           // longest side of the rendered heatmap (values, not colours)
+};
+
+struct ExplainResult {
+    quint64 id = 0;
+    QString answerText;              // the re-run answer (equals the chat's for greedy decoding)
+    int answerTokens = 0;
+    int firstToken = 0, lastToken = 0;
+    llava::ImageLayout layout;
+    llava::ImageAttentionMap map;
+    int heatmapWidth = 0, heatmapHeight = 0;
+    std::vector<float> heatmap;      // (heatmapHeight, heatmapWidth) grid + base attention over the picture
+    double massTextBefore = 0, massImage = 0, massTextAfter = 0, massAnswer = 0;
+};
+
 class ChatEngine {
 public:
     // bytesDone/bytesTotal/stage; return false to cancel the load.
@@ -95,6 +121,8 @@ public:
     // (as reply() would); errors as reply() gives them before it encodes anything.
     virtual llava::Result<llava::ContextPlan> plan(const GenerationRequest& request) = 0;
     virtual void clear() = 0;
+    // Default: Unsupported (remote and scripted engines cannot capture attention).
+    virtual llava::Result<ExplainResult> explain(const ExplainRequest& request, const llava::CancelPredicate& cancel);
     virtual int contextUsed() const = 0;
     virtual int contextLimit() const = 0;
     // The server's usage numbers of the last reply when a server answered it; nullopt for local answers.
@@ -114,4 +142,6 @@ Q_DECLARE_METATYPE(LoadRequest)
 Q_DECLARE_METATYPE(ModelInfo)
 Q_DECLARE_METATYPE(GenerationRequest)
 Q_DECLARE_METATYPE(llava::GenerationStats)
+Q_DECLARE_METATYPE(ExplainRequest)
+Q_DECLARE_METATYPE(ExplainResult)
 Q_DECLARE_METATYPE(llava::ContextPlan)

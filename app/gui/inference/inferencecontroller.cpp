@@ -12,6 +12,9 @@ void registerTypes() {
     qRegisterMetaType<ModelInfo>();
     qRegisterMetaType<GenerationRequest>();
     qRegisterMetaType<llava::GenerationStats>();
+    qRegisterMetaType<TokenProbabilities>();
+    qRegisterMetaType<ExplainRequest>();
+    qRegisterMetaType<ExplainResult>();
     qRegisterMetaType<llava::ContextPlan>();
     qRegisterMetaType<ServerUsage>();
 }
@@ -21,6 +24,7 @@ InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QOb
     registerTypes();
     m_thread.setObjectName(QStringLiteral("inference"));
     m_worker = new InferenceWorker(std::move(engine), &m_cancelUpTo, &m_loadCancel);
+    m_worker->setLatestExplain(&m_latestExplain);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
 
@@ -38,11 +42,19 @@ InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QOb
                 emit contextPlanned(id, plan, error);
             });
 
+    connect(this, &InferenceController::explainRequested, m_worker, &InferenceWorker::explain, Qt::QueuedConnection);
+    connect(m_worker, &InferenceWorker::explainFinished, this, [this](const ExplainResult& r) {
+        if (r.id == m_latestExplain.load()) emit explainFinished(r);
+    });
+    connect(m_worker, &InferenceWorker::explainFailed, this, [this](quint64 id, const QString& message) {
+        if (id == m_latestExplain.load()) emit explainFailed(id, message);
+    });
     connect(m_worker, &InferenceWorker::loadProgressChanged, this, &InferenceController::loadProgressChanged);
     connect(m_worker, &InferenceWorker::loadFinished, this, &InferenceController::loadFinished);
     connect(m_worker, &InferenceWorker::loadFailed, this, &InferenceController::loadFailed);
     connect(m_worker, &InferenceWorker::generationStarted, this, &InferenceController::generationStarted);
     connect(m_worker, &InferenceWorker::tokensGenerated, this, &InferenceController::tokensGenerated);
+    connect(m_worker, &InferenceWorker::tokenConfidencesGenerated, this, &InferenceController::tokenConfidencesGenerated);
     connect(m_worker, &InferenceWorker::serverUsageReported, this, &InferenceController::serverUsageReported);
     connect(m_worker, &InferenceWorker::generationFinished, this,
             [this](quint64 id, const llava::GenerationStats& stats, int used) {
@@ -65,6 +77,7 @@ InferenceController::InferenceController(std::unique_ptr<ChatEngine> engine, QOb
 InferenceController::~InferenceController() {
     m_cancelUpTo.store(std::numeric_limits<quint64>::max());
     m_loadCancel.store(true);
+    m_latestExplain.store(std::numeric_limits<quint64>::max());
     m_thread.quit();
     m_thread.wait();
 }
@@ -109,6 +122,14 @@ void InferenceController::settle(quint64 requestId) {
     }
 }
 
+quint64 InferenceController::explain(ExplainRequest request) {
+    request.id = m_latestExplain.load() + 1;
+    m_latestExplain.store(request.id);
+    emit explainRequested(request);
+    return request.id;
+}
+
+void InferenceController::cancelExplain() { m_latestExplain.fetch_add(1); }
 quint64 InferenceController::requestPlan(GenerationRequest request) {
     request.id = m_nextId++;
     const quint64 id = request.id;

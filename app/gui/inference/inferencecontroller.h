@@ -35,6 +35,9 @@ public slots:
     quint64 generate(GenerationRequest request);
     void cancel();  // stops every request issued so far
     void clearSession();
+    // Latest wins: a new request supersedes (and cancels) the one before; returns its id.
+    quint64 explain(ExplainRequest request);
+    void cancelExplain();
     // The context plan of a would-be request (ChatEngine::plan), answered by contextPlanned. Coalesced:
     // while one plan runs, only the latest request waits; the ones it replaced are never computed.
     quint64 requestPlan(GenerationRequest request);
@@ -44,6 +47,7 @@ signals:
     void loadRequested(const LoadRequest& request);
     void generateRequested(const GenerationRequest& request);
     void clearRequested();
+    void explainRequested(const ExplainRequest& request);
     void planRequested(const GenerationRequest& request);
 
     // -> GUI (re-emitted from the worker).
@@ -52,11 +56,14 @@ signals:
     void loadFailed(const QString& message, const QString& details, bool stillLoaded);
     void generationStarted(quint64 requestId);
     void tokensGenerated(quint64 requestId, const QString& text);
+    void tokenConfidencesGenerated(quint64 requestId, const TokenProbabilities& tokens);
     void generationFinished(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
     void serverUsageReported(quint64 requestId, const ServerUsage& usage);
     void generationStopped(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
     void generationFailed(quint64 requestId, const QString& message, const QString& details);
     void busyChanged(bool busy);
+    void explainFinished(const ExplainResult& result);  // only the latest request's
+    void explainFailed(quint64 requestId, const QString& message);
     void contextPlanned(quint64 requestId, const llava::ContextPlan& plan, const QString& error);
 
 private:
@@ -66,6 +73,7 @@ private:
     InferenceWorker* m_worker = nullptr;  // owned by m_thread (finished -> deleteLater)
     std::atomic<quint64> m_cancelUpTo{0};
     std::atomic<bool> m_loadCancel{false};
+    std::atomic<quint64> m_latestExplain{0};
     quint64 m_nextId = 1;
     quint64 m_activeId = 0;   // latest request not yet settled or cancelled; 0 = idle
     bool m_planRunning = false;

@@ -1,6 +1,8 @@
 // See inferenceworker.h. Every slot catches everything: an exception must not cross the event loop.
 #include "inferenceworker.h"
 
+#include "tokenbatcher.h"
+
 #include <QString>
 #include <exception>
 
@@ -53,22 +55,16 @@ void InferenceWorker::generate(const GenerationRequest& request) {
     }
     emit generationStarted(id);
     try {
-        QByteArray pending;  // UTF-8 pieces since the last emit
-        QElapsedTimer sinceEmit;
-        sinceEmit.start();
-        auto flush = [&] {
-            if (pending.isEmpty()) return;
-            emit tokensGenerated(id, QString::fromUtf8(pending));
-            pending.clear();
-            sinceEmit.restart();
-        };
+        TokenBatcher batcher(kCoalesceMs, [&](const QString& text, const TokenProbabilities& tokens) {
+            if (!tokens.isEmpty()) emit tokenConfidencesGenerated(id, tokens);
+            if (!text.isEmpty()) emit tokensGenerated(id, text);
+        });
         auto onToken = [&](const llava::TokenEvent& event) {
-            pending.append(event.piece.data(), qsizetype(event.piece.size()));
-            if (sinceEmit.elapsed() >= kCoalesceMs) flush();
+            batcher.add(event);
             return !cancelled();
         };
         auto stats = m_engine->reply(request, onToken, cancelled);
-        flush();
+        batcher.flush();
         if (!stats.isOk()) {
             if (stats.status().code() == llava::ErrorCode::Cancelled)
                 emit generationStopped(id, llava::GenerationStats{}, m_engine->contextUsed());
@@ -105,6 +101,20 @@ void InferenceWorker::clearSession() {
         m_engine->clear();
     } catch (const std::exception& e) {
         qWarning("clearing the chat session failed: %s", e.what());  // the next reply restores the chat anyway
+    }
+}
+
+void InferenceWorker::explain(const ExplainRequest& request) {
+    const quint64 id = request.id;
+    auto superseded = [this, id] { return m_latestExplain && m_latestExplain->load() != id; };
+    if (superseded()) return;  // a newer request (or a cancel) came first: nothing to do
+    try {
+        auto result = m_engine->explain(request, superseded);
+        if (superseded()) return;
+        if (result.isOk()) emit explainFinished(*result);
+        else emit explainFailed(id, QString::fromStdString(result.status().message()));
+    } catch (const std::exception& e) {
+        emit explainFailed(id, QString::fromUtf8(e.what()));
     }
 }
 

@@ -19,12 +19,15 @@ public:
     // loadCancel: true = abandon the current load.
     InferenceWorker(std::unique_ptr<ChatEngine> engine, const std::atomic<quint64>* cancelUpTo,
                     const std::atomic<bool>* loadCancel);
+    // latestExplain: the newest explain request; older ones are skipped or cancelled (latest wins).
+    void setLatestExplain(const std::atomic<quint64>* latestExplain) { m_latestExplain = latestExplain; }
     ~InferenceWorker() override;
 
 public slots:
     void loadModel(const LoadRequest& request);
     void generate(const GenerationRequest& request);
     void clearSession();
+    void explain(const ExplainRequest& request);
     void planContext(const GenerationRequest& request);
 
 public:
@@ -39,11 +42,15 @@ signals:
     void loadFailed(const QString& message, const QString& details, bool stillLoaded);
     void generationStarted(quint64 requestId);
     void tokensGenerated(quint64 requestId, const QString& text);
+    // Emitted just before the tokensGenerated that carries their text (only when sampling.logprobs > 0).
+    void tokenConfidencesGenerated(quint64 requestId, const TokenProbabilities& tokens);
     void generationFinished(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
     // After generationFinished/Stopped of an answer a server gave: its usage next to the local counts.
     void serverUsageReported(quint64 requestId, const ServerUsage& usage);
     void generationStopped(quint64 requestId, const llava::GenerationStats& stats, int contextUsed);
     void generationFailed(quint64 requestId, const QString& message, const QString& details);
+    void explainFinished(const ExplainResult& result);
+    void explainFailed(quint64 requestId, const QString& message);  // not for superseded requests
     // error empty: plan is valid.
     void contextPlanned(quint64 requestId, const llava::ContextPlan& plan, const QString& error);
 
@@ -51,4 +58,5 @@ private:
     std::unique_ptr<ChatEngine> m_engine;
     const std::atomic<quint64>* m_cancelUpTo;
     const std::atomic<bool>* m_loadCancel;
+    const std::atomic<quint64>* m_latestExplain = nullptr;
 };

@@ -9,6 +9,7 @@
 #include "llava/chattemplate.h"
 #include "llava/checkpoint.h"
 #include "llava/demomodel.h"
+#include "llava/explain.h"
 #include "llava/tokenizer.h"
 
 // LLAVA_APP_HAVE_CUDA is set by app/gui/CMakeLists.txt when the llava_kernels target exists.
@@ -254,6 +255,42 @@ void LlavaChatEngine::clear() {
 
 int LlavaChatEngine::contextUsed() const { return m_engine ? m_engine->session().contextUsed() : 0; }
 int LlavaChatEngine::contextLimit() const { return m_engine ? m_engine->session().contextLimit() : 0; }
+
+llava::Result<ExplainResult> LlavaChatEngine::explain(const ExplainRequest& request, const llava::CancelPredicate& cancel) {
+    if (!m_engine) return llava::makeError(llava::ErrorCode::InvalidArgument, "no model loaded");
+    llava::UserMessage message;
+    message.text = request.prompt.toStdString();
+    LLAVA_TRY(decodeImages({request.imagePath}, &message.images));
+    // explainAnswer clears the session: the next reply restores its chat from the history.
+    m_sessionFingerprint.clear();
+    m_engine->session().clear();
+    m_engine->session().setSystemPrompt(request.systemPrompt.toStdString());
+    llava::ExplainOptions options;
+    options.firstToken = request.firstToken;
+    options.lastToken = request.lastToken;
+    options.firstLayer = request.firstLayer;
+    options.lastLayer = request.lastLayer;
+    LLAVA_ASSIGN_OR_RETURN(llava::AttentionExplanation e,
+                           llava::explainAnswer(*m_engine, message, request.sampling, options, cancel));
+    ExplainResult out;
+    out.id = request.id;
+    out.answerText = QString::fromStdString(e.answerText);
+    out.answerTokens = int(e.answerIds.size());
+    out.firstToken = request.firstToken;
+    out.lastToken = request.lastToken < 0 ? out.answerTokens - 1 : request.lastToken;
+    const double longest = std::max(e.layout.imageWidth, e.layout.imageHeight);
+    out.heatmapWidth = std::max(1, int(e.layout.imageWidth * request.heatmapSide / longest + 0.5));
+    out.heatmapHeight = std::max(1, int(e.layout.imageHeight * request.heatmapSide / longest + 0.5));
+    LLAVA_ASSIGN_OR_RETURN(out.heatmap, llava::renderAttentionHeatmap(e.layout, e.map, llava::HeatmapParts::GridAndBase,
+                                                                     out.heatmapWidth, out.heatmapHeight));
+    out.layout = e.layout;
+    out.map = std::move(e.map);
+    out.massTextBefore = e.massTextBefore;
+    out.massImage = e.massImage;
+    out.massTextAfter = e.massTextAfter;
+    out.massAnswer = e.massAnswer;
+    return out;
+}
 
 bool LlavaChatEngine::runOnLocalEngine(const std::function<void(llava::Engine&)>& job) {
     if (!m_engine) return false;

@@ -20,6 +20,7 @@ public:
                                                 const llava::CancelPredicate& cancel) override;
     llava::Result<llava::ContextPlan> plan(const GenerationRequest& request) override;
     void clear() override;
+    llava::Result<ExplainResult> explain(const ExplainRequest& request, const llava::CancelPredicate& cancel) override;
     int contextUsed() const override;
     int contextLimit() const override;
     bool runOnLocalEngine(const std::function<void(llava::Engine&)>& job) override;

@@ -46,6 +46,10 @@ llava::Result<llava::ContextPlan> SwitchingChatEngine::plan(const GenerationRequ
     return m_active->plan(request);
 }
 
+llava::Result<ExplainResult> SwitchingChatEngine::explain(const ExplainRequest& request, const llava::CancelPredicate& cancel) {
+    return m_active ? m_active->explain(request, cancel) : ChatEngine::explain(request, cancel);
+}
+
 void SwitchingChatEngine::clear() {
     if (m_active) m_active->clear();
 }

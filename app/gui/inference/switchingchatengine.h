@@ -22,6 +22,8 @@ public:
                                                 const llava::CancelPredicate& cancel) override;
     llava::Result<llava::ContextPlan> plan(const GenerationRequest& request) override;
     void clear() override;
+    // The active engine's (a remote server cannot capture attention: Unsupported).
+    llava::Result<ExplainResult> explain(const ExplainRequest& request, const llava::CancelPredicate& cancel) override;
     int contextUsed() const override { return m_active ? m_active->contextUsed() : 0; }
     int contextLimit() const override { return m_active ? m_active->contextLimit() : 0; }
     std::optional<ServerUsage> lastServerUsage() const override;

@@ -1,6 +1,8 @@
 // See inspectorcontroller.h.
 #include "inspectorcontroller.h"
 
+#include "labellane.h"
+
 #include <QFileInfo>
 #include <memory>
 
@@ -106,6 +108,7 @@ void InspectorController::startJob() {
             m_widget->setPreview(preview);
             updateSource();
             updateCounts();
+            updateLabels();
         }, Qt::QueuedConnection);
     });
 }
@@ -124,4 +127,31 @@ void InspectorController::updateSource() {
 void InspectorController::updateCounts() {
     const TextTokenCounts counts = m_counter.count(m_draft, m_systemPrompt);
     m_widget->setTextTokens(counts.before, counts.after, counts.estimated);
+}
+
+void InspectorController::setConversation(const QList<ChatMessage>& messages, const QString& systemPrompt) {
+    m_messages = messages;
+    m_chatSystemPrompt = systemPrompt;
+    updateLabels();
+}
+
+// Training labels of the chat's answered exchanges; each image's tokens from its header size and layout.
+void InspectorController::updateLabels() {
+    LabelLane lane;
+    if (!m_counter.tokenizer()) {
+        lane.problem = tr("needs the loaded model's tokenizer");
+        m_widget->setLabelLane(lane);
+        return;
+    }
+    std::vector<int> imageTokens;
+    for (const ChatMessage& m : m_messages)
+        for (const QString& path : m.images) {
+            auto size = imageio::readImageSize(path);
+            auto layout = size.isOk() ? llava::computeImageLayout(size->width(), size->height(), m_config,
+                                                                  m_widget->preferredReference())
+                                      : llava::Result<llava::ImageLayout>(size.status());
+            imageTokens.push_back(layout.isOk() ? layout->imageTokens : 0);
+        }
+    m_widget->setLabelLane(computeLabelLane(*m_counter.tokenizer(), m_config.templateName, m_messages, m_chatSystemPrompt,
+                                            imageTokens, m_config.imageTokenId));
 }

@@ -11,6 +11,7 @@
 #include <atomic>
 
 #include "llava/modelconfig.h"
+#include "chat/chattypes.h"
 #include "promptcounter.h"
 
 class InspectorWidget;
@@ -30,6 +31,8 @@ public:
     void showImage(const QString& path);   // empty: no image
     void setDraft(const QString& text, const QString& systemPrompt);
     void setContext(int used, int limit);
+    // The chat whose training labels the strip's label lane shows (needs the model's tokenizer).
+    void setConversation(const QList<ChatMessage>& messages, const QString& systemPrompt);
 
     const QString& imagePath() const { return m_imagePath; }
     void retranslate() { updateSource(); }
@@ -44,6 +47,7 @@ private:
     void startJob();
     void updateSource();
     void updateCounts();
+    void updateLabels();
 
     InspectorWidget* m_widget;
     llava::ModelConfig m_config;
@@ -54,6 +58,8 @@ private:
     QString m_tokenizerProblem;  // why counts are estimates although a tokenizer was wanted
     QString m_imagePath;
     QString m_draft, m_systemPrompt;
+    QList<ChatMessage> m_messages;  // the chat for the label lane
+    QString m_chatSystemPrompt;
     PromptCounter m_counter;
     std::atomic<quint64> m_generation{0};  // the latest request; older results are dropped
     QThreadPool m_pool;          // last member: destroyed (and waited for) first

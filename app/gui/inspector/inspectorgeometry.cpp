@@ -40,3 +40,24 @@ QList<TokenStripSegment> tokenStrip(int textBefore, const llava::ImageLayout& l,
     add(Kind::Text, textAfter, QStringLiteral("text %1").arg(textAfter), estimated);
     return out;
 }
+
+QList<TokenRun> cropTokenRuns(const llava::ImageLayout& l, int crop, int P) {
+    if (crop == 0) return {TokenRun{0, l.baseTokens}};
+    const int tile = crop - 1, r = tile / std::max(1, l.gridCols), c = tile % std::max(1, l.gridCols);
+    if (crop < 0 || r >= l.gridRows) return {};
+    const int rowWidth = l.unpaddedCols + 1;  // W' cells and the row's newline
+    const int x0 = std::max(c * P, l.keptColBegin), x1 = std::min((c + 1) * P, l.keptColEnd);
+    QList<TokenRun> runs;
+    for (int y = std::max(r * P, l.keptRowBegin); y < std::min((r + 1) * P, l.keptRowEnd) && x1 > x0; ++y)
+        runs << TokenRun{l.baseTokens + (y - l.keptRowBegin) * rowWidth + (x0 - l.keptColBegin), x1 - x0};
+    return runs;
+}
+
+int cropOfToken(const llava::ImageLayout& l, int position, int P) {
+    if (position < 0 || position >= l.imageTokens) return -1;
+    if (position < l.baseTokens) return 0;
+    const int rowWidth = l.unpaddedCols + 1, k = position - l.baseTokens;
+    const int y = k / rowWidth + l.keptRowBegin, x = k % rowWidth;
+    if (x == l.unpaddedCols) return -1;  // the row's newline token
+    return 1 + (y / P) * l.gridCols + (x + l.keptColBegin) / P;
+}

@@ -33,3 +33,16 @@ struct TokenStripSegment {
 
 // textBefore/textAfter: tokens around the image; layout: the image's anyres layout.
 QList<TokenStripSegment> tokenStrip(int textBefore, const llava::ImageLayout& layout, int textAfter, bool estimated);
+
+// Where a crop's tokens lie in the image's merged token sequence (spec §5.3: base P² first, then each kept
+// map row's W' cells and its newline). crop 0 is the base thumbnail (one run of P²); crop k >= 1 is tile
+// k - 1 (row-major): one run per kept map row crossing it, the cells unpadding kept in its columns.
+// Positions are relative to the image's first token.
+struct TokenRun {
+    int begin = 0;
+    int count = 0;
+};
+QList<TokenRun> cropTokenRuns(const llava::ImageLayout& layout, int crop, int patchesPerSide = 24);
+// The crop (0 base, k >= 1 tile k - 1) an image-relative token position belongs to; -1 for newline tokens
+// and positions outside the image.
+int cropOfToken(const llava::ImageLayout& layout, int position, int patchesPerSide = 24);

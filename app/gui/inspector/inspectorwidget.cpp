@@ -2,6 +2,7 @@
 #include "inspectorwidget.h"
 
 #include <QEvent>
+#include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
 
@@ -30,6 +31,7 @@ QString referenceTitle(llava::Reference r) {
 
 InspectorWidget::InspectorWidget(QWidget* parent) : QWidget(parent) {
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+    setMouseTracking(true);  // tile <-> strip hover
     retranslate();
 }
 
@@ -77,6 +79,11 @@ void InspectorWidget::setTextTokens(int before, int after, bool estimated) {
     m_textBefore = before;
     m_textAfter = after;
     m_textEstimated = estimated;
+    update();
+}
+
+void InspectorWidget::setLabelLane(const LabelLane& lane) {
+    m_lane = lane;
     update();
 }
 
@@ -139,6 +146,8 @@ void InspectorWidget::paintEvent(QPaintEvent*) {
     QPainter p(this);
     p.setRenderHint(QPainter::Antialiasing);
     p.fillRect(rect(), palette().base());
+    m_cropHits.clear();
+    m_stripHits.clear();
     QRectF area = QRectF(rect()).adjusted(8, 8, -8, -8);
     if (!m_source.isEmpty()) {
         const QFontMetricsF fm(font());
@@ -177,7 +186,7 @@ void InspectorWidget::paintPanel(QPainter& p, const QRectF& area, llava::Referen
                  .arg(l.imageWidth).arg(l.imageHeight).arg(l.canvasWidth).arg(l.canvasHeight)
                  .arg(l.gridCols).arg(l.gridRows);
     p.drawText(QRectF(area.left(), area.top(), area.width(), line * 2), Qt::TextWordWrap, title);
-    const double stripH = line * 6.5;  // title, bar, two legend lines, context
+    const double stripH = line * 10.2;  // title, bar, two legend lines, context, label lane (two lines + bar)
     const double cropsH = std::min(96.0, area.width() / 5) + line;
     QRectF canvasArea(area.left(), area.top() + line * 2 + 4, area.width(),
                       area.height() - line * 2 - 4 - stripH - cropsH - 8);
@@ -211,6 +220,8 @@ void InspectorWidget::paintCanvas(QPainter& p, const QRectF& area, const llava::
     QPen tilePen(kTileColor, 2);
     p.setFont(QFont(font().family(), std::max(8, int(s * 48))));
     for (int k = 0; k < g.tiles.size(); ++k) {
+        m_cropHits << CropHit{map(g.tiles[k]), k + 1};
+        if (m_hoverCrop == k + 1) p.fillRect(map(g.tiles[k]), QColor(255, 196, 0, 90));
         p.setPen(tilePen);
         p.drawRect(map(g.tiles[k]));
         p.drawText(map(g.tiles[k]).adjusted(6, 2, 0, 0), Qt::AlignLeft | Qt::AlignTop, QString::number(k + 1));
@@ -230,6 +241,7 @@ void InspectorWidget::paintCrops(QPainter& p, const QRectF& area, const llava::I
     p.setPen(palette().color(QPalette::Text));
     for (int i = 0; i < n; ++i) {
         const QRectF cell(area.left() + i * (side + 4), area.top(), side, side);
+        m_cropHits << CropHit{cell, i};
         if (i == 0) {
             if (!m_base.isNull()) p.drawImage(cell, m_base); else p.fillRect(cell, palette().color(QPalette::Mid));
             p.drawText(QRectF(cell.left(), cell.bottom(), side + 40, fm.height()), tr("base"));
@@ -244,7 +256,7 @@ void InspectorWidget::paintCrops(QPainter& p, const QRectF& area, const llava::I
             }
             p.drawText(QRectF(cell.left(), cell.bottom(), side, fm.height()), QString::number(i));
         }
-        p.setPen(QPen(i == 0 ? QColor(170, 110, 200) : kTileColor, 1));
+        p.setPen(QPen(i == 0 ? QColor(170, 110, 200) : kTileColor, m_hoverCrop == i ? 4 : 1));
         p.drawRect(cell);
         p.setPen(palette().color(QPalette::Text));
     }
@@ -259,8 +271,14 @@ void InspectorWidget::paintStrip(QPainter& p, const QRectF& area, const llava::I
     const double barH = fm.height() * 1.4;
     p.setPen(palette().color(QPalette::Text));
     const QString tilde = m_textEstimated ? QStringLiteral("≈") : QString();
-    const QString layoutText = tr("Prompt layout: %1%2 + %3 + %4%5 = %6 tokens")
-                                   .arg(tilde).arg(m_textBefore).arg(l.imageTokens).arg(tilde).arg(m_textAfter).arg(total);
+    QString layoutText = tr("Prompt layout: %1%2 + %3 + %4%5 = %6 tokens")
+                             .arg(tilde).arg(m_textBefore).arg(l.imageTokens).arg(tilde).arg(m_textAfter).arg(total);
+    if (m_hoverCrop >= 0) {
+        int count = 0;
+        for (const TokenRun& run : highlightedTokens()) count += run.count;
+        layoutText = m_hoverCrop == 0 ? tr("Base thumbnail: %1 tokens from position %2").arg(count).arg(m_textBefore)
+                                      : tr("Tile %1: %2 tokens (one run per kept row)").arg(m_hoverCrop).arg(count);
+    }
     p.drawText(QPointF(area.left(), area.top() + fm.ascent()), fm.elidedText(layoutText, Qt::ElideRight, area.width()));
     double x = area.left();
     for (const auto& s : segments) {
@@ -268,6 +286,7 @@ void InspectorWidget::paintStrip(QPainter& p, const QRectF& area, const llava::I
         const double w = std::max(s.count > 0 ? 28.0 : 0.0, area.width() * s.count / std::max(1, total) * 0.85);
         if (w <= 0) continue;
         const QRectF r(x, barTop, std::min(w, area.right() - x), barH);
+        m_stripHits << StripHit{r, s, &l == &*m_orig ? llava::Reference::Original : llava::Reference::Transformers};
         p.fillRect(r, segmentColor(s.kind));
         p.setPen(Qt::white);
         p.drawText(r.adjusted(2, 0, -2, 0), Qt::AlignVCenter | Qt::AlignLeft,
@@ -275,6 +294,7 @@ void InspectorWidget::paintStrip(QPainter& p, const QRectF& area, const llava::I
         p.setPen(palette().color(QPalette::Text));
         x += w;
     }
+    paintStripHighlight(p, l);
     double y = barTop + barH + fm.ascent() + 2;
     QStringList legend;
     for (const auto& s : segments)
@@ -294,5 +314,112 @@ void InspectorWidget::paintStrip(QPainter& p, const QRectF& area, const llava::I
                                      .arg(m_contextUsed).arg(m_contextLimit)
                                      .arg(100.0 * m_contextUsed / m_contextLimit, 0, 'f', 1),
                                  Qt::ElideRight, area.width()));
+    }
+    paintLabelLane(p, QRectF(area.left(), y + fm.height() * 0.4, area.width(), fm.height() * 3.2));
+}
+
+// ---- tile <-> strip hover -------------------------------------------------------------------------------
+
+QList<TokenRun> InspectorWidget::highlightedTokens() const {
+    const auto l = layout(m_preferred);
+    if (!l || m_hoverCrop < 0) return {};
+    return cropTokenRuns(*l, m_hoverCrop, m_config.vision.patchesPerSide());
+}
+
+// The strip draws the grid cells as one block (newlines apart), so a run's cells sit at their grid index.
+void InspectorWidget::paintStripHighlight(QPainter& p, const llava::ImageLayout& l) {
+    if (m_hoverCrop < 0) return;
+    const int gridCells = l.unpaddedRows * l.unpaddedCols;
+    for (const StripHit& hit : std::as_const(m_stripHits)) {
+        if (&l != &*(hit.reference == llava::Reference::Original ? m_orig : m_hf)) continue;
+        if (hit.segment.kind == TokenStripSegment::Kind::Base && m_hoverCrop == 0)
+            p.fillRect(hit.rect, QColor(255, 255, 255, 140));
+        if (hit.segment.kind != TokenStripSegment::Kind::Grid || m_hoverCrop == 0 || gridCells == 0) continue;
+        for (const TokenRun& run : cropTokenRuns(l, m_hoverCrop, m_config.vision.patchesPerSide())) {
+            const int k = run.begin - l.baseTokens, row = k / (l.unpaddedCols + 1), index = row * l.unpaddedCols + k % (l.unpaddedCols + 1);
+            const double x = hit.rect.left() + hit.rect.width() * index / gridCells;
+            p.fillRect(QRectF(x, hit.rect.top(), std::max(1.0, hit.rect.width() * run.count / gridCells), hit.rect.height()),
+                       QColor(255, 255, 255, 170));
+        }
+    }
+}
+
+int InspectorWidget::cropAt(QPointF pos) const {
+    for (const CropHit& hit : m_cropHits)
+        if (hit.rect.contains(pos)) return hit.crop;
+    for (const StripHit& hit : m_stripHits) {
+        if (!hit.rect.contains(pos) || hit.segment.count == 0) continue;
+        const auto l = layout(hit.reference);
+        const double t = (pos.x() - hit.rect.left()) / hit.rect.width();
+        const int offset = std::clamp(int(t * hit.segment.count), 0, hit.segment.count - 1);
+        if (hit.segment.kind == TokenStripSegment::Kind::Base) return 0;
+        if (hit.segment.kind != TokenStripSegment::Kind::Grid || !l || l->unpaddedCols == 0) return -1;
+        // Grid index -> position in the merged sequence (each kept row is followed by its newline).
+        const int row = offset / l->unpaddedCols, col = offset % l->unpaddedCols;
+        return cropOfToken(*l, l->baseTokens + row * (l->unpaddedCols + 1) + col, m_config.vision.patchesPerSide());
+    }
+    return -1;
+}
+
+void InspectorWidget::hoverAt(QPointF pos) {
+    const int crop = cropAt(pos);
+    if (crop == m_hoverCrop) return;
+    m_hoverCrop = crop;
+    update();
+}
+
+void InspectorWidget::mouseMoveEvent(QMouseEvent* event) {
+    hoverAt(event->position());
+    QWidget::mouseMoveEvent(event);
+}
+
+void InspectorWidget::leaveEvent(QEvent* event) {
+    hoverAt(QPointF(-1, -1));
+    QWidget::leaveEvent(event);
+}
+
+std::optional<QPointF> InspectorWidget::cropCentre(int crop) const {
+    for (const CropHit& hit : m_cropHits)
+        if (hit.crop == crop) return hit.rect.center();  // the canvas tile comes first
+    return std::nullopt;
+}
+
+std::optional<QPointF> InspectorWidget::stripPoint(int imagePosition) const {
+    const auto l = layout(m_preferred);
+    if (!l) return std::nullopt;
+    for (const StripHit& hit : m_stripHits) {
+        if (hit.reference != m_preferred) continue;
+        if (hit.segment.kind == TokenStripSegment::Kind::Base && imagePosition < l->baseTokens)
+            return QPointF(hit.rect.left() + hit.rect.width() * (imagePosition + 0.5) / l->baseTokens, hit.rect.center().y());
+        if (hit.segment.kind == TokenStripSegment::Kind::Grid && imagePosition >= l->baseTokens && hit.segment.count > 0) {
+            const int k = imagePosition - l->baseTokens, row = k / (l->unpaddedCols + 1);
+            const int index = row * l->unpaddedCols + k % (l->unpaddedCols + 1);
+            return QPointF(hit.rect.left() + hit.rect.width() * (index + 0.5) / hit.segment.count, hit.rect.center().y());
+        }
+    }
+    return std::nullopt;
+}
+
+// Learned (green) and masked (grey) runs over the training sequence, to scale; the counts in the title.
+void InspectorWidget::paintLabelLane(QPainter& p, const QRectF& area) {
+    const QFontMetricsF fm(font());
+    p.setPen(palette().color(QPalette::Text));
+    QString title;
+    if (m_lane.isEmpty()) {
+        title = tr("Training labels: %1").arg(m_lane.problem);
+    } else {
+        title = tr("Training labels (%1): learned %2 · masked −100 %3").arg(m_lane.preprocess).arg(m_lane.learned).arg(m_lane.masked);
+        if (m_lane.mismatch) title += tr(" · tokenization mismatch: the original code masks everything");
+    }
+    // Wrapped, never elided: two lines fit in narrow side-by-side panels.
+    QRectF textRect;
+    p.drawText(QRectF(area.left(), area.top(), area.width(), fm.height() * 2.2), Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap,
+               title, &textRect);
+    if (m_lane.isEmpty()) return;
+    const QRectF bar(area.left(), textRect.bottom() + 2, area.width(), fm.height() * 0.8);
+    const double total = m_lane.learned + m_lane.masked;
+    for (const LabelRun& run : m_lane.runs) {
+        const QRectF r(bar.left() + bar.width() * run.begin / total, bar.top(), std::max(1.0, bar.width() * run.count / total), bar.height());
+        p.fillRect(r, run.learned ? QColor(60, 180, 110) : QColor(150, 150, 150));
     }
 }

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "inspectorgeometry.h"
+#include "labellane.h"
 #include "llava/anyres.h"
 #include "llava/modelconfig.h"
 
@@ -35,11 +36,25 @@ public:
     void setPreview(const QImage& preview);
     void setTextTokens(int before, int after, bool estimated);
     void setContext(int usedBefore, int limit);
+    // The training-label lane under the strip (learned vs masked positions of the chat's exchanges).
+    void setLabelLane(const LabelLane& lane);
+    const LabelLane& labelLane() const { return m_lane; }
 
     // For tests and the status line: the layouts currently drawn (nullopt when none / invalid).
     std::optional<llava::ImageLayout> layout(llava::Reference reference) const;
     bool showsBothReferences() const;
     int totalPromptTokens() const;  // text + image tokens of the preferred reference
+
+    // Tile <-> strip hover (issue 9): the crop under the mouse (0 base, k >= 1 tile k - 1, -1 none), whether
+    // it was pointed at on the picture/crops or through its tokens in the strip; its token runs
+    // (image-relative positions, inspectorgeometry.h) are highlighted in the strip.
+    int hoveredCrop() const { return m_hoverCrop; }
+    QList<TokenRun> highlightedTokens() const;
+    void hoverAt(QPointF position);
+    // Widget positions for tests and the screenshot tour: the centre of a crop's tile on the canvas
+    // (crop 0: the base thumbnail), and the strip x of an image-relative token position.
+    std::optional<QPointF> cropCentre(int crop) const;
+    std::optional<QPointF> stripPoint(int imagePosition) const;
 
     QSize sizeHint() const override { return {520, 640}; }
     QSize minimumSizeHint() const override { return {280, 320}; }
@@ -50,6 +65,8 @@ signals:
 protected:
     void paintEvent(QPaintEvent* event) override;
     void changeEvent(QEvent* event) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void leaveEvent(QEvent* event) override;
 
 private:
     void recompute();
@@ -59,6 +76,19 @@ private:
     void paintCanvas(QPainter& p, const QRectF& area, const llava::ImageLayout& layout, const QImage& canvasPixels);
     void paintCrops(QPainter& p, const QRectF& area, const llava::ImageLayout& layout, const QImage& canvasPixels);
     void paintStrip(QPainter& p, const QRectF& area, const llava::ImageLayout& layout);
+    void paintStripHighlight(QPainter& p, const llava::ImageLayout& layout);
+    void paintLabelLane(QPainter& p, const QRectF& area);
+    int cropAt(QPointF position) const;
+
+    struct CropHit {
+        QRectF rect;
+        int crop = 0;
+    };
+    struct StripHit {
+        QRectF rect;
+        TokenStripSegment segment;
+        llava::Reference reference;
+    };
 
     llava::ModelConfig m_config;
     bool m_haveConfig = false;
@@ -74,4 +104,8 @@ private:
     int m_textBefore = 0, m_textAfter = 0;
     bool m_textEstimated = true;
     int m_contextUsed = 0, m_contextLimit = 0;
+    int m_hoverCrop = -1;
+    LabelLane m_lane;
+    mutable QList<CropHit> m_cropHits;    // filled while painting
+    mutable QList<StripHit> m_stripHits;
 };

@@ -24,6 +24,7 @@ public:
     PromptCounter(llava::ModelConfig config, std::shared_ptr<const llava::Tokenizer> tokenizer);
 
     bool exact() const { return m_tokenizer != nullptr; }
+    const llava::Tokenizer* tokenizer() const { return m_tokenizer.get(); }
     // Counts for a first message with one image and `question`; imageTokens only labels the image run.
     TextTokenCounts count(const QString& question, const QString& systemPrompt = {}) const;
 

@@ -33,8 +33,9 @@ struct AttentionExplanation {
 
 // Clears the session, answers `message` (exactly one image) with `sampling`, and explains it.
 // Errors: not exactly one image, an empty answer, token/layer ranges outside the answer/model,
-// a backend without capture support.
+// a backend without capture support. cancel (optional) is polled between tokens, layers and prefill
+// chunks: true -> Cancelled (the session is cleared either way).
 Result<AttentionExplanation> explainAnswer(Engine& engine, const UserMessage& message, const SamplingParams& sampling,
-                                           const ExplainOptions& options);
+                                           const ExplainOptions& options, const CancelPredicate& cancel = {});
 
 }  // namespace llava

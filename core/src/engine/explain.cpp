@@ -22,7 +22,7 @@ Status checkRange(const char* what, int first, int last, int count) {
 }  // namespace
 
 Result<AttentionExplanation> explainAnswer(Engine& engine, const UserMessage& message, const SamplingParams& sampling,
-                                           const ExplainOptions& options) {
+                                           const ExplainOptions& options, const CancelPredicate& cancel) {
     auto* impl = dynamic_cast<EngineImpl*>(&engine);
     if (!impl) return makeError(ErrorCode::Unsupported, "explain needs the built-in engine");
     if (message.images.size() != 1)
@@ -40,8 +40,12 @@ Result<AttentionExplanation> explainAnswer(Engine& engine, const UserMessage& me
         if (e.id >= 0) out.answerIds.push_back(e.id);
         out.answerText += e.piece;
         return true;
-    }, {});
+    }, cancel);
     if (!stats.isOk()) return stats.status();
+    if (stats->stopReason == StopReason::Cancelled) {
+        session.clear();
+        return makeError(ErrorCode::Cancelled, "explain was cancelled");
+    }
     const int contextAfterReply = session.contextUsed();
     session.clear();  // the capture prefill below overwrites the cache
     const int nAnswer = static_cast<int>(out.answerIds.size());
@@ -80,11 +84,11 @@ Result<AttentionExplanation> explainAnswer(Engine& engine, const UserMessage& me
     ids.insert(ids.end(), out.answerIds.begin(), out.answerIds.begin() + lastToken);
 
     LLAVA_ASSIGN_OR_RETURN(PreprocessedImage pre, preprocessImage(image, out.layout, config.vision));
-    LLAVA_ASSIGN_OR_RETURN(std::vector<float> features, model.encodeImage(pre.pixels, out.layout, {}));
+    LLAVA_ASSIGN_OR_RETURN(std::vector<float> features, model.encodeImage(pre.pixels, out.layout, cancel));
     AttentionCapture capture;
     for (int k = options.firstToken; k <= lastToken; ++k) capture.positions.push_back(out.promptLength - 1 + k);
     model.setAttentionCapture(&capture);
-    Status s = model.prefill(ids, {ImageSlot{out.imageBegin, features}}, 0, {});
+    Status s = model.prefill(ids, {ImageSlot{out.imageBegin, features}}, 0, cancel);
     model.setAttentionCapture(nullptr);
     LLAVA_TRY(s);
 
