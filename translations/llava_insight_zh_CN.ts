@@ -179,10 +179,6 @@
         <translation>停止生成</translation>
     </message>
     <message>
-        <source>%1 — click to remove</source>
-        <translation>%1 — 点击移除</translation>
-    </message>
-    <message>
         <source>Remove attachment %1</source>
         <translation>移除附件 %1</translation>
     </message>
@@ -209,6 +205,18 @@
     <message>
         <source>%1 is not a readable image: %2</source>
         <translation>%1 不是可读取的图像：%2</translation>
+    </message>
+    <message>
+        <source>%1 — click to view</source>
+        <translation>%1 — 点击查看</translation>
+    </message>
+    <message>
+        <source>View attachment %1</source>
+        <translation>查看附件 %1</translation>
+    </message>
+    <message>
+        <source>Remove %1</source>
+        <translation>移除 %1</translation>
     </message>
 </context>
 <context>

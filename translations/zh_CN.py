@@ -331,4 +331,7 @@ ZH = {
     'Stop &serving (%1)': '停止服务(&S)（%1）',
     '&Serve this model on localhost:%1': '在 localhost:%1 上服务此模型(&S)',
     '%1 — via server %2': '%1 — 经由服务器 %2',
+    '%1 — click to view': '%1 — 点击查看',
+    'View attachment %1': '查看附件 %1',
+    'Remove %1': '移除 %1',
 }

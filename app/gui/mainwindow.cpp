@@ -300,6 +300,7 @@ void MainWindow::connectInsight() {
     m_viewerController = new ViewerController(m_store, m_inference, [this] { return m_status->model(); },
                                               [this] { return currentConversationId(); }, this);
     connect(m_view, &ChatView::imageActivated, m_viewerController, &ViewerController::openImage);
+    connect(m_composer, &Composer::imageActivated, m_viewerController, &ViewerController::openImage);
     connect(m_view, &ChatView::answerTokenActivated, m_viewerController, &ViewerController::explainAnswerToken);
     connect(m_viewerController, &ViewerController::showInInspectorRequested, this, [this](const QString& path) {
         showImageInInspector(path);

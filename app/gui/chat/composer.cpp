@@ -3,6 +3,7 @@
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileInfo>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QImageReader>
 #include <QLabel>
@@ -223,26 +224,40 @@ void Composer::submit() {
     else emit sendRequested(t, images);
 }
 
+// One attachment: the thumbnail opens the image viewer, the small cross in its corner removes it.
+QWidget* Composer::attachmentTile(const QString& path) {
+    const QString name = QFileInfo(path).fileName();
+    auto* tile = new QWidget(m_strip);
+    auto* grid = new QGridLayout(tile);
+    grid->setContentsMargins(0, 0, 0, 0);
+    auto* thumb = new QToolButton(tile);
+    thumb->setIcon(QPixmap::fromImage(m_thumbnails.value(path)));
+    thumb->setIconSize(QSize(56, 56));
+    thumb->setToolTip(tr("%1 — click to view").arg(name));
+    thumb->setAccessibleName(tr("View attachment %1").arg(name));
+    connect(thumb, &QToolButton::clicked, this, [this, path] { emit imageActivated(path); });
+    auto* remove = new QToolButton(tile);
+    remove->setText(QStringLiteral("✕"));
+    remove->setFixedSize(18, 18);
+    remove->setToolTip(tr("Remove %1").arg(name));
+    remove->setAccessibleName(tr("Remove attachment %1").arg(name));
+    connect(remove, &QToolButton::clicked, this, [this, path] {
+        m_attachments.removeAll(path);
+        m_thumbnails.remove(path);
+        rebuildStrip();
+        emit attachmentsChanged(m_attachments);
+    });
+    grid->addWidget(thumb, 0, 0);
+    grid->addWidget(remove, 0, 0, Qt::AlignTop | Qt::AlignRight);
+    return tile;
+}
+
 void Composer::rebuildStrip() {
     while (m_stripLayout->count() > 1) {
         QLayoutItem* item = m_stripLayout->takeAt(0);
         delete item->widget();
         delete item;
     }
-    for (int i = 0; i < m_attachments.size(); ++i) {
-        const QString path = m_attachments[i];
-        auto* thumb = new QToolButton(m_strip);
-        thumb->setIcon(QPixmap::fromImage(m_thumbnails.value(path)));
-        thumb->setIconSize(QSize(56, 56));
-        thumb->setToolTip(tr("%1 — click to remove").arg(QFileInfo(path).fileName()));
-        thumb->setAccessibleName(tr("Remove attachment %1").arg(QFileInfo(path).fileName()));
-        connect(thumb, &QToolButton::clicked, this, [this, path] {
-            m_attachments.removeAll(path);
-            m_thumbnails.remove(path);
-            rebuildStrip();
-            emit attachmentsChanged(m_attachments);
-        });
-        m_stripLayout->insertWidget(i, thumb);
-    }
+    for (int i = 0; i < m_attachments.size(); ++i) m_stripLayout->insertWidget(i, attachmentTile(m_attachments[i]));
     m_strip->setVisible(!m_attachments.isEmpty());
 }

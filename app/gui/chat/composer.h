@@ -70,6 +70,7 @@ signals:
     void stopRequested();
     void attachRequested();
     void attachmentsChanged(const QStringList& images);
+    void imageActivated(const QString& path);  // a thumbnail was clicked: show it in the viewer
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -79,6 +80,7 @@ protected:
 private:
     void submit();
     void rebuildStrip();
+    QWidget* attachmentTile(const QString& path);
     void retranslate();
     static Checked check(const QString& path);
 

@@ -13,6 +13,7 @@
 //    message cannot fit (Send is disabled, the ways out are named with the context size to reload with).
 #include <QApplication>
 #include <QDockWidget>
+#include <QToolButton>
 #include <QStatusBar>
 #include <QDir>
 #include <QFile>
@@ -33,6 +34,8 @@
 #include "inference/llavachatengine.h"
 #include "mainwindow.h"
 #include "statuspanel.h"
+#include "viewer/imageviewer.h"
+#include "viewer/viewercontroller.h"
 #include "support/fakechatengine.h"
 
 namespace {
@@ -73,6 +76,7 @@ private slots:
     void longChatOpensOnePage();
     void contextMeterWarnsBeforeSend();
     void everyFocusableControlShowsFocus();
+    void composerThumbnailOpensViewer();
 };
 
 void TstChatWindow::deletedChatStaysDeletedAfterRestart() {
@@ -350,4 +354,31 @@ void TstChatWindow::everyFocusableControlShowsFocus() {
     }
     QVERIFY(checked >= 8);
     QVERIFY2(unmarked.isEmpty(), qPrintable(unmarked.join(QStringLiteral("; "))));
+}
+
+// Issue 9: a click on an attached thumbnail opens the image viewer (it used to remove the image); the small
+// cross in its corner removes it.
+void TstChatWindow::composerThumbnailOpensViewer() {
+    QTemporaryDir data;
+    MainWindow w(AppSettings{}, fakeOptions(data.path()));
+    const QString path = data.filePath(QStringLiteral("view.png"));
+    QImage image(80, 60, QImage::Format_RGB32);
+    image.fill(Qt::darkYellow);
+    QVERIFY(image.save(path));
+    w.composer()->addAttachments({path});
+    auto button = [&](const QString& prefix) -> QToolButton* {
+        for (QToolButton* b : w.composer()->findChildren<QToolButton*>())
+            if (b->accessibleName().startsWith(prefix)) return b;
+        return nullptr;
+    };
+    QToolButton* view = button(QStringLiteral("View attachment"));
+    QVERIFY(view);
+    view->click();
+    QVERIFY(w.viewerController()->viewer());
+    QCOMPARE(w.viewerController()->viewer()->path(), path);
+    QCOMPARE(w.composer()->attachments(), QStringList{path});  // still attached
+    QToolButton* remove = button(QStringLiteral("Remove attachment"));
+    QVERIFY(remove);
+    remove->click();
+    QVERIFY(w.composer()->attachments().isEmpty());
 }
