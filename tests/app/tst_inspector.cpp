@@ -19,6 +19,7 @@ private slots:
     void presetLayoutsMatchCore_data();
     void presetLayoutsMatchCore();
     void wideImageShowsBothReferences();
+    void shortenedLinesKeepTheirText();
     void mainWindowInspectsPreset();
 };
 
@@ -89,6 +90,34 @@ void TstInspector::mainWindowInspectsPreset() {
     const auto shown = window.inspector()->layout(llava::Reference::Original);
     auto expected = llava::computeImageLayout(1024, 768, *config, llava::Reference::Original);
     QCOMPARE(shown->imageTokens, expected->imageTokens);
+}
+
+// Issue 9 item 8: no line is cut without its whole text at hand (the tooltip over it), and the panel of
+// the flavour in use is marked.
+void TstInspector::shortenedLinesKeepTheirText() {
+    auto config = llava::loadPreset("llava-v1.6-mistral-7b");
+    QVERIFY(config.isOk());
+    InspectorWidget w;
+    w.setModelConfig(*config);
+    w.setSource(QStringLiteral("preset llava-v1.6-mistral-7b · text tokens estimated (a long source line to shorten)"));
+    w.setTextTokens(5, 11, true);
+    w.setContext(0, 4096);
+    w.setImage(QStringLiteral("x.png"), QSize(1408, 792));  // ORIG and HF differ: two panels
+    QVERIFY(w.showsBothReferences());
+    w.resize(380, 700);
+    (void)w.grab();
+    const QStringList narrow = w.shortenedLines();
+    QVERIFY2(!narrow.isEmpty(), "at 380 px some line must be shortened");
+    // Whole texts, not the elided ones: the layout line ends with its total.
+    bool layoutLine = false;
+    for (const QString& line : narrow) {
+        QVERIFY2(!line.contains(QChar(0x2026)), qPrintable(line));
+        if (line.startsWith(QStringLiteral("Prompt layout:"))) layoutLine = line.endsWith(QStringLiteral("tokens"));
+    }
+    QVERIFY2(layoutLine, qPrintable(narrow.join(QLatin1Char('\n'))));
+    w.resize(1600, 900);
+    (void)w.grab();
+    QVERIFY2(w.shortenedLines().isEmpty(), qPrintable(w.shortenedLines().join(QLatin1Char('\n'))));
 }
 
 QTEST_MAIN(TstInspector)

@@ -2,6 +2,8 @@
 #include "inspectorwidget.h"
 
 #include <QEvent>
+#include <QHelpEvent>
+#include <QToolTip>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
@@ -148,12 +150,12 @@ void InspectorWidget::paintEvent(QPaintEvent*) {
     p.fillRect(rect(), palette().base());
     m_cropHits.clear();
     m_stripHits.clear();
+    m_textTips.clear();
     QRectF area = QRectF(rect()).adjusted(8, 8, -8, -8);
     if (!m_source.isEmpty()) {
         const QFontMetricsF fm(font());
         p.setPen(palette().color(QPalette::PlaceholderText));
-        p.drawText(QRectF(area.left(), area.top(), area.width(), fm.height()), Qt::AlignLeft | Qt::AlignVCenter,
-                   fm.elidedText(m_source, Qt::ElideRight, area.width()));
+        drawLine(p, QRectF(area.left(), area.top(), area.width(), fm.height()), m_source);
         area.setTop(area.top() + fm.height() + 4);
     }
     if (!m_size.isValid()) {
@@ -181,11 +183,23 @@ void InspectorWidget::paintPanel(QPainter& p, const QRectF& area, llava::Referen
     const QFontMetricsF fm(font());
     const double line = fm.height();
     p.setPen(palette().color(QPalette::Text));
-    QString title = showsBothReferences() ? referenceTitle(reference) + QStringLiteral(" — ") : QString();
+    // The badge: which reference flavour this panel follows; ✓ marks the one the model (or setting) uses.
+    const bool used = reference == m_preferred;
+    QString title = (used ? QStringLiteral("✓ ") : QString()) + referenceTitle(reference) + QStringLiteral(" — ");
     title += tr("%1×%2 → canvas %3×%4, grid %5×%6 (cols×rows)")
                  .arg(l.imageWidth).arg(l.imageHeight).arg(l.canvasWidth).arg(l.canvasHeight)
                  .arg(l.gridCols).arg(l.gridRows);
-    p.drawText(QRectF(area.left(), area.top(), area.width(), line * 2), Qt::TextWordWrap, title);
+    const QRectF titleRect(area.left(), area.top(), area.width(), line * 2);
+    p.drawText(titleRect, Qt::TextWordWrap, title);
+    if (fm.boundingRect(titleRect, Qt::TextWordWrap, title).height() > titleRect.height() + 0.5)
+        m_textTips << TextTip{titleRect, title};
+    if (used && showsBothReferences()) {  // the strip of the flavour in use is framed
+        p.save();
+        p.setPen(QPen(palette().color(QPalette::Highlight), 2));
+        p.setBrush(Qt::NoBrush);
+        p.drawRoundedRect(area.adjusted(-3, -3, 3, 3), 4, 4);
+        p.restore();
+    }
     const double stripH = line * 10.2;  // title, bar, two legend lines, context, label lane (two lines + bar)
     const double cropsH = std::min(96.0, area.width() / 5) + line;
     QRectF canvasArea(area.left(), area.top() + line * 2 + 4, area.width(),
@@ -279,7 +293,7 @@ void InspectorWidget::paintStrip(QPainter& p, const QRectF& area, const llava::I
         layoutText = m_hoverCrop == 0 ? tr("Base thumbnail: %1 tokens from position %2").arg(count).arg(m_textBefore)
                                       : tr("Tile %1: %2 tokens (one run per kept row)").arg(m_hoverCrop).arg(count);
     }
-    p.drawText(QPointF(area.left(), area.top() + fm.ascent()), fm.elidedText(layoutText, Qt::ElideRight, area.width()));
+    drawLine(p, QRectF(area.left(), area.top(), area.width(), fm.height()), layoutText);
     double x = area.left();
     for (const auto& s : segments) {
         // Each segment gets a minimum width so small text runs stay visible.
@@ -302,18 +316,15 @@ void InspectorWidget::paintStrip(QPainter& p, const QRectF& area, const llava::I
     p.drawText(QRectF(area.left(), y - fm.ascent(), area.width(), fm.height() * 2), Qt::TextWordWrap,
                legend.join(QStringLiteral("  ·  ")));
     y += fm.height() * 2;
+    const QRectF contextLine(area.left(), y - fm.ascent(), area.width(), fm.height());
     if (m_contextLimit > 0 && m_contextUsed == 0) {
-        p.drawText(QPointF(area.left(), y),
-                   fm.elidedText(tr("Context: this first message uses %1 of %2 (%3%)")
-                                     .arg(total).arg(m_contextLimit).arg(100.0 * total / m_contextLimit, 0, 'f', 1),
-                                 Qt::ElideRight, area.width()));
+        drawLine(p, contextLine, tr("Context: this first message uses %1 of %2 (%3%)")
+                                     .arg(total).arg(m_contextLimit).arg(100.0 * total / m_contextLimit, 0, 'f', 1));
     } else if (m_contextLimit > 0) {
         // The layout above is the image as a first message; the chat so far already holds its tokens.
-        p.drawText(QPointF(area.left(), y),
-                   fm.elidedText(tr("Context: %1 of %2 used by this chat (%3%)")
+        drawLine(p, contextLine, tr("Context: %1 of %2 used by this chat (%3%)")
                                      .arg(m_contextUsed).arg(m_contextLimit)
-                                     .arg(100.0 * m_contextUsed / m_contextLimit, 0, 'f', 1),
-                                 Qt::ElideRight, area.width()));
+                                     .arg(100.0 * m_contextUsed / m_contextLimit, 0, 'f', 1));
     }
     paintLabelLane(p, QRectF(area.left(), y + fm.height() * 0.4, area.width(), fm.height() * 3.2));
 }
@@ -366,6 +377,34 @@ void InspectorWidget::hoverAt(QPointF pos) {
     if (crop == m_hoverCrop) return;
     m_hoverCrop = crop;
     update();
+}
+
+void InspectorWidget::drawLine(QPainter& p, const QRectF& rect, const QString& text, int flags) const {
+    const QFontMetricsF fm(font());
+    const QString shown = fm.elidedText(text, Qt::ElideRight, rect.width());
+    p.drawText(rect, flags, shown);
+    if (shown != text) m_textTips << TextTip{rect, text};
+}
+
+QStringList InspectorWidget::shortenedLines() const {
+    QStringList lines;
+    for (const TextTip& tip : m_textTips) lines << tip.text;
+    return lines;
+}
+
+bool InspectorWidget::event(QEvent* event) {
+    if (event->type() == QEvent::ToolTip) {
+        const auto* help = static_cast<QHelpEvent*>(event);
+        for (const TextTip& tip : m_textTips)
+            if (tip.rect.contains(help->pos())) {
+                QToolTip::showText(help->globalPos(), tip.text, this);
+                return true;
+            }
+        QToolTip::hideText();
+        event->ignore();
+        return true;
+    }
+    return QWidget::event(event);
 }
 
 void InspectorWidget::mouseMoveEvent(QMouseEvent* event) {

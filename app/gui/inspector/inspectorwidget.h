@@ -43,6 +43,8 @@ public:
     // For tests and the status line: the layouts currently drawn (nullopt when none / invalid).
     std::optional<llava::ImageLayout> layout(llava::Reference reference) const;
     bool showsBothReferences() const;
+    // The whole text of every line the last paint had to shorten (each is the tooltip over its line).
+    QStringList shortenedLines() const;
     int totalPromptTokens() const;  // text + image tokens of the preferred reference
 
     // Tile <-> strip hover (issue 9): the crop under the mouse (0 base, k >= 1 tile k - 1, -1 none), whether
@@ -66,6 +68,7 @@ protected:
     void paintEvent(QPaintEvent* event) override;
     void changeEvent(QEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;
+    bool event(QEvent* event) override;  // tooltips: the full text of any line drawn shortened
     void leaveEvent(QEvent* event) override;
 
 private:
@@ -108,4 +111,12 @@ private:
     LabelLane m_lane;
     mutable QList<CropHit> m_cropHits;    // filled while painting
     mutable QList<StripHit> m_stripHits;
+    // A line that did not fit and is drawn elided: where, and its whole text (shown as the tooltip).
+    struct TextTip {
+        QRectF rect;
+        QString text;
+    };
+    mutable QList<TextTip> m_textTips;
+    // Draws `text` on one line of `rect`, elided when it does not fit (then remembered for its tooltip).
+    void drawLine(QPainter& p, const QRectF& rect, const QString& text, int flags = Qt::AlignLeft | Qt::AlignVCenter) const;
 };
