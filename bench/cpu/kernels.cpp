@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
 
     // Attention: a 512-row prefill chunk after 2560 cached positions (3072 keys, causal, 16/4 heads of 128),
     // and one CLIP tile (577 x 577, 16 heads of 64, no mask).
-    struct Case { const char* name; cpu::AttentionShape shape; };
+    struct Case { const char* name; AttentionShape shape; };
     const Case cases[] = {{"attention prefill chunk", {512, 3072, 16, 4, 128, 2560, 1.0f / std::sqrt(128.0f), true}},
                           {"attention CLIP tile", {577, 577, 16, 16, 64, 0, 0.125f, false}}};
     for (const auto& c : cases) {
@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
         const std::int64_t qWidth = static_cast<std::int64_t>(sh.nHeads) * sh.headDim;
         const double sr = best(reps, [&] {
             for (std::int64_t r0 = 0; r0 < sh.nQueries; r0 += 8) {
-                cpu::AttentionShape part = sh;
+                AttentionShape part = sh;
                 part.nQueries = std::min<std::int64_t>(8, sh.nQueries - r0);
                 if (sh.causal) part.nPast = sh.nPast + static_cast<int>(r0);
                 cpu::attention(pool, scratch, isa, o.data() + r0 * qWidth, q.data() + r0 * qWidth, k.data(), v.data(), part);
