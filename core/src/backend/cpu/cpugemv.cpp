@@ -6,6 +6,7 @@
 // Parallelisation: the caller hands each thread one contiguous range of weight rows (= output columns);
 // inside it, R rows are walked side by side so each activation load feeds R x M independent FMA chains.
 // Not here: the portable fallback (cpumatmul.cpp) and M > kGemvMaxRows (cpugemm.cpp).
+#include "backend/cpu/cpugemvstore.h"
 #include "backend/cpu/cpusimd.h"
 
 #ifdef LLAVA_CPU_X86
@@ -75,30 +76,11 @@ LLAVA_AVX2_INLINE void dotRowsQ4(const std::byte* q, const std::byte* scales, st
         for (int r = 0; r < R; ++r) sums[mi * R + r] = hsum(acc[mi][r]);
 }
 
-struct Epilogue {
-    float* out;
-    std::int64_t n;
-    const float* bias;
-    bool accumulate;
-};
-
-// out[mi, row + r] (=|+=) sums[mi * count + r] * scale(row + r) + bias[row + r].
-inline void store(const Epilogue& e, const WeightMatrix& w, int m, int count, std::int64_t row, const float* sums) {
-    for (int r = 0; r < count; ++r) {
-        float scale = 1.0f;
-        if (w.format == StorageFormat::Q8PerChannel) scale = loadScale(w.data + w.rows * w.cols + (row + r) * 4);
-        const float b = e.bias ? e.bias[row + r] : 0.0f;
-        for (int mi = 0; mi < m; ++mi) {
-            float& o = e.out[mi * e.n + row + r];
-            o = (e.accumulate ? o : 0.0f) + b + sums[mi * count + r] * scale;
-        }
-    }
-}
 
 constexpr int rowsAtOnce(int m) { return m == 1 ? 4 : m == 2 ? 2 : 1; }
 
 template <class L, int M>
-LLAVA_AVX2 void gemvRange(const Epilogue& e, const float* x, const WeightMatrix& w, std::int64_t elemBytes,
+LLAVA_AVX2 void gemvRange(const GemvEpilogue& e, const float* x, const WeightMatrix& w, std::int64_t elemBytes,
                           std::int64_t r0, std::int64_t r1) {
     constexpr int R = rowsAtOnce(M);
     const std::int64_t k = w.cols, rowBytes = k * elemBytes;
@@ -108,17 +90,17 @@ LLAVA_AVX2 void gemvRange(const Epilogue& e, const float* x, const WeightMatrix&
         const std::byte* rows[R];
         for (int j = 0; j < R; ++j) rows[j] = w.data + (r + j) * rowBytes;
         dotRows<L, M, R>(rows, x, k, sums);
-        store(e, w, M, R, r, sums);
+        storeGemvRows(e, w, M, R, r, sums);
     }
     for (; r < r1; ++r) {
         const std::byte* row = w.data + r * rowBytes;
         dotRows<L, M, 1>(&row, x, k, sums);
-        store(e, w, M, 1, r, sums);
+        storeGemvRows(e, w, M, 1, r, sums);
     }
 }
 
 template <int M>
-LLAVA_AVX2 void gemvRangeQ4(const Epilogue& e, const float* x, const WeightMatrix& w, std::int64_t r0, std::int64_t r1) {
+LLAVA_AVX2 void gemvRangeQ4(const GemvEpilogue& e, const float* x, const WeightMatrix& w, std::int64_t r0, std::int64_t r1) {
     constexpr int R = rowsAtOnce(M);
     const std::int64_t k = w.cols, groups = k / 128;
     const std::byte* scales = w.data + w.rows * (k / 2);
@@ -126,16 +108,16 @@ LLAVA_AVX2 void gemvRangeQ4(const Epilogue& e, const float* x, const WeightMatri
     std::int64_t r = r0;
     for (; r + R <= r1; r += R) {
         dotRowsQ4<M, R>(w.data + r * (k / 2), scales + r * groups * 2, k, x, sums);
-        store(e, w, M, R, r, sums);
+        storeGemvRows(e, w, M, R, r, sums);
     }
     for (; r < r1; ++r) {
         dotRowsQ4<M, 1>(w.data + r * (k / 2), scales + r * groups * 2, k, x, sums);
-        store(e, w, M, 1, r, sums);
+        storeGemvRows(e, w, M, 1, r, sums);
     }
 }
 
 template <int M>
-void gemvFixedM(const Epilogue& e, const float* x, const WeightMatrix& w, std::int64_t r0, std::int64_t r1) {
+void gemvFixedM(const GemvEpilogue& e, const float* x, const WeightMatrix& w, std::int64_t r0, std::int64_t r1) {
     switch (w.format) {
     case StorageFormat::F32: gemvRange<LoadF32, M>(e, x, w, 4, r0, r1); return;
     case StorageFormat::F16: gemvRange<LoadF16, M>(e, x, w, 2, r0, r1); return;
@@ -171,7 +153,7 @@ LLAVA_AVX2 void convertRowQ4(const std::byte* q, const std::byte* scales, std::i
 
 void gemvAvx2(float* out, const float* x, std::int64_t m, const WeightMatrix& w, const float* bias, bool accumulate,
               std::int64_t r0, std::int64_t r1) {
-    const Epilogue e{out, w.rows, bias, accumulate};
+    const GemvEpilogue e{out, w.rows, bias, accumulate};
     switch (m) {
     case 1: gemvFixedM<1>(e, x, w, r0, r1); return;
     case 2: gemvFixedM<2>(e, x, w, r0, r1); return;

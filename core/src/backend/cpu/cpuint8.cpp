@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 
+#include "backend/cpu/cpugemvstore.h"
 #include "backend/cpu/cpusimd.h"
 #include "backend/cpu/halfconv.h"
 
@@ -184,38 +185,20 @@ LLAVA_AVX2_INLINE void dotQ4(const std::uint8_t* w, const std::byte* wScales, st
         for (int r = 0; r < R; ++r) sums[mi * R + r] = hsum(acc[mi][r]);
 }
 
-struct Epilogue {
-    float* out;
-    std::int64_t n;
-    const float* bias;
-    bool accumulate;
-};
-
-// out[mi, row + r] (=|+=) sums[mi * count + r] * rowScale(row + r) + bias[row + r].
-inline void store(const Epilogue& e, const WeightMatrix& w, int m, int count, std::int64_t row, const float* sums) {
-    for (int r = 0; r < count; ++r) {
-        const float scale = w.format == StorageFormat::Q8PerChannel ? loadScale(w.data + w.rows * w.cols + (row + r) * 4) : 1.0f;
-        const float b = e.bias ? e.bias[row + r] : 0.0f;
-        for (int mi = 0; mi < m; ++mi) {
-            float& o = e.out[mi * e.n + row + r];
-            o = (e.accumulate ? o : 0.0f) + b + sums[mi * count + r] * scale;
-        }
-    }
-}
 
 template <int M, int R>
-LLAVA_AVX2_INLINE void rowsAt(const Epilogue& e, const Int8Rows& xq, const WeightMatrix& w, std::int64_t r, float* sums) {
+LLAVA_AVX2_INLINE void rowsAt(const GemvEpilogue& e, const Int8Rows& xq, const WeightMatrix& w, std::int64_t r, float* sums) {
     const std::int64_t k = w.cols;
     if (w.format == StorageFormat::Q8PerChannel)
         dotQ8<M, R>(reinterpret_cast<const std::int8_t*>(w.data) + r * k, k, xq, sums);
     else
         dotQ4<M, R>(reinterpret_cast<const std::uint8_t*>(w.data) + r * (k / 2), w.data + w.rows * (k / 2) + r * (k / 128) * 2,
                     k, xq, sums);
-    store(e, w, M, R, r, sums);
+    storeGemvRows(e, w, M, R, r, sums);
 }
 
 template <int M>
-LLAVA_AVX2 void gemvRange(const Epilogue& e, const Int8Rows& xq, const WeightMatrix& w, std::int64_t r0, std::int64_t r1) {
+LLAVA_AVX2 void gemvRange(const GemvEpilogue& e, const Int8Rows& xq, const WeightMatrix& w, std::int64_t r0, std::int64_t r1) {
     constexpr int R = rowsAtOnce(M);
     float sums[M * R];
     std::int64_t r = r0;
@@ -227,7 +210,7 @@ LLAVA_AVX2 void gemvRange(const Epilogue& e, const Int8Rows& xq, const WeightMat
 
 void gemvInt8Avx2(float* out, const Int8Rows& xq, const WeightMatrix& w, const float* bias, bool accumulate,
                   std::int64_t r0, std::int64_t r1) {
-    const Epilogue e{out, w.rows, bias, accumulate};
+    const GemvEpilogue e{out, w.rows, bias, accumulate};
     switch (xq.rows) {
     case 1: gemvRange<1>(e, xq, w, r0, r1); return;
     case 2: gemvRange<2>(e, xq, w, r0, r1); return;
