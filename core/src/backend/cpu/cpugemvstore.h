@@ -21,7 +21,7 @@ struct GemvEpilogue {
 inline void storeGemvRows(const GemvEpilogue& e, const WeightMatrix& w, int m, int count, std::int64_t row,
                           const float* sums) {
     for (int r = 0; r < count; ++r) {
-        const float scale = w.format == StorageFormat::Q8PerChannel ? loadScale(w.data + w.rows * w.cols + (row + r) * 4) : 1.0f;
+        const float scale = w.format == StorageFormat::Q8PerChannel ? simd::loadScale(w.data + w.rows * w.cols + (row + r) * 4) : 1.0f;
         const float b = e.bias ? e.bias[row + r] : 0.0f;
         for (int mi = 0; mi < m; ++mi) {
             float& o = e.out[mi * e.n + row + r];
