@@ -15,6 +15,7 @@
 #include "inference/inferencecontroller.h"
 #include "inference/llavachatengine.h"
 #include "llava/anyres.h"
+#include "support/demoload.h"
 
 namespace {
 
@@ -72,17 +73,9 @@ private:
 void TstContextPlan::initTestCase() {
     QVERIFY(m_data.isValid());
     m_controller = std::make_unique<InferenceController>(std::make_unique<LlavaChatEngine>());
-    QSignalSpy loaded(m_controller.get(), &InferenceController::loadFinished);
-    QSignalSpy failed(m_controller.get(), &InferenceController::loadFailed);
-    LoadRequest load;
-    load.modelDir = m_data.filePath(QStringLiteral("demo-model"));
-    load.randomWeights = true;
-    load.backend = llava::BackendKind::Cpu;
-    load.threads = 2;
-    load.contextLength = 16384;  // three full-grid images (2928 tokens each) fit
-    m_controller->loadModel(load);
-    QVERIFY2(loaded.wait(120000), failed.isEmpty() ? "timeout" : qPrintable(failed.first().at(1).toString()));
-    m_info = loaded.first().at(0).value<ModelInfo>();
+    // three full-grid images (2928 tokens each) fit in 16384
+    const QString failed = apptest::loadDemoModel(*m_controller, m_data.path(), 16384, &m_info);
+    QVERIFY2(failed.isEmpty(), qPrintable(failed));
 }
 
 GenerationRequest TstContextPlan::request(const QString& chatId, const QList<ChatMessage>& history, const QString& text,

@@ -19,6 +19,7 @@
 #include "inspector/promptcounter.h"
 #include "llava/anyres.h"
 #include "llava/demomodel.h"
+#include "support/demoload.h"
 
 namespace {
 
@@ -112,18 +113,9 @@ private:
 void TstEndToEnd::initTestCase() {
     QVERIFY(m_data.isValid());
     m_controller = std::make_unique<InferenceController>(std::make_unique<LlavaChatEngine>());
-    QSignalSpy loaded(m_controller.get(), &InferenceController::loadFinished);
-    QSignalSpy failed(m_controller.get(), &InferenceController::loadFailed);
     QSignalSpy progress(m_controller.get(), &InferenceController::loadProgressChanged);
-    LoadRequest request;
-    request.modelDir = m_data.filePath(QStringLiteral("demo-model"));
-    request.randomWeights = true;
-    request.backend = llava::BackendKind::Cpu;
-    request.threads = 2;
-    request.contextLength = 4096;
-    m_controller->loadModel(request);
-    QVERIFY2(loaded.wait(120000), failed.isEmpty() ? "timeout" : qPrintable(failed.first().at(1).toString()));
-    m_info = loaded.first().at(0).value<ModelInfo>();
+    const QString failed = apptest::loadDemoModel(*m_controller, m_data.path(), 4096, &m_info);
+    QVERIFY2(failed.isEmpty(), qPrintable(failed));
     QVERIFY(!progress.isEmpty());
     QVERIFY(m_info.randomWeights);
     QVERIFY(m_info.name.contains(QStringLiteral("random weights")));

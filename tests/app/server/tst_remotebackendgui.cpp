@@ -37,6 +37,7 @@
 #include "inference/switchingchatengine.h"
 #include "mainwindow.h"
 #include "serving/servecontroller.h"
+#include "remotefixture.h"
 #include "servetestutil.h"
 #include "settings/settingsdialog.h"
 #include "statuspanel.h"
@@ -113,28 +114,11 @@ void TstRemoteBackendGui::initTestCase() {
     QStandardPaths::setTestModeEnabled(true);  // MainWindow saves QSettings: never into the user's own
     QCoreApplication::setOrganizationName(QStringLiteral("LlavaInsightTest-remotegui"));
     QVERIFY(m_dir.isValid());
-    const QString tokenizer = llavatest::tokenizerPath(llavatest::kMistral);
-    QVERIFY2(llavatest::checkSha256(llavatest::kMistral).isEmpty(), qPrintable(llavatest::checkSha256(llavatest::kMistral)));
-    const auto chat = clitest::runCli({"chat", "--model", kModel, "--tokenizer", tokenizer, "--temperature", "0",
-                                       "--max-new-tokens", "32", "--backend", "cpu", "--threads", "2", "--image", kImage,
-                                       "--prompt", kPrompt, "--json"},
-                                      {}, 300000);
-    QVERIFY2(chat.exitCode == 0, chat.err.constData());
-    m_cliText = clitest::parseJson(chat.out).value("text").toString();
-    QVERIFY(!m_cliText.isEmpty());
-    QByteArray log;
-    m_port = servetest::startServer(m_server, QStringLiteral(LLAVA_CLI_PATH),
-                                    {"serve", "--model", kModel, "--tokenizer", tokenizer, "--port", "0", "--backend", "cpu",
-                                     "--threads", "2", "--api-key", kKey},
-                                    &log);
-    QVERIFY2(m_port != 0, log.constData());
+    const QString failed = remotetest::startReferenceServer(m_server, kModel, kImage, kPrompt, kKey, &m_cliText, &m_port);
+    QVERIFY2(failed.isEmpty(), qPrintable(failed));
 }
 
-void TstRemoteBackendGui::cleanupTestCase() {
-    if (m_server.state() == QProcess::NotRunning) return;
-    ::kill(static_cast<pid_t>(m_server.processId()), SIGTERM);
-    QVERIFY(m_server.waitForFinished(30000));
-}
+void TstRemoteBackendGui::cleanupTestCase() { QVERIFY(remotetest::stopServer(m_server)); }
 
 void TstRemoteBackendGui::apiKeyKeptOutOfTheSettingsFile() {
     const QString ini = m_dir.filePath(QStringLiteral("keytest.ini"));
