@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "copybandwidth.h"
 #include "backend/cpu/cpukernels.h"
 #include "backend/cpu/halfconv.h"
 #include "llava/tensor.h"
@@ -41,22 +42,6 @@ double best(int reps, const std::function<void()>& fn) {
         b = std::min(b, secondsSince(t0));
     }
     return b;
-}
-
-// STREAM-like copy with `threads` threads: bytes read + bytes written per second.
-double copyBandwidth(int threads, int reps) {
-    const std::size_t bytes = std::size_t{1} << 29;
-    std::vector<char> a(bytes, 1), c(bytes, 0);
-    const double s = best(reps, [&] {
-        std::vector<std::thread> pool;
-        for (int t = 0; t < threads; ++t)
-            pool.emplace_back([&, t] {
-                const std::size_t chunk = bytes / static_cast<std::size_t>(threads), off = chunk * static_cast<std::size_t>(t);
-                std::memcpy(c.data() + off, a.data() + off, chunk);
-            });
-        for (auto& th : pool) th.join();
-    });
-    return 2.0 * static_cast<double>(bytes) / s / 1e9;
 }
 
 // Random weights in `format` (valid codes and scales; values near N(0, 1/K)-ish), (rows, cols).
@@ -102,7 +87,7 @@ int main(int argc, char** argv) {
     const cpu::CpuIsa isa = cpu::detectCpuIsa();
     Rng rng;
     std::printf("bench-cpu-kernels: %d threads, kernels %s, best of %d\n\n", threads, cpu::cpuIsaName(isa), reps);
-    const double copy = copyBandwidth(threads, reps);
+    const double copy = copyBandwidthGBs(threads, std::size_t{1} << 29, reps);
     std::printf("| kernel | shape | time | rate | vs copy |\n|---|---|---|---|---|\n");
     std::printf("| copy (read+write) | 512 MiB | | %.2f GB/s | 100 %% |\n", copy);
 

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "copybandwidth.h"
 #include "llava/backend.h"
 
 using namespace llava;
@@ -57,25 +58,6 @@ Tensor weight(Backend& b, Rng& rng, std::int64_t rows, std::int64_t cols, bool o
 
 Tensor scratch(Backend& b, std::int64_t rows, std::int64_t cols) {
     return take(b.allocate({rows, cols}, StorageFormat::F32, BufferRole::Scratch, "s"));
-}
-
-// STREAM-like copy with `threads` threads: bytes read + bytes written per second.
-double copyBandwidth(int threads) {
-    const std::size_t bytes = std::size_t{1} << 30;
-    std::vector<char> a(bytes, 1), c(bytes, 0);
-    double best = 0;
-    for (int rep = 0; rep < 4; ++rep) {
-        const auto t0 = Clock::now();
-        std::vector<std::thread> pool;
-        for (int t = 0; t < threads; ++t)
-            pool.emplace_back([&, t] {
-                const std::size_t chunk = bytes / static_cast<std::size_t>(threads), off = chunk * static_cast<std::size_t>(t);
-                std::memcpy(c.data() + off, a.data() + off, chunk);
-            });
-        for (auto& th : pool) th.join();
-        best = std::max(best, 2.0 * static_cast<double>(bytes) / secondsSince(t0) / 1e9);
-    }
-    return best;
 }
 
 struct Llm {
@@ -201,7 +183,7 @@ int main(int argc, char** argv) {
     Backend& b = *backend;
     const int nThreads = b.info().threads;
     std::printf("bench-cpu: %s\n", b.info().device.c_str());
-    const double copyGBs = copyBandwidth(nThreads);
+    const double copyGBs = copyBandwidthGBs(nThreads, std::size_t{1} << 30, 3);
 
     Llm m = buildLlm(b, std::max(prefillTokens, 1), prefillTokens + decodeSteps + 1);
     const std::uint64_t llmBytes = g_weightBytes - static_cast<std::uint64_t>(Llm::nVocab) * Llm::dModel * 2;  // embed: one row read
