@@ -139,6 +139,30 @@
         <source>Delete chat</source>
         <translation>删除对话</translation>
     </message>
+    <message>
+        <source>Title:</source>
+        <translation>标题：</translation>
+    </message>
+    <message>
+        <source>Delete "%1" and its images?</source>
+        <translation>删除“%1”及其图像？</translation>
+    </message>
+    <message>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown (*.md)</translation>
+    </message>
+    <message>
+        <source>JSON (*.json)</source>
+        <translation>JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>Export chat</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <source>Exported to %1</source>
+        <translation>已导出到 %1</translation>
+    </message>
 </context>
 <context>
     <name>Composer</name>
@@ -646,28 +670,12 @@
         <translation>检查器</translation>
     </message>
     <message>
-        <source>Could not load the model</source>
-        <translation>无法加载模型</translation>
-    </message>
-    <message>
         <source>What is shown in this image?</source>
         <translation>这张图像中显示了什么？</translation>
     </message>
     <message>
         <source>New chat</source>
         <translation>新对话</translation>
-    </message>
-    <message>
-        <source>Rename chat</source>
-        <translation>重命名对话</translation>
-    </message>
-    <message>
-        <source>Delete chat</source>
-        <translation>删除对话</translation>
-    </message>
-    <message>
-        <source>Title:</source>
-        <translation>标题：</translation>
     </message>
     <message>
         <source>&amp;File</source>
@@ -718,10 +726,6 @@
         <translation>最近的模型(&amp;R)</translation>
     </message>
     <message>
-        <source>(none)</source>
-        <translation>（无）</translation>
-    </message>
-    <message>
         <source>&amp;Demo model (random weights)</source>
         <translation>演示模型（随机权重）(&amp;D)</translation>
     </message>
@@ -768,40 +772,12 @@ Offline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.</source>
 带 anyres 检查器的离线 LLaVA v1.6（LLaVA-NeXT）。</translation>
     </message>
     <message>
-        <source>No model loaded</source>
-        <translation>未加载模型</translation>
-    </message>
-    <message>
         <source>Open images</source>
         <translation>打开图像</translation>
     </message>
     <message>
         <source>Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff)</source>
         <translation>图像 (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff)</translation>
-    </message>
-    <message>
-        <source>Open a LLaVA v1.6 model folder</source>
-        <translation>打开 LLaVA v1.6 模型文件夹</translation>
-    </message>
-    <message>
-        <source>Markdown (*.md)</source>
-        <translation>Markdown (*.md)</translation>
-    </message>
-    <message>
-        <source>JSON (*.json)</source>
-        <translation>JSON (*.json)</translation>
-    </message>
-    <message>
-        <source>Export chat</source>
-        <translation>导出对话</translation>
-    </message>
-    <message>
-        <source>Exported to %1</source>
-        <translation>已导出到 %1</translation>
-    </message>
-    <message>
-        <source>Demo model with random weights — answers are meaningless. Open a LLaVA v1.6 folder (Models → Open model folder) for real answers.</source>
-        <translation>演示模型使用随机权重 — 回答没有意义。请打开 LLaVA v1.6 模型文件夹（模型 → 打开模型文件夹）以获得真实回答。</translation>
     </message>
     <message>
         <source>&amp;Export chat</source>
@@ -842,18 +818,6 @@ Offline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.</source>
 %1</translation>
     </message>
     <message>
-        <source>%1 is still loaded and answers as before.</source>
-        <translation>%1 仍已加载，可照常回答。</translation>
-    </message>
-    <message>
-        <source>No model is loaded now.</source>
-        <translation>当前未加载模型。</translation>
-    </message>
-    <message>
-        <source>Delete "%1" and its images?</source>
-        <translation>删除“%1”及其图像？</translation>
-    </message>
-    <message>
         <source>Deleted "%1".</source>
         <translation>已删除“%1”。</translation>
     </message>
@@ -866,52 +830,12 @@ Offline LLaVA v1.6 (LLaVA-NeXT) with an anyres inspector.</source>
         <translation>图像未发送：%1</translation>
     </message>
     <message>
-        <source>%1 (random weights — answers are meaningless)</source>
-        <translation>%1（随机权重 — 回答没有意义）</translation>
-    </message>
-    <message>
         <source>Model &amp;library and downloads…</source>
         <translation>模型库和下载(&amp;L)…</translation>
     </message>
     <message>
-        <source>%1 — answers are meaningless</source>
-        <translation>%1 — 回答没有意义</translation>
-    </message>
-    <message>
-        <source>Load a local model first: only a model loaded on this computer can be served.</source>
-        <translation>请先加载本地模型：只有在本机上加载的模型才能提供服务。</translation>
-    </message>
-    <message>
-        <source>Could not serve on 127.0.0.1:%1: %2 (choose another port in Settings → Backend).</source>
-        <translation>无法在 127.0.0.1:%1 上提供服务：%2（请在 设置 → 后端 中选择其他端口）。</translation>
-    </message>
-    <message>
-        <source>Serving %1 at %2 for programs on this computer (OpenAI-compatible; see docs/serving.md). Requests share this window's model and wait for its answers.</source>
-        <translation>正在 %2 为本机程序提供 %1（OpenAI 兼容；见 docs/serving.md）。请求与本窗口共用模型，并等待其回答完成。</translation>
-    </message>
-    <message>
-        <source>Stop serving</source>
-        <translation>停止服务</translation>
-    </message>
-    <message>
-        <source>Stop &amp;serving (%1)</source>
-        <translation>停止服务(&amp;S)（%1）</translation>
-    </message>
-    <message>
-        <source>&amp;Serve this model on localhost:%1</source>
-        <translation>在 localhost:%1 上服务此模型(&amp;S)</translation>
-    </message>
-    <message>
-        <source>%1 — via server %2</source>
-        <translation>%1 — 经由服务器 %2</translation>
-    </message>
-    <message>
         <source>&amp;Backend self-check…</source>
         <translation>后端自检(&amp;B)…</translation>
-    </message>
-    <message>
-        <source>Self-check report</source>
-        <translation>自检报告</translation>
     </message>
     <message>
         <source>This chat is not saved: %1
@@ -977,6 +901,77 @@ The previous version on disk is intact. Free some space: the chat is saved again
     <message>
         <source>Where the time of this answer went: each stage with its GB/s and GFLOP/s</source>
         <translation>此回答的时间花在哪里：各阶段及其 GB/s 和 GFLOP/s</translation>
+    </message>
+</context>
+<context>
+    <name>ModelController</name>
+    <message>
+        <source>Open a LLaVA v1.6 model folder</source>
+        <translation>打开 LLaVA v1.6 模型文件夹</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <source>Load a local model first: only a model loaded on this computer can be served.</source>
+        <translation>请先加载本地模型：只有在本机上加载的模型才能提供服务。</translation>
+    </message>
+    <message>
+        <source>Could not serve on 127.0.0.1:%1: %2 (choose another port in Settings → Backend).</source>
+        <translation>无法在 127.0.0.1:%1 上提供服务：%2（请在 设置 → 后端 中选择其他端口）。</translation>
+    </message>
+    <message>
+        <source>Serving %1 at %2 for programs on this computer (OpenAI-compatible; see docs/serving.md). Requests share this window's model and wait for its answers.</source>
+        <translation>正在 %2 为本机程序提供 %1（OpenAI 兼容；见 docs/serving.md）。请求与本窗口共用模型，并等待其回答完成。</translation>
+    </message>
+    <message>
+        <source>Stop serving</source>
+        <translation>停止服务</translation>
+    </message>
+    <message>
+        <source>Stop &amp;serving (%1)</source>
+        <translation>停止服务(&amp;S)（%1）</translation>
+    </message>
+    <message>
+        <source>&amp;Serve this model on localhost:%1</source>
+        <translation>在 localhost:%1 上服务此模型(&amp;S)</translation>
+    </message>
+    <message>
+        <source>No model loaded</source>
+        <translation>未加载模型</translation>
+    </message>
+    <message>
+        <source>%1 — answers are meaningless</source>
+        <translation>%1 — 回答没有意义</translation>
+    </message>
+    <message>
+        <source>%1 (random weights — answers are meaningless)</source>
+        <translation>%1（随机权重 — 回答没有意义）</translation>
+    </message>
+    <message>
+        <source>%1 — via server %2</source>
+        <translation>%1 — 经由服务器 %2</translation>
+    </message>
+    <message>
+        <source>Demo model with random weights — answers are meaningless. Open a LLaVA v1.6 folder (Models → Open model folder) for real answers.</source>
+        <translation>演示模型使用随机权重 — 回答没有意义。请打开 LLaVA v1.6 模型文件夹（模型 → 打开模型文件夹）以获得真实回答。</translation>
+    </message>
+    <message>
+        <source>Self-check report</source>
+        <translation>自检报告</translation>
+    </message>
+    <message>
+        <source>%1 is still loaded and answers as before.</source>
+        <translation>%1 仍已加载，可照常回答。</translation>
+    </message>
+    <message>
+        <source>No model is loaded now.</source>
+        <translation>当前未加载模型。</translation>
+    </message>
+    <message>
+        <source>Could not load the model</source>
+        <translation>无法加载模型</translation>
     </message>
 </context>
 <context>

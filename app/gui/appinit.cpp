@@ -1,3 +1,4 @@
+// See appinit.h.
 #include "appinit.h"
 
 #include <QDir>
@@ -6,10 +7,14 @@
 #include <QStyle>
 #include <QStyleFactory>
 
+#include "chat/chatcontroller.h"
 #include "inference/llavachatengine.h"
 #include "inference/switchingchatengine.h"
 #include "mainwindow.h"
+#include "models/modelcontroller.h"
 #include "screenshottour.h"
+
+bool dialogsAllowed() { return !qEnvironmentVariableIsSet("LLAVA_NO_DIALOGS"); }
 
 void applyTheme(const QString& theme) {
     if (theme == QLatin1String("system")) return;
@@ -45,10 +50,23 @@ RemoteEndpoint remoteEndpointOf(const AppSettings& settings) {
     return endpoint;
 }
 
-void startInitialModel(MainWindow& window, const AppSettings& settings, const QString& dataDir, const QString& modelDir) {
+SamplingChoice samplingChoiceOf(const AppSettings& settings) {
+    SamplingChoice sampling;
+    sampling.params.temperature = float(settings.temperature);
+    sampling.params.topP = float(settings.topP);
+    sampling.params.topK = settings.topK;
+    sampling.params.maxNewTokens = settings.maxNewTokens;
+    sampling.params.logprobs = 5;  // the answer's hover cards: the chosen token and its top-5 alternatives
+    sampling.fixedSeed = settings.fixedSeed;
+    sampling.seed = quint64(settings.seed);
+    return sampling;
+}
+
+void startInitialModel(MainWindow& window, const AppSettings& settings, const QString& modelDir) {
     startScreenshotTourFromEnvironment(window);  // scripts/screenshots only (LLAVA_INSIGHT_SCREENSHOTS)
-    if (!modelDir.isEmpty()) return window.loadModel(modelDir, false);
-    if (settings.usesServer()) return window.connectToServer();
-    if (!settings.lastModel.isEmpty() && QDir(settings.lastModel).exists()) return window.loadModel(settings.lastModel, false);
-    window.loadModel(dataDir + QStringLiteral("/demo-model"), true);
+    ModelController* models = window.models();
+    if (!modelDir.isEmpty()) return models->loadModel(modelDir, false);
+    if (settings.usesServer()) return models->connectToServer();
+    if (!settings.lastModel.isEmpty() && QDir(settings.lastModel).exists()) return models->loadModel(settings.lastModel, false);
+    models->loadDemoModel();
 }

@@ -7,6 +7,7 @@
 #include <QDir>
 #include <QMessageBox>
 #include <QStandardPaths>
+#include <optional>
 
 #include "appinit.h"
 #include "chat/composer.h"
@@ -52,6 +53,38 @@ void answerWithoutDisplay(int argc, char** argv) {
     }
     if (parser.isSet(QStringLiteral("help"))) parser.showHelp(0);
 }
+// One instance per data folder: a second launch brings the first to the front (with its images) and
+// exits; two windows on the same chats would overwrite each other's work. nullopt: this is the first.
+std::optional<int> claimDataFolder(SingleInstance& instance, const QString& dataDir, const QStringList& images) {
+    switch (instance.claim(images)) {
+    case SingleInstance::Claim::Primary: return std::nullopt;
+    case SingleInstance::Claim::Forwarded:
+        qInfo("Llava Insight is already running with %s; its window was brought to the front.", qPrintable(dataDir));
+        return 0;
+    case SingleInstance::Claim::Busy: break;
+    }
+    const QString text = QCoreApplication::translate("main", "Llava Insight is already running with the data folder %1 "
+                                                             "(%2), but it did not respond.")
+                             .arg(QDir::toNativeSeparators(dataDir), instance.owner());
+    const QString hint = QCoreApplication::translate("main", "Close the other window (or end that process) and start again, "
+                                                             "or start with --data-dir to use another folder. "
+                                                             "Two windows on the same chats would overwrite each other's work.");
+    qWarning("%s %s", qPrintable(text), qPrintable(hint));
+    if (dialogsAllowed()) {
+        QMessageBox box(QMessageBox::Warning, QCoreApplication::translate("main", "Llava Insight is already running"), text);
+        box.setInformativeText(hint);
+        box.exec();
+    }
+    return 1;
+}
+
+void bringToFront(MainWindow& window, const QStringList& images) {
+    window.setWindowState((window.windowState() & ~Qt::WindowMinimized) | Qt::WindowActive);
+    window.show();
+    window.raise();
+    window.activateWindow();
+    if (!images.isEmpty()) window.composer()->addAttachments(images);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,41 +111,14 @@ int main(int argc, char** argv) {
     options.dataDir = parser.isSet(o.dataDir) ? parser.value(o.dataDir)
                                               : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
     QDir().mkpath(options.dataDir);
-    // One instance per data folder: a second launch brings the first to the front (with its images) and
-    // exits; two windows on the same chats would overwrite each other's work.
     SingleInstance instance(options.dataDir);
-    switch (instance.claim(parser.positionalArguments())) {
-    case SingleInstance::Claim::Primary: break;
-    case SingleInstance::Claim::Forwarded:
-        qInfo("Llava Insight is already running with %s; its window was brought to the front.", qPrintable(options.dataDir));
-        return 0;
-    case SingleInstance::Claim::Busy: {
-        const QString text = QCoreApplication::translate("main", "Llava Insight is already running with the data folder %1 "
-                                                                 "(%2), but it did not respond.")
-                                 .arg(QDir::toNativeSeparators(options.dataDir), instance.owner());
-        const QString hint = QCoreApplication::translate("main", "Close the other window (or end that process) and start again, "
-                                                                 "or start with --data-dir to use another folder. "
-                                                                 "Two windows on the same chats would overwrite each other's work.");
-        qWarning("%s %s", qPrintable(text), qPrintable(hint));
-        if (!qEnvironmentVariableIsSet("LLAVA_NO_DIALOGS")) {
-            QMessageBox box(QMessageBox::Warning, QCoreApplication::translate("main", "Llava Insight is already running"), text);
-            box.setInformativeText(hint);
-            box.exec();
-        }
-        return 1;
-    }
-    }
+    if (const std::optional<int> exitCode = claimDataFolder(instance, options.dataDir, parser.positionalArguments())) return *exitCode;
     options.engineFactory = defaultEngineFactory();
     MainWindow window(settings, options);
-    QObject::connect(&instance, &SingleInstance::activationRequested, &window, [&window](const QStringList& images) {
-        window.setWindowState((window.windowState() & ~Qt::WindowMinimized) | Qt::WindowActive);
-        window.show();
-        window.raise();
-        window.activateWindow();
-        if (!images.isEmpty()) window.composer()->addAttachments(images);
-    });
+    QObject::connect(&instance, &SingleInstance::activationRequested, &window,
+                     [&window](const QStringList& images) { bringToFront(window, images); });
     window.show();
-    startInitialModel(window, settings, options.dataDir, parser.value(o.model));
+    startInitialModel(window, settings, parser.value(o.model));
     if (!parser.positionalArguments().isEmpty()) {
         window.composer()->clearAttachments();
         window.composer()->addAttachments(parser.positionalArguments());

@@ -13,6 +13,19 @@
 
 MainActions::MainActions(QMainWindow* w, QDockWidget* chats, QDockWidget* inspector) : chatsDock(chats), inspectorDock(inspector) {
     QMenuBar* bar = w->menuBar();
+    addFileAndEditMenus(bar);
+    view = bar->addMenu(QString());
+    addModelsMenu(bar);
+    addChatAndHelpMenus(bar);
+    addToolBar(w);
+    view->addAction(chatsDock->toggleViewAction());
+    view->addAction(inspectorDock->toggleViewAction());
+    view->addSeparator();
+    view->addAction(toolBar->toggleViewAction());
+    retranslate();
+}
+
+void MainActions::addFileAndEditMenus(QMenuBar* bar) {
     file = bar->addMenu(QString());
     newChat = file->addAction(appIcon(AppIcon::NewChat), QString());
     newChat->setShortcut(QKeySequence::New);
@@ -33,8 +46,9 @@ MainActions::MainActions(QMainWindow* w, QDockWidget* chats, QDockWidget* inspec
     // QKeySequence::Preferences is empty on Linux desktops: Ctrl+, everywhere, as users expect.
     settings->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Comma)});
     settings->setMenuRole(QAction::PreferencesRole);
+}
 
-    view = bar->addMenu(QString());
+void MainActions::addModelsMenu(QMenuBar* bar) {
     models = bar->addMenu(QString());
     openModel = models->addAction(appIcon(AppIcon::ModelFolder), QString());
     openModel->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
@@ -48,7 +62,9 @@ MainActions::MainActions(QMainWindow* w, QDockWidget* chats, QDockWidget* inspec
     serve = models->addAction(QString());
     serve->setCheckable(true);
     serve->setObjectName(QStringLiteral("serveAction"));
+}
 
+void MainActions::addChatAndHelpMenus(QMenuBar* bar) {
     chat = bar->addMenu(QString());
     stop = chat->addAction(appIcon(AppIcon::Stop), QString());
     stop->setShortcut(QKeySequence(Qt::Key_Escape));
@@ -61,8 +77,10 @@ MainActions::MainActions(QMainWindow* w, QDockWidget* chats, QDockWidget* inspec
     help = bar->addMenu(QString());
     backendReport = help->addAction(QString());
     about = help->addAction(QString());
+}
 
-    // Icon + text for every toolbar action, so it reads without hovering.
+// Icon + text for every toolbar action, so it reads without hovering.
+void MainActions::addToolBar(QMainWindow* w) {
     toolBar = w->addToolBar(QString());
     toolBar->setObjectName(QStringLiteral("mainToolBar"));
     toolBar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
@@ -78,11 +96,6 @@ MainActions::MainActions(QMainWindow* w, QDockWidget* chats, QDockWidget* inspec
     inspectorDock->toggleViewAction()->setIcon(appIcon(AppIcon::Inspector));
     toolBar->addAction(inspectorDock->toggleViewAction());
     toolBar->addAction(settings);
-    view->addAction(chatsDock->toggleViewAction());
-    view->addAction(inspectorDock->toggleViewAction());
-    view->addSeparator();
-    view->addAction(toolBar->toggleViewAction());
-    retranslate();
 }
 
 // The strings keep the MainWindow context they had when MainWindow built these itself.

@@ -1,5 +1,6 @@
 // The main window's menus, actions and toolbar, created once and re-translated in place
-// (retranslate() on QEvent::LanguageChange). Triggers are connected by MainWindow: this holds no logic.
+// (retranslate() on QEvent::LanguageChange). Triggers are connected by MainWindow and ModelController:
+// this holds no logic.
 #pragma once
 
 #include <QObject>
@@ -8,6 +9,7 @@ class QAction;
 class QDockWidget;
 class QMainWindow;
 class QMenu;
+class QMenuBar;
 class QToolBar;
 
 struct MainActions {
@@ -18,9 +20,15 @@ struct MainActions {
     QAction *newChat, *openImage, *exportMarkdown, *exportJson, *quit;
     QAction *paste, *settings;
     QAction *openModel, *modelLibrary, *demoModel, *inspectLoaded;
-    QAction* serve;  // checkable; its text (with the port or URL) is set by MainWindow::updateServeAction
+    QAction* serve;  // checkable; its text (with the port or URL) is set by ModelController::updateServeAction
     QAction *stop, *regenerate, *undoDelete, *focusComposer;
     QAction *backendReport, *about;
     QToolBar* toolBar;
     QDockWidget *chatsDock, *inspectorDock;
+
+private:
+    void addFileAndEditMenus(QMenuBar* bar);
+    void addModelsMenu(QMenuBar* bar);
+    void addChatAndHelpMenus(QMenuBar* bar);
+    void addToolBar(QMainWindow* window);
 };

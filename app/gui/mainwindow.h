@@ -1,16 +1,20 @@
 // The main window: wiring only. The chats dock (ChatsPanel over the ConversationStore), the chat view and
 // composer in the centre (ChatModel, ChatController), the inspector dock (InspectorController), the
-// status bar (StatusPanel) and the menus (MainActions). The store owns the chats, the controllers own
-// the requests and background jobs; this class connects them and asks the user when needed.
+// status bar (StatusPanel), the menus (MainActions) and the model behind it all (ModelController). The
+// store owns the chats, the controllers own the requests, loads and background jobs; this class connects
+// them and asks the user when needed.
 #pragma once
 
 #include <QMainWindow>
 #include <memory>
 #include <optional>
 
+#include "models/modelcontroller.h"
+
 #include "inference/chatengine.h"
 #include "settings/appsettings.h"
 
+class AdaptiveDocks;
 class ChatController;
 class ChatModel;
 class ChatView;
@@ -60,16 +64,14 @@ public:
     const QString& currentConversationId() const;
 
     void showImageInInspector(const QString& path);
-    void loadModel(const QString& dir, bool randomWeights, std::optional<llava::WeightPrecision> precision = std::nullopt);
-    // Settings -> Backend -> "OpenAI-compatible server": answers come from that server from now on (the
-    // inspector keeps computing locally); the engine answering before keeps answering if it fails.
-    void connectToServer();
-    // Models -> Serve this model: the loaded local model on 127.0.0.1:<servePort> (false: stopped).
-    void setServing(bool on);
-    ServeController* serveController() const { return m_serve; }
-    // Plans the folder's memory first (loadplandialog.h): loads at once when the precision chosen in
-    // Settings fits, else asks with the plan and the precision that fits (or says why nothing can load).
-    void openModelChecked(const QString& dir);
+    // Loading, serving and the server engine (modelcontroller.h); the forwarders are what tests call.
+    ModelController* models() const { return m_models; }
+    void loadModel(const QString& dir, bool randomWeights, std::optional<llava::WeightPrecision> precision = std::nullopt) {
+        m_models->loadModel(dir, randomWeights, precision);
+    }
+    void setServing(bool on) { m_models->setServing(on); }
+    ServeController* serveController() const { return m_models->serve(); }
+    void openModelChecked(const QString& dir) { m_models->openModelChecked(dir); }
     // The inspector shows a built-in preset's geometry (no weights, no tokenizer: text counts estimated).
     void inspectPreset(const QString& name);
     // Back to the loaded model's config and tokenizer.
@@ -86,7 +88,6 @@ public slots:
     void stop();
     void regenerate();
     void openImage();
-    void openModelFolder();
     void showSettings();
     // Help → Backend self-check: the loaded model's backend, fallback reason, notices and self-check report.
     void showBackendReport();
@@ -99,21 +100,21 @@ protected:
     void resizeEvent(QResizeEvent* event) override;
 
 private:
+    void buildCentral();
+    void buildDocks();
+    void openFirstChat();
     void connectActions();
-    void connectInference();
+    void connectModels();
     void connectChat();
     void connectInsight();
     void connectContextMeter();
     void applySettings();
-    void exportChat(bool markdown);
     void retranslate();
-    void updateTitle();
-    void updateBanner();
+    void updateModelTexts();
+    void updateLabelLane();  // the inspector's learned/masked lane for the open chat
     void updateDraftCounts();
-    void updateServeAction();
-    void applyBackendChange(const AppSettings& before);
-    void adaptToWidth();
-    QStringList importImages(const QStringList& paths);
+    // Copies into the images folder; nullopt after telling the user why (nothing was sent).
+    std::optional<QStringList> importImages(const QStringList& paths);
     void notify(const QString& message, int ms = 10000);
 
     AppSettings m_settings;
@@ -134,8 +135,7 @@ private:
     InspectorController* m_inspectorController;
     StatusPanel* m_status;
     ViewerController* m_viewerController = nullptr;
-    ServeController* m_serve;
-    std::optional<ModelInfo> m_localModel;  // the local model loaded (it stays loaded while a server answers)
+    ModelController* m_models;
     std::unique_ptr<MainActions> m_actions;
-    bool m_narrow = false;  // docks tabified below the width threshold
+    std::unique_ptr<AdaptiveDocks> m_docks;
 };

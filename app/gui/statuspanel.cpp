@@ -6,7 +6,9 @@
 #include <QStatusBar>
 #include <QToolButton>
 
+#include "chat/chatcontroller.h"
 #include "icons.h"
+#include "inference/inferencecontroller.h"
 
 namespace {
 QString formatBytes(quint64 bytes) {
@@ -123,6 +125,17 @@ QString StatusPanel::modelText() const {
     if (!m_failure.isEmpty())
         text += m_model ? tr(" (the other model could not be loaded: %1)").arg(m_failure) : QStringLiteral(": ") + m_failure;
     return text;
+}
+
+void StatusPanel::followAnswers(ChatController* chat, InferenceController* inference) {
+    connect(inference, &InferenceController::serverUsageReported, this, [this](quint64, const ServerUsage& usage) { setServerUsage(usage); });
+    connect(chat, &ChatController::busyChanged, this, [this](bool busy) {
+        if (busy) clearAnswerStats();
+    });
+    connect(chat, &ChatController::settled, this, [this](const llava::GenerationStats& stats, MessageState state) {
+        if (state == MessageState::Complete || (state == MessageState::Stopped && stats.generatedTokens > 0))
+            setAnswerStats(stats, state == MessageState::Complete);
+    });
 }
 
 void StatusPanel::retranslate() {

@@ -8,6 +8,8 @@
 
 #include "inference/chatengine.h"
 
+class ChatController;
+class InferenceController;
 class QLabel;
 class QProgressBar;
 class QStatusBar;
@@ -29,6 +31,9 @@ public:
     void setServerUsage(const ServerUsage& usage);
     QString serverUsageText() const;
     void retranslate();
+    // The answer statistics follow the chat: cleared when an answer starts (the previous TTFT does not
+    // describe it), set when it completes or stops with tokens; the server's usage as reported.
+    void followAnswers(ChatController* chat, InferenceController* inference);
 
     const std::optional<ModelInfo>& model() const { return m_model; }
     QString modelText() const;

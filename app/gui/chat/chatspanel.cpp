@@ -3,13 +3,18 @@
 
 #include <QAction>
 #include <QEvent>
+#include <QFileDialog>
 #include <QHBoxLayout>
+#include <QInputDialog>
 #include <QLineEdit>
 #include <QListView>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QVBoxLayout>
 
+#include "appinit.h"
+#include "chatstore.h"
 #include "conversationstore.h"
 #include "icons.h"
 
@@ -50,9 +55,7 @@ ChatsPanel::ChatsPanel(ConversationStore* store, QWidget* parent) : QWidget(pare
     connect(m_filter, &QAbstractItemModel::rowsMoved, this, [this] { setCurrent(m_current); });
     connect(m_filter, &QAbstractItemModel::layoutChanged, this, [this] { setCurrent(m_current); });
     connect(m_add, &QPushButton::clicked, this, &ChatsPanel::newRequested);
-    connect(m_rename, &QPushButton::clicked, this, [this] {
-        if (!m_current.isEmpty()) emit renameRequested(m_current);
-    });
+    connect(m_rename, &QPushButton::clicked, this, &ChatsPanel::renameCurrent);
     connect(m_remove, &QPushButton::clicked, this, [this] {
         if (!m_current.isEmpty()) emit deleteRequested(m_current);
     });
@@ -67,6 +70,40 @@ void ChatsPanel::setCurrent(const QString& id) {
     if (index.isValid()) m_list->selectionModel()->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect);
     else m_list->selectionModel()->clearSelection();
     m_list->viewport()->update();
+}
+
+void ChatsPanel::renameCurrent() {
+    const Conversation* c = m_store->find(m_current);
+    if (!c) return;
+    bool ok = false;
+    const QString title = QInputDialog::getText(this, tr("Rename chat"), tr("Title:"), QLineEdit::Normal, c->title, &ok);
+    if (ok && !title.trimmed().isEmpty()) m_store->rename(m_current, title.trimmed());
+}
+
+bool ChatsPanel::deleteChat(const QString& id) {
+    const Conversation* c = m_store->find(id);
+    if (!c) return false;
+    const QString title = c->title.isEmpty() ? defaultTitle(*c) : c->title;
+    if (dialogsAllowed() && !c->messages.isEmpty() &&
+        QMessageBox::question(this, tr("Delete chat"), tr("Delete \"%1\" and its images?").arg(title),
+                              QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel) != QMessageBox::Yes)
+        return false;
+    if (const llava::Status status = m_store->remove(id); !status.isOk()) {
+        emit problem(QString::fromStdString(status.message()));
+        return false;
+    }
+    emit deleted(title);
+    return true;
+}
+
+QString ChatsPanel::exportChat(const QString& id, bool markdown) {
+    const Conversation* c = m_store->find(id);
+    if (!c) return {};
+    const QString filter = markdown ? tr("Markdown (*.md)") : tr("JSON (*.json)");
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export chat"), c->title + (markdown ? ".md" : ".json"), filter);
+    if (path.isEmpty()) return {};
+    const llava::Status status = markdown ? m_store->files().exportMarkdown(*c, path) : m_store->files().exportJson(*c, path);
+    return status.isOk() ? tr("Exported to %1").arg(path) : QString::fromStdString(status.message());
 }
 
 void ChatsPanel::changeEvent(QEvent* event) {

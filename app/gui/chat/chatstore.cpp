@@ -292,6 +292,19 @@ llava::Result<QString> ChatStore::importImageFile(const QString& path) const {
     return target;
 }
 
+llava::Result<QStringList> ChatStore::importImageFiles(const QStringList& paths) const {
+    QStringList stored;
+    for (const QString& path : paths) {
+        if (path.startsWith(imagesDir() + QLatin1Char('/'))) {
+            stored << path;
+            continue;
+        }
+        LLAVA_ASSIGN_OR_RETURN(QString copy, importImageFile(path));
+        stored << copy;
+    }
+    return stored;
+}
+
 llava::Result<QString> ChatStore::importImage(const QImage& image) const {
     if (image.isNull()) return llava::makeError(llava::ErrorCode::InvalidArgument, "empty image");
     QByteArray png;

@@ -58,6 +58,9 @@ public:
 
     // Copies an image file into the images folder; returns the stored path (same content -> same file).
     llava::Result<QString> importImageFile(const QString& path) const;
+    // importImageFile for each path; paths already inside imagesDir() are kept as they are. The first
+    // failure is the result (nothing is half-sent).
+    llava::Result<QStringList> importImageFiles(const QStringList& paths) const;
     // Saves pasted/dropped pixels as PNG into the images folder.
     llava::Result<QString> importImage(const QImage& image) const;
 

@@ -23,3 +23,10 @@ QString defaultTitle(const Conversation& conversation) {
     }
     return QCoreApplication::translate("Chat", "New chat");
 }
+
+QString lastImageOf(const Conversation* conversation) {
+    if (!conversation) return {};
+    for (qsizetype i = conversation->messages.size() - 1; i >= 0; --i)
+        if (!conversation->messages[i].images.isEmpty()) return conversation->messages[i].images.last();
+    return {};
+}

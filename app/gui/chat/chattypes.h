@@ -43,3 +43,5 @@ QString newConversationId();
 bool isValidConversationId(const QString& id);
 // First words of the first user message, or "New chat".
 QString defaultTitle(const Conversation& conversation);
+// The image the inspector shows for a chat: the last one a message of it carried; empty for none (or null).
+QString lastImageOf(const Conversation* conversation);

@@ -25,6 +25,8 @@
 #include "llava/chattemplate.h"
 #include "llava/prompt.h"
 
+#include "inference/completionstream.h"
+
 namespace {
 
 QUrl apiUrl(const QString& base, const char* path) {
@@ -225,55 +227,46 @@ llava::Result<ModelInfo> RemoteChatEngine::load(const LoadRequest& request, cons
     return info;
 }
 
-llava::Result<llava::GenerationStats> RemoteChatEngine::reply(const GenerationRequest& request,
-                                                              const llava::TokenCallback& onToken,
-                                                              const llava::CancelPredicate& cancel) {
-    if (!m_loaded) return llava::makeError(llava::ErrorCode::InvalidArgument, "not connected to a server");
-    QElapsedTimer clock;
-    clock.start();
-    llava::GenerationStats stats;
-    QJsonArray messages;
-    if (!request.systemPrompt.isEmpty()) messages.append(QJsonObject{{"role", "system"}, {"content", request.systemPrompt}});
-    int localImageTokens = 0;
-    std::vector<int> imageCounts;        // per image of the conversation, oldest first
-    std::vector<llava::ChatTurn> turns;  // the conversation as the local template renders it
-    bool countable = true;               // every image had a local layout
-    // Every message as stored (an unanswered user turn stays a user message of its own); images as data URLs.
-    auto imageUrls = [&](const QStringList& paths, QStringList* urls) {
-        for (const QString& path : paths) {
+// The conversation as the server gets it (every message as stored, an unanswered user turn a user message
+// of its own, images as data URLs) and as the local template would render it, with the local image counts.
+llava::Result<RemoteChatEngine::Prompt> RemoteChatEngine::buildMessages(const GenerationRequest& request) const {
+    Prompt p;
+    if (!request.systemPrompt.isEmpty()) p.messages.append(QJsonObject{{"role", "system"}, {"content", request.systemPrompt}});
+    auto addUser = [&](const QString& text, const QStringList& images) -> llava::Status {
+        if (!p.turns.empty() && p.turns.back().role == llava::ChatRole::User)  // an unanswered turn: empty answer
+            p.turns.push_back({llava::ChatRole::Assistant, std::string(), 0});
+        QStringList urls;
+        for (const QString& path : images) {
             llava::Status error;
-            *urls << dataUrlOfFile(path, &error);
+            urls << dataUrlOfFile(path, &error);
             if (!error.isOk()) return error;
             const QSize size = QImageReader(path).size();
             if (auto layout = llava::computeImageLayout(size.width(), size.height(), m_config, m_reference)) {
-                localImageTokens += layout->imageTokens;
-                imageCounts.push_back(layout->imageTokens);
+                p.localImageTokens += layout->imageTokens;
+                p.imageCounts.push_back(layout->imageTokens);
             } else {
-                countable = false;
+                p.countable = false;
             }
         }
+        p.messages.append(userMessage(text, urls));
+        p.turns.push_back({llava::ChatRole::User, text.toStdString(), int(images.size())});
         return llava::Status::ok();
     };
     for (const ChatMessage& m : request.history) {
         if (m.role == MessageRole::Assistant) {
-            messages.append(QJsonObject{{"role", "assistant"}, {"content", m.text}});
-            turns.push_back({llava::ChatRole::Assistant, m.text.toStdString(), 0});
-            continue;
+            p.messages.append(QJsonObject{{"role", "assistant"}, {"content", m.text}});
+            p.turns.push_back({llava::ChatRole::Assistant, m.text.toStdString(), 0});
+        } else {
+            LLAVA_TRY(addUser(m.text, m.images));
         }
-        if (!turns.empty() && turns.back().role == llava::ChatRole::User)  // an unanswered turn: empty answer
-            turns.push_back({llava::ChatRole::Assistant, std::string(), 0});
-        QStringList urls;
-        LLAVA_TRY(imageUrls(m.images, &urls));
-        messages.append(userMessage(m.text, urls));
-        turns.push_back({llava::ChatRole::User, m.text.toStdString(), int(m.images.size())});
     }
-    if (!turns.empty() && turns.back().role == llava::ChatRole::User) turns.push_back({llava::ChatRole::Assistant, std::string(), 0});
-    QStringList urls;
-    LLAVA_TRY(imageUrls(request.imagePaths, &urls));
-    messages.append(userMessage(request.text, urls));
-    turns.push_back({llava::ChatRole::User, request.text.toStdString(), int(request.imagePaths.size())});
-    const llava::SamplingParams& s = request.sampling;
-    QJsonObject body{{"model", m_model},
+    LLAVA_TRY(addUser(request.text, request.imagePaths));
+    return p;
+}
+
+namespace {
+QJsonObject completionBody(const QString& model, const QJsonArray& messages, const llava::SamplingParams& s) {
+    QJsonObject body{{"model", model},
                      {"messages", messages},
                      {"stream", true},
                      {"stream_options", QJsonObject{{"include_usage", true}}},
@@ -286,96 +279,100 @@ llava::Result<llava::GenerationStats> RemoteChatEngine::reply(const GenerationRe
         for (const std::string& stop : s.stopStrings) stops.append(QString::fromStdString(stop));
         body["stop"] = stops;
     }
+    return body;
+}
 
+// How a streamed POST ended: the HTTP status, the body of an error answer (not a stream) and the network error.
+struct StreamEnd {
+    int status = 0;
+    QByteArray errorBody;
+    QString networkError;
+    bool networkFailed = false;
+    bool cancelled = false;  // by `cancel` (checked every 50 ms) or by the stream's listener
+};
+
+StreamEnd postStreaming(const QUrl& url, const RemoteEndpoint& endpoint, const QJsonObject& body, CompletionStream& stream,
+                        const llava::CancelPredicate& cancel) {
     QNetworkAccessManager net;
     QEventLoop loop;
-    const QUrl url = apiUrl(m_endpoint.url, "/chat/completions");
-    QNetworkReply* reply = net.post(makeRequest(url, m_endpoint, m_endpoint.timeoutMs), QJsonDocument(body).toJson(QJsonDocument::Compact));
-    QByteArray pending, errorBody;
-    QString finish;
-    bool cancelled = false, listenerStopped = false;
-    llava::Status streamError;
-    int promptTokens = 0;
+    QNetworkReply* reply = net.post(makeRequest(url, endpoint, endpoint.timeoutMs), QJsonDocument(body).toJson(QJsonDocument::Compact));
+    StreamEnd end;
     auto consume = [&] {
-        const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-        if (status != 200) {  // an error object, not a stream
-            errorBody += reply->readAll();
+        if (reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt() != 200) {  // an error object, not a stream
+            end.errorBody += reply->readAll();
             return;
         }
-        pending += reply->readAll();
-        qsizetype end;
-        while ((end = pending.indexOf('\n')) >= 0) {
-            const QByteArray line = pending.left(end).trimmed();
-            pending.remove(0, end + 1);
-            if (!line.startsWith("data:")) continue;
-            const QByteArray payload = line.mid(5).trimmed();
-            if (payload == "[DONE]") continue;
-            const QJsonObject chunk = QJsonDocument::fromJson(payload).object();
-            if (chunk.contains("error")) {
-                streamError = llava::makeError(llava::ErrorCode::IoError,
-                                               ("the server stopped with an error: " + serverMessage(payload)).toStdString());
-                continue;
-            }
-            const QJsonObject usage = chunk.value("usage").toObject();
-            if (!usage.isEmpty()) {
-                promptTokens = usage.value("prompt_tokens").toInt();
-                stats.generatedTokens = usage.value("completion_tokens").toInt(stats.generatedTokens);
-            }
-            for (const QJsonValue& c : chunk.value("choices").toArray()) {
-                const QJsonObject choice = c.toObject();
-                const QString piece = choice.value("delta").toObject().value("content").toString();
-                if (!choice.value("finish_reason").toString().isEmpty()) finish = choice.value("finish_reason").toString();
-                if (piece.isEmpty() || listenerStopped) continue;
-                if (stats.timeToFirstTokenMs == 0) stats.timeToFirstTokenMs = static_cast<double>(clock.elapsed());
-                ++stats.generatedTokens;
-                // Remote pieces carry no token id the app could use; 0 marks "a token", never the -1 flush.
-                if (onToken && !onToken({0, piece.toStdString(), std::nullopt})) {
-                    listenerStopped = true;
-                    reply->abort();
-                }
-            }
-        }
+        stream.feed(reply->readAll());
+        if (stream.listenerStopped()) reply->abort();
     };
     QObject::connect(reply, &QNetworkReply::readyRead, &loop, consume);
     QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);
     QTimer poll;
     QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
         if (cancel && cancel()) {
-            cancelled = true;
+            end.cancelled = true;
             reply->abort();
         }
     });
     poll.start(50);
     loop.exec();
     consume();
-    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    const QString networkError = reply->errorString();
-    const QNetworkReply::NetworkError netError = reply->error();
+    end.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    end.networkError = reply->errorString();
+    end.networkFailed = reply->error() != QNetworkReply::NoError;
+    end.cancelled = end.cancelled || stream.listenerStopped();
     reply->deleteLater();
-    if (cancelled || listenerStopped) {
+    return end;
+}
+}  // namespace
+
+llava::Result<llava::GenerationStats> RemoteChatEngine::reply(const GenerationRequest& request,
+                                                              const llava::TokenCallback& onToken,
+                                                              const llava::CancelPredicate& cancel) {
+    if (!m_loaded) return llava::makeError(llava::ErrorCode::InvalidArgument, "not connected to a server");
+    QElapsedTimer clock;
+    clock.start();
+    LLAVA_ASSIGN_OR_RETURN(Prompt prompt, buildMessages(request));
+    llava::GenerationStats stats;
+    CompletionStream stream([&](const QString& piece) {
+        if (stats.timeToFirstTokenMs == 0) stats.timeToFirstTokenMs = static_cast<double>(clock.elapsed());
+        // Remote pieces carry no token id the app could use; 0 marks "a token", never the -1 flush.
+        return !onToken || onToken({0, piece.toStdString(), std::nullopt});
+    });
+    const QUrl url = apiUrl(m_endpoint.url, "/chat/completions");
+    const StreamEnd end = postStreaming(url, m_endpoint, completionBody(m_model, prompt.messages, request.sampling), stream, cancel);
+    stats.generatedTokens = stream.completionTokens();
+    if (end.cancelled) {
         stats.stopReason = llava::StopReason::Cancelled;
         return stats;
     }
-    if (status != 200 || netError != QNetworkReply::NoError)
-        return httpError(url.toString(), status, errorBody, networkError);
-    if (!streamError.isOk()) return streamError;
-    stats.stopReason = stopReasonOf(finish);
-    stats.imageTokens = localImageTokens;
-    stats.textTokens = promptTokens > 0 ? std::max(0, promptTokens - localImageTokens) : 0;
+    if (end.status != 200 || end.networkFailed) return httpError(url.toString(), end.status, end.errorBody, end.networkError);
+    if (!stream.errorPayload().isEmpty())
+        return llava::makeError(llava::ErrorCode::IoError,
+                                ("the server stopped with an error: " + serverMessage(stream.errorPayload())).toStdString());
+    stats.stopReason = stopReasonOf(stream.finishReason());
     const double seconds = static_cast<double>(clock.elapsed()) / 1000.0;
     stats.decodeTokPerS = stats.generatedTokens > 1 && seconds > 0 ? stats.generatedTokens / seconds : 0;
+    recordUsage(request, prompt, stream.promptTokens(), stats);
+    return stats;
+}
+
+// The server's prompt count next to the local one (the status bar shows both when they differ).
+void RemoteChatEngine::recordUsage(const GenerationRequest& request, const Prompt& prompt, int promptTokens,
+                                   llava::GenerationStats& stats) {
+    stats.imageTokens = prompt.localImageTokens;
+    stats.textTokens = promptTokens > 0 ? std::max(0, promptTokens - prompt.localImageTokens) : 0;
     m_lastPromptTokens = promptTokens;
-    m_lastLocalImageTokens = localImageTokens;
+    m_lastLocalImageTokens = prompt.localImageTokens;
     ServerUsage usage;
     usage.promptTokens = promptTokens;
     usage.completionTokens = stats.generatedTokens;
-    usage.localImageTokens = localImageTokens;
-    if (m_tokenizer && countable)
-        usage.localPromptTokens = localPromptTokens(*m_tokenizer, m_config, m_reference, turns,
-                                                    request.systemPrompt.toStdString(), imageCounts);
+    usage.localImageTokens = prompt.localImageTokens;
+    if (m_tokenizer && prompt.countable)
+        usage.localPromptTokens = localPromptTokens(*m_tokenizer, m_config, m_reference, prompt.turns,
+                                                    request.systemPrompt.toStdString(), prompt.imageCounts);
     m_lastUsage = usage;
     m_contextUsed = promptTokens + stats.generatedTokens;
-    return stats;
 }
 
 void RemoteChatEngine::clear() {

@@ -9,9 +9,12 @@
 // Not here: the settings UI that creates it (see docs/serving.md "Remote backends in the app").
 #pragma once
 
+#include <QJsonArray>
 #include <QString>
 #include <memory>
+#include <vector>
 
+#include "llava/chattemplate.h"
 #include "llava/tokenizer.h"
 
 #include "chatengine.h"
@@ -46,6 +49,16 @@ public:
     bool hasLocalTokenizer() const { return m_tokenizer != nullptr; }
 
 private:
+    struct Prompt {
+        QJsonArray messages;                 // the request's "messages"
+        std::vector<llava::ChatTurn> turns;  // the same conversation as the local template renders it
+        std::vector<int> imageCounts;        // local anyres token count per image, oldest first
+        int localImageTokens = 0;
+        bool countable = true;               // every image had a local layout
+    };
+    llava::Result<Prompt> buildMessages(const GenerationRequest& request) const;
+    void recordUsage(const GenerationRequest& request, const Prompt& prompt, int promptTokens, llava::GenerationStats& stats);
+
     RemoteEndpoint m_endpoint;
     bool m_loaded = false;
     QString m_model;

@@ -61,6 +61,17 @@ QWidget* SettingsDialog::makeBackendPage(const AppSettings& s) {
     (s.usesServer() ? m_useServer : m_useLocal)->setChecked(true);
     connect(m_useLocal, &QRadioButton::toggled, this, &SettingsDialog::updateEngineChoice);
 
+    makeLocalBox(s, page);
+    makeServerBox(s, page);
+    layout->addWidget(m_useLocal);
+    layout->addWidget(m_localBox);
+    layout->addWidget(m_useServer);
+    layout->addWidget(m_serverBox);
+    layout->addStretch(1);
+    return page;
+}
+
+void SettingsDialog::makeLocalBox(const AppSettings& s, QWidget* page) {
     m_localBox = new QGroupBox(tr("Local model"), page);
     auto* local = new QFormLayout(m_localBox);
     m_backend = combo(m_localBox, {{tr("Automatic (CUDA when available)"), "auto"}, {tr("CPU"), "cpu"}, {tr("CUDA"), "cuda"}}, s.backend);
@@ -86,7 +97,9 @@ QWidget* SettingsDialog::makeBackendPage(const AppSettings& s) {
     m_servePort->setValue(s.servePort);
     m_servePort->setToolTip(tr("Models → Serve this model: the loaded model as an OpenAI-compatible API on 127.0.0.1."));
     local->addRow(tr("Ser&ve on port:"), m_servePort);
+}
 
+void SettingsDialog::makeServerBox(const AppSettings& s, QWidget* page) {
     m_serverBox = new QGroupBox(tr("OpenAI-compatible server"), page);
     auto* server = new QFormLayout(m_serverBox);
     m_url = lineEdit(m_serverBox, QStringLiteral("remoteUrl"), s.remoteUrl, QStringLiteral("http://127.0.0.1:8000/v1"));
@@ -129,13 +142,6 @@ QWidget* SettingsDialog::makeBackendPage(const AppSettings& s) {
     server->addRow(configLabel, configRow);
     server->addRow(QString(), m_test);
     server->addRow(m_testResult);  // the whole width: a long error wraps instead of being cut
-
-    layout->addWidget(m_useLocal);
-    layout->addWidget(m_localBox);
-    layout->addWidget(m_useServer);
-    layout->addWidget(m_serverBox);
-    layout->addStretch(1);
-    return page;
 }
 
 QWidget* SettingsDialog::makeGenerationPage(const AppSettings& s) {

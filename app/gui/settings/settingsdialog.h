@@ -35,6 +35,8 @@ signals:
 
 private:
     QWidget* makeBackendPage(const AppSettings& s);
+    void makeLocalBox(const AppSettings& s, QWidget* page);   // m_localBox: device, threads, precision, context...
+    void makeServerBox(const AppSettings& s, QWidget* page);  // m_serverBox: URL, key, model, config, test
     QWidget* makeGenerationPage(const AppSettings& s);
     QWidget* makeAppearancePage(const AppSettings& s);
     void updateEngineChoice();

@@ -111,7 +111,7 @@ void TstTranslations::keyStringsTranslate_data() {
     QTest::addColumn<QString>("expected");
     QTest::newRow("file menu") << "MainWindow" << "&File" << QStringLiteral("文件(&F)");
     QTest::newRow("settings action") << "MainWindow" << "&Settings…" << QStringLiteral("设置(&S)…");
-    QTest::newRow("no model") << "MainWindow" << "No model loaded" << QStringLiteral("未加载模型");
+    QTest::newRow("no model") << "ModelController" << "No model loaded" << QStringLiteral("未加载模型");
     QTest::newRow("send") << "Composer" << "Send" << QStringLiteral("发送");
     QTest::newRow("language label") << "SettingsDialog" << "&Language:" << QStringLiteral("语言(&L)：");
     QTest::newRow("undo delete") << "MainWindow" << "&Undo delete chat" << QStringLiteral("撤销删除对话(&U)");

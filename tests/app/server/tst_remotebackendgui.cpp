@@ -198,7 +198,7 @@ void TstRemoteBackendGui::switchesBackendAtRunTime() {
     QVERIFY(QTest::qWaitFor([&] { return !w.chatController()->isBusy(); }, 20000));
     QCOMPARE(lastAnswer(w), QStringLiteral("Hello, world!"));  // the fake's script
 
-    w.connectToServer();
+    w.models()->connectToServer();
     QVERIFY(loaded.wait(30000));
     QVERIFY(failed.isEmpty());
     QCOMPARE(w.statusPanel()->model()->backend, QStringLiteral("remote"));
