@@ -164,10 +164,7 @@ void gemmAvx2Blocks(float* out, const float* x, std::int64_t m, const WeightMatr
     float* rowTmp = pack + kGemmBlockN * kGemmSliceK;
     for (std::int64_t b = b0; b < b1; ++b) {
         const std::int64_t n0 = b * kGemmBlockN, nn = std::min(kGemmBlockN, n - n0);
-        for (std::int64_t i = 0; i < m; ++i) {
-            float* o = out + i * n + n0;
-            for (std::int64_t c = 0; c < nn; ++c) o[c] = (accumulate ? o[c] : 0.0f) + (bias ? bias[n0 + c] : 0.0f);
-        }
+        initOutputBlock(out, m, n, n0, nn, bias, accumulate);
         for (std::int64_t k0 = 0; k0 < kTotal; k0 += kGemmSliceK) {
             const std::int64_t kk = std::min(kGemmSliceK, kTotal - k0);
             packBlock(w, n0, nn, k0, kk, pack, rowTmp);

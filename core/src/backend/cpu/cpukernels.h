@@ -94,4 +94,14 @@ void addRange(CpuIsa isa, float* out, const float* a, const float* b, std::int64
 void rmsNormRow(CpuIsa isa, float* out, const float* x, const float* w, std::int64_t d, float eps);  // one row (d)
 void layerNormRow(CpuIsa isa, float* out, const float* x, const float* w, const float* b, std::int64_t d, float eps);
 
+// Sets out[i][n0 .. n0+nn) for i < m (row stride n) to bias (or 0), added to what is there when accumulating:
+// the start of a column block of a matrix-matrix product, before the K-slices add into it.
+inline void initOutputBlock(float* out, std::int64_t m, std::int64_t n, std::int64_t n0, std::int64_t nn, const float* bias,
+                            bool accumulate) {
+    for (std::int64_t i = 0; i < m; ++i) {
+        float* o = out + i * n + n0;
+        for (std::int64_t c = 0; c < nn; ++c) o[c] = (accumulate ? o[c] : 0.0f) + (bias ? bias[n0 + c] : 0.0f);
+    }
+}
+
 }  // namespace llava::cpu

@@ -73,10 +73,7 @@ void matmulPanels(float* out, const float* x, std::int64_t m, const WeightMatrix
     const std::int64_t n = w.rows, kTotal = w.cols;
     for (std::int64_t p = p0; p < p1; ++p) {
         const std::int64_t n0 = p * kPanelN, nn = std::min(kPanelN, n - n0);
-        for (std::int64_t i = 0; i < m; ++i) {
-            float* o = out + i * n + n0;
-            for (std::int64_t c = 0; c < nn; ++c) o[c] = (accumulate ? o[c] : 0.0f) + (bias ? bias[n0 + c] : 0.0f);
-        }
+        initOutputBlock(out, m, n, n0, nn, bias, accumulate);
         for (std::int64_t k0 = 0; k0 < kTotal; k0 += kPanelK) {
             const std::int64_t kk = std::min(kPanelK, kTotal - k0);
             for (std::int64_t r = 0; r < nn; ++r) decodeRow(w, n0 + r, k0, kk, panel + r * kPanelK);
