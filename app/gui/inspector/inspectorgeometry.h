@@ -34,7 +34,7 @@ struct TokenStripSegment {
 // textBefore/textAfter: tokens around the image; layout: the image's anyres layout.
 QList<TokenStripSegment> tokenStrip(int textBefore, const llava::ImageLayout& layout, int textAfter, bool estimated);
 
-// Where a crop's tokens lie in the image's merged token sequence (spec §5.3: base P² first, then each kept
+// Where a crop's tokens lie in the image's merged token sequence (docs/spec.md §5.3: base P² first, then each kept
 // map row's W' cells and its newline). crop 0 is the base thumbnail (one run of P²); crop k >= 1 is tile
 // k - 1 (row-major): one run per kept map row crossing it, the cells unpadding kept in its columns.
 // Positions are relative to the image's first token.

@@ -5,8 +5,8 @@
 //    of the same message (greedy, logprobs 5), token by token; shading marks exactly the tokens below 50 %;
 //  - the stage timeline has one row per core stage, with GB/s = bytes / ms / 1e6 and bars placed by start;
 //  - the image viewer: fit, 100 %, wheel zoom around the cursor, drag panning, the tile overlay mapped into
-//    picture pixels (hand-computed for 640x480, spec §5.5);
-//  - inspector hover: a tile's highlighted token count equals the spec §5.5 table (H' x W' split over the
+//    picture pixels (hand-computed for 640x480, docs/spec.md §5.5);
+//  - inspector hover: a tile's highlighted token count equals the docs/spec.md §5.5 table (H' x W' split over the
 //    tiles by hand), and hovering those tokens in the strip highlights the tile (the reverse);
 //  - the attention heatmap of an answer token equals core's explainAnswer run separately (1e-6), and a newer
 //    explain request supersedes an older one (latest wins).
@@ -318,7 +318,7 @@ void TstInsightGui::viewerZoomPanAndTiles() {
     QVERIFY((canvas->imageToWidget({0, 0}) - (origin + QPointF(30, -10))).manhattanLength() < 1e-6);
     canvas->actualSize();
     QCOMPARE(canvas->scale(), 1.0);
-    // Tiles: 640x480 -> canvas 672x672 (2x2), resized 672x504 at pad top 84 (spec §5.5). Tile 4 starts at
+    // Tiles: 640x480 -> canvas 672x672 (2x2), resized 672x504 at pad top 84 (docs/spec.md §5.5). Tile 4 starts at
     // canvas (336, 336) = picture ((336 - 0) * 640/672, (336 - 84) * 480/504) = (320, 240).
     viewer.layoutToggle()->setChecked(true);
     QVERIFY(canvas->layoutVisible());
@@ -336,7 +336,7 @@ void TstInsightGui::viewerZoomPanAndTiles() {
 
 void TstInsightGui::tileStripHover_data() {
     QTest::addColumn<QSize>("size");
-    QTest::addColumn<QList<int>>("perTile");  // grid tokens per tile, from H' x W' of spec §5.5 by hand
+    QTest::addColumn<QList<int>>("perTile");  // grid tokens per tile, from H' x W' of docs/spec.md §5.5 by hand
     // 640x480: 2x2, kept rows 6..42 of 48 -> 18 rows in each tile row x 24 cols.
     QTest::newRow("640x480") << QSize(640, 480) << QList<int>{432, 432, 432, 432};
     // 1920x1080: 2x2, H' = 28 (rows 10..38): 14 rows above and below the middle.
