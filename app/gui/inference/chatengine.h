@@ -1,7 +1,8 @@
 // The seam between the inference worker and a model: a small abstract interface the worker drives on
-// the inference thread, with value types that can cross threads. Implementations: FakeChatEngine
-// (tests, tests/app/support, scripted tokens) and LlavaChatEngine (adapter over llava::Engine, the app). Every method is called
-// from the inference thread only; nothing here touches Qt widgets or item models.
+// the inference thread, with value types that can cross threads. Implementations: LlavaChatEngine (adapter
+// over llava::Engine), RemoteChatEngine (an OpenAI-compatible server), SwitchingChatEngine (the app's: one
+// of those two, switched at run time) and FakeChatEngine (tests/app/support, scripted tokens). Every method
+// is called from the inference thread only; nothing here touches Qt widgets or item models.
 #pragma once
 
 #include <QMetaType>
