@@ -55,6 +55,10 @@
         <source>Backend note: %1</source>
         <translation>后端提示：%1</translation>
     </message>
+    <message>
+        <source>Weight cache: %1</source>
+        <translation>权重缓存：%1</translation>
+    </message>
 </context>
 <context>
     <name>Chat</name>
@@ -1372,6 +1376,14 @@ The previous version on disk is intact. Free some space: the chat is saved again
     <message>
         <source>Connecting to %1…</source>
         <translation>正在连接 %1…</translation>
+    </message>
+    <message>
+        <source>&amp;Keep int8/int4 weights on disk (later loads skip quantising)</source>
+        <translation>将 int8/int4 权重保存在磁盘上(&amp;K)（以后加载无需再量化）</translation>
+    </message>
+    <message>
+        <source>The first int8/int4 load writes llava-insight-q8.qcache / -q4.qcache beside the model (or in this app's cache folder when the model folder is read-only); later loads read it.</source>
+        <translation>首次以 int8/int4 加载时，会在模型旁写入 llava-insight-q8.qcache / -q4.qcache（模型文件夹只读时写入本应用的缓存文件夹）；以后的加载直接读取它。</translation>
     </message>
 </context>
 <context>

@@ -334,4 +334,7 @@ ZH = {
     '%1 — click to view': '%1 — 点击查看',
     'View attachment %1': '查看附件 %1',
     'Remove %1': '移除 %1',
+    'Weight cache: %1': '权重缓存：%1',
+    '&Keep int8/int4 weights on disk (later loads skip quantising)': '将 int8/int4 权重保存在磁盘上(&K)（以后加载无需再量化）',
+    "The first int8/int4 load writes llava-insight-q8.qcache / -q4.qcache beside the model (or in this app's cache folder when the model folder is read-only); later loads read it.": '首次以 int8/int4 加载时，会在模型旁写入 llava-insight-q8.qcache / -q4.qcache（模型文件夹只读时写入本应用的缓存文件夹）；以后的加载直接读取它。',
 }

@@ -39,6 +39,7 @@ QString BackendReportDialog::summary(const std::optional<ModelInfo>& model) {
     lines << tr("Backend: %1 (%2), weights %3").arg(model->backend, model->device, model->precision);
     if (!model->fallbackReason.isEmpty()) lines << tr("Auto did not use CUDA: %1").arg(model->fallbackReason);
     if (!model->notice.isEmpty()) lines << tr("Changed from what was asked: %1").arg(model->notice);
+    if (!model->weightCache.isEmpty()) lines << tr("Weight cache: %1").arg(model->weightCache);
     if (!model->selfCheckReport.isEmpty())
         lines << (model->fallbackReason.isEmpty() ? tr("The CUDA self-check passed: every op matched the CPU reference.")
                                                   : tr("The CUDA self-check failed: answers come from the CPU. Please attach "

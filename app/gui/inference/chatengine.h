@@ -33,6 +33,10 @@ struct LoadRequest {
     llava::WeightPrecision precision = llava::WeightPrecision::AsStored;
     int contextLength = 4096;
     std::optional<llava::Reference> reference;
+    // q8/q4: read/write the quantised-weight cache beside the model, else under weightCacheDir
+    // (docs/weight-cache.md). Off unless asked (tests never write beside a model unasked).
+    bool weightCache = false;
+    QString weightCacheDir;
     bool randomWeights = false;  // the built-in demo model: answers are meaningless
     // Set: answer through this OpenAI-compatible server instead (modelDir and the local options unused).
     std::optional<RemoteEndpoint> remote;
@@ -49,6 +53,7 @@ struct ModelInfo {
     QString fallbackReason;  // why Auto did not pick CUDA
     QString notice;          // what the backend changed from the request ("threads 8 clamped to 2", q4 kept as q8)
     QString selfCheckReport; // the CUDA self-check's full text when one ran (for a bug report)
+    QString weightCache;     // q8/q4 with LoadRequest::weightCache: what the cache did (read, built, why not)
     bool cudaBuilt = false;  // a CUDA backend is in this build (so a fallback to the CPU is news)
     quint64 weightBytes = 0;
     quint64 kvCacheBytes = 0;

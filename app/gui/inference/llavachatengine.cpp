@@ -132,6 +132,8 @@ llava::Result<ModelInfo> LlavaChatEngine::loadEngine(const LoadRequest& request,
     options.precision = request.precision;
     options.contextLength = request.contextLength;
     options.reference = request.reference;
+    options.weightCache = request.weightCache;
+    if (!request.weightCacheDir.isEmpty()) options.weightCacheDir = toPath(request.weightCacheDir);
     auto engine = llava::Engine::load(toPath(request.modelDir), options,
                                       [&](std::uint64_t done, std::uint64_t total, std::string_view stage) {
                                           return !progress ||
@@ -152,6 +154,7 @@ llava::Result<ModelInfo> LlavaChatEngine::loadEngine(const LoadRequest& request,
     info.fallbackReason = QString::fromStdString(report.fallbackReason);
     info.notice = QString::fromStdString(report.notice);
     info.selfCheckReport = QString::fromStdString(report.selfCheckReport);
+    info.weightCache = QString::fromStdString(report.weightCache);
     info.cudaBuilt = m_registry.has(llava::BackendKind::Cuda);
     info.precision = QString::fromUtf8(llava::weightPrecisionName(report.precision).data());
     info.weightBytes = report.memory.weightBytes + report.memory.mappedWeightBytes;

@@ -8,6 +8,7 @@
 #include <QMenu>
 #include <QMessageBox>
 #include <QSettings>
+#include <QStandardPaths>
 
 #include "appinit.h"
 #include "backendreportdialog.h"
@@ -49,6 +50,8 @@ void ModelController::loadModel(const QString& dir, bool randomWeights, std::opt
     if (precision) request.precision = *precision;
     else if (llava::parseWeightPrecision(m_settings.precision.toStdString(), &chosen)) request.precision = chosen;
     setReference(m_settings, request);
+    request.weightCache = m_settings.weightCache;
+    request.weightCacheDir = QStandardPaths::writableLocation(QStandardPaths::CacheLocation) + QStringLiteral("/weights");
     m_views.status->setLoading(QFileInfo(dir).fileName(), randomWeights);
     m_inference->loadModel(request);
 }

@@ -25,6 +25,7 @@ AppSettings AppSettings::load(QSettings& s) {
     a.threads = std::clamp(s.value(QStringLiteral("inference/threads"), a.threads).toInt(), 0, 1024);
     a.precision = s.value(QStringLiteral("inference/precision"), a.precision).toString();
     a.contextLength = std::clamp(s.value(QStringLiteral("inference/contextLength"), a.contextLength).toInt(), 256, 131072);
+    a.weightCache = s.value(QStringLiteral("inference/weightCache"), a.weightCache).toBool();
     a.temperature = std::clamp(s.value(QStringLiteral("sampling/temperature"), a.temperature).toDouble(), 0.0, 5.0);
     a.topP = std::clamp(s.value(QStringLiteral("sampling/topP"), a.topP).toDouble(), 0.0, 1.0);
     a.topK = std::clamp(s.value(QStringLiteral("sampling/topK"), a.topK).toInt(), 0, 100000);
@@ -61,6 +62,7 @@ void AppSettings::save(QSettings& s) const {
     s.setValue(QStringLiteral("inference/threads"), threads);
     s.setValue(QStringLiteral("inference/precision"), precision);
     s.setValue(QStringLiteral("inference/contextLength"), contextLength);
+    s.setValue(QStringLiteral("inference/weightCache"), weightCache);
     s.setValue(QStringLiteral("sampling/temperature"), temperature);
     s.setValue(QStringLiteral("sampling/topP"), topP);
     s.setValue(QStringLiteral("sampling/topK"), topK);

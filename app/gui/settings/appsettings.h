@@ -19,6 +19,7 @@ struct AppSettings {
     int threads = 0;                                 // 0 = all cores
     QString precision = QStringLiteral("as-stored"); // as-stored | f16 | q8 | q4
     int contextLength = 4096;
+    bool weightCache = true;                         // q8/q4: keep the quantised weights on disk (docs/weight-cache.md)
     double temperature = 0.2;
     double topP = 1.0;
     int topK = 0;

@@ -89,6 +89,12 @@ void SettingsDialog::makeLocalBox(const AppSettings& s, QWidget* page) {
     local->addRow(tr("&Device:"), m_backend);
     local->addRow(tr("CPU &threads:"), m_threads);
     local->addRow(tr("&Precision:"), m_precision);
+    m_weightCache = new QCheckBox(tr("&Keep int8/int4 weights on disk (later loads skip quantising)"), m_localBox);
+    m_weightCache->setObjectName(QStringLiteral("weightCache"));
+    m_weightCache->setChecked(s.weightCache);
+    m_weightCache->setToolTip(tr("The first int8/int4 load writes llava-insight-q8.qcache / -q4.qcache beside the model "
+                                 "(or in this app's cache folder when the model folder is read-only); later loads read it."));
+    local->addRow(QString(), m_weightCache);
     local->addRow(tr("&Context length:"), m_context);
     local->addRow(tr("&Reference flavour:"), m_reference);
     m_servePort = new QSpinBox(m_localBox);
@@ -229,6 +235,7 @@ AppSettings SettingsDialog::settings() const {
     s.threads = m_threads->value();
     s.precision = m_precision->currentData().toString();
     s.contextLength = m_context->value();
+    s.weightCache = m_weightCache->isChecked();
     s.temperature = m_temperature->value();
     s.topP = m_topP->value();
     s.topK = m_topK->value();

@@ -54,4 +54,5 @@ private:
     QDoubleSpinBox *m_temperature, *m_topP;
     QPlainTextEdit* m_system;
     QCheckBox* m_fixedSeed;
+    QCheckBox* m_weightCache;
 };
