@@ -122,6 +122,7 @@ private slots:
     void cleanupTestCase();
     void hoverShowsCoreProbability();
     void shadingMarksUnsureTokens();
+    void reopenedAnswerKeepsConfidence();
     void stageTimelineFollowsStats();
     void explainHeatmapEqualsCore();
     void explainLatestRequestWins();
@@ -204,6 +205,55 @@ void TstInsightGui::shadingMarksUnsureTokens() {
     QTextCursor c(answerWidget()->body()->document());
     c.setPosition(1);
     QCOMPARE(c.charFormat().background().style(), Qt::NoBrush);
+}
+
+// What the user sees after closing and reopening the app: the chat file the app wrote, read by a fresh
+// ChatStore, shown in a new bubble.
+void TstInsightGui::reopenedAnswerKeepsConfidence() {
+    const ChatMessage& live = m_window->chatModel()->message(1);
+    QCOMPARE(live.tokens.size(), qsizetype(m_core.size()));
+    std::optional<ChatMessage> reopened;
+    QVERIFY(QTest::qWaitFor([&] {
+        for (const Conversation& c : ChatStore(m_data.path()).loadAll().conversations)
+            if (c.messages.size() == 2 && c.messages[1].tokens.size() == live.tokens.size()) reopened = c.messages[1];
+        return reopened.has_value();
+    }, 10000));
+    QCOMPARE(reopened->text, live.text);
+    // The answer's bubble now shows the message as read from disk (the view rebuilds bubbles the same way
+    // when a chat is opened).
+    MessageWidget& w = *answerWidget();
+    const auto liveRanges = [&] {
+        QList<QList<QPair<int, int>>> out;
+        for (int k = 0; k < int(m_core.size()); ++k) out << w.confidence().documentRanges(k);
+        return out;
+    }();
+    const QString statsText = m_window->chatModel()->data(m_window->chatModel()->index(1), ChatModel::StatsTextRole).toString();
+    w.setMessage(*reopened, statsText);
+    int hovered = 0;
+    for (int k = 0; k < int(m_core.size()); ++k) {
+        QCOMPARE(w.confidence().documentRanges(k), liveRanges[k]);
+        const auto point = pointOverToken(&w, k);
+        if (!point) continue;
+        QTest::mouseMove(w.body()->viewport(), *point);
+        QTRY_COMPARE(w.hoveredToken(), k);
+        QCOMPARE(QToolTip::text(), confidenceCard(live.tokens[k]));
+        QVERIFY(QToolTip::text().contains(formatProbability(std::exp(m_core[size_t(k)].chosen.logprob)).toHtmlEscaped()));
+        ++hovered;
+    }
+    QVERIFY2(hovered >= 3, qPrintable(QStringLiteral("only %1 tokens could be hovered").arg(hovered)));
+    w.setConfidenceShading(true);
+    int checked = 0;
+    for (int k = 0; k < int(m_core.size()); ++k) {
+        const auto runs = w.confidence().documentRanges(k);
+        if (runs.isEmpty()) continue;
+        QTextCursor c(w.body()->document());
+        c.setPosition(runs.front().first + 1);
+        QCOMPARE(c.charFormat().background().style() != Qt::NoBrush, std::exp(m_core[size_t(k)].chosen.logprob) < kUnsureProbability);
+        ++checked;
+    }
+    QVERIFY(checked >= 3);
+    w.setConfidenceShading(false);
+    w.setMessage(live, statsText);
 }
 
 void TstInsightGui::stageTimelineFollowsStats() {
