@@ -97,6 +97,7 @@ private slots:
     void hostileConfidenceDropped_data();
     void hostileConfidenceDropped();
     void nonFiniteConfidenceDropped();
+    void confidenceSeedReadsAsWritten();
 };
 
 // The two-instance loss (10 -> 8 messages): window A has an old copy of a chat, window B adds to
@@ -401,6 +402,26 @@ void TstChatSafety::nonFiniteConfidenceDropped() {
     const auto back = confidenceFromJson(QJsonArray{removed}, 2);
     QVERIFY(back.has_value());
     QCOMPARE(back->front().chosen.probability(), 0.0);
+}
+
+// The fuzz seed with confidence (tests/fuzz/seeds/chat/confidence.json) is what it says: the first answer's
+// five tokens load (a null log-probability as probability 0, a held-back </s> with no text), the second
+// answer's block (a log-probability of +0.5, probability above 1) is dropped with its text kept.
+void TstChatSafety::confidenceSeedReadsAsWritten() {
+    QFile seed(QStringLiteral(LLAVA_SOURCE_DIR "/tests/fuzz/seeds/chat/confidence.json"));
+    QVERIFY(seed.open(QIODevice::ReadOnly));
+    const auto chat = ChatStore::fromJson(seed.readAll(), QStringLiteral("confidence.json"));
+    QVERIFY(chat.isOk());
+    QCOMPARE(chat->messages.size(), 4);
+    const TokenProbabilities& tokens = chat->messages[1].tokens;
+    QCOMPARE(tokens.size(), 5);
+    QCOMPARE(tokens[1].top.size(), 5);
+    QCOMPARE(tokens[1].top[4].probability(), 0.0);
+    QCOMPARE(tokens[1].chosen.probability(), std::exp(-1.2));
+    QCOMPARE(chat->messages[1].text.mid(tokens[2].begin, tokens[2].length), QStringLiteral(" mug"));
+    QCOMPARE(tokens[4].length, 0);
+    QVERIFY(chat->messages[3].tokens.isEmpty());
+    QCOMPARE(chat->messages[3].text, QStringLiteral("Yes."));
 }
 
 QTEST_GUILESS_MAIN(TstChatSafety)
