@@ -1423,6 +1423,22 @@ The previous version on disk is intact. Free some space: the chat is saved again
         <source>0 … %1 ms since the message was sent</source>
         <translation>0 … %1 毫秒（自消息发送起）</translation>
     </message>
+    <message>
+        <source>%1 GB/s of %2 (%3 %)</source>
+        <translation>%1 GB/s，上限 %2（%3 %）</translation>
+    </message>
+    <message>
+        <source>%1 GFLOP/s of %2 (%3 %)</source>
+        <translation>%1 GFLOP/s，上限 %2（%3 %）</translation>
+    </message>
+    <message>
+        <source>Ceilings of this machine: copy %1 GB/s, GEMM %2 GFLOP/s (%3 threads, %4, measured %5)</source>
+        <translation>本机上限：复制 %1 GB/s，GEMM %2 GFLOP/s（%3 线程，%4，测量于 %5）</translation>
+    </message>
+    <message>
+        <source>No machine ceilings for this answer (they are measured for the CPU backend only)</source>
+        <translation>此回答没有本机上限（仅为 CPU 后端测量）</translation>
+    </message>
 </context>
 <context>
     <name>StatusPanel</name>

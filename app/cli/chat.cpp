@@ -17,6 +17,7 @@
 #include "common.h"
 #include "enginesetup.h"
 #include "llava/engine.h"
+#include "llava/machineceilings.h"
 #include "llava/memoryplan.h"
 #include "llava/modellibrary.h"
 #include "llava/weights.h"
@@ -58,7 +59,7 @@ std::vector<OptionSpec> makeChatOptions() {
     }
     const OptionSpec own[] = {
         exifOption(),
-        {"json", ValueKind::Flag, "", "with --prompt: print one JSON object (text, tokens, stats, stages)"},
+        {"json", ValueKind::Flag, "", "with --prompt: print one JSON object (text, tokens, stats, stages, ceilings)"},
         {"logprobs", ValueKind::Value, "N",
          "with --json: each token's log-probability and its N most likely alternatives (0-20, default 0 = off)"},
         {"plan-only", ValueKind::Flag, "", "print the memory plan (weights per precision, KV cache, scratch vs free memory) and exit"},
@@ -82,7 +83,11 @@ void printHelp() {
                  "in the context is refused before its images are encoded, with the token counts.\n"
                  "Ctrl+C stops the current answer; Ctrl+C twice at the prompt exits.\n\nBefore loading, the memory plan (weights at\n"
                  "the chosen precision + KV cache for --context + scratch) is checked against free RAM (free VRAM on\n"
-                 "CUDA); a load that cannot fit is refused with the numbers and the precision that would fit.\n\nOptions:\n"
+                 "CUDA); a load that cannot fit is refused with the numbers and the precision that would fit.\n\n"
+                 "--json adds \"stages\" (the answer's waterfall with achieved GB/s and GFLOP/s) and, on the CPU backend,\n"
+                 "\"ceilings\": this machine's copy bandwidth and GEMM peak with --threads, measured once (under a second)\n"
+                 "and cached in $XDG_CACHE_HOME/llava-insight/machine-ceilings.json (or ~/.cache/...); each stage then has\n"
+                 "bandwidth_fraction / flops_fraction of them. CUDA ceilings are not measured (\"ceilings\": null).\n\nOptions:\n"
               << formatOptions(chatOptions());
 }
 
@@ -119,17 +124,23 @@ struct DecodedImage {
 
 // The answer's waterfall: the CLI's own image decoding first, then core's stages (llava/stages.h); times
 // are relative to the start of image decoding. gb_per_s / gflop_per_s: the stage's estimated bytes / FLOPs
-// over its wall time.
-nlohmann::json stagesJson(const std::vector<DecodedImage>& decoded, const std::vector<llava::StageTiming>& stages) {
+// over its wall time; with this machine's ceilings, bandwidth_fraction = gb_per_s / copy_gb_s (stages that
+// moved bytes) and flops_fraction = gflop_per_s / gemm_gflop_s (stages that computed).
+nlohmann::json stagesJson(const std::vector<DecodedImage>& decoded, const std::vector<llava::StageTiming>& stages,
+                          const std::optional<llava::MachineCeilings>& ceilings) {
     nlohmann::json out = nlohmann::json::array();
     double offset = 0;
-    auto add = [&out](const std::string& name, int index, double start, double ms, std::int64_t items,
-                      std::int64_t position, double bytes, double flops) {
+    auto add = [&out, &ceilings](const std::string& name, int index, double start, double ms, std::int64_t items,
+                                 std::int64_t position, double bytes, double flops) {
         const double s = ms / 1000.0;
-        out.push_back({{"name", name},   {"index", index},         {"start_ms", start},
-                       {"ms", ms},       {"items", items},         {"position", position},
-                       {"bytes", bytes}, {"flops", flops},
-                       {"gb_per_s", s > 0 ? bytes / s / 1e9 : 0.0}, {"gflop_per_s", s > 0 ? flops / s / 1e9 : 0.0}});
+        const double gbs = s > 0 ? bytes / s / 1e9 : 0.0, gflops = s > 0 ? flops / s / 1e9 : 0.0;
+        nlohmann::json stage = {{"name", name},   {"index", index},         {"start_ms", start},
+                                {"ms", ms},       {"items", items},         {"position", position},
+                                {"bytes", bytes}, {"flops", flops},
+                                {"gb_per_s", gbs}, {"gflop_per_s", gflops}};
+        if (ceilings && s > 0 && bytes > 0) stage["bandwidth_fraction"] = gbs / ceilings->copyGBs;
+        if (ceilings && s > 0 && flops > 0) stage["flops_fraction"] = gflops / ceilings->gemmGflops;
+        out.push_back(std::move(stage));
     };
     for (std::size_t i = 0; i < decoded.size(); ++i) {
         add("image.decode", static_cast<int>(i), offset, decoded[i].ms, 1, 0, decoded[i].bytes, 0.0);
@@ -138,6 +149,43 @@ nlohmann::json stagesJson(const std::vector<DecodedImage>& decoded, const std::v
     for (const llava::StageTiming& t : stages)
         add(t.name, t.index, offset + t.startMs, t.ms, t.items, t.position, t.bytes, t.flops);
     return out;
+}
+
+// $XDG_CACHE_HOME/llava-insight/machine-ceilings.json, else ~/.cache/llava-insight/... (as the weight cache).
+std::filesystem::path ceilingsCacheFile() {
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+        return std::filesystem::path(xdg) / "llava-insight" / "machine-ceilings.json";
+    if (const char* home = std::getenv("HOME"); home && *home)
+        return std::filesystem::path(home) / ".cache" / "llava-insight" / "machine-ceilings.json";
+    return {};
+}
+
+// The CPU backend's ceilings (measured once per CPU and thread count, then read from the cache); none for
+// CUDA (its device bandwidth is not measured) or when measuring failed. *note says why there are none.
+std::optional<llava::MachineCeilings> ceilingsFor(const llava::BackendReport& report, int requestedThreads, std::string* note) {
+    if (report.name != "cpu") {
+        *note = "not measured for the " + report.name + " backend (only the CPU's ceilings are measured)";
+        return std::nullopt;
+    }
+    const std::filesystem::path file = ceilingsCacheFile();
+    if (file.empty()) {  // no HOME: measured for this run only
+        auto measured = llava::measureMachineCeilings(requestedThreads);
+        *note = measured.isOk() ? "not cached (neither XDG_CACHE_HOME nor HOME is set)" : "not measured: " + measured.status().message();
+        return measured.isOk() ? std::optional<llava::MachineCeilings>(*measured) : std::nullopt;
+    }
+    auto cached = llava::cachedMachineCeilings(file, requestedThreads);
+    if (!cached.isOk()) {
+        *note = "not measured: " + cached.status().message();
+        return std::nullopt;
+    }
+    *note = cached->cacheNote;
+    return cached->ceilings;
+}
+
+nlohmann::json ceilingsJson(const std::optional<llava::MachineCeilings>& c) {
+    if (!c) return nullptr;
+    return {{"copy_gb_s", c->copyGBs}, {"gemm_gflop_s", c->gemmGflops}, {"threads", c->threads}, {"cpu", c->cpu},
+            {"measured_at", c->measuredAt}};
 }
 
 void printStatsLine(const llava::GenerationStats& s) {
@@ -317,15 +365,19 @@ llava::Status runChat(const Args& argv) {
     LLAVA_ASSIGN_OR_RETURN(Answer result, answer(*engine, {*prompt, std::move(images)}, setup.sampling, json));
     if (json) {
         const llava::BackendReport report = engine->backendReport();
+        std::string ceilingsNote;
+        const auto ceilings = ceilingsFor(report, setup.engine.threads, &ceilingsNote);
         nlohmann::json out = {{"text", result.text},
                               {"tokens", result.tokens},
                               {"stats", statsJson(result.stats)},
-                              {"stages", stagesJson(decoded, result.stats.stages)},
+                              {"stages", stagesJson(decoded, result.stats.stages, ceilings)},
+                              {"ceilings", ceilingsJson(ceilings)},
                               {"backend", report.name},
                               {"fallback_reason", report.fallbackReason},
                               {"backend_notice", report.notice},
                               {"self_check_report", report.selfCheckReport},
                               {"weight_cache", report.weightCache}};
+        if (!ceilingsNote.empty()) out["ceilings_note"] = ceilingsNote;
         if (setup.sampling.logprobs > 0) out["logprobs"] = logprobsJson(result.confidence);
         std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "copybandwidth.h"
 #include "llava/backend.h"
+#include "llava/machineceilings.h"
 
 using namespace llava;
 using Clock = std::chrono::steady_clock;
@@ -183,7 +183,9 @@ int main(int argc, char** argv) {
     Backend& b = *backend;
     const int nThreads = b.info().threads;
     std::printf("bench-cpu: %s\n", b.info().device.c_str());
-    const double copyGBs = copyBandwidthGBs(nThreads, std::size_t{1} << 30, 3);
+    // The same copy yardstick as the app's stage waterfall (llava/machineceilings.h).
+    const auto copied = llava::measureCopyBandwidthGBs(nThreads, std::size_t{1} << 30, 3);
+    const double copyGBs = copied.isOk() ? *copied : 0.0;
 
     Llm m = buildLlm(b, std::max(prefillTokens, 1), prefillTokens + decodeSteps + 1);
     const std::uint64_t llmBytes = g_weightBytes - static_cast<std::uint64_t>(Llm::nVocab) * Llm::dModel * 2;  // embed: one row read

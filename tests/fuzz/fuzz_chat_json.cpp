@@ -6,7 +6,10 @@
 //    control characters): loadAll joins them to <data>/images, and a name that is not a plain file name
 //    would point a later delete (which moves unshared images to the trash) at a folder;
 //  - it survives a save/load round trip field for field (title, prompt, roles, texts, images, states,
-//    errors, seeds), and the second serialisation is a fixed point of the first;
+//    errors, seeds, token confidence: spans, ids, texts, log-probabilities, alternatives), and the second
+//    serialisation is a fixed point of the first;
+//  - accepted token confidence is what the GUI can show: spans inside the text, log-probabilities <= 0
+//    (or -inf), at most 5 alternatives, highest first;
 //  - what we would write back grows at most linearly with the input.
 #include <QByteArray>
 #include <cstddef>
@@ -34,13 +37,41 @@ bool same(const QStringList& a, const QStringList& b) {
     return true;
 }
 
+// Log-probabilities compare exactly (-inf equals -inf): the file holds them as written.
+bool same(const TokenAlternative& a, const TokenAlternative& b) {
+    return a.id == b.id && same(a.text, b.text) && a.logprob == b.logprob && a.rawLogprob == b.rawLogprob;
+}
+
+bool same(const TokenProbabilities& a, const TokenProbabilities& b) {
+    if (a.size() != b.size()) return false;
+    for (qsizetype i = 0; i < a.size(); ++i) {
+        if (a[i].begin != b[i].begin || a[i].length != b[i].length || !same(a[i].chosen, b[i].chosen) ||
+            a[i].top.size() != b[i].top.size())
+            return false;
+        for (qsizetype k = 0; k < a[i].top.size(); ++k)
+            if (!same(a[i].top[k], b[i].top[k])) return false;
+    }
+    return true;
+}
+
+bool showable(const ChatMessage& m) {
+    for (const TokenProbability& t : m.tokens) {
+        if (t.begin < 0 || t.length < 0 || qsizetype(t.begin) + t.length > m.text.size() || t.top.size() > 5) return false;
+        if (!(t.chosen.logprob <= 0) || !(t.chosen.rawLogprob <= 0)) return false;  // NaN fails too
+        for (qsizetype k = 0; k < t.top.size(); ++k)
+            if (!(t.top[k].logprob <= 0) || !(t.top[k].rawLogprob <= 0) || (k > 0 && t.top[k].logprob > t.top[k - 1].logprob))
+                return false;
+    }
+    return true;
+}
+
 bool sameMessages(const Conversation& a, const Conversation& b) {
     if (a.messages.size() != b.messages.size()) return false;
     for (qsizetype i = 0; i < a.messages.size(); ++i) {
         const ChatMessage& x = a.messages[i];
         const ChatMessage& y = b.messages[i];
         if (x.role != y.role || !same(x.text, y.text) || !same(x.images, y.images) || !same(x.error, y.error) || x.seed != y.seed ||
-            x.hasStats != y.hasStats)
+            x.hasStats != y.hasStats || !same(x.tokens, y.tokens))
             return false;
         // A reply still streaming is written as complete; every other state is kept.
         const MessageState sx = x.state == MessageState::Streaming ? MessageState::Complete : x.state;
@@ -58,9 +89,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     if (!isValidConversationId(chat->id)) std::abort();
-    for (const ChatMessage& m : chat->messages)
+    for (const ChatMessage& m : chat->messages) {
         for (const QString& image : m.images)
             if (!plainFileName(image)) std::abort();
+        if (!showable(m)) std::abort();
+    }
 
     const QByteArray written = ChatStore::toJson(*chat);
     // Fixed markup per message (~300 bytes indented) on top of the input: never more than linear.

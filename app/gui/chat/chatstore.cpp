@@ -1,7 +1,9 @@
 // See chatstore.h. Format (version 1):
 // {"version":1,"id":..,"title":..,"created":ISO,"updated":ISO,"model":..,"systemPrompt":..,
 //  "messages":[{"role":"user|assistant","text":..,"images":[file names],"state":"complete|stopped|failed",
-//               "error":..,"time":ISO,"stats":{...},"seed":"decimal"}]}
+//               "error":..,"time":ISO,"stats":{...},"seed":"decimal","tokens":[...]}]}
+// "tokens" (answers, optional): per-token confidence, confidencejson.h; a file without it loads as before,
+// and an invalid block is dropped with the message kept.
 #include "chatstore.h"
 
 #include <QBuffer>
@@ -14,6 +16,8 @@
 #include <QJsonObject>
 #include <QSaveFile>
 #include <algorithm>
+
+#include "confidencejson.h"
 
 #ifdef Q_OS_UNIX
 #include <sys/stat.h>
@@ -153,6 +157,7 @@ QByteArray ChatStore::toJson(const Conversation& c) {
         if (!m.error.isEmpty()) o[QStringLiteral("error")] = m.error;
         if (m.hasStats) o[QStringLiteral("stats")] = statsToJson(m.stats);
         if (m.seed) o[QStringLiteral("seed")] = QString::number(*m.seed);  // a string: 64 bits do not fit a double
+        if (m.role == MessageRole::Assistant && !m.tokens.isEmpty()) o[QStringLiteral("tokens")] = confidenceToJson(m.tokens);
         messages.append(o);
     }
     QJsonObject root{{"version", kFormatVersion}, {"id", c.id}, {"title", c.title},
@@ -207,6 +212,10 @@ llava::Result<Conversation> ChatStore::fromJson(const QByteArray& json, const QS
             m.hasStats = true;
             m.stats = statsFromJson(o[QStringLiteral("stats")].toObject());
         }
+        // Confidence is an extra: a block that fails any check costs the shading and hover cards of that
+        // answer, never the message or the chat.
+        if (m.role == MessageRole::Assistant && o.contains(QStringLiteral("tokens")))
+            m.tokens = confidenceFromJson(o[QStringLiteral("tokens")], m.text.size()).value_or(TokenProbabilities{});
         c.messages << m;
     }
     return c;

@@ -24,7 +24,7 @@ struct ChatMessage {
     bool hasStats = false;
     llava::GenerationStats stats;
     std::optional<quint64> seed;  // the sampling seed an answer was drawn with
-    TokenProbabilities tokens;    // answers: per-token confidence (this session only, not saved)
+    TokenProbabilities tokens;    // answers: per-token confidence (saved with the chat, confidencejson.h)
     QDateTime time;
 };
 

@@ -136,7 +136,7 @@ void MessageWidget::setMessage(const ChatMessage& m, const QString& statsText) {
     m_stats->setVisible(!statsText.isEmpty());
     m_tokens = m.tokens;
     const bool timeline = m.role == MessageRole::Assistant && m.hasStats && !m.stats.stages.empty();
-    if (timeline) m_chart->setStages(m.stats.stages);
+    if (timeline) m_chart->setStages(m.stats.stages, m.stats.ceilings);
     m_timeline->setVisible(timeline);
     m_chart->setVisible(timeline && m_timeline->isChecked());
     setText(m.text, m.state);

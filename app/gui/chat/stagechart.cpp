@@ -17,7 +17,7 @@ QColor stageColor(const std::string& name) {
 }
 }  // namespace
 
-QList<StageRow> stageRows(const std::vector<llava::StageTiming>& stages) {
+QList<StageRow> stageRows(const std::vector<llava::StageTiming>& stages, const std::optional<llava::MachineCeilings>& ceilings) {
     QList<StageRow> rows;
     for (const llava::StageTiming& s : stages) {
         StageRow r;
@@ -29,6 +29,8 @@ QList<StageRow> stageRows(const std::vector<llava::StageTiming>& stages) {
         r.ms = s.ms;
         r.gbPerS = s.ms > 0 ? s.bytes / s.ms / 1e6 : 0;      // bytes per ms / 1e6 = GB/s
         r.gflopPerS = s.ms > 0 ? s.flops / s.ms / 1e6 : 0;  // flops per ms / 1e6 = GFLOP/s
+        if (ceilings && r.gbPerS > 0 && ceilings->copyGBs > 0) r.bandwidthFraction = r.gbPerS / ceilings->copyGBs;
+        if (ceilings && r.gflopPerS > 0 && ceilings->gemmGflops > 0) r.flopsFraction = r.gflopPerS / ceilings->gemmGflops;
         rows << r;
     }
     return rows;
@@ -38,8 +40,9 @@ StageChart::StageChart(QWidget* parent) : QWidget(parent) {
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
 }
 
-void StageChart::setStages(const std::vector<llava::StageTiming>& stages) {
-    m_rows = stageRows(stages);
+void StageChart::setStages(const std::vector<llava::StageTiming>& stages, const std::optional<llava::MachineCeilings>& ceilings) {
+    m_ceilings = ceilings;
+    m_rows = stageRows(stages, ceilings);
     m_colors.clear();
     for (const llava::StageTiming& s : stages) m_colors << stageColor(s.name);
     m_totalMs = 0;
@@ -51,9 +54,36 @@ void StageChart::setStages(const std::vector<llava::StageTiming>& stages) {
 
 QString StageChart::valueText(const StageRow& r) const {
     QString value = tr("%1 ms").arg(r.ms, 0, 'f', r.ms < 10 ? 2 : 1);
-    if (r.gbPerS > 0) value += QStringLiteral("  ") + tr("%1 GB/s").arg(r.gbPerS, 0, 'f', 1);
-    if (r.gflopPerS > 0) value += QStringLiteral("  ") + tr("%1 GFLOP/s").arg(r.gflopPerS, 0, 'f', 1);
+    // Small rates keep two significant digits ("0.02 GB/s"), so a slow stage does not read as 0.
+    auto rate = [](double v) { return QString::number(v, 'f', v < 1 ? 2 : 1); };
+    auto percent = [](double f) { return QString::number(f * 100, 'f', f < 0.1 ? 1 : 0); };
+    if (r.gbPerS > 0) {
+        value += QStringLiteral("  ");
+        value += r.bandwidthFraction && m_ceilings
+                     ? tr("%1 GB/s of %2 (%3 %)").arg(rate(r.gbPerS), rate(m_ceilings->copyGBs), percent(*r.bandwidthFraction))
+                     : tr("%1 GB/s").arg(rate(r.gbPerS));
+    }
+    if (r.gflopPerS > 0) {
+        value += QStringLiteral("  ");
+        value += r.flopsFraction && m_ceilings
+                     ? tr("%1 GFLOP/s of %2 (%3 %)").arg(rate(r.gflopPerS), rate(m_ceilings->gemmGflops), percent(*r.flopsFraction))
+                     : tr("%1 GFLOP/s").arg(rate(r.gflopPerS));
+    }
     return value;
+}
+
+QString StageChart::footerText() const {
+    QString text = tr("0 … %1 ms since the message was sent").arg(m_totalMs, 0, 'f', 1);
+    text += QLatin1Char('\n');
+    if (m_ceilings)
+        text += tr("Ceilings of this machine: copy %1 GB/s, GEMM %2 GFLOP/s (%3 threads, %4, measured %5)")
+                    .arg(m_ceilings->copyGBs, 0, 'f', 1)
+                    .arg(m_ceilings->gemmGflops, 0, 'f', 1)
+                    .arg(m_ceilings->threads)
+                    .arg(QString::fromStdString(m_ceilings->cpu), QString::fromStdString(m_ceilings->measuredAt).left(10));
+    else
+        text += tr("No machine ceilings for this answer (they are measured for the CPU backend only)");
+    return text;
 }
 
 double StageChart::labelWidth() const {
@@ -73,9 +103,14 @@ bool StageChart::twoLineAt(int w) const { return w - labelWidth() - valueWidth()
 
 double StageChart::rowHeight() const { return fontMetrics().height() * (twoLine() ? 2 : 1) + kRowPadding; }
 
+// The footer wraps at the chart's width (a long CPU name on a narrow column).
+int StageChart::footerHeight(int w) const {
+    return fontMetrics().boundingRect(QRect(0, 0, std::max(w, 50), 10000), Qt::TextWordWrap, footerText()).height();
+}
+
 int StageChart::heightForWidth(int w) const {
     const int line = fontMetrics().height();
-    return int(m_rows.size() * (line * (twoLineAt(w) ? 2 : 1) + kRowPadding)) + line + 4;
+    return int(m_rows.size() * (line * (twoLineAt(w) ? 2 : 1) + kRowPadding)) + footerHeight(w) + 4;
 }
 
 QSize StageChart::sizeHint() const { return {420, heightForWidth(420)}; }
@@ -105,13 +140,14 @@ void StageChart::paintEvent(QPaintEvent*) {
         p.drawText(values, Qt::AlignRight | Qt::AlignVCenter, valueText(r));
     }
     p.setPen(palette().color(QPalette::PlaceholderText));
-    p.drawText(QRectF(0, m_rows.size() * rowHeight(), width(), line), Qt::AlignLeft | Qt::AlignVCenter | Qt::TextWordWrap,
-               tr("0 … %1 ms since the message was sent").arg(m_totalMs, 0, 'f', 1));
+    p.drawText(QRectF(0, m_rows.size() * rowHeight(), width(), footerHeight(width())), Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap,
+               footerText());
 }
 
 void StageChart::resizeEvent(QResizeEvent* event) {
     QWidget::resizeEvent(event);
-    if (twoLine() != m_twoLine) {  // the row height changes with the width
+    // Row height (one or two lines) and the footer's wrapping change with the width.
+    if (twoLine() != m_twoLine || heightForWidth(width()) != height()) {
         m_twoLine = twoLine();
         updateGeometry();
     }

@@ -1,6 +1,6 @@
 // Per-token confidence of an answer, as the GUI keeps it: where each generated token sits in the message
 // text and how probable it and its top alternatives were (llava::TokenConfidence, converted on the
-// inference thread into values that cross threads). Kept in memory with the message; not saved.
+// inference thread into values that cross threads). Saved with the message (confidencejson.h).
 #pragma once
 
 #include <QList>

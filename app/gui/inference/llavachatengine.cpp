@@ -4,12 +4,14 @@
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFileInfo>
+#include <QStandardPaths>
 
 #include "imagedecoder.h"
 #include "llava/chattemplate.h"
 #include "llava/checkpoint.h"
 #include "llava/demomodel.h"
 #include "llava/explain.h"
+#include "llava/machineceilings.h"
 #include "llava/tokenizer.h"
 
 // LLAVA_APP_HAVE_CUDA is set by app/gui/CMakeLists.txt when the llava_kernels target exists.
@@ -172,6 +174,21 @@ llava::Result<ModelInfo> LlavaChatEngine::loadEngine(const LoadRequest& request,
     return info;
 }
 
+QString machineCeilingsCacheFile() {
+    return QStandardPaths::writableLocation(QStandardPaths::CacheLocation) + QStringLiteral("/machine-ceilings.json");
+}
+
+std::optional<llava::MachineCeilings> LlavaChatEngine::ceilings() {
+    if (!m_engine || !m_loaded || m_engine->backendReport().name != "cpu") return std::nullopt;
+    const int threads = llava::cpuBackendThreads(m_loaded->threads);
+    if (const auto known = m_ceilings.constFind(threads); known != m_ceilings.constEnd()) return *known;
+    auto cached = llava::cachedMachineCeilings(machineCeilingsCacheFile().toStdString(), threads);
+    if (cached.isOk() && !cached->cacheNote.empty()) qInfo("machine ceilings: %s", cached->cacheNote.c_str());
+    if (!cached.isOk()) qWarning("machine ceilings not measured: %s", cached.status().message().c_str());
+    m_ceilings.insert(threads, cached.isOk() ? std::optional<llava::MachineCeilings>(cached->ceilings) : std::nullopt);
+    return m_ceilings.value(threads);
+}
+
 llava::Result<llava::GenerationStats> LlavaChatEngine::reply(const GenerationRequest& request,
                                                              const llava::TokenCallback& onToken,
                                                              const llava::CancelPredicate& cancel) {
@@ -205,6 +222,7 @@ llava::Result<llava::GenerationStats> LlavaChatEngine::reply(const GenerationReq
     reply.text = QString::fromUtf8(answer);
     now << user << reply;
     m_sessionFingerprint = fingerprint(request.conversationId, now);
+    stats->ceilings = ceilings();  // after the answer: measuring never delays a token
     return stats;
 }
 

@@ -37,6 +37,7 @@
 #include "llava/anyres.h"
 #include "llava/backend.h"
 #include "llava/image.h"
+#include "llava/machineceilings.h"
 #include "llava/modelconfig.h"
 #include "llava/sampler.h"
 #include "llava/stages.h"
@@ -147,6 +148,9 @@ struct GenerationStats {
     int generatedTokens = 0;
     StopReason stopReason = StopReason::Eos;
     std::vector<StageTiming> stages;  // the waterfall of this answer, in time order (llava/stages.h)
+    // This machine's ceilings for the backend the answer ran on, when the caller attached them (the app on
+    // the CPU backend, machineceilings.h); reply() leaves it empty: measuring is the caller's choice.
+    std::optional<MachineCeilings> ceilings;
 };
 
 // Return false to stop generating (StopReason::Cancelled; the reply so far is kept).

@@ -1,7 +1,8 @@
 // The insight outputs of llava-insight-cli end to end (QProcess): `tokenize --labels` against the ORIGINAL
 // LLaVA train.py golden, `chat --json --logprobs N` against HF transformers' greedy log-probabilities, and the
 // shape of `chat --json`'s "stages". Guards against: the CLI passing other options than the core test does
-// (template, image turn, legacy flag), logprobs in another shape than OpenAI's, stages missing from JSON.
+// (template, image turn, legacy flag), logprobs in another shape than OpenAI's, stages missing from JSON,
+// machine ceilings missing, measured again on every run, or fractions that are not achieved / ceiling.
 #include <QtTest>
 
 #include <QFile>
@@ -71,6 +72,15 @@ private slots:
 
     // Reference: HF generate(output_logits=True) (tests/reference/gen_logprobs.py), same tolerance as the logits.
     void chatLogprobsAndStages() {
+        // The ceilings cache goes to a fresh folder: the first run measures, the second reads the file.
+        QTemporaryDir cache;
+        QVERIFY(cache.isValid());
+        const QByteArray oldCache = qgetenv("XDG_CACHE_HOME");
+        qputenv("XDG_CACHE_HOME", cache.path().toUtf8());
+        auto restore = qScopeGuard([&] {
+            if (oldCache.isEmpty()) qunsetenv("XDG_CACHE_HOME");
+            else qputenv("XDG_CACHE_HOME", oldCache);
+        });
         const QJsonObject golden = readJson(QStringLiteral(LLAVA_SOURCE_DIR "/tests/fixtures/golden/logprobs/logprobs.json"));
         const QJsonArray steps = golden["greedy"].toArray()[0].toObject()["steps"].toArray();
         QVERIFY(steps.size() >= 8);
@@ -110,6 +120,46 @@ private slots:
         QCOMPARE(prefillRows, stats["image_tokens"].toInt() + stats["text_tokens"].toInt());
         for (const char* name : {"preprocess", "clip", "projector", "merge", "decode.first", "decode.steady"})
             QVERIFY2(names.contains(QLatin1String(name)), name);
+
+        // Ceilings (CPU backend, --threads 2): present, positive, and every fraction is achieved / ceiling.
+        const QJsonObject ceilings = json["ceilings"].toObject();
+        QVERIFY2(!ceilings.isEmpty(), run.out.left(2000).constData());
+        const double copy = ceilings["copy_gb_s"].toDouble(), gemm = ceilings["gemm_gflop_s"].toDouble();
+        QVERIFY(copy > 0 && std::isfinite(copy));
+        QVERIFY(gemm > 0 && std::isfinite(gemm));
+        QCOMPARE(ceilings["threads"].toInt(), 2);
+        QVERIFY(!ceilings["cpu"].toString().isEmpty());
+        QVERIFY(!ceilings["measured_at"].toString().isEmpty());
+        int withBandwidth = 0, withFlops = 0;
+        for (const auto& s : stages) {
+            const QJsonObject o = s.toObject();
+            const bool moved = o["ms"].toDouble() > 0 && o["bytes"].toDouble() > 0;
+            const bool computed = o["ms"].toDouble() > 0 && o["flops"].toDouble() > 0;
+            QCOMPARE(o.contains("bandwidth_fraction"), moved);
+            QCOMPARE(o.contains("flops_fraction"), computed);
+            if (moved) {
+                const double expected = o["gb_per_s"].toDouble() / copy;
+                QVERIFY(std::fabs(o["bandwidth_fraction"].toDouble() - expected) <= 1e-12 * std::max(1.0, expected));
+                ++withBandwidth;
+            }
+            if (computed) {
+                const double expected = o["gflop_per_s"].toDouble() / gemm;
+                QVERIFY(std::fabs(o["flops_fraction"].toDouble() - expected) <= 1e-12 * std::max(1.0, expected));
+                ++withFlops;
+            }
+        }
+        QVERIFY(withBandwidth >= 5 && withFlops >= 4);
+        QVERIFY(QFile::exists(cache.filePath(QStringLiteral("llava-insight/machine-ceilings.json"))));
+        // Measured once: a second run reads the cached values (same measured_at, same numbers).
+        const auto again = runCli({"chat", "--model", kTinyHf, "--tokenizer", llavatest::tokenizerPath(llavatest::kMistral),
+                                   "--temperature", "0", "--max-new-tokens", "2", "--backend", "cpu", "--threads", "2",
+                                   "--prompt", "Hi", "--json"},
+                                  {}, 300000);
+        QVERIFY2(again.exitCode == 0, again.err.constData());
+        const QJsonObject cached = clitest::parseJson(again.out)["ceilings"].toObject();
+        QCOMPARE(cached, ceilings);
+        const auto help = runCli({"chat", "--help"});
+        QVERIFY(help.out.contains("machine-ceilings.json") && help.out.contains("bandwidth_fraction"));
     }
 
     // explain: the JSON's mass split sums to 1 and its image parts to the image mass; the PNG is the picture's size.

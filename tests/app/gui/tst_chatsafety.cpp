@@ -6,14 +6,23 @@
 //    file past the limit, as a full disk would): the user is told, the previous file is byte for byte
 //    intact, the chat stays dirty and is saved by the automatic retry once writing works again, and an
 //    image copy that could not be written is never referenced.
+//  - Hostile token-confidence blocks (NaN, infinities, probabilities above 1, 10^6 alternatives, wrong
+//    types, spans outside the text, unsorted alternatives) are dropped with the message kept: the chat
+//    loads from disk with no problem reported, the answer's text intact and no confidence for it, while
+//    a valid block elsewhere in the same chat still loads.
 #include <QDir>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonObject>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include "chat/chatstore.h"
+#include "chat/confidencejson.h"
 #include "chat/conversationstore.h"
+
+#include <cmath>
 
 #ifdef Q_OS_UNIX
 #include <csignal>
@@ -85,6 +94,10 @@ private slots:
     void dirtyChatSavedWhenStoreCloses();
     void hostileImageNamesRefused_data();
     void hostileImageNamesRefused();
+    void hostileConfidenceDropped_data();
+    void hostileConfidenceDropped();
+    void nonFiniteConfidenceDropped();
+    void confidenceSeedReadsAsWritten();
 };
 
 // The issue's two-instance loss (10 -> 8 messages): window A has an old copy of a chat, window B adds to
@@ -288,6 +301,127 @@ void TstChatSafety::hostileImageNamesRefused() {
     QVERIFY(ChatStore::fromJson(R"({"version":1,"id":"abc","messages":[{"role":"user","text":"hi","images":["0a1b.png"]}]})",
                                 QStringLiteral("abc.json"))
                 .isOk());
+}
+
+namespace {
+// A valid one-token block for the answer "Hi" (the second answer of the file below keeps it).
+const QByteArray kGoodTokens =
+    R"([{"begin":0,"length":2,"id":7,"text":"Hi","logprob":-0.5,"raw_logprob":-0.25,"top":[[7,"Hi",-0.5,-0.25],[8,"Yo",-1.5,-1.25]]}])";
+
+QByteArray alternatives(int n) {
+    QByteArray out = "[";
+    for (int i = 0; i < n; ++i) out += (i ? ",[" : "[") + QByteArray::number(i) + R"(,"a",-1,-1])";
+    return out + "]";
+}
+
+QByteArray tokenWith(const QByteArray& replace, const QByteArray& with) {
+    QByteArray t = R"({"begin":0,"length":2,"id":7,"text":"Hi","logprob":-0.5,"raw_logprob":-0.25,"top":[[7,"Hi",-0.5,-0.25]]})";
+    t.replace(replace, with);
+    return "[" + t + "]";
+}
+}  // namespace
+
+void TstChatSafety::hostileConfidenceDropped_data() {
+    QTest::addColumn<QByteArray>("tokens");
+    QTest::newRow("probability above 1") << tokenWith(R"("logprob":-0.5)", R"("logprob":0.5)");
+    QTest::newRow("raw above 1") << tokenWith(R"("raw_logprob":-0.25)", R"("raw_logprob":3)");
+    // (Qt's parser refuses an overflowing number such as -1e999 as not JSON at all, like NaN: that file is
+    // corrupt as a whole; nonFiniteConfidenceDropped checks the validator with those values in memory.)
+    QTest::newRow("logprob a string") << tokenWith(R"("logprob":-0.5)", R"("logprob":"-0.5")");
+    QTest::newRow("logprob missing") << tokenWith(R"("logprob":-0.5,)", "");
+    QTest::newRow("id negative") << tokenWith(R"("id":7)", R"("id":-7)");
+    QTest::newRow("id fractional") << tokenWith(R"("id":7)", R"("id":7.5)");
+    QTest::newRow("id huge") << tokenWith(R"("id":7)", R"("id":1e20)");
+    QTest::newRow("text a number") << tokenWith(R"("text":"Hi")", R"("text":12)");
+    QTest::newRow("text too long") << tokenWith(R"("text":"Hi")", "\"text\":\"" + QByteArray(300, 'x') + "\"");
+    QTest::newRow("span past the text") << tokenWith(R"("length":2)", R"("length":3)");
+    QTest::newRow("span start past the text") << tokenWith(R"("begin":0)", R"("begin":9)");
+    QTest::newRow("span negative") << tokenWith(R"("begin":0)", R"("begin":-1)");
+    QTest::newRow("span huge") << tokenWith(R"("length":2)", R"("length":4294967297)");
+    QTest::newRow("top missing") << tokenWith(R"(,"top":[[7,"Hi",-0.5,-0.25]])", "");
+    QTest::newRow("top an object") << tokenWith(R"([[7,"Hi",-0.5,-0.25]])", R"({"a":1})");
+    QTest::newRow("six alternatives") << tokenWith(R"([[7,"Hi",-0.5,-0.25]])", alternatives(6));
+    QTest::newRow("a million alternatives") << tokenWith(R"([[7,"Hi",-0.5,-0.25]])", alternatives(1'000'000));
+    QTest::newRow("alternatives unsorted") << tokenWith(R"([[7,"Hi",-0.5,-0.25]])", R"([[8,"Yo",-2,-2],[7,"Hi",-0.5,-0.25]])");
+    QTest::newRow("alternative short") << tokenWith(R"([[7,"Hi",-0.5,-0.25]])", R"([[7,"Hi",-0.5]])");
+    QTest::newRow("alternative above 1") << tokenWith(R"([[7,"Hi",-0.5,-0.25]])", R"([[7,"Hi",0.1,-0.25]])");
+    QTest::newRow("token a number") << QByteArray("[1,2,3]");
+    QTest::newRow("tokens an object") << QByteArray(R"({"begin":0})");
+    QTest::newRow("tokens a string") << QByteArray(R"("lots")");
+    QTest::newRow("second token bad") << QByteArray(kGoodTokens).replace("}]", R"(},{"begin":0,"length":1,"id":1,"text":"H","logprob":null,"raw_logprob":null,"top":7}])");
+}
+
+// Through a real file on disk and loadAll: the chat is kept (not moved aside), the answer's text and state
+// are intact, and only that answer's confidence is gone.
+void TstChatSafety::hostileConfidenceDropped() {
+    QFETCH(QByteArray, tokens);
+    QTemporaryDir root;
+    ChatStore store(root.path());
+    const QByteArray json = R"({"version":1,"id":"abc","title":"t","messages":[)"
+                            R"({"role":"user","text":"hello","images":[]},)"
+                            R"({"role":"assistant","text":"Hi","images":[],"state":"stopped","seed":"9","tokens":)" + tokens + "},"
+                            R"({"role":"user","text":"again","images":[]},)"
+                            R"({"role":"assistant","text":"Hi","images":[],"tokens":)" + kGoodTokens + "}]}";
+    QFile file(store.filePath(QStringLiteral("abc")));
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    QCOMPARE(file.write(json), json.size());
+    file.close();
+    const auto report = store.loadAll();
+    QVERIFY2(report.problems.isEmpty(), qPrintable(report.problems.join(u';')));
+    QCOMPARE(report.conversations.size(), 1);
+    const Conversation& c = report.conversations.first();
+    QCOMPARE(texts(c), (QStringList{"hello", "Hi", "again", "Hi"}));
+    QCOMPARE(c.messages[1].state, MessageState::Stopped);
+    QCOMPARE(c.messages[1].seed, std::optional<quint64>(9));
+    QVERIFY(c.messages[1].tokens.isEmpty());
+    QCOMPARE(c.messages[3].tokens.size(), 1);
+    QCOMPARE(c.messages[3].tokens[0].top.size(), 2);
+    QCOMPARE(c.messages[3].tokens[0].chosen.probability(), std::exp(-0.5));
+    QVERIFY(QFile::exists(store.filePath(QStringLiteral("abc"))));  // not moved to corrupt/
+}
+
+// NaN and infinities cannot be written as JSON numbers, but a QJsonValue can hold them (a value built in
+// memory, or a parser that maps overflow to infinity): the validator refuses them all the same.
+void TstChatSafety::nonFiniteConfidenceDropped() {
+    const QJsonObject good{{"begin", 0}, {"length", 2}, {"id", 7}, {"text", "Hi"}, {"logprob", -0.5}, {"raw_logprob", -0.25},
+                           {"top", QJsonArray{QJsonArray{7, "Hi", -0.5, -0.25}}}};
+    QVERIFY(confidenceFromJson(QJsonArray{good}, 2).has_value());
+    for (const double bad : {qQNaN(), qInf(), -qInf()}) {
+        for (const char* key : {"logprob", "raw_logprob", "begin", "length", "id"}) {
+            QJsonObject t = good;
+            t[QLatin1String(key)] = bad;
+            QVERIFY2(!confidenceFromJson(QJsonArray{t}, 2).has_value(), key);
+        }
+        QJsonObject t = good;
+        t[QStringLiteral("top")] = QJsonArray{QJsonArray{7, "Hi", bad, -0.25}};
+        QVERIFY(!confidenceFromJson(QJsonArray{t}, 2).has_value());
+    }
+    // null is the file's spelling of -inf (a token the filters removed): probability 0, accepted.
+    QJsonObject removed = good;
+    removed[QStringLiteral("logprob")] = QJsonValue(QJsonValue::Null);
+    const auto back = confidenceFromJson(QJsonArray{removed}, 2);
+    QVERIFY(back.has_value());
+    QCOMPARE(back->front().chosen.probability(), 0.0);
+}
+
+// The fuzz seed with confidence (tests/fuzz/seeds/chat/confidence.json) is what it says: the first answer's
+// five tokens load (a null log-probability as probability 0, a held-back </s> with no text), the second
+// answer's block (a log-probability of +0.5, probability above 1) is dropped with its text kept.
+void TstChatSafety::confidenceSeedReadsAsWritten() {
+    QFile seed(QStringLiteral(LLAVA_SOURCE_DIR "/tests/fuzz/seeds/chat/confidence.json"));
+    QVERIFY(seed.open(QIODevice::ReadOnly));
+    const auto chat = ChatStore::fromJson(seed.readAll(), QStringLiteral("confidence.json"));
+    QVERIFY(chat.isOk());
+    QCOMPARE(chat->messages.size(), 4);
+    const TokenProbabilities& tokens = chat->messages[1].tokens;
+    QCOMPARE(tokens.size(), 5);
+    QCOMPARE(tokens[1].top.size(), 5);
+    QCOMPARE(tokens[1].top[4].probability(), 0.0);
+    QCOMPARE(tokens[1].chosen.probability(), std::exp(-1.2));
+    QCOMPARE(chat->messages[1].text.mid(tokens[2].begin, tokens[2].length), QStringLiteral(" mug"));
+    QCOMPARE(tokens[4].length, 0);
+    QVERIFY(chat->messages[3].tokens.isEmpty());
+    QCOMPARE(chat->messages[3].text, QStringLiteral("Yes."));
 }
 
 QTEST_GUILESS_MAIN(TstChatSafety)

@@ -4,6 +4,8 @@
 //    real LlavaChatEngine on the demo model inside MainWindow) is compared with a separate llava::Engine run
 //    of the same message (greedy, logprobs 5), token by token; shading marks exactly the tokens below 50 %;
 //  - the stage timeline has one row per core stage, with GB/s = bytes / ms / 1e6 and bars placed by start;
+//    on the CPU backend each rate is shown next to this machine's ceiling (fraction = rate / ceiling), with
+//    hand-computed texts for made-up stages and ceilings, and no ceiling (none invented) without them;
 //  - the image viewer: fit, 100 %, wheel zoom around the cursor, drag panning, the tile overlay mapped into
 //    picture pixels (hand-computed for 640x480, docs/spec.md §5.5);
 //  - inspector hover: a tile's highlighted token count equals the docs/spec.md §5.5 table (H' x W' split over the
@@ -122,7 +124,9 @@ private slots:
     void cleanupTestCase();
     void hoverShowsCoreProbability();
     void shadingMarksUnsureTokens();
+    void reopenedAnswerKeepsConfidence();
     void stageTimelineFollowsStats();
+    void stageChartShowsCeilings();
     void explainHeatmapEqualsCore();
     void explainLatestRequestWins();
     void viewerZoomPanAndTiles();
@@ -206,6 +210,55 @@ void TstInsightGui::shadingMarksUnsureTokens() {
     QCOMPARE(c.charFormat().background().style(), Qt::NoBrush);
 }
 
+// What the user sees after closing and reopening the app: the chat file the app wrote, read by a fresh
+// ChatStore, shown in a new bubble.
+void TstInsightGui::reopenedAnswerKeepsConfidence() {
+    const ChatMessage& live = m_window->chatModel()->message(1);
+    QCOMPARE(live.tokens.size(), qsizetype(m_core.size()));
+    std::optional<ChatMessage> reopened;
+    QVERIFY(QTest::qWaitFor([&] {
+        for (const Conversation& c : ChatStore(m_data.path()).loadAll().conversations)
+            if (c.messages.size() == 2 && c.messages[1].tokens.size() == live.tokens.size()) reopened = c.messages[1];
+        return reopened.has_value();
+    }, 10000));
+    QCOMPARE(reopened->text, live.text);
+    // The answer's bubble now shows the message as read from disk (the view rebuilds bubbles the same way
+    // when a chat is opened).
+    MessageWidget& w = *answerWidget();
+    const auto liveRanges = [&] {
+        QList<QList<QPair<int, int>>> out;
+        for (int k = 0; k < int(m_core.size()); ++k) out << w.confidence().documentRanges(k);
+        return out;
+    }();
+    const QString statsText = m_window->chatModel()->data(m_window->chatModel()->index(1), ChatModel::StatsTextRole).toString();
+    w.setMessage(*reopened, statsText);
+    int hovered = 0;
+    for (int k = 0; k < int(m_core.size()); ++k) {
+        QCOMPARE(w.confidence().documentRanges(k), liveRanges[k]);
+        const auto point = pointOverToken(&w, k);
+        if (!point) continue;
+        QTest::mouseMove(w.body()->viewport(), *point);
+        QTRY_COMPARE(w.hoveredToken(), k);
+        QCOMPARE(QToolTip::text(), confidenceCard(live.tokens[k]));
+        QVERIFY(QToolTip::text().contains(formatProbability(std::exp(m_core[size_t(k)].chosen.logprob)).toHtmlEscaped()));
+        ++hovered;
+    }
+    QVERIFY2(hovered >= 3, qPrintable(QStringLiteral("only %1 tokens could be hovered").arg(hovered)));
+    w.setConfidenceShading(true);
+    int checked = 0;
+    for (int k = 0; k < int(m_core.size()); ++k) {
+        const auto runs = w.confidence().documentRanges(k);
+        if (runs.isEmpty()) continue;
+        QTextCursor c(w.body()->document());
+        c.setPosition(runs.front().first + 1);
+        QCOMPARE(c.charFormat().background().style() != Qt::NoBrush, std::exp(m_core[size_t(k)].chosen.logprob) < kUnsureProbability);
+        ++checked;
+    }
+    QVERIFY(checked >= 3);
+    w.setConfidenceShading(false);
+    w.setMessage(live, statsText);
+}
+
 void TstInsightGui::stageTimelineFollowsStats() {
     const ChatMessage& answer = m_window->chatModel()->message(1);
     QVERIFY(answer.hasStats && !answer.stats.stages.empty());
@@ -227,7 +280,65 @@ void TstInsightGui::stageTimelineFollowsStats() {
             QVERIFY(w->stageChart()->barRect(i).left() >= w->stageChart()->barRect(i - 1).left());
     }
     QCOMPARE(w->stageChart()->totalMs(), total);
+    // The demo model ran on the CPU backend: the answer carries the ceilings, and the rows are fractions of them.
+    QVERIFY(answer.stats.ceilings.has_value());
+    const llava::MachineCeilings& c = *answer.stats.ceilings;
+    QVERIFY(c.copyGBs > 0 && c.gemmGflops > 0);
+    QCOMPARE(c.threads, 2);
+    int fractions = 0;
+    for (const StageRow& r : rows) {
+        QCOMPARE(r.bandwidthFraction.has_value(), r.gbPerS > 0);
+        QCOMPARE(r.flopsFraction.has_value(), r.gflopPerS > 0);
+        if (r.bandwidthFraction) QCOMPARE(*r.bandwidthFraction, r.gbPerS / c.copyGBs);
+        if (r.flopsFraction) QCOMPARE(*r.flopsFraction, r.gflopPerS / c.gemmGflops);
+        if (r.bandwidthFraction) {
+            QVERIFY2(w->stageChart()->valueText(r).contains(QStringLiteral(" of ")), qPrintable(w->stageChart()->valueText(r)));
+            ++fractions;
+        }
+    }
+    QVERIFY(fractions >= 3);
+    QVERIFY2(w->stageChart()->footerText().contains(QString::number(c.copyGBs, 'f', 1)), qPrintable(w->stageChart()->footerText()));
+    // Cached for the next run (QStandardPaths cache folder), exactly these values.
+    QFile cache(machineCeilingsCacheFile());
+    QVERIFY2(cache.open(QIODevice::ReadOnly), qPrintable(cache.fileName()));
+    const auto stored = llava::ceilingsFromJson(cache.readAll().toStdString());
+    QVERIFY(stored.isOk());
+    QVERIFY(stored->copyGBs == c.copyGBs && stored->gemmGflops == c.gemmGflops && stored->measuredAt == c.measuredAt);
     w->timelineButton()->click();
+}
+
+// Made-up stages and ceilings, texts by hand: 0.123 GB in 10 ms = 12.3 GB/s of 24.6 = 50 %; 0.8 GFLOP in
+// 10 ms = 80 GFLOP/s of 110 = 72.7 % -> "73 %"; a stage far below its ceiling keeps a decimal ("0.4 %").
+void TstInsightGui::stageChartShowsCeilings() {
+    llava::StageTiming decode;
+    decode.name = std::string(llava::kStageDecodeSteady);
+    decode.ms = 10;
+    decode.items = 5;
+    decode.bytes = 0.123e9;
+    decode.flops = 0.8e9;
+    llava::StageTiming merge;
+    merge.name = std::string(llava::kStageMerge);
+    merge.startMs = 10;
+    merge.ms = 100;
+    merge.bytes = 0.01e9;  // 0.1 GB/s: 0.4 % of 24.6
+    llava::MachineCeilings ceilings;
+    ceilings.copyGBs = 24.6;
+    ceilings.gemmGflops = 110;
+    ceilings.threads = 4;
+    ceilings.cpu = "Test CPU";
+    ceilings.measuredAt = "2026-12-03T17:00:00Z";
+    StageChart chart;
+    chart.resize(900, 200);
+    chart.setStages({decode, merge}, ceilings);
+    QCOMPARE(chart.valueText(chart.rows()[0]), QStringLiteral("10.0 ms  12.3 GB/s of 24.6 (50 %)  80.0 GFLOP/s of 110.0 (73 %)"));
+    QCOMPARE(chart.valueText(chart.rows()[1]), QStringLiteral("100.0 ms  0.10 GB/s of 24.6 (0.4 %)"));
+    QVERIFY(!chart.rows()[1].flopsFraction);
+    QVERIFY(chart.footerText().contains(QStringLiteral("copy 24.6 GB/s, GEMM 110.0 GFLOP/s (4 threads, Test CPU, measured 2026-12-03)")));
+    // Without ceilings (another backend): rates alone, and the footer says there are none.
+    chart.setStages({decode, merge});
+    QCOMPARE(chart.valueText(chart.rows()[0]), QStringLiteral("10.0 ms  12.3 GB/s  80.0 GFLOP/s"));
+    QVERIFY(!chart.rows()[0].bandwidthFraction && !chart.rows()[0].flopsFraction);
+    QVERIFY(chart.footerText().contains(QStringLiteral("No machine ceilings")));
 }
 
 void TstInsightGui::explainHeatmapEqualsCore() {
