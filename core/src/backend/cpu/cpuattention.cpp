@@ -1,34 +1,54 @@
-// CPU attention: out = softmax(q kᵀ · scale [+ causal mask]) v per head, fp32 throughout.
+// CPU attention: out = softmax(q kᵀ · scale [+ causal mask]) v per head, fp32 arithmetic throughout.
 // Parallelisation: one work item per (head, query row), head-major; each thread keeps its score row (nKeys floats)
 // in its own scratch. GQA: q head h reads kv head h / (nHeads / nKvHeads).
+// Keys and values are F32 or F16 (a 16-bit KV cache): F16 elements are widened in registers as they are read
+// (F16C on AVX2, f16ToF32 on the portable path), so an F16 cache moves half the bytes per decoded token.
 // AVX2 path (headDim % 8 == 0): four keys per pass for the scores, a vectorised exp, and the output row
 // held in registers (64 floats at a time) while p·v is accumulated over all keys. Portable path otherwise.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "backend/cpu/cpuattentiontiled.h"
 #include "backend/cpu/cpukernels.h"
 #include "backend/cpu/cpusimd.h"
+#include "backend/cpu/halfconv.h"
 
 namespace llava::cpu {
 namespace {
 
 struct RowTask {
-    const float* q;      // (headDim)
-    const float* k;      // key j at k + j * stride, (headDim)
-    const float* v;      // value j at v + j * stride
-    std::int64_t stride, visible;
+    const float* q;        // (headDim)
+    const std::byte* k;    // key j at k + j * rowBytes, (headDim) elements of the K/V format
+    const std::byte* v;    // value j at v + j * rowBytes
+    std::int64_t rowBytes, visible;
     int headDim;
     float scale;
-    float* scores;       // (visible) scratch
-    float* out;          // (headDim)
+    float* scores;         // (visible) scratch
+    float* out;            // (headDim)
 };
 
+// Element d of a K/V row as fp32 (portable path).
+struct ScalarF32 {
+    static float at(const std::byte* row, int d) { return reinterpret_cast<const float*>(row)[d]; }
+};
+struct ScalarF16 {
+    static float at(const std::byte* row, int d) { return f16ToF32(reinterpret_cast<const std::uint16_t*>(row)[d]); }
+};
+
+template <typename S>
 void attentionRowPortable(const RowTask& t) {
     float maxScore = -std::numeric_limits<float>::infinity();
     for (std::int64_t j = 0; j < t.visible; ++j) {
-        t.scores[j] = dot(t.q, t.k + j * t.stride, t.headDim) * t.scale;
+        const std::byte* kRow = t.k + j * t.rowBytes;
+        float acc = 0;
+        if constexpr (std::is_same_v<S, ScalarF32>) {
+            acc = dot(t.q, reinterpret_cast<const float*>(kRow), t.headDim);
+        } else {
+            for (int d = 0; d < t.headDim; ++d) acc += t.q[d] * S::at(kRow, d);
+        }
+        t.scores[j] = acc * t.scale;
         maxScore = std::max(maxScore, t.scores[j]);
     }
     float sum = 0;
@@ -40,49 +60,55 @@ void attentionRowPortable(const RowTask& t) {
     std::fill(t.out, t.out + t.headDim, 0.0f);
     for (std::int64_t j = 0; j < t.visible; ++j) {
         const float p = t.scores[j] * inv;
-        const float* vRow = t.v + j * t.stride;
-        for (int d = 0; d < t.headDim; ++d) t.out[d] += p * vRow[d];
+        const std::byte* vRow = t.v + j * t.rowBytes;
+        for (int d = 0; d < t.headDim; ++d) t.out[d] += p * S::at(vRow, d);
     }
 }
 
 #ifdef LLAVA_CPU_X86
 using namespace simd;
 
-LLAVA_AVX2_INLINE float dot8(const float* a, const float* b, int n) {
-    __m256 acc = _mm256_mul_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(b));
-    for (int d = 8; d < n; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + d), _mm256_loadu_ps(b + d), acc);
+// L: LoadF32 or LoadF16 (cpusimd.h), 8 K/V elements as fp32.
+template <typename L>
+LLAVA_AVX2_INLINE float dot8(const float* a, const std::byte* b, int n) {
+    __m256 acc = _mm256_mul_ps(_mm256_loadu_ps(a), L::load8(b, 0));
+    for (int d = 8; d < n; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + d), L::load8(b, d), acc);
     return hsum(acc);
 }
 
 // out[d0, d0 + 8C) = inv * sum_j p_j v_j[d0, d0 + 8C), C vectors held in registers over all keys. C is a
 // template argument so the key loop carries no per-vector width tests (they cost a third of the loop).
-template <int C>
+template <typename L, int C>
 LLAVA_AVX2_INLINE void accumulatePV(const RowTask& t, int d0, float inv) {
     __m256 o[C];
     for (int c = 0; c < C; ++c) o[c] = _mm256_setzero_ps();
     for (std::int64_t j = 0; j < t.visible; ++j) {
         const __m256 p = _mm256_set1_ps(t.scores[j]);
-        const float* vRow = t.v + j * t.stride + d0;
-        for (int c = 0; c < C; ++c) o[c] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vRow + c * 8), o[c]);
+        const std::byte* vRow = t.v + j * t.rowBytes;
+        for (int c = 0; c < C; ++c) o[c] = _mm256_fmadd_ps(p, L::load8(vRow, d0 + c * 8), o[c]);
     }
     const __m256 iv = _mm256_set1_ps(inv);
     for (int c = 0; c < C; ++c) _mm256_storeu_ps(t.out + d0 + c * 8, _mm256_mul_ps(o[c], iv));
 }
 
 // PRECONDITION: headDim % 8 == 0.
+template <typename L>
 LLAVA_AVX2 void attentionRowAvx2(const RowTask& t) {
     const int hd = t.headDim;
     std::int64_t j = 0;
     __m128 max4 = _mm_set1_ps(-std::numeric_limits<float>::infinity());
     for (; j + 4 <= t.visible; j += 4) {  // four keys per pass: four independent FMA chains
-        const float* k0 = t.k + j * t.stride;
+        const std::byte* k0 = t.k + j * t.rowBytes;
+        const std::byte* k1 = k0 + t.rowBytes;
+        const std::byte* k2 = k1 + t.rowBytes;
+        const std::byte* k3 = k2 + t.rowBytes;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int d = 0; d < hd; d += 8) {
             const __m256 qv = _mm256_loadu_ps(t.q + d);
-            a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + d), a0);
-            a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + t.stride + d), a1);
-            a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * t.stride + d), a2);
-            a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * t.stride + d), a3);
+            a0 = _mm256_fmadd_ps(qv, L::load8(k0, d), a0);
+            a1 = _mm256_fmadd_ps(qv, L::load8(k1, d), a1);
+            a2 = _mm256_fmadd_ps(qv, L::load8(k2, d), a2);
+            a3 = _mm256_fmadd_ps(qv, L::load8(k3, d), a3);
         }
         // Transpose-reduce the four accumulators to [s0, s1, s2, s3].
         const __m256 h01 = _mm256_hadd_ps(a0, a1), h23 = _mm256_hadd_ps(a2, a3);
@@ -95,7 +121,7 @@ LLAVA_AVX2 void attentionRowAvx2(const RowTask& t) {
     max4 = _mm_max_ps(max4, _mm_movehl_ps(max4, max4));
     float maxScore = _mm_cvtss_f32(_mm_max_ss(max4, _mm_movehdup_ps(max4)));
     for (; j < t.visible; ++j) {
-        t.scores[j] = dot8(t.q, t.k + j * t.stride, hd) * t.scale;
+        t.scores[j] = dot8<L>(t.q, t.k + j * t.rowBytes, hd) * t.scale;
         maxScore = std::max(maxScore, t.scores[j]);
     }
     const __m256 mv = _mm256_set1_ps(maxScore);
@@ -111,14 +137,14 @@ LLAVA_AVX2 void attentionRowAvx2(const RowTask& t) {
     const float inv = 1.0f / sum;
     for (int d0 = 0; d0 < hd; d0 += 64) {  // output slice of up to 64 floats in registers
         switch (std::min(64, hd - d0) / 8) {
-        case 8: accumulatePV<8>(t, d0, inv); break;
-        case 7: accumulatePV<7>(t, d0, inv); break;
-        case 6: accumulatePV<6>(t, d0, inv); break;
-        case 5: accumulatePV<5>(t, d0, inv); break;
-        case 4: accumulatePV<4>(t, d0, inv); break;
-        case 3: accumulatePV<3>(t, d0, inv); break;
-        case 2: accumulatePV<2>(t, d0, inv); break;
-        default: accumulatePV<1>(t, d0, inv); break;
+        case 8: accumulatePV<L, 8>(t, d0, inv); break;
+        case 7: accumulatePV<L, 7>(t, d0, inv); break;
+        case 6: accumulatePV<L, 6>(t, d0, inv); break;
+        case 5: accumulatePV<L, 5>(t, d0, inv); break;
+        case 4: accumulatePV<L, 4>(t, d0, inv); break;
+        case 3: accumulatePV<L, 3>(t, d0, inv); break;
+        case 2: accumulatePV<L, 2>(t, d0, inv); break;
+        default: accumulatePV<L, 1>(t, d0, inv); break;
         }
     }
 }
@@ -126,8 +152,8 @@ LLAVA_AVX2 void attentionRowAvx2(const RowTask& t) {
 
 }  // namespace
 
-void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* q, const float* k,
-               const float* v, const AttentionShape& s) {
+void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* q, const KvRows& k,
+               const KvRows& v, const AttentionShape& s) {
     const std::int64_t qWidth = static_cast<std::int64_t>(s.nHeads) * s.headDim;
     const std::int64_t kvWidth = static_cast<std::int64_t>(s.nKvHeads) * s.headDim;
     const int group = s.nHeads / s.nKvHeads;
@@ -137,6 +163,8 @@ void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const
         return;
     }
 #endif
+    const bool f16 = k.format == StorageFormat::F16;
+    const std::int64_t elementBytes = f16 ? 2 : 4;
     const bool simdPath = isa == CpuIsa::Avx2 && s.headDim % 8 == 0;
     for (int t = 0; t < pool.size(); ++t) scratch.get(t, static_cast<std::size_t>(s.nKeys));
     pool.parallelFor(s.nQueries * s.nHeads, 1, [&](std::int64_t begin, std::int64_t end, int thread) {
@@ -148,9 +176,9 @@ void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const
             const int head = static_cast<int>(item / s.nQueries), kvHead = head / group;
             RowTask t;
             t.q = q + row * qWidth + head * s.headDim;
-            t.k = k + kvHead * s.headDim;
-            t.v = v + kvHead * s.headDim;
-            t.stride = kvWidth;
+            t.k = k.data + kvHead * s.headDim * elementBytes;
+            t.v = v.data + kvHead * s.headDim * elementBytes;
+            t.rowBytes = kvWidth * elementBytes;
             t.visible = s.causal ? std::min<std::int64_t>(s.nKeys, s.nPast + row + 1) : s.nKeys;
             t.headDim = s.headDim;
             t.scale = s.scale;
@@ -162,11 +190,13 @@ void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const
             }
 #ifdef LLAVA_CPU_X86
             if (simdPath) {
-                attentionRowAvx2(t);
+                if (f16) attentionRowAvx2<LoadF16>(t);
+                else attentionRowAvx2<LoadF32>(t);
                 continue;
             }
 #endif
-            attentionRowPortable(t);
+            if (f16) attentionRowPortable<ScalarF16>(t);
+            else attentionRowPortable<ScalarF32>(t);
         }
     });
     (void)simdPath;
