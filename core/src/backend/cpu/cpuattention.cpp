@@ -1,6 +1,9 @@
 // CPU attention: out = softmax(q kᵀ · scale [+ causal mask]) v per head, fp32 arithmetic throughout.
-// Parallelisation: one work item per (head, query row), head-major; each thread keeps its score row (nKeys floats)
-// in its own scratch. GQA: q head h reads kv head h / (nHeads / nKvHeads).
+// Parallelisation on AVX2 when there are at least as many (query row, kv head) pairs as threads (decode, short
+// passes): one work item per pair, covering every q head of that kv head's GQA group, so the kv head's keys and
+// values are read once for the group (attentionGroupAvx2). Otherwise one work item per (head, query row),
+// head-major. Each thread keeps its score rows (nKeys floats per head) in its own scratch.
+// GQA: q head h reads kv head h / (nHeads / nKvHeads).
 // Keys and values are F32 or F16 (a 16-bit KV cache): F16 elements are widened in registers as they are read
 // (F16C on AVX2, f16ToF32 on the portable path), so an F16 cache moves half the bytes per decoded token.
 // AVX2 path (headDim % 8 == 0): four keys per pass for the scores, a vectorised exp, and the output row
