@@ -311,7 +311,7 @@ llava::Status checkMemoryPlan(const ParsedArgs& args, const std::string& modelDi
         return llava::Status::ok();  // Engine::load reports the folder's problem
     }
     const PlanTarget target = planTarget(registry, options.backend);
-    const llava::MemoryPlan plan = planFor(entry, target, options.contextLength, options.precision);
+    const llava::MemoryPlan plan = planFor(entry, target, options.contextLength, options.precision, options.kvCache);
     if (args.has("plan-only")) {
         std::cout << entry.name << " (" << (entry.layout ? llava::layoutName(*entry.layout) : "unknown layout") << ", "
                   << (entry.storedDtype.empty() ? "unknown dtype" : entry.storedDtype) << ", template "

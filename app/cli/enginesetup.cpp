@@ -43,6 +43,7 @@ std::vector<OptionSpec> engineOptionSpecs() {
         {"threads", ValueKind::Value, "N", "CPU threads (default: all usable; more are clamped to them)"},
         {"precision", ValueKind::Value, "P", "weights: as-stored | f16 | f32 | q8 | q4 (default as-stored)"},
         {"context", ValueKind::Value, "N", "context length in tokens (default 4096)"},
+        {"kv-cache", ValueKind::Value, "F", "KV cache: auto | f16 | f32 (default auto: f16 for 16-bit or quantised weights, else f32)"},
         {"template", ValueKind::Value, "NAME", "chat template (default: the model's)"},
         {"tokenizer", ValueKind::Value, "FILE", "sentencepiece model (default: <model>/tokenizer.model)"},
         {"no-weight-cache", ValueKind::Flag, "", "q8/q4: quantise at load without reading or writing the weight cache"},
@@ -74,6 +75,10 @@ llava::Result<llava::EngineOptions> readEngineOptions(const ParsedArgs& args) {
                                     "--precision: \"" + *text + "\" is not as-stored, f16, f32, q8 or q4");
     }
     LLAVA_TRY(setIfGiven(args, "context", e.contextLength, intIn(16, 1 << 20)));
+    if (const auto text = args.value("kv-cache")) {
+        if (!llava::parseKvCacheFormat(*text, &e.kvCache))
+            return llava::makeError(llava::ErrorCode::InvalidArgument, "--kv-cache: \"" + *text + "\" is not auto, f16 or f32");
+    }
     if (const auto text = args.value("reference")) {
         llava::Reference reference{};
         if (!llava::parseReference(*text, &reference))
@@ -120,7 +125,8 @@ void reportBackend(const llava::BackendReport& r, llava::Reference reference) {
     const llava::BackendMemory& m = r.memory;
     std::cerr << "memory: weights " << mib(m.weightBytes)
               << (m.mappedWeightBytes ? " + " + mib(m.mappedWeightBytes) + " read in place from the files" : "")
-              << ", KV cache " << mib(m.kvCacheBytes) << ", scratch " << mib(m.scratchBytes);
+              << ", KV cache " << mib(m.kvCacheBytes) << " (" << llava::storageFormatName(r.kvCacheFormat) << ")"
+              << ", scratch " << mib(m.scratchBytes);
     if (m.deviceTotalBytes) std::cerr << "; device " << mib(m.deviceFreeBytes) << " free of " << mib(m.deviceTotalBytes);
     std::cerr << "\n";
 }

@@ -20,10 +20,11 @@ PlanTarget planTarget(const llava::BackendRegistry& registry, llava::BackendKind
 }
 
 llava::MemoryPlan planFor(const llava::LibraryEntry& entry, const PlanTarget& target, int contextLength,
-                          llava::WeightPrecision requested) {
+                          llava::WeightPrecision requested, llava::KvCacheFormat kvCache) {
     llava::MemoryPlanOptions options;
     options.device = target.device;
     options.contextLength = contextLength;
+    options.kvCache = kvCache;
     options.availableBytes = target.availableBytes;
     llava::ModelConfig config = entry.config.value_or(llava::ModelConfig{});
     return llava::planMemory(config, llava::tensorPointers(entry), options, requested);

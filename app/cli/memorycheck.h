@@ -17,7 +17,8 @@ struct PlanTarget {
 };
 PlanTarget planTarget(const llava::BackendRegistry& registry, llava::BackendKind kind);
 
+// kvCache: --kv-cache (auto plans F16 for 16-bit or quantised rows, as the load will choose).
 llava::MemoryPlan planFor(const llava::LibraryEntry& entry, const PlanTarget& target, int contextLength,
-                          llava::WeightPrecision requested);
+                          llava::WeightPrecision requested, llava::KvCacheFormat kvCache = llava::KvCacheFormat::Auto);
 
 }  // namespace cli

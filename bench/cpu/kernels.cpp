@@ -1,7 +1,7 @@
 // bench-cpu-kernels: the CPU backend's kernels one at a time, against a copy bandwidth measured in the same
 // run: matrix-vector products (decode) per weight format as GB/s of weights streamed, matrix-matrix products
 // (CLIP- and prefill-shaped, fp16 weights) as GFLOP/s, and attention at ~3 k keys (a prefill chunk after an
-// image) and CLIP-shaped. Calls the kernels directly (cpukernels.h), not through the Backend seam, so the
+// image) and CLIP-shaped, and decode attention at 3 k positions over an F32 vs an F16 KV cache. Calls the kernels directly (cpukernels.h), not through the Backend seam, so the
 // numbers are the kernels' own. Best of `reps` runs (the machine is shared; the best run is the fair one).
 // Usage: bench-cpu-kernels [threads (0 = all usable)] [reps] [sections: any of gemv,gemm,attention; default all]
 #include <algorithm>
@@ -170,6 +170,59 @@ int main(int argc, char** argv) {
             }
         });
         std::printf("| %s, one row per pass (before) | same | %.1f ms | %.1f GFLOP/s | |\n", c.name, sr * 1e3, flops / sr / 1e9);
+        // The same with the keys/values in F16 (the KV cache of a 16-bit model; the blocked kernel widens each
+        // 256-key block once per 32-row tile). The prefill case only: CLIP's K/V are activations, always F32.
+        if (!sh.causal) continue;
+        std::vector<std::uint16_t> k16(k.size()), v16(v.size());
+        for (std::size_t i = 0; i < k.size(); ++i) k16[i] = cpu::f32ToF16(k[i]);
+        for (std::size_t i = 0; i < v.size(); ++i) v16[i] = cpu::f32ToF16(v[i]);
+        const cpu::KvRows kh{StorageFormat::F16, reinterpret_cast<const std::byte*>(k16.data())};
+        const cpu::KvRows vh{StorageFormat::F16, reinterpret_cast<const std::byte*>(v16.data())};
+        const double sh16 = best(reps, [&] { cpu::attention(pool, scratch, isa, o.data(), q.data(), kh, vh, sh); });
+        std::printf("| %s, F16 K/V | same | %.1f ms | %.1f GFLOP/s | |\n", c.name, sh16 * 1e3, flops / sh16 / 1e9);
+    }
+
+    // Decode attention at a long context: one query row over 3072 cached positions (Mistral-7B: 32 q / 8 kv heads
+    // of 128), over the caches of 8 layers in turn (F32: 200 MB, beyond the L3, as in a decode step that reads
+    // each layer's cache once between that layer's weights). Rate = K and V bytes read per second; the F16 cache
+    // reads half the bytes for the same work.
+    if (wanted("attention")) {
+        constexpr int kLayers = 8;
+        constexpr std::int64_t kPositions = 3072;
+        const AttentionShape sh{1, kPositions, 32, 8, 128, static_cast<int>(kPositions - 1), 1.0f / std::sqrt(128.0f), true};
+        const std::int64_t kvWidth = std::int64_t{sh.nKvHeads} * sh.headDim;
+        std::vector<float> q(static_cast<std::size_t>(sh.nHeads * sh.headDim)), o(q.size());
+        for (auto& e : q) e = rng.uniform();
+        double f32Seconds = 0;
+        for (StorageFormat f : {StorageFormat::F32, StorageFormat::F16}) {
+            std::vector<std::vector<std::byte>> ks, vs;  // per layer (kPositions, kvWidth) in f
+            for (int l = 0; l < kLayers; ++l)
+                for (auto* cache : {&ks, &vs}) {
+                    std::vector<std::byte> c(storageBytes(f, kPositions, kvWidth));
+                    for (std::int64_t i = 0; i < kPositions * kvWidth; ++i) {
+                        const float value = rng.uniform();
+                        if (f == StorageFormat::F32) std::memcpy(c.data() + i * 4, &value, 4);
+                        else {
+                            const std::uint16_t h = cpu::f32ToF16(value);
+                            std::memcpy(c.data() + i * 2, &h, 2);
+                        }
+                    }
+                    cache->push_back(std::move(c));
+                }
+            const double s = best(reps, [&] {
+                for (int l = 0; l < kLayers; ++l)
+                    cpu::attention(pool, scratch, isa, o.data(), q.data(), cpu::KvRows{f, ks[static_cast<std::size_t>(l)].data()},
+                                   cpu::KvRows{f, vs[static_cast<std::size_t>(l)].data()}, sh);
+            });
+            if (f == StorageFormat::F32) f32Seconds = s;
+            const double gbs = static_cast<double>(kLayers) * 2.0 * static_cast<double>(ks[0].size()) / s / 1e9;
+            char speedup[32] = "";
+            if (f == StorageFormat::F16) std::snprintf(speedup, sizeof speedup, ", %.2fx F32", f32Seconds / s);
+            std::printf("| decode attention, %s KV cache | 1 q x %lld k, 32/8 heads x 128, %d layers | %.2f ms (%.0f us/layer%s) "
+                        "| %.2f GB/s | %.0f %% |\n",
+                        f == StorageFormat::F32 ? "F32" : "F16", static_cast<long long>(kPositions), kLayers, s * 1e3,
+                        s / kLayers * 1e6, speedup, gbs, 100.0 * gbs / copy);
+        }
     }
     return 0;
 }

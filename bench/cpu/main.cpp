@@ -113,8 +113,10 @@ Llm buildLlm(Backend& b, int maxRows, int context) {
         w.up = weight(b, rng, Llm::dFfn, Llm::dModel);
         w.down = weight(b, rng, Llm::dModel, Llm::dFfn);
         m.layers.push_back(w);
-        m.kCache.push_back(take(b.allocate({context, Llm::nKv * Llm::headDim}, StorageFormat::F32, BufferRole::KvCache, "k")));
-        m.vCache.push_back(take(b.allocate({context, Llm::nKv * Llm::headDim}, StorageFormat::F32, BufferRole::KvCache, "v")));
+        // fp16 weights: the KV cache LlavaModel keeps for them (KvCacheFormat::Auto), F16 where the backend reads it.
+        const StorageFormat kv = resolveKvCacheFormat(KvCacheFormat::Auto, true, b.info().f16KvCache);
+        m.kCache.push_back(take(b.allocate({context, Llm::nKv * Llm::headDim}, kv, BufferRole::KvCache, "k")));
+        m.vCache.push_back(take(b.allocate({context, Llm::nKv * Llm::headDim}, kv, BufferRole::KvCache, "v")));
     }
     m.embed = weight(b, rng, Llm::nVocab, Llm::dModel);
     m.norm = weight(b, rng, 1, Llm::dModel, true);

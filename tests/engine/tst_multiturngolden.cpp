@@ -84,6 +84,7 @@ private slots:
         options.backend = BackendKind::Cpu;
         options.threads = 2;
         options.contextLength = 4096;
+        options.kvCache = KvCacheFormat::F32;  // the fp32 path HF is compared with (tst_f16kvengine: the F16 cache)
         options.reference = golden["flavour"].toString() == QLatin1String("hf") ? Reference::Transformers : Reference::Original;
         options.tokenizerPath = (QStringLiteral(LLAVA_SHARED_DIR "/assets/tokenizers/") + golden["tokenizer"].toString()).toStdString();
         auto engine = Engine::load((kRoot + "/" + golden["model_folder"].toString()).toStdString(), options);

@@ -168,33 +168,46 @@ void TstMemoryPlan::presetKvAndScratch() {
 void TstMemoryPlan::matchesRealLoad_data() {
     QTest::addColumn<QString>("folder");
     QTest::addColumn<QString>("precision");
-    for (const char* p : {"as-stored", "f16", "q8", "q4"}) {
-        QTest::newRow(qPrintable(QStringLiteral("hf-") + p)) << "llava-v1.6-mistral-tiny-hf" << p;
-        QTest::newRow(qPrintable(QStringLiteral("orig-") + p)) << "llava-v1.6-mistral-tiny" << p;
+    QTest::addColumn<QString>("kvCache");
+    // kv auto: an F16 cache for every 16-bit / quantised row, an F32 one for f32 weights; kv f32 forces F32.
+    for (const char* p : {"as-stored", "f16", "q8", "q4", "f32"}) {
+        QTest::newRow(qPrintable(QStringLiteral("hf-") + p)) << "llava-v1.6-mistral-tiny-hf" << p << "auto";
+        QTest::newRow(qPrintable(QStringLiteral("orig-") + p)) << "llava-v1.6-mistral-tiny" << p << "auto";
     }
+    QTest::newRow("hf-as-stored kv f32") << "llava-v1.6-mistral-tiny-hf" << "as-stored" << "f32";
+    QTest::newRow("hf-q4 kv f32") << "llava-v1.6-mistral-tiny-hf" << "q4" << "f32";
 }
 
 void TstMemoryPlan::matchesRealLoad() {
     QFETCH(QString, folder);
     QFETCH(QString, precision);
+    QFETCH(QString, kvCache);
     const std::string dir = LLAVA_SOURCE_DIR "/tests/fixtures/models/" + folder.toStdString();
     WeightPrecision p{};
     QVERIFY(parseWeightPrecision(precision.toStdString(), &p));
+    KvCacheFormat kv{};
+    QVERIFY(parseKvCacheFormat(kvCache.toStdString(), &kv));
     EngineOptions options;
     options.backend = BackendKind::Cpu;
     options.threads = 1;
     options.precision = p;
     options.contextLength = 300;
+    options.kvCache = kv;
     options.tokenizerPath = llavatest::tokenizerPath(llavatest::kMistral).toStdString();
     auto engine = Engine::load(dir, options);
     QVERIFY2(engine.isOk(), engine.isOk() ? "" : engine.status().message().c_str());
     const BackendMemory real = (*engine)->backendReport().memory;
+    // The tiny mistral (config.json): k and v x 2 layers x 300 rows x (2 kv heads x headDim 32/4 = 8) elements;
+    // F16 (2 bytes) for 16-bit or quantised weights under auto, else F32.
+    const bool f16 = kv == KvCacheFormat::Auto && p != WeightPrecision::F32;
+    QCOMPARE(real.kvCacheBytes, std::uint64_t(2 * 2 * 300 * 16) * (f16 ? 2 : 4));
 
     auto checkpoint = Checkpoint::open(dir);
     QVERIFY(checkpoint.isOk());
     MemoryPlanOptions planOptions;
     planOptions.contextLength = 300;
-    const MemoryPlan plan = planMemory((*checkpoint)->config(), (*checkpoint)->tensors(), planOptions);
+    planOptions.kvCache = kv;
+    const MemoryPlan plan = planMemory((*checkpoint)->config(), (*checkpoint)->tensors(), planOptions, p);
     const PrecisionPlan* row = plan.find(p);
     QVERIFY(row);
     QCOMPARE(row->weightBytes, real.weightBytes + real.mappedWeightBytes);
@@ -230,9 +243,14 @@ void TstMemoryPlan::recommendsLargestThatFits() {
     std::vector<const TensorView*> ptrs;
     for (const auto& v : views) ptrs.push_back(&v);
     MemoryPlanOptions options;
-    // 10 GiB: BF16 needs 15,107,250,176 + 1,073,741,824 (KV, 4096 tokens, F32) + 279,490,568 (scratch)
-    // = 16,460,482,568 bytes = 15.33 GiB and cannot fit; Q8 (8.3 GiB) can.
+    // 10 GiB: BF16 needs 15,107,250,176 + 536,870,912 (KV, 4096 tokens, F16: the default cache for 16-bit
+    // weights on the CPU too) + 279,490,568 (scratch) = 15,923,611,656 bytes = 14.83 GiB and cannot fit; Q8
+    // (7.8 GiB) can. With an F32 cache (kvCache f32) the KV part doubles: 16,460,482,568 bytes = 15.33 GiB.
     options.availableBytes = 10ull << 30;
+    MemoryPlanOptions f32Cache = options;
+    f32Cache.kvCache = KvCacheFormat::F32;
+    const QString f32Message = QString::fromStdString(checkPlanFits(planMemory(*config, ptrs, f32Cache), WeightPrecision::AsStored).message());
+    QVERIFY2(f32Message.contains("15.33 GiB"), qPrintable(f32Message));
     const MemoryPlan plan = planMemory(*config, ptrs, options);
     QVERIFY(plan.recommended.has_value());
     QCOMPARE(*plan.recommended, WeightPrecision::Q8);
@@ -241,7 +259,7 @@ void TstMemoryPlan::recommendsLargestThatFits() {
     const Status refused = checkPlanFits(plan, WeightPrecision::AsStored);
     QCOMPARE(refused.code(), ErrorCode::OutOfMemory);
     const QString message = QString::fromStdString(refused.message());
-    QVERIFY2(message.contains("15.33 GiB") && message.contains("10.00 GiB") && message.contains("q8 fits"),
+    QVERIFY2(message.contains("14.83 GiB") && message.contains("10.00 GiB") && message.contains("q8 fits"),
              qPrintable(message));
     QVERIFY(checkPlanFits(plan, WeightPrecision::Q4).isOk());
     const QString table = QString::fromStdString(formatMemoryPlan(plan));

@@ -44,6 +44,16 @@ enum class WeightPrecision : std::uint8_t {
 std::string_view weightPrecisionName(WeightPrecision precision);  // "as-stored" | "f16" | "f32" | "q8" | "q4"
 bool parseWeightPrecision(std::string_view text, WeightPrecision* out);
 
+// How the model stores its KV cache (EngineOptions::kvCache). Auto: F16 where the backend reads a 16-bit
+// cache (BackendInfo::f16KvCache) and the decoder's matrices are below F32 (f16/bf16 as stored or converted,
+// q8, q4: the weights already gave up more than fp16 rounding of K and V costs); F32 otherwise (f32 weights,
+// the CPU reference backend). F32 / F16 force the format (parity tests against fp32 references pin F32).
+enum class KvCacheFormat : std::uint8_t { Auto, F32, F16 };
+std::string_view kvCacheFormatName(KvCacheFormat format);  // "auto" | "f32" | "f16"
+bool parseKvCacheFormat(std::string_view text, KvCacheFormat* out);
+// The storage format Auto/F32/F16 resolve to (StorageFormat::F16 or F32).
+StorageFormat resolveKvCacheFormat(KvCacheFormat requested, bool weightsBelowF32, bool backendReadsF16Cache);
+
 enum class MatmulMode : std::uint8_t { Overwrite, Accumulate };  // out = ... | out += ... (fused residual)
 enum class AttentionMask : std::uint8_t { Causal, None };
 
@@ -63,9 +73,10 @@ struct BackendInfo {
     // Prompt rows per prefill pass this backend runs best with: larger passes make larger GEMMs (a GPU
     // wants ~1k rows) at the cost of scratch memory (activations of that many rows).
     int prefillRows = 256;
-    // attention() / attentionAt() read keys and values stored as F16, so a model whose weights are
-    // already 16-bit keeps its KV cache in F16 (half the memory and half the cache bytes per decoded
-    // token). The CPU reference keeps F32 caches.
+    // attention() / attentionAt() read keys and values stored as F16 at full speed, so a model whose weights
+    // are already 16-bit or quantised keeps its KV cache in F16 (KvCacheFormat::Auto: half the memory and half
+    // the cache bytes per decoded token). True for CUDA and the CPU backend; false for the CPU reference
+    // backend (createCpuReferenceBackend), which keeps F32 caches.
     bool f16KvCache = false;
     BackendMemory memory;
     // Something the user asked for that the backend changed, in one line ("threads 1000 clamped to 2:
@@ -117,7 +128,7 @@ public:
     virtual Status rope(const Tensor& x, int nHeads, int headDim, int positionStart, double theta) = 0;
     // out (M, nHeads*headDim) = softmax(q kᵀ * scale [+ causal mask]) v, per head, softmax in fp32.
     // q (M, nHeads*headDim); k, v (nKeys, nKvHeads*headDim) with nKeys = nPast + M (Causal) or any (None);
-    // k, v are F32, or F16 where info().f16KvCache.
+    // k, v are both F32 or both F16 (a 16-bit KV cache; every backend reads it, fastest where info().f16KvCache).
     // A query row that sees no key (nKeys = 0) gets a zero output row.
     virtual Status attention(const Tensor& out, const Tensor& q, const Tensor& k, const Tensor& v,
                              const AttentionParams& params) = 0;

@@ -54,6 +54,9 @@ struct EngineOptions {
     int threads = 0;                             // CPU threads, 0 = all
     WeightPrecision precision = WeightPrecision::AsStored;
     int contextLength = 4096;                    // KV cache rows; clamped to the model's max positions
+    // KV cache storage (backend.h): Auto = F16 where the weights are 16-bit or quantised and the backend reads
+    // a 16-bit cache (CUDA, the CPU backend), else F32. F32 keeps exact fp32 keys/values (HF parity checks).
+    KvCacheFormat kvCache = KvCacheFormat::Auto;
     std::optional<Reference> reference;          // default: the checkpoint layout's reference
     std::string templateName;                    // empty: ModelConfig::templateName
     std::filesystem::path tokenizerPath;         // empty: <modelDir>/tokenizer.model
@@ -87,6 +90,7 @@ struct BackendReport {
     std::string notice;           // BackendInfo::notice ("threads 1000 clamped to 2: ..."); empty when none
     std::string selfCheckReport;  // the CUDA self-check's text when one ran (attach it to a bug report)
     WeightPrecision precision = WeightPrecision::AsStored;
+    StorageFormat kvCacheFormat = StorageFormat::F32;  // what EngineOptions::kvCache resolved to: F32 or F16
     BackendMemory memory;
     std::string weightCache;      // q8/q4 with EngineOptions::weightCache: what the cache did; empty otherwise
 };

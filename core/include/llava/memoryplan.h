@@ -29,6 +29,9 @@ std::string_view planDeviceName(PlanDevice device);  // "cpu" | "cuda"
 struct MemoryPlanOptions {
     PlanDevice device = PlanDevice::Cpu;
     int contextLength = 4096;   // clamped to the model's max positions, as Engine::load does
+    // As EngineOptions::kvCache. Auto plans an F16 cache for every row whose decoder matrices are below F32,
+    // on both devices (CUDA and the CPU backend read 16-bit caches: BackendInfo::f16KvCache).
+    KvCacheFormat kvCache = KvCacheFormat::Auto;
     // Free bytes on the device: MemAvailable for the CPU, the CUDA backend's free VRAM. 0 = unknown
     // (every row then "fits": the plan still shows the numbers).
     std::uint64_t availableBytes = 0;

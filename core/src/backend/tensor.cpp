@@ -143,6 +143,34 @@ bool parseWeightPrecision(std::string_view text, WeightPrecision* out) {
     return false;
 }
 
+std::string_view kvCacheFormatName(KvCacheFormat format) {
+    switch (format) {
+    case KvCacheFormat::Auto: return "auto";
+    case KvCacheFormat::F32: return "f32";
+    case KvCacheFormat::F16: return "f16";
+    }
+    return "?";
+}
+
+bool parseKvCacheFormat(std::string_view text, KvCacheFormat* out) {
+    for (auto f : {KvCacheFormat::Auto, KvCacheFormat::F32, KvCacheFormat::F16}) {
+        if (text == kvCacheFormatName(f)) {
+            *out = f;
+            return true;
+        }
+    }
+    return false;
+}
+
+StorageFormat resolveKvCacheFormat(KvCacheFormat requested, bool weightsBelowF32, bool backendReadsF16Cache) {
+    switch (requested) {
+    case KvCacheFormat::F32: return StorageFormat::F32;
+    case KvCacheFormat::F16: return StorageFormat::F16;
+    case KvCacheFormat::Auto: break;
+    }
+    return weightsBelowF32 && backendReadsF16Cache ? StorageFormat::F16 : StorageFormat::F32;
+}
+
 bool isQuantisableWeight(std::string_view canonicalName) {
     return canonicalName != "vision.embeddings.position_embedding.weight";
 }

@@ -30,6 +30,7 @@ Status checkHostMemory(const Checkpoint& checkpoint, const EngineOptions& option
     MemoryPlanOptions plan;
     plan.device = PlanDevice::Cpu;
     plan.contextLength = context;
+    plan.kvCache = options.kvCache;
     plan.availableBytes = options.hostMemoryBudget;
     if (plan.availableBytes == 0) {
         auto available = availableHostMemory();
@@ -98,7 +99,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& modelD
     QuantCacheReport cacheReport;
     LLAVA_ASSIGN_OR_RETURN(engine->m_model, LlavaModel::create(*engine->m_backend, *engine->m_checkpoint,
                                                                options.precision, context, weightProgress,
-                                                               cacheOptions, &cacheReport));
+                                                               cacheOptions, &cacheReport, options.kvCache));
     engine->m_weightCacheNote = describeQuantCache(cacheReport);
     if (progress && !progress(1, 1, "kv-cache")) return makeError(ErrorCode::Cancelled, "loading cancelled");
     engine->m_session = std::make_unique<ChatSessionImpl>(*engine);
@@ -115,6 +116,7 @@ BackendReport EngineImpl::backendReport() const {
     if (!m_precisionNotice.empty()) report.notice += (report.notice.empty() ? "" : "; ") + m_precisionNotice;
     report.selfCheckReport = m_selfCheckReport;
     report.precision = m_precision;
+    report.kvCacheFormat = m_model->kvCacheFormat();
     report.weightCache = m_weightCacheNote;
     report.memory = info.memory;
     return report;

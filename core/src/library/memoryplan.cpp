@@ -30,8 +30,8 @@ std::int64_t maxCrops(const ModelConfig& config) {
     return crops;
 }
 
-// The LLM's matrices stay F32 only for f32 and for as-stored F32 checkpoints; otherwise the CUDA backend
-// keeps an F16 KV cache (BackendInfo::f16KvCache, LlavaModel::allocateActivations).
+// The LLM's matrices stay F32 only for f32 and for as-stored F32 checkpoints; otherwise KvCacheFormat::Auto
+// keeps an F16 KV cache on both backends (BackendInfo::f16KvCache, LlavaModel::allocateActivations).
 bool llmMatricesBelowF32(const std::vector<const TensorView*>& tensors, WeightPrecision precision) {
     if (precision == WeightPrecision::F32) return false;
     if (precision != WeightPrecision::AsStored) return true;
@@ -130,7 +130,9 @@ MemoryPlan planMemory(const ModelConfig& config, const std::vector<const TensorV
         PrecisionPlan row;
         row.precision = precision;
         row.weightBytes = plannedWeightBytes(uploaded, precision);
-        row.kvCacheBytes = plannedKvCacheBytes(config, plan.contextLength, cuda && llmMatricesBelowF32(tensors, precision));
+        const StorageFormat kvFormat =
+            resolveKvCacheFormat(options.kvCache, llmMatricesBelowF32(tensors, precision), /*backendReadsF16Cache=*/true);
+        row.kvCacheBytes = plannedKvCacheBytes(config, plan.contextLength, kvFormat == StorageFormat::F16);
         row.scratchBytes = scratch;
         row.fits = options.availableBytes == 0 || row.totalBytes() <= options.availableBytes;
         plan.rows.push_back(row);

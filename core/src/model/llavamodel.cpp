@@ -16,12 +16,13 @@ Result<std::unique_ptr<LlavaModel>> LlavaModel::create(Backend& backend, const C
                                                        WeightPrecision precision, int contextLength,
                                                        const ModelProgress& progress,
                                                        const QuantCacheOptions& cacheOptions,
-                                                       QuantCacheReport* cacheReport) {
+                                                       QuantCacheReport* cacheReport, KvCacheFormat kvCache) {
     std::unique_ptr<LlavaModel> model(new LlavaModel(backend, checkpoint.config()));
     const auto& text = model->m_config.text;
     if (contextLength < 1) return makeError(ErrorCode::InvalidArgument, "context length must be >= 1");
     model->m_context = std::min(contextLength, text.maxPositions);
     model->m_chunk = std::max(1, std::min(backend.info().prefillRows, model->m_context));
+    model->m_kvRequest = kvCache;
     const int side = model->m_config.vision.imageSize;
     for (const auto& [w, h] : model->m_config.gridPinpoints)
         if (side > 0) model->m_maxCrops = std::max(model->m_maxCrops, 1 + ((w + side - 1) / side) * ((h + side - 1) / side));
@@ -162,10 +163,11 @@ Status LlavaModel::allocateActivations() {
         m_owned.push_back(out);
         return Status::ok();
     };
-    // 16-bit weights: a 16-bit KV cache where the backend reads one (no precision is lost that the
-    // weights had not already given up; F32 weights keep the exact F32 cache).
-    const StorageFormat kvFormat =
-        m_llmReducedPrecision && m_backend.info().f16KvCache ? StorageFormat::F16 : StorageFormat::F32;
+    // 16-bit or quantised weights: a 16-bit KV cache where the backend reads one (Auto; fp16 rounding of K and V
+    // loses less than the weights already gave up; F32 weights keep the exact F32 cache). memoryplan.cpp
+    // plans the same choice.
+    m_kvFormat = resolveKvCacheFormat(m_kvRequest, m_llmReducedPrecision, m_backend.info().f16KvCache);
+    const StorageFormat kvFormat = m_kvFormat;
     const std::int64_t kvWidth = static_cast<std::int64_t>(t.nKvHeads) * t.headDim, qWidth = std::int64_t{t.nHeads} * t.headDim;
     m_kCache.resize(static_cast<std::size_t>(t.nLayers));
     m_vCache.resize(static_cast<std::size_t>(t.nLayers));

@@ -45,7 +45,9 @@ using ModelProgress = std::function<bool(std::uint64_t done, std::uint64_t total
 // Attention probabilities of chosen query positions, captured while prefill() runs (the "where did it
 // look" view re-runs the positions it explains). Computed on the host from the layer's q rows and the
 // KV cache, in double: softmax(q k^T / sqrt(headDim)) over keys [0, position], per layer and head.
-// Needs an F32 KV cache (the CPU backend); other formats -> Unsupported.
+// Any float cache (F32 on the CPU reference, F16 on CUDA and the CPU with 16-bit weights, BF16) and any
+// float q: the rows are downloaded raw and widened on the host, so the probabilities are those of the keys
+// the model attended with.
 struct AttentionCapture {
     std::vector<int> positions;              // absolute query positions to capture
     std::vector<std::vector<float>> rows;    // [(i * nLayers + layer) * nHeads + head]: (positions[i] + 1)
@@ -57,11 +59,13 @@ public:
                                                       WeightPrecision precision, int contextLength,
                                                       const ModelProgress& progress,
                                                       const QuantCacheOptions& cacheOptions = {},
-                                                      QuantCacheReport* cacheReport = nullptr);
+                                                      QuantCacheReport* cacheReport = nullptr,
+                                                      KvCacheFormat kvCache = KvCacheFormat::Auto);
     ~LlavaModel();
 
     const ModelConfig& config() const { return m_config; }
     int contextLength() const { return m_context; }
+    StorageFormat kvCacheFormat() const { return m_kvFormat; }  // F32 or F16 (resolveKvCacheFormat at create)
     void setDebugHook(DebugHook hook) { m_debug = std::move(hook); }
     // While set, encodeImage / prefill / decode record their stages into `log` (nullptr: nothing is
     // recorded and no extra synchronisation happens). The log must outlive the calls.
@@ -116,6 +120,8 @@ private:
     int m_context = 0;
     int m_chunk = 256;                   // prefill rows per pass (the backend's prefillRows, <= context)
     int m_maxCrops = 1;                  // crops per image at most (base + the largest pinpoint's tiles)
+    KvCacheFormat m_kvRequest = KvCacheFormat::Auto;
+    StorageFormat m_kvFormat = StorageFormat::F32;  // what allocateActivations chose for m_kCache / m_vCache
     // AttentionParams::reducedPrecision per tower: true when its matrices are not F32 (set at load).
     bool m_clipReducedPrecision = false, m_llmReducedPrecision = false;
     DebugHook m_debug;

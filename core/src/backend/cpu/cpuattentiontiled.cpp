@@ -5,6 +5,8 @@
 // 128) are loaded into L2 once and used by all kTileQ rows, with an online softmax (running max m and sum l
 // per row; when the max grows, the partial output and sum are rescaled by e^(m_old - m_new)), so scores never
 // need the full key row. Scores: 2 query rows x 4 keys per register block; p.v: 2 rows x 32 output floats.
+// F16 keys/values (a 16-bit KV cache) are widened block by block (F16C) into the thread's scratch, once per tile of
+// kTileQ rows, so the inner loops are the F32 ones.
 // Result: softmax(q kᵀ scale) v as in the reference up to fp32 rounding (tst_cpubackend attentionShapes).
 #include <algorithm>
 #include <cmath>
@@ -24,10 +26,11 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // One tile: rows [row0, row0 + rows) of head `head`.
 struct Tile {
-    const float* q;  // row i of the tile at q + i * qStride
-    const float* k;  // key j at k + j * kvStride
-    const float* v;
-    float* out;      // row i at out + i * qStride
+    const float* q;        // row i of the tile at q + i * qStride
+    const std::byte* k;    // key j at k + j * kvStride elements of kvFormat
+    const std::byte* v;
+    StorageFormat kvFormat;  // F32 | F16
+    float* out;            // row i at out + i * qStride
     std::int64_t qStride, kvStride;
     std::int64_t visible[kTileQ];  // keys row i may see
     int rows, headDim;
@@ -94,11 +97,24 @@ LLAVA_AVX2_INLINE void accumulatePVRows(float* const* o, const float* const* p, 
     }
 }
 
-// `work` holds kTileQ * kTileK scores and kTileQ * headDim partial outputs (tiledAttentionScratchFloats).
+// rows [0, n) of an F16 (n, headDim) slice with row stride `stride` elements -> dst (n, headDim) fp32, contiguous.
+LLAVA_AVX2_INLINE void widenBlock(const std::byte* src, std::int64_t stride, std::int64_t n, int hd, float* dst) {
+    for (std::int64_t j = 0; j < n; ++j) {
+        const std::byte* row = src + j * stride * 2;
+        for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(dst + j * hd + d, LoadF16::load8(row, d));
+    }
+}
+
+// `work` holds kTileQ * kTileK scores and kTileQ * headDim partial outputs, and for an F16 K/V the widened
+// block, 2 x kTileK * headDim (tiledAttentionScratchFloats).
 LLAVA_AVX2 void runTile(const Tile& t, float* work) {
     const int hd = t.headDim;
     float* scores = work;                  // (kTileQ, kTileK)
     float* acc = work + kTileQ * kTileK;   // (kTileQ, headDim) unnormalised output
+    float* kWide = acc + kTileQ * hd;      // (kTileK, headDim) F16 K block as fp32
+    float* vWide = kWide + kTileK * hd;    // (kTileK, headDim) F16 V block as fp32
+    const bool f16 = t.kvFormat == StorageFormat::F16;
+    const std::int64_t blockStride = f16 ? hd : t.kvStride;  // elements between keys in kBlock / vBlock
     float maxSeen[kTileQ], sum[kTileQ];
     bool nonFinite[kTileQ];  // a NaN/Inf score: the row's output is NaN, as the exact softmax would give
     std::int64_t keys = 0;
@@ -111,21 +127,29 @@ LLAVA_AVX2 void runTile(const Tile& t, float* work) {
     }
     for (std::int64_t j0 = 0; j0 < keys; j0 += kTileK) {
         const std::int64_t n = std::min(kTileK, keys - j0);
-        const float* kBlock = t.k + j0 * t.kvStride;
+        const float* kBlock = kWide;
+        const float* vBlock = vWide;
+        if (f16) {
+            widenBlock(t.k + j0 * t.kvStride * 2, t.kvStride, n, hd, kWide);
+            widenBlock(t.v + j0 * t.kvStride * 2, t.kvStride, n, hd, vWide);
+        } else {
+            kBlock = reinterpret_cast<const float*>(t.k) + j0 * t.kvStride;
+            vBlock = reinterpret_cast<const float*>(t.v) + j0 * t.kvStride;
+        }
         // Scores of every row against the block (masked keys: -inf).
         int i = 0;
         for (; i + 2 <= t.rows; i += 2) {
             std::int64_t j = 0;
             for (; j + 4 <= n; j += 4)
-                scores2x4(t.q + i * t.qStride, t.q + (i + 1) * t.qStride, kBlock + j * t.kvStride, t.kvStride, hd, t.scale,
+                scores2x4(t.q + i * t.qStride, t.q + (i + 1) * t.qStride, kBlock + j * blockStride, blockStride, hd, t.scale,
                           scores + i * kTileK + j, scores + (i + 1) * kTileK + j);
             for (; j < n; ++j)
                 for (int r = i; r < i + 2; ++r)
-                    scores[r * kTileK + j] = dotScaled(t.q + r * t.qStride, kBlock + j * t.kvStride, hd, t.scale);
+                    scores[r * kTileK + j] = dotScaled(t.q + r * t.qStride, kBlock + j * blockStride, hd, t.scale);
         }
         for (; i < t.rows; ++i)
             for (std::int64_t j = 0; j < n; ++j)
-                scores[i * kTileK + j] = dotScaled(t.q + i * t.qStride, kBlock + j * t.kvStride, hd, t.scale);
+                scores[i * kTileK + j] = dotScaled(t.q + i * t.qStride, kBlock + j * blockStride, hd, t.scale);
         // Online softmax: new max, rescale what was accumulated, scores -> e^(s - max).
         for (i = 0; i < t.rows; ++i) {
             float* s = scores + i * kTileK;
@@ -162,16 +186,15 @@ LLAVA_AVX2 void runTile(const Tile& t, float* work) {
             }
         }
         // acc += p . v over the block.
-        const float* vBlock = t.v + j0 * t.kvStride;
         for (i = 0; i + 2 <= t.rows; i += 2) {
             float* o[2] = {acc + i * hd, acc + (i + 1) * hd};
             const float* p[2] = {scores + i * kTileK, scores + (i + 1) * kTileK};
-            accumulatePVRows<2>(o, p, vBlock, t.kvStride, n, hd);
+            accumulatePVRows<2>(o, p, vBlock, blockStride, n, hd);
         }
         for (; i < t.rows; ++i) {
             float* o[1] = {acc + i * hd};
             const float* p[1] = {scores + i * kTileK};
-            accumulatePVRows<1>(o, p, vBlock, t.kvStride, n, hd);
+            accumulatePVRows<1>(o, p, vBlock, blockStride, n, hd);
         }
     }
     for (int i = 0; i < t.rows; ++i) {  // no visible key: zeros (backend.h)
@@ -186,17 +209,20 @@ bool tiledAttentionApplies(CpuIsa isa, const AttentionShape& s) {
     return isa == CpuIsa::Avx2 && s.headDim % 8 == 0 && s.nQueries >= kTiledAttentionMinRows;
 }
 
-std::size_t tiledAttentionScratchFloats(const AttentionShape& s) {
-    return static_cast<std::size_t>(kTileQ * kTileK + kTileQ * static_cast<std::int64_t>(s.headDim));
+std::size_t tiledAttentionScratchFloats(const AttentionShape& s, bool f16Kv) {
+    const std::int64_t hd = s.headDim;
+    return static_cast<std::size_t>(kTileQ * kTileK + kTileQ * hd + (f16Kv ? 2 * kTileK * hd : 0));
 }
 
-void attentionTiledAvx2(ThreadPool& pool, Scratch& scratch, float* out, const float* q, const float* k, const float* v,
+void attentionTiledAvx2(ThreadPool& pool, Scratch& scratch, float* out, const float* q, const KvRows& k, const KvRows& v,
                         const AttentionShape& s) {
+    const bool f16 = k.format == StorageFormat::F16;
+    const std::int64_t elementBytes = f16 ? 2 : 4;
     const std::int64_t qWidth = static_cast<std::int64_t>(s.nHeads) * s.headDim;
     const std::int64_t kvWidth = static_cast<std::int64_t>(s.nKvHeads) * s.headDim;
     const int group = s.nHeads / s.nKvHeads;
     const std::int64_t tiles = (s.nQueries + kTileQ - 1) / kTileQ;
-    for (int t = 0; t < pool.size(); ++t) scratch.get(t, tiledAttentionScratchFloats(s));  // grow before going parallel
+    for (int t = 0; t < pool.size(); ++t) scratch.get(t, tiledAttentionScratchFloats(s, f16));  // grow before going parallel
     pool.parallelFor(tiles * s.nHeads, 1, [&](std::int64_t begin, std::int64_t end, int thread) {
         float* work = scratch.perThread[static_cast<std::size_t>(thread)].data();
         for (std::int64_t item = begin; item < end; ++item) {
@@ -206,8 +232,9 @@ void attentionTiledAvx2(ThreadPool& pool, Scratch& scratch, float* out, const fl
             Tile t;
             t.rows = static_cast<int>(std::min(kTileQ, s.nQueries - row0));
             t.q = q + row0 * qWidth + head * s.headDim;
-            t.k = k + (head / group) * s.headDim;
-            t.v = v + (head / group) * s.headDim;
+            t.k = k.data + (head / group) * s.headDim * elementBytes;
+            t.v = v.data + (head / group) * s.headDim * elementBytes;
+            t.kvFormat = k.format;
             t.out = out + row0 * qWidth + head * s.headDim;
             t.qStride = qWidth;
             t.kvStride = kvWidth;

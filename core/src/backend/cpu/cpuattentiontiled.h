@@ -15,9 +15,10 @@ constexpr std::int64_t kTiledAttentionMinRows = 16;  // fewer rows (decode): the
 
 // AVX2 available, headDim % 8 == 0 and at least kTiledAttentionMinRows query rows.
 bool tiledAttentionApplies(CpuIsa isa, const AttentionShape& s);
-std::size_t tiledAttentionScratchFloats(const AttentionShape& s);  // per thread
-// PRECONDITION: tiledAttentionApplies (x86-64 only).
-void attentionTiledAvx2(ThreadPool& pool, Scratch& scratch, float* out, const float* q, const float* k, const float* v,
+// Per thread; f16Kv: plus the block of K and V widened to fp32 (2 x kTileK x headDim).
+std::size_t tiledAttentionScratchFloats(const AttentionShape& s, bool f16Kv);
+// PRECONDITION: tiledAttentionApplies (x86-64 only); k.format == v.format, F32 or F16.
+void attentionTiledAvx2(ThreadPool& pool, Scratch& scratch, float* out, const float* q, const KvRows& k, const KvRows& v,
                         const AttentionShape& s);
 
 }  // namespace llava::cpu

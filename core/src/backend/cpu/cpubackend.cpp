@@ -39,7 +39,7 @@ Result<Tensor> CpuBackend::uploadWeight(const TensorView& view, WeightPrecision 
 std::unique_ptr<Backend> createCpuBackend(int threads) { return std::make_unique<cpu::CpuBackend>(threads); }
 
 std::unique_ptr<Backend> createCpuReferenceBackend(int threads) {
-    return std::make_unique<cpu::CpuBackend>(threads, /*int8Decode=*/false);
+    return std::make_unique<cpu::CpuBackend>(threads, /*reference=*/true);
 }
 
 }  // namespace llava

@@ -1,4 +1,6 @@
 // CpuBackend: the reference Backend (host memory, fp32 compute, one ThreadPool owned by the backend).
+// Keys and values may be F16 (info().f16KvCache: the model keeps a 16-bit KV cache when its weights are
+// 16-bit or quantised); the attention kernels widen them to fp32 as they read them.
 // Buffers are host allocations or, for AsStored weights, read-only pointers into the checkpoint mapping
 // (zero copies; the mapping must outlive the backend). Each op validates formats and shapes, then calls
 // a raw kernel (cpukernels.h). Argument checks are the shared ones of backendchecks.h, buffers live in a
@@ -34,17 +36,19 @@ struct CpuBuffer {
 
 class CpuBackend final : public Backend {
 public:
-    // int8Decode: Q8/Q4 matrix-vector products round activations to int8 (cpuint8.h); false for the
-    // reference backend (createCpuReferenceBackend), whose products are fp32 throughout.
-    explicit CpuBackend(int threads, bool int8Decode = true)
+    // reference (createCpuReferenceBackend): every product in fp32 activations (the fast backend's Q8/Q4
+    // matrix-vector products round activations to int8, cpuint8.h) and F32 KV caches (f16KvCache false), so
+    // the comparisons made against it (CUDA self-check, GPU parity tests) see exact fp32 values.
+    explicit CpuBackend(int threads, bool reference = false)
         : m_requestedThreads(threads), m_pool(std::min(threads, usableCpuCount())), m_isa(detectCpuIsa()),
-          m_int8Decode(int8Decode) {}
+          m_int8Decode(!reference), m_f16KvCache(!reference) {}
 
     BackendInfo info() const override {
         BackendInfo info;
         info.name = "cpu";
         info.threads = m_pool.size();
         info.device = std::to_string(m_pool.size()) + " threads, " + cpuIsaName(m_isa);
+        info.f16KvCache = m_f16KvCache;
         if (m_requestedThreads > m_pool.size())
             info.notice = "threads " + std::to_string(m_requestedThreads) + " clamped to " + std::to_string(m_pool.size()) +
                           ": this process may use " + std::to_string(usableCpuCount()) + " CPUs";
@@ -157,6 +161,7 @@ private:
     ThreadPool m_pool;
     CpuIsa m_isa;
     bool m_int8Decode = true;
+    bool m_f16KvCache = true;
     Scratch m_scratch;
     BufferTable<CpuBuffer> m_buffers;
     std::vector<float> m_tmpA, m_tmpB;  // decoded weight vectors

@@ -79,9 +79,22 @@ void gemmAvx2Blocks(float* out, const float* x, std::int64_t m, const WeightMatr
 void quantiseQ8(const float* src, std::int64_t rows, std::int64_t cols, std::byte* dst);
 void quantiseQ4(const float* src, std::int64_t rows, std::int64_t cols, std::byte* dst);  // cols % 128 == 0
 
+// Keys or values of attention(): (nKeys, nKvHeads*headDim) rows in F32, or F16 (a 16-bit KV cache, read with
+// F16C conversions in registers on AVX2, f16ToF32 on the portable path).
+struct KvRows {
+    StorageFormat format = StorageFormat::F32;  // F32 | F16
+    const std::byte* data = nullptr;
+};
+
 // Scaled causal/non-causal attention; see Backend::attention. Row strides are the tensors' widths.
-void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* q, const float* k, const float* v,
+// PRECONDITION: k.format == v.format, F32 or F16.
+void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* q, const KvRows& k, const KvRows& v,
                const AttentionShape& shape);
+inline void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* q, const float* k,
+                      const float* v, const AttentionShape& shape) {
+    attention(pool, scratch, isa, out, q, KvRows{StorageFormat::F32, reinterpret_cast<const std::byte*>(k)},
+              KvRows{StorageFormat::F32, reinterpret_cast<const std::byte*>(v)}, shape);
+}
 
 float dot(const float* a, const float* b, std::int64_t n);
 

@@ -124,11 +124,11 @@ Status CpuBackend::runAttention(const Tensor& out, const Tensor& q, const Tensor
                                 const AttentionShape& shape) {
     LLAVA_ASSIGN_OR_RETURN(float* o, f32(out, "attention out"));
     LLAVA_ASSIGN_OR_RETURN(const float* qp, f32(q, "attention q"));
-    // F16 keys/values (a 16-bit KV cache, as the CUDA backend keeps) are widened once per call: this
-    // backend is the reference and keeps F32 caches itself (info().f16KvCache is false).
-    LLAVA_ASSIGN_OR_RETURN(const float* kp, asF32(k, m_tmpA, "attention k"));
-    LLAVA_ASSIGN_OR_RETURN(const float* vp, asF32(v, m_tmpB, "attention v"));
-    cpu::attention(m_pool, m_scratch, m_isa, o, qp, kp, vp, shape);
+    // Keys/values in place, F32 or F16 (checkAttention): the kernels widen F16 (a 16-bit KV cache) as they read
+    // it, so an F16 cache is never copied whole.
+    LLAVA_ASSIGN_OR_RETURN(const std::byte* kp, readable(k, tensorBytes(k), "attention k"));
+    LLAVA_ASSIGN_OR_RETURN(const std::byte* vp, readable(v, tensorBytes(v), "attention v"));
+    cpu::attention(m_pool, m_scratch, m_isa, o, qp, KvRows{k.format, kp}, KvRows{v.format, vp}, shape);
     return Status::ok();
 }
 
