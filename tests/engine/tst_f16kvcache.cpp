@@ -14,8 +14,10 @@
 #include <cstdlib>
 #include <random>
 
+#include "backend/cpu/cpukernels.h"
 #include "backend/cpu/halfconv.h"
 #include "llava/backend.h"
+#include "llava/threadpool.h"
 
 using namespace llava;
 
@@ -228,6 +230,37 @@ private slots:
         const AttentionParams causal{heads, kvHeads, hd, pos, 1.0f / std::sqrt(float(hd)), AttentionMask::Causal};
         QVERIFY(backend->attention(a2, q, *rowView(kc, 0, pos + 1), *rowView(vc, 0, pos + 1), causal).isOk());
         QCOMPARE(download(*backend, a1), download(*backend, a2));
+    }
+
+    // Decode on AVX2 runs one task per kv head for its whole GQA group when there are enough (row, kv head) pairs
+    // for the threads, else one task per q head (cpuattention.cpp). Both must give bit-identical rows (the same
+    // arithmetic in the same order), F32 and F16 caches: a pool of 1 thread takes the grouped path, a pool of
+    // nKvHeads + 1 threads the per-head one.
+    void groupedDecodeEqualsPerHead() {
+        if (cpu::detectCpuIsa() != cpu::CpuIsa::Avx2) QSKIP("no AVX2: both paths are the portable kernel");
+        const int shapes[][4] = {{700, 32, 8, 128}, {37, 4, 4, 64}, {23, 4, 2, 136}, {1, 2, 1, 8}, {513, 7, 1, 40}};
+        for (const auto& [keys, nh, nkv, hd] : shapes)
+            for (StorageFormat format : {StorageFormat::F32, StorageFormat::F16}) {
+                const AttentionShape s{1, keys, nh, nkv, hd, keys - 1, 1.0f / std::sqrt(float(hd)), true};
+                const auto q = randomVector(static_cast<std::size_t>(nh * hd), 71, 3.0f);
+                const auto k = randomVector(static_cast<std::size_t>(keys * nkv * hd), 72);
+                const auto v = randomVector(static_cast<std::size_t>(keys * nkv * hd), 73);
+                std::vector<std::uint16_t> k16(k.size()), v16(v.size());
+                for (std::size_t i = 0; i < k.size(); ++i) {
+                    k16[i] = cpu::f32ToF16(k[i]);
+                    v16[i] = cpu::f32ToF16(v[i]);
+                }
+                const bool f16 = format == StorageFormat::F16;
+                const cpu::KvRows kr{format, f16 ? reinterpret_cast<const std::byte*>(k16.data()) : reinterpret_cast<const std::byte*>(k.data())};
+                const cpu::KvRows vr{format, f16 ? reinterpret_cast<const std::byte*>(v16.data()) : reinterpret_cast<const std::byte*>(v.data())};
+                std::vector<float> grouped(q.size()), perHead(q.size());
+                ThreadPool one(1), many(nkv + 1);
+                cpu::Scratch s1, s2;
+                cpu::attention(one, s1, cpu::CpuIsa::Avx2, grouped.data(), q.data(), kr, vr, s);
+                cpu::attention(many, s2, cpu::CpuIsa::Avx2, perHead.data(), q.data(), kr, vr, s);
+                QVERIFY2(grouped == perHead, qPrintable(QString("keys %1 heads %2/%3 hd %4 %5").arg(keys).arg(nh).arg(nkv).arg(hd)
+                                                            .arg(f16 ? "F16" : "F32")));
+            }
     }
 
     // Which cache the CPU backends ask for: the fast backend reads F16 caches (KvCacheFormat::Auto then picks
