@@ -1,6 +1,8 @@
 // See imagedecoder.h. All paths funnel through decodeDevice() so files and bytes share one set of checks.
 #include "imagedecoder.h"
 
+#include <algorithm>
+
 #include <QBuffer>
 #include <QFile>
 #include <QFileInfo>
@@ -34,7 +36,7 @@ llava::Result<QByteArray> readAll(const QString& path) {
 }
 
 // Refuses a declared size above kMaxImageMegapixels before any pixel buffer is allocated.
-llava::Status checkDeclaredSize(const QSize& size, const QString& name) {
+llava::Status checkDeclaredSize(const QSize& size, const QString& name, qint64 maxPixels = kMaxImageMegapixels * 1000000) {
     if (!size.isValid()) return llava::Status::ok();
     // A side the anyres layout refuses anyway (fuzz_image: a 124-byte BMP declaring 16580613x5, 83 MP,
     // cost 580 MB and seconds of decoding before the layout said no).
@@ -42,17 +44,17 @@ llava::Status checkDeclaredSize(const QSize& size, const QString& name) {
         return error(llava::ErrorCode::OutOfRange, name,
                      QStringLiteral("image is %1\u00d7%2, a side above the limit of %3 pixels")
                          .arg(size.width()).arg(size.height()).arg(llava::kMaxImageSide));
-    if (qint64(size.width()) * size.height() > kMaxImageMegapixels * 1000000)
+    if (qint64(size.width()) * size.height() > maxPixels)
         return error(llava::ErrorCode::OutOfRange, name,
                      QStringLiteral("image is %1\u00d7%2, above the limit of %3 megapixels")
-                         .arg(size.width()).arg(size.height()).arg(kMaxImageMegapixels));
+                         .arg(size.width()).arg(size.height()).arg(double(maxPixels) / 1e6));
     return llava::Status::ok();
 }
 
 // Qt refuses to allocate more than QImageReader::allocationLimit() MB per image (default 128 MB: a
 // 34 MP photo as RGB32 needs 137 MB). Ours: the pixel cap at 8 bytes/px (16-bit RGBA64 decodes), per reader.
-void setAllocationLimit(QImageReader& reader) {
-    reader.setAllocationLimit(int(kMaxImageMegapixels * kMaxDecodedBytesPerPixel * 1000000 / (1024 * 1024)) + 1);
+void setAllocationLimit(QImageReader& reader, qint64 maxPixels = kMaxImageMegapixels * 1000000) {
+    reader.setAllocationLimit(int(maxPixels * kMaxDecodedBytesPerPixel / (1024 * 1024)) + 1);
 }
 
 // Checks shared by every reader: empty input, unknown format, truncated JPEG.
@@ -67,25 +69,26 @@ llava::Status precheck(const QByteArray& bytes, const QString& name, QImageReade
     return llava::Status::ok();
 }
 
-llava::Result<QImage> decode(const QByteArray& bytes, const QString& name, ExifTranspose exif, int maxSide) {
+llava::Result<QImage> decode(const QByteArray& bytes, const QString& name, ExifTranspose exif, int maxSide,
+                             qint64 maxPixels = kMaxImageMegapixels * 1000000) {
     QBuffer buffer;
     buffer.setData(bytes);
     buffer.open(QIODevice::ReadOnly);
     QImageReader reader(&buffer);
     reader.setAutoTransform(exif == ExifTranspose::On);
-    setAllocationLimit(reader);
+    setAllocationLimit(reader, maxPixels);
     LLAVA_TRY(precheck(bytes, name, reader));
     const QSize size = reader.size();
-    LLAVA_TRY(checkDeclaredSize(size, name));
+    LLAVA_TRY(checkDeclaredSize(size, name, maxPixels));
     if (size.isValid() && (size.width() < 1 || size.height() < 1))
         return error(llava::ErrorCode::ParseError, name, QStringLiteral("image has zero width or height"));
     if (maxSide > 0 && size.isValid() && std::max(size.width(), size.height()) > maxSide)
         reader.setScaledSize(size.scaled(maxSide, maxSide, Qt::KeepAspectRatio));
+    const QByteArray format = reader.format();  // a failed read() forgets it
     QImage image;
     if (!reader.read(&image))  // the first frame for animated formats
         return error(llava::ErrorCode::ParseError, name,
-                     QStringLiteral("cannot decode %1 image: %2")
-                         .arg(QString::fromLatin1(reader.format()), reader.errorString()));
+                     QStringLiteral("cannot decode %1 image: %2").arg(QString::fromLatin1(format), reader.errorString()));
     if (image.width() < 1 || image.height() < 1)
         return error(llava::ErrorCode::ParseError, name, QStringLiteral("image has zero width or height"));
     return image;
@@ -109,8 +112,9 @@ llava::Result<QImage> readImageFile(const QString& path, ExifTranspose exif) {
     return decode(bytes, path, exif, 0);
 }
 
-llava::Result<llava::RgbImage> decodeImageBytes(const QByteArray& bytes, const QString& name, ExifTranspose exif) {
-    LLAVA_ASSIGN_OR_RETURN(QImage image, decode(bytes, name, exif, 0));
+llava::Result<llava::RgbImage> decodeImageBytes(const QByteArray& bytes, const QString& name, ExifTranspose exif,
+                                                 qint64 maxPixels) {
+    LLAVA_ASSIGN_OR_RETURN(QImage image, decode(bytes, name, exif, 0, std::min(maxPixels, kMaxImageMegapixels * 1000000)));
     return toRgbImage(image);
 }
 

@@ -27,8 +27,11 @@ enum class ExifTranspose { Off, On };
 
 // Full decode to RGB8. `name` labels error messages for byte input ("clipboard", a URL).
 llava::Result<llava::RgbImage> decodeImageFile(const QString& path, ExifTranspose exif = ExifTranspose::Off);
+// maxPixels lowers the cap (never raises it): what fuzz_image uses so that a few bytes declaring 24 MP
+// (a 91-byte GIF whose screen size says nothing) fail at Qt's allocation limit instead of decoding.
 llava::Result<llava::RgbImage> decodeImageBytes(const QByteArray& bytes, const QString& name,
-                                                 ExifTranspose exif = ExifTranspose::Off);
+                                                 ExifTranspose exif = ExifTranspose::Off,
+                                                 qint64 maxPixels = kMaxImageMegapixels * 1000000);
 
 // The decoded QImage in its native format (for display and for toRgbImage); same checks and errors.
 llava::Result<QImage> readImageFile(const QString& path, ExifTranspose exif = ExifTranspose::Off);

@@ -71,6 +71,7 @@ private slots:
     void specialFilesFailFast_data();
     void specialFilesFailFast();
     void declaredSizeAboveLimitIsNamed();
+    void lowerPixelCapStopsUndeclaredSizes();
     void photo48MegapixelsMatchesPillow();
 
 private:
@@ -263,6 +264,30 @@ void TstImageIo::declaredSizeAboveLimitIsNamed() {
     QVERIFY(!strip.isOk());
     QCOMPARE(QString::fromStdString(strip.status().message()),
              QStringLiteral("clipboard: image is 70000\u00d710, a side above the limit of 65536 pixels"));
+}
+
+// A 91-byte GIF (fuzz_image: 20 s per execution under ASan) whose logical screen says 0x23437 and whose frame
+// decodes to 1024x23437: no size to check before decoding, so only Qt's allocation limit can stop it. It is
+// within the 100 MP cap and decodes; a lower cap (what fuzz_image passes) refuses it without decoding.
+void TstImageIo::lowerPixelCapStopsUndeclaredSizes() {
+    QFile f(QStringLiteral(LLAVA_SOURCE_DIR "/tests/fuzz/seeds/image/gif_no_screen_size_24mp.gif"));
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray gif = f.readAll();
+    QCOMPARE(gif.size(), 91);
+    auto full = imageio::decodeImageBytes(gif, QStringLiteral("gif"));
+    QVERIFY2(full.isOk(), full.isOk() ? "" : full.status().message().c_str());
+    QCOMPARE(full->width, 1024);
+    QCOMPARE(full->height, 23437);
+    auto capped = imageio::decodeImageBytes(gif, QStringLiteral("gif"), imageio::ExifTranspose::Off, 1 << 18);
+    QVERIFY(!capped.isOk());
+    QCOMPARE(capped.status().code(), llava::ErrorCode::ParseError);
+    QVERIFY2(QString::fromStdString(capped.status().message()).startsWith(QStringLiteral("gif: cannot decode gif image")),
+             capped.status().message().c_str());
+    // Never raised above the documented cap.
+    auto raised = imageio::decodeImageBytes(pngHeader(20000, 20000), QStringLiteral("clipboard"), imageio::ExifTranspose::Off,
+                                            qint64(1) << 40);
+    QVERIFY(!raised.isOk());
+    QCOMPARE(raised.status().code(), llava::ErrorCode::OutOfRange);
 }
 
 // Issue 10 item 14: a 48 MP photo (8064x6048, 195 MB as RGB32: above Qt's default 128 MB allocation
