@@ -17,6 +17,7 @@
 #include <cstdlib>
 
 #include "chat/chatstore.h"
+#include "chat/stagesjson.h"
 
 namespace {
 bool plainFileName(const QString& name) {
@@ -65,13 +66,29 @@ bool showable(const ChatMessage& m) {
     return true;
 }
 
+// The timeline and its ceilings: every field as read (stagesjson.h), so a round trip keeps them exactly.
+bool sameTimeline(const llava::GenerationStats& a, const llava::GenerationStats& b) {
+    if (a.stages.size() != b.stages.size() || a.ceilings.has_value() != b.ceilings.has_value()) return false;
+    for (std::size_t i = 0; i < a.stages.size(); ++i) {
+        const llava::StageTiming& x = a.stages[i];
+        const llava::StageTiming& y = b.stages[i];
+        if (x.name != y.name || x.index != y.index || x.startMs != y.startMs || x.ms != y.ms || x.items != y.items ||
+            x.position != y.position || x.bytes != y.bytes || x.flops != y.flops)
+            return false;
+    }
+    if (a.stages.size() > std::size_t(kMaxSavedStages)) return false;
+    return !a.ceilings || (a.ceilings->copyGBs == b.ceilings->copyGBs && a.ceilings->gemmGflops == b.ceilings->gemmGflops &&
+                           a.ceilings->threads == b.ceilings->threads && a.ceilings->cpu == b.ceilings->cpu &&
+                           a.ceilings->measuredAt == b.ceilings->measuredAt);
+}
+
 bool sameMessages(const Conversation& a, const Conversation& b) {
     if (a.messages.size() != b.messages.size()) return false;
     for (qsizetype i = 0; i < a.messages.size(); ++i) {
         const ChatMessage& x = a.messages[i];
         const ChatMessage& y = b.messages[i];
         if (x.role != y.role || !same(x.text, y.text) || !same(x.images, y.images) || !same(x.error, y.error) || x.seed != y.seed ||
-            x.hasStats != y.hasStats || !same(x.tokens, y.tokens))
+            x.hasStats != y.hasStats || !same(x.tokens, y.tokens) || !sameTimeline(x.stats, y.stats))
             return false;
         // A reply still streaming is written as complete; every other state is kept.
         const MessageState sx = x.state == MessageState::Streaming ? MessageState::Complete : x.state;

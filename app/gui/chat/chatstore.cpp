@@ -1,7 +1,7 @@
 // See chatstore.h. Format (version 1):
 // {"version":1,"id":..,"title":..,"created":ISO,"updated":ISO,"model":..,"systemPrompt":..,
 //  "messages":[{"role":"user|assistant","text":..,"images":[file names],"state":"complete|stopped|failed",
-//               "error":..,"time":ISO,"stats":{...},"seed":"decimal","tokens":[...]}]}
+//               "error":..,"time":ISO,"stats":{...,"stages":[...],"ceilings":{...}},"seed":"decimal","tokens":[...]}]}
 // "tokens" (answers, optional): per-token confidence, confidencejson.h; a file without it loads as before,
 // and an invalid block is dropped with the message kept.
 #include "chatstore.h"
@@ -18,6 +18,7 @@
 #include <algorithm>
 
 #include "confidencejson.h"
+#include "stagesjson.h"
 
 #ifdef Q_OS_UNIX
 #include <sys/stat.h>
@@ -43,9 +44,12 @@ MessageState parseState(const QString& s) {
 }
 
 QJsonObject statsToJson(const llava::GenerationStats& s) {
-    return {{"imageEncodeMs", s.imageEncodeMs}, {"prefillMs", s.prefillMs}, {"prefillTokPerS", s.prefillTokPerS},
-            {"decodeTokPerS", s.decodeTokPerS}, {"timeToFirstTokenMs", s.timeToFirstTokenMs},
-            {"imageTokens", s.imageTokens}, {"textTokens", s.textTokens}, {"generatedTokens", s.generatedTokens}};
+    QJsonObject o{{"imageEncodeMs", s.imageEncodeMs}, {"prefillMs", s.prefillMs}, {"prefillTokPerS", s.prefillTokPerS},
+                  {"decodeTokPerS", s.decodeTokPerS}, {"timeToFirstTokenMs", s.timeToFirstTokenMs},
+                  {"imageTokens", s.imageTokens}, {"textTokens", s.textTokens}, {"generatedTokens", s.generatedTokens}};
+    if (!s.stages.empty()) o[QStringLiteral("stages")] = chatStagesToJson(s.stages);
+    if (s.ceilings) o[QStringLiteral("ceilings")] = chatCeilingsToJson(*s.ceilings);
+    return o;
 }
 
 llava::GenerationStats statsFromJson(const QJsonObject& o) {
@@ -58,6 +62,9 @@ llava::GenerationStats statsFromJson(const QJsonObject& o) {
     s.imageTokens = o[QStringLiteral("imageTokens")].toInt();
     s.textTokens = o[QStringLiteral("textTokens")].toInt();
     s.generatedTokens = o[QStringLiteral("generatedTokens")].toInt();
+    // The timeline is an extra: a block that fails its checks costs the chart, never the answer.
+    if (o.contains(QStringLiteral("stages"))) s.stages = chatStagesFromJson(o[QStringLiteral("stages")]).value_or(std::vector<llava::StageTiming>{});
+    if (o.contains(QStringLiteral("ceilings"))) s.ceilings = chatCeilingsFromJson(o[QStringLiteral("ceilings")]);
     return s;
 }
 

@@ -5,7 +5,9 @@
 //  - a corrupt file is moved to chats/corrupt/ and reported, and the good chats still load;
 //  - an answer's token confidence (spans, ids, texts, sampling and raw log-probabilities, alternatives,
 //    -inf for removed tokens) survives save -> loadAll exactly, field for field; a file written before
-//    confidence was saved (no "tokens") loads as before.
+//    confidence was saved (no "tokens") loads as before;
+//  - an answer's stage waterfall and the ceilings it was drawn against survive save -> loadAll exactly; a
+//    timeline block that fails a check is dropped with the answer and its other stats kept.
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
@@ -19,6 +21,7 @@
 #include <limits>
 
 #include "chat/chatstore.h"
+#include "chat/stagesjson.h"
 
 namespace {
 constexpr const char* kChildEnv = "LLAVA_PERSIST_CHILD_DIR";
@@ -65,6 +68,9 @@ private slots:
     void corruptFileMovedAside();
     void confidenceRoundTrip();
     void fileWithoutConfidenceLoads();
+    void timelineRoundTrip();
+    void hostileTimelineDropped_data();
+    void hostileTimelineDropped();
 };
 
 void TstPersistence::roundTrip() {
@@ -243,6 +249,115 @@ void TstPersistence::fileWithoutConfidenceLoads() {
     QVERIFY(c.messages[1].tokens.isEmpty());
     // Saved again it stays without "tokens" (nothing invented).
     QVERIFY(!ChatStore::toJson(c).contains("\"tokens\""));
+}
+
+namespace {
+Conversation timedChat() {
+    Conversation c = sample(QStringLiteral("6c8f1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f"), 0);
+    ChatMessage& answer = c.messages[1];
+    answer.text = QStringLiteral("A red cup.");
+    answer.state = MessageState::Complete;
+    answer.hasStats = true;
+    answer.stats.generatedTokens = 4;
+    auto stage = [](const char* name, int index, double start, double ms, std::int64_t items, std::int64_t position,
+                    double bytes, double flops) {
+        return llava::StageTiming{name, index, start, ms, items, position, bytes, flops};
+    };
+    answer.stats.stages = {stage("preprocess", 0, 0.25, 12.5, 5, 0, 3.3e6, 0),
+                           stage("clip", 0, 12.75, 125.8, 5, 0, 6.1e8, 1.2345678901234567e12),
+                           stage("prefill.chunk", 1, 140.0, 7.77, 256, 256, 9.9e8, 4.4e11),
+                           stage("decode.steady", 0, 300.0, 184.7, 511, 2359, 5.2e11, 1.0e12)};
+    answer.stats.ceilings = llava::MachineCeilings{12.3, 33.8, 2, "AMD EPYC 7B13", "2026-12-03T17:30:00Z"};
+    return c;
+}
+}  // namespace
+
+void TstPersistence::timelineRoundTrip() {
+    QTemporaryDir root;
+    ChatStore store(root.path());
+    const Conversation c = timedChat();
+    QVERIFY(store.save(c).isOk());
+    const auto report = store.loadAll();
+    QVERIFY2(report.problems.isEmpty(), qPrintable(report.problems.join(u';')));
+    const llava::GenerationStats& back = report.conversations.first().messages[1].stats;
+    const llava::GenerationStats& sent = c.messages[1].stats;
+    QCOMPARE(back.stages.size(), sent.stages.size());
+    for (std::size_t i = 0; i < sent.stages.size(); ++i) {
+        QCOMPARE(back.stages[i].name, sent.stages[i].name);
+        QCOMPARE(back.stages[i].index, sent.stages[i].index);
+        QCOMPARE(back.stages[i].startMs, sent.stages[i].startMs);
+        QCOMPARE(back.stages[i].ms, sent.stages[i].ms);
+        QCOMPARE(back.stages[i].items, sent.stages[i].items);
+        QCOMPARE(back.stages[i].position, sent.stages[i].position);
+        QCOMPARE(back.stages[i].bytes, sent.stages[i].bytes);
+        QCOMPARE(back.stages[i].flops, sent.stages[i].flops);
+    }
+    QVERIFY(back.ceilings.has_value());
+    QCOMPARE(back.ceilings->copyGBs, 12.3);
+    QCOMPARE(back.ceilings->gemmGflops, 33.8);
+    QCOMPARE(back.ceilings->threads, 2);
+    QCOMPARE(back.ceilings->cpu, std::string("AMD EPYC 7B13"));
+    QCOMPARE(back.ceilings->measuredAt, std::string("2026-12-03T17:30:00Z"));
+}
+
+void TstPersistence::hostileTimelineDropped_data() {
+    QTest::addColumn<QByteArray>("stages");    // the "stages" value written into the file
+    QTest::addColumn<QByteArray>("ceilings");  // the "ceilings" value
+    QTest::addColumn<bool>("stagesKept");
+    QTest::addColumn<bool>("ceilingsKept");
+    const QByteArray goodStage = R"({"name":"clip","index":0,"startMs":1,"ms":2,"items":5,"position":0,"bytes":3,"flops":4})";
+    const QByteArray goodCeilings = R"({"copyGBs":12.3,"gemmGflops":33.8,"threads":2,"cpu":"x","measuredAt":"t"})";
+    const QByteArray oneGood = "[" + goodStage + "]";
+    auto stageWith = [](const char* field) {
+        return QByteArray(R"([{"name":"clip","index":0,"startMs":1,"ms":2,"items":5,"position":0,"bytes":3,"flops":4,)") + field + "}]";
+    };
+    QTest::newRow("valid") << oneGood << goodCeilings << true << true;
+    QTest::newRow("unknown stage name") << stageWith(R"("name":"rm -rf")") << goodCeilings << false << true;
+    QTest::newRow("negative time") << stageWith(R"("ms":-2)") << goodCeilings << false << true;
+    QTest::newRow("string number") << stageWith(R"("index":"0")") << goodCeilings << false << true;
+    QTest::newRow("huge index") << stageWith(R"("index":1e300)") << goodCeilings << false << true;
+    QByteArray many = "[";
+    for (int i = 0; i <= kMaxSavedStages; ++i) many += (i ? "," : "") + goodStage;
+    many += "]";
+    QTest::newRow("more stages than any answer has") << many << goodCeilings << false << true;
+    QTest::newRow("not an array") << QByteArray(R"({"name":"clip"})") << goodCeilings << false << true;
+    QTest::newRow("zero bandwidth") << oneGood << QByteArray(R"({"copyGBs":0,"gemmGflops":33.8,"threads":2,"cpu":"x","measuredAt":"t"})")
+                                    << true << false;
+    QTest::newRow("no threads") << oneGood << QByteArray(R"({"copyGBs":1,"gemmGflops":33.8,"threads":0,"cpu":"x","measuredAt":"t"})")
+                                << true << false;
+    QTest::newRow("cpu too long") << oneGood
+                                  << QByteArray(R"({"copyGBs":1,"gemmGflops":2,"threads":2,"cpu":")") + QByteArray(300, 'c') + R"(","measuredAt":"t"})"
+                                  << true << false;
+    QTest::newRow("ceilings a number") << oneGood << QByteArray("7") << true << false;
+}
+
+void TstPersistence::hostileTimelineDropped() {
+    QFETCH(QByteArray, stages);
+    QFETCH(QByteArray, ceilings);
+    QFETCH(bool, stagesKept);
+    QFETCH(bool, ceilingsKept);
+    QTemporaryDir root;
+    ChatStore store(root.path());
+    const QString id = QStringLiteral("20261203-180000-cd34");
+    const QByteArray chat = R"({"created": "2026-12-03T18:00:00.000Z", "id": ")" + id.toUtf8() +
+                            R"(", "model": "m", "systemPrompt": "", "title": "t", "updated": "2026-12-03T18:00:00.000Z", "version": 1,
+    "messages": [{"images": [], "role": "user", "state": "complete", "text": "Hi", "time": "2026-12-03T18:00:01.000Z"},
+                 {"images": [], "role": "assistant", "state": "complete", "text": "Hello.", "time": "2026-12-03T18:00:02.000Z",
+                  "stats": {"generatedTokens": 2, "decodeTokPerS": 9.5, "stages": )" + stages + R"(, "ceilings": )" + ceilings + R"(}}]})";
+    QFile file(store.filePath(id));
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    QCOMPARE(file.write(chat), chat.size());
+    file.close();
+    const auto report = store.loadAll();
+    QVERIFY2(report.problems.isEmpty(), qPrintable(report.problems.join(u';')));
+    QCOMPARE(report.conversations.size(), 1);
+    const ChatMessage& answer = report.conversations.first().messages[1];
+    QCOMPARE(answer.text, QStringLiteral("Hello."));
+    QVERIFY(answer.hasStats);
+    QCOMPARE(answer.stats.generatedTokens, 2);
+    QCOMPARE(answer.stats.decodeTokPerS, 9.5);
+    QCOMPARE(answer.stats.stages.size(), stagesKept ? std::size_t(1) : std::size_t(0));
+    QCOMPARE(answer.stats.ceilings.has_value(), ceilingsKept);
 }
 
 int main(int argc, char** argv) {
