@@ -21,14 +21,32 @@
 namespace llava::cpu {
 namespace {
 
-struct RowTask {
-    const float* q;        // (headDim)
-    const std::byte* k;    // key j at k + j * rowBytes, (headDim) elements of the K/V format
+// What one query row reads of one kv head: both kernels (one q head, or a group of q heads) start here.
+struct KvHeadScan {
+    const std::byte* k;    // the kv head's slice of key j at k + j * rowBytes, (headDim) elements of the K/V format
     const std::byte* v;    // value j at v + j * rowBytes
     std::int64_t rowBytes, visible;
     int headDim;
     float scale;
-    float* scores;         // (visible) scratch
+    float* scores;         // (visible) scratch, (heads, visible) for a group
+};
+
+// Causal: query `row` sees keys [0, nPast + row]; else all nKeys.
+KvHeadScan kvHeadScan(const KvRows& k, const KvRows& v, const AttentionShape& s, int kvHead, std::int64_t row, float* scores) {
+    const std::int64_t elementBytes = k.format == StorageFormat::F16 ? 2 : 4;
+    KvHeadScan h;
+    h.k = k.data + kvHead * s.headDim * elementBytes;
+    h.v = v.data + kvHead * s.headDim * elementBytes;
+    h.rowBytes = static_cast<std::int64_t>(s.nKvHeads) * s.headDim * elementBytes;
+    h.visible = s.causal ? std::min<std::int64_t>(s.nKeys, s.nPast + row + 1) : s.nKeys;
+    h.headDim = s.headDim;
+    h.scale = s.scale;
+    h.scores = scores;
+    return h;
+}
+
+struct RowTask : KvHeadScan {
+    const float* q;        // (headDim)
     float* out;            // (headDim)
 };
 
@@ -159,14 +177,9 @@ LLAVA_AVX2 void attentionRowAvx2(const RowTask& t) {
 constexpr int kMaxGroupHeads = 16;      // q heads per task (larger groups are split)
 constexpr std::int64_t kPvBlock = 64;   // keys whose values stay in L1 while every head of the group uses them
 
-struct GroupTask {
+struct GroupTask : KvHeadScan {
     const float* q;        // head g at q + g * headDim
-    const std::byte* k;    // the kv head's slice of key j at k + j * rowBytes
-    const std::byte* v;
-    std::int64_t rowBytes, visible;
-    int heads, headDim;    // heads <= kMaxGroupHeads
-    float scale;
-    float* scores;         // (heads, visible) scratch
+    int heads;             // <= kMaxGroupHeads
     float* out;            // head g at out + g * headDim
 };
 
@@ -266,9 +279,7 @@ LLAVA_AVX2 void attentionGroupAvx2(const GroupTask& t) {
 // Decode and short passes on AVX2: one task per (query row, kv head, chunk of <= kMaxGroupHeads q heads).
 void attentionGroupedAvx2(ThreadPool& pool, Scratch& scratch, float* out, const float* q, const KvRows& k, const KvRows& v,
                           const AttentionShape& s) {
-    const std::int64_t elementBytes = k.format == StorageFormat::F16 ? 2 : 4;
     const std::int64_t qWidth = static_cast<std::int64_t>(s.nHeads) * s.headDim;
-    const std::int64_t kvWidth = static_cast<std::int64_t>(s.nKvHeads) * s.headDim;
     const int group = s.nHeads / s.nKvHeads, chunkHeads = std::min(group, kMaxGroupHeads);
     const int chunks = (group + chunkHeads - 1) / chunkHeads;
     for (int t = 0; t < pool.size(); ++t) scratch.get(t, static_cast<std::size_t>(chunkHeads * s.nKeys));
@@ -279,15 +290,9 @@ void attentionGroupedAvx2(ThreadPool& pool, Scratch& scratch, float* out, const 
             const int kvHead = static_cast<int>(item / chunks % s.nKvHeads), chunk = static_cast<int>(item % chunks);
             const int head0 = kvHead * group + chunk * chunkHeads;
             GroupTask t;
+            static_cast<KvHeadScan&>(t) = kvHeadScan(k, v, s, kvHead, row, scores);
             t.heads = std::min(chunkHeads, (kvHead + 1) * group - head0);
             t.q = q + row * qWidth + head0 * s.headDim;
-            t.k = k.data + kvHead * s.headDim * elementBytes;
-            t.v = v.data + kvHead * s.headDim * elementBytes;
-            t.rowBytes = kvWidth * elementBytes;
-            t.visible = s.causal ? std::min<std::int64_t>(s.nKeys, s.nPast + row + 1) : s.nKeys;
-            t.headDim = s.headDim;
-            t.scale = s.scale;
-            t.scores = scores;
             t.out = out + row * qWidth + head0 * s.headDim;
             if (t.visible == 0) {  // softmax over no keys: zero rows (backend.h)
                 std::fill(t.out, t.out + t.heads * s.headDim, 0.0f);
@@ -305,7 +310,6 @@ void attentionGroupedAvx2(ThreadPool& pool, Scratch& scratch, float* out, const 
 void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const float* q, const KvRows& k,
                const KvRows& v, const AttentionShape& s) {
     const std::int64_t qWidth = static_cast<std::int64_t>(s.nHeads) * s.headDim;
-    const std::int64_t kvWidth = static_cast<std::int64_t>(s.nKvHeads) * s.headDim;
     const int group = s.nHeads / s.nKvHeads;
 #ifdef LLAVA_CPU_X86
     if (tiledAttentionApplies(isa, s)) {  // many query rows: blocked kernel (cpuattentiontiled.cpp)
@@ -314,7 +318,6 @@ void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const
     }
 #endif
     const bool f16 = k.format == StorageFormat::F16;
-    const std::int64_t elementBytes = f16 ? 2 : 4;
     const bool simdPath = isa == CpuIsa::Avx2 && s.headDim % 8 == 0;
 #ifdef LLAVA_CPU_X86
     // Enough (row, kv head) tasks for every thread: read each kv head once for its whole group of q heads.
@@ -332,14 +335,8 @@ void attention(ThreadPool& pool, Scratch& scratch, CpuIsa isa, float* out, const
             const std::int64_t row = item % s.nQueries;
             const int head = static_cast<int>(item / s.nQueries), kvHead = head / group;
             RowTask t;
+            static_cast<KvHeadScan&>(t) = kvHeadScan(k, v, s, kvHead, row, scores);
             t.q = q + row * qWidth + head * s.headDim;
-            t.k = k.data + kvHead * s.headDim * elementBytes;
-            t.v = v.data + kvHead * s.headDim * elementBytes;
-            t.rowBytes = kvWidth * elementBytes;
-            t.visible = s.causal ? std::min<std::int64_t>(s.nKeys, s.nPast + row + 1) : s.nKeys;
-            t.headDim = s.headDim;
-            t.scale = s.scale;
-            t.scores = scores;
             t.out = out + row * qWidth + head * s.headDim;
             if (t.visible == 0) {  // softmax over no keys: the output row is zero (backend.h)
                 std::fill(t.out, t.out + s.headDim, 0.0f);
