@@ -15,6 +15,7 @@
 #include "inference/inferencecontroller.h"
 #include "inference/llavachatengine.h"
 #include "llava/anyres.h"
+#include "support/chatmessages.h"
 #include "support/demoload.h"
 
 namespace {
@@ -28,13 +29,7 @@ QString imageFile(const QString& dir, int width, int height) {
     return path;
 }
 
-ChatMessage message(MessageRole role, const QString& text, const QStringList& images = {}) {
-    ChatMessage m;
-    m.role = role;
-    m.text = text;
-    m.images = images;
-    return m;
-}
+using apptest::message;
 
 struct Planned {
     llava::ContextPlan plan;

@@ -19,6 +19,7 @@
 #include "inspector/promptcounter.h"
 #include "llava/anyres.h"
 #include "llava/demomodel.h"
+#include "support/chatmessages.h"
 #include "support/demoload.h"
 
 namespace {
@@ -72,13 +73,7 @@ QString gradientFile(const QString& dir) {
     return path;
 }
 
-ChatMessage message(MessageRole role, const QString& text, const QStringList& images = {}) {
-    ChatMessage m;
-    m.role = role;
-    m.text = text;
-    m.images = images;
-    return m;
-}
+using apptest::message;
 
 GenerationRequest firstMessage() {
     GenerationRequest r;
