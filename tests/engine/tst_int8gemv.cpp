@@ -1,15 +1,15 @@
 // The integer-dot decode path for Q8/Q4 weights (cpuint8.h): activations quantised once per matmul to int8
-// in blocks of 32, products in int8 x int8 -> int32.
+// in blocks (Q8: 32 elements, Q4: 128), products in int8 x int8 -> int32.
 //   * kernelMatchesScalarReference: the AVX2 kernel against gemvInt8Reference (the same int8 codes and
 //     scales multiplied out one element at a time in double) over M = 1..4, row counts with 4/2/1-row tails
 //     and split row ranges. Both evaluate the same sum, so they differ only by fp32 rounding:
-//     |err| <= 1e-5 * sum|w x| + 1e-6 (k <= 512 terms, each of the ~k/32 fp32 block terms rounds at 2^-24).
+//     |err| <= 1e-5 * sum|w x| + 1e-6 (k <= 512 terms, each of the <= k/32 fp32 block terms rounds at 2^-24).
 //   * quantisationErrorBound: the reference against the fp32 product with the same dequantised weights.
 //     Rounding x to the block grid moves each element by at most scale / 2 = max|x over its block| / 254, so
-//     |err| <= sum_t |w_t| * max|x over t's block| / 254 (+ 1e-5 * sum|w x| for rounding). The test takes
-//     the max over t's 64-column chunk (which holds t's block in either order), a bound independent of the
-//     layout, and checks the error actually uses a good part of it (so x really was quantised).
-//   * quantiserByHand: Q4 order and codes worked out by hand.
+//     |err| <= sum_t |w_t| * max|x over t's block| / 254 (+ 1e-5 * sum|w x| for rounding). t's block is
+//     its 32-column chunk (Q8) or its 128-column group (Q4, in either order); the test also checks the error
+//     uses a good part of the bound (so x really was quantised).
+//   * quantiserByHand: Q4 order, Q8 blocks, round-half-even codes and code sums worked out by hand.
 //   * nonFiniteActivations: a NaN or Inf in x gives NaN outputs (never a finite number).
 #include <QtTest>
 
@@ -31,6 +31,7 @@ struct Case {
 };
 
 const Case kCases[] = {{StorageFormat::Q8PerChannel, 1, 17, 32},  {StorageFormat::Q8PerChannel, 1, 64, 384},
+                       {StorageFormat::Q8PerChannel, 1, 13, 160},
                        {StorageFormat::Q8PerChannel, 2, 7, 96},   {StorageFormat::Q8PerChannel, 3, 5, 256},
                        {StorageFormat::Q8PerChannel, 4, 9, 512},  {StorageFormat::Q4Group128, 1, 19, 128},
                        {StorageFormat::Q4Group128, 1, 64, 512},   {StorageFormat::Q4Group128, 2, 7, 256},
@@ -124,7 +125,8 @@ private slots:
                         const double wt = w.exact[static_cast<std::size_t>(j * c.k + t)];
                         const double xt = x[static_cast<std::size_t>(i * c.k + t)];
                         double chunkMax = 0;
-                        for (int u = t / 64 * 64; u < std::min(c.k, t / 64 * 64 + 64); ++u)
+                        const int block = c.format == StorageFormat::Q8PerChannel ? 32 : 128;
+                        for (int u = t / block * block; u < std::min(c.k, t / block * block + block); ++u)
                             chunkMax = std::max(chunkMax, double(std::fabs(x[static_cast<std::size_t>(i * c.k + u)])));
                         exact += wt * xt;
                         mag += std::fabs(wt * xt);
@@ -142,20 +144,43 @@ private slots:
     }
 
     void quantiserByHand() {
-        // x[c] = c over 128 columns. Q4 order: block 0 = even columns 0..62 (max 62, scale 62/127), block 1 =
-        // odd columns 1..63 (max 63), block 2 = even columns 64..126, block 3 = odd columns 65..127.
+        // x[c] = c over 128 columns, except x[127] = 254: one block, max 254, scale 2, codes nearbyint(c / 2)
+        // (halves to even). Q4 order: positions 0..31 = even columns 0..62, 32..63 = odd columns 1..63, then
+        // the same for columns 64..127.
         std::vector<float> x(128);
         for (int c = 0; c < 128; ++c) x[static_cast<std::size_t>(c)] = static_cast<float>(c);
+        x[127] = 254.0f;
         cpu::Int8Rows q;
         cpu::quantiseRowsInt8(x.data(), 1, 128, StorageFormat::Q4Group128, q);
-        QCOMPARE(q.scales[0], 62.0f / 127.0f);
-        QCOMPARE(q.scales[1], 63.0f / 127.0f);
-        QCOMPARE(int(q.values[0]), 0);    // column 0
-        QCOMPARE(int(q.values[1]), 4);    // column 2: 2 * 127 / 62 = 4.097
-        QCOMPARE(int(q.values[31]), 127); // column 62
-        QCOMPARE(int(q.values[32]), 2);   // column 1: 127 / 63 = 2.016
-        QCOMPARE(int(q.values[63]), 127); // column 63
-        QCOMPARE(int(q.values[64]), 65);  // column 64, block 2 (max 126): 64 * 127 / 126 = 64.51
+        QCOMPARE(q.blocks, std::int64_t{1});
+        QCOMPARE(q.scales[0], 2.0f);
+        QCOMPARE(int(q.values[0]), 0);     // column 0
+        QCOMPARE(int(q.values[1]), 1);     // column 2
+        QCOMPARE(int(q.values[31]), 31);   // column 62
+        QCOMPARE(int(q.values[32]), 0);    // column 1: 0.5 -> 0
+        QCOMPARE(int(q.values[33]), 2);    // column 3: 1.5 -> 2
+        QCOMPARE(int(q.values[34]), 2);    // column 5: 2.5 -> 2
+        QCOMPARE(int(q.values[63]), 32);   // column 63: 31.5 -> 32
+        QCOMPARE(int(q.values[64]), 32);   // column 64
+        QCOMPARE(int(q.values[127]), 127); // column 127: 254 / 2
+        // Even columns 0..126 give 0 + 1 + ... + 63 = 2016; odd columns 2j+1 (j = 0..62) give j, plus 1 for
+        // the 31 odd j: 1953 + 31 = 1984; column 127 gives 127.
+        QCOMPARE(q.codeSums[0], 2016 + 1984 + 127);
+
+        // Q8, 64 columns: two 32-column blocks, each with its own scale.
+        std::vector<float> y(64, 1.0f);
+        y[3] = -4.0f;    // block 0: max 4, scale 4/127, 1.0 -> 31.75 -> 32
+        y[50] = 0.5f;    // block 1: max 1, scale 1/127, 0.5 -> 63.5 -> 64
+        cpu::quantiseRowsInt8(y.data(), 1, 64, StorageFormat::Q8PerChannel, q);
+        QCOMPARE(q.blocks, std::int64_t{2});
+        QCOMPARE(q.scales[0], 4.0f / 127.0f);
+        QCOMPARE(q.scales[1], 1.0f / 127.0f);
+        QCOMPARE(int(q.values[0]), 32);
+        QCOMPARE(int(q.values[3]), -127);
+        QCOMPARE(int(q.values[32]), 127);
+        QCOMPARE(int(q.values[50]), 64);
+        QCOMPARE(q.codeSums[0], 31 * 32 - 127);
+        QCOMPARE(q.codeSums[1], 31 * 127 + 64);
     }
 
     void nonFiniteActivations() {

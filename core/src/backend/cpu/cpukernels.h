@@ -21,17 +21,21 @@ struct WeightMatrix {
     std::int64_t rows = 0, cols = 0;  // (N, K)
 };
 
-constexpr std::int64_t kInt8Block = 32;  // activation elements per int8 scale (cpuint8.h)
+// Activation elements per int8 scale (cpuint8.h). Q4: one weight group, so a group's product is one integer
+// sum; Q8: 32, the finer grid (a larger block coarsens every element that shares it with an outlier, and
+// flipped greedy tokens on the tiny fixtures; the Q8 kernel is memory-bound either way).
+constexpr std::int64_t kInt8BlockQ8 = 32, kInt8BlockQ4 = 128;
 
 // Activation rows in int8. Q4 order: within every 64 columns, the 32 even columns first, then the 32 odd
 // ones (the nibble order of Q4Group128 bytes: low nibble = even column), so a 32-byte load of weights
-// splits into two 32-column halves that line up with two activation blocks without shuffles.
+// splits into two 32-column halves that line up with the activations without shuffles.
 struct Int8Rows {
     std::int64_t rows = 0, cols = 0;
+    std::int64_t blockCols = 0, blocks = 0;  // kInt8BlockQ8 or kInt8BlockQ4; blocks per row = cols / blockCols
     bool q4Order = false;
-    std::vector<std::int8_t> values;   // (rows, cols)
-    std::vector<float> scales;         // (rows, cols / 32): block scale; NaN when the block holds NaN/Inf
-    std::vector<float> groupSums;      // (rows, cols / 128): sum over the group of scale_b * sum(values of b) (Q4)
+    std::vector<std::int8_t> values;     // (rows, cols)
+    std::vector<float> scales;           // (rows, blocks): block scale; NaN when the block holds NaN/Inf
+    std::vector<std::int32_t> codeSums;  // (rows, blocks): sum of the block's codes (takes out Q4's -8 offset)
 };
 
 // Per-thread fp32 scratch, grown on demand (never shrinks, so the decode loop does not allocate).

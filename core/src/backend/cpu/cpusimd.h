@@ -18,6 +18,8 @@
 
 #define LLAVA_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define LLAVA_AVX2_INLINE inline __attribute__((always_inline, target("avx2,fma,f16c")))
+// For lambdas inside LLAVA_AVX2 functions: `[&](...) LLAVA_AVX2_INLINE_LAMBDA { ... }`.
+#define LLAVA_AVX2_INLINE_LAMBDA __attribute__((always_inline, target("avx2,fma,f16c")))
 
 namespace llava::cpu::simd {
 
@@ -58,6 +60,7 @@ LLAVA_AVX2_INLINE __m256 expNonPositive(__m256 x) {
 // Element-wise weight loaders for the non-grouped formats. `row` points at the row's first element
 // (for Q8 its int8 values); the per-row Q8 scale is applied by the caller after the dot product.
 struct LoadF32 {
+    static constexpr std::int64_t kBytes = 4;
     static LLAVA_AVX2_INLINE __m256 load8(const std::byte* row, std::int64_t k) {
         return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + k);
     }
@@ -66,6 +69,7 @@ struct LoadF32 {
     }
 };
 struct LoadF16 {
+    static constexpr std::int64_t kBytes = 2;
     static LLAVA_AVX2_INLINE __m256 load8(const std::byte* row, std::int64_t k) {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * k)));
     }
@@ -74,6 +78,7 @@ struct LoadF16 {
     }
 };
 struct LoadBF16 {
+    static constexpr std::int64_t kBytes = 2;
     static LLAVA_AVX2_INLINE __m256 load8(const std::byte* row, std::int64_t k) {
         const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * k)));
         return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
@@ -82,7 +87,8 @@ struct LoadBF16 {
         return bf16ToF32(reinterpret_cast<const std::uint16_t*>(row)[k]);
     }
 };
-struct LoadQ8 {  // raw int8 values as fp32 (scale applied by the caller)
+struct LoadQ8 {
+    static constexpr std::int64_t kBytes = 1;  // raw int8 values as fp32 (scale applied by the caller)
     static LLAVA_AVX2_INLINE __m256 load8(const std::byte* row, std::int64_t k) {
         return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + k))));
     }
