@@ -314,6 +314,64 @@ private slots:
         QCOMPARE(cpu::f16ToF32(s1), 0.014282227f);
     }
 
+    // The quantisers' AVX2 and portable routines (cpuquantise.cpp) write the same bytes, and round halves away
+    // from zero (std::lround, as quantise.cu does): rows of normal values, zeros, and exact halves. Q8 row 0:
+    // max 127, so inv = 1 and x = 0.5, 1.5, -2.5, 126.5 give 1, 2, -3, 127. Q4: a group with max 7 has scale 1
+    // (F16 0x3C00), so x = 0.5, -0.5, 2.5, -6.5 give 1, -1, 3, -7 -> codes 9, 7, 11, 1.
+    void quantisersAvx2MatchPortable() {
+        const int rows = 37, cols = 384;
+        std::mt19937 rng(11);
+        std::normal_distribution<float> dist(0.0f, 0.02f);
+        std::vector<float> w(static_cast<std::size_t>(rows * cols));
+        for (auto& v : w) v = dist(rng);
+        std::fill(w.begin() + cols, w.begin() + 2 * cols, 0.0f);  // row 1: all zero
+        std::fill(w.begin(), w.begin() + cols, 0.0f);
+        const float halves[] = {0.5f, 1.5f, -2.5f, 126.5f, 127.0f};
+        for (int i = 0; i < 5; ++i) w[static_cast<std::size_t>(i)] = halves[i];
+        const float q4Halves[] = {0.5f, -0.5f, 2.5f, -6.5f, 7.0f};
+        for (int i = 0; i < 5; ++i) w[static_cast<std::size_t>(2 * cols + i)] = q4Halves[i];  // row 2, group 0
+        for (int i = 5; i < 128; ++i) w[static_cast<std::size_t>(2 * cols + i)] = 0.0f;
+        for (StorageFormat format : {StorageFormat::Q8PerChannel, StorageFormat::Q4Group128}) {
+            std::vector<std::byte> fast(storageBytes(format, rows, cols)), portable(fast.size());
+            auto quantise = [&](std::vector<std::byte>& out) {
+                if (format == StorageFormat::Q8PerChannel) cpu::quantiseQ8(w.data(), rows, cols, out.data());
+                else cpu::quantiseQ4(w.data(), rows, cols, out.data());
+            };
+            quantise(fast);
+            qputenv("LLAVA_CPU_ISA", "portable");
+            quantise(portable);
+            qunsetenv("LLAVA_CPU_ISA");
+            QVERIFY2(fast == portable, format == StorageFormat::Q8PerChannel ? "q8 bytes differ" : "q4 bytes differ");
+            const auto* b = reinterpret_cast<const std::uint8_t*>(fast.data());
+            if (format == StorageFormat::Q8PerChannel) {
+                const auto* q = reinterpret_cast<const std::int8_t*>(b);
+                QCOMPARE(int(q[0]), 1);
+                QCOMPARE(int(q[1]), 2);
+                QCOMPARE(int(q[2]), -3);
+                QCOMPARE(int(q[3]), 127);
+                for (int c = 0; c < cols; ++c) QCOMPARE(int(q[cols + c]), 0);  // zero row: scale 0, codes 0
+            } else {
+                const std::uint8_t* g = b + 2 * (cols / 2);  // row 2, group 0
+                QCOMPARE(int(g[0]), 9 | (7 << 4));
+                QCOMPARE(int(g[1]), 11 | (1 << 4));
+                QCOMPARE(int(g[2]), 15 | (8 << 4));  // 7.0, then zeros
+            }
+        }
+    }
+
+    // decodeElements converts long F16 runs with F16C: every one of the 65536 values must match f16ToF32.
+    void f16DecodeEveryValue() {
+        std::vector<std::uint16_t> h(65536);
+        for (std::uint32_t i = 0; i < 65536; ++i) h[i] = static_cast<std::uint16_t>(i);
+        std::vector<float> out(h.size());
+        cpu::decodeElements(StorageFormat::F16, reinterpret_cast<const std::byte*>(h.data()), 0, 65536, out.data());
+        for (std::uint32_t i = 0; i < 65536; ++i) {
+            const float want = cpu::f16ToF32(h[i]);
+            if (std::isnan(want)) QVERIFY2(std::isnan(out[i]), qPrintable(QString("F16 0x%1").arg(i, 4, 16)));
+            else QVERIFY2(std::memcmp(&want, &out[i], 4) == 0, qPrintable(QString("F16 0x%1").arg(i, 4, 16)));
+        }
+    }
+
     void decodeRowsMatchPrefill_data() {
         QTest::addColumn<int>("format");
         QTest::newRow("f16") << int(StorageFormat::F16);
