@@ -24,7 +24,7 @@
 
 namespace llava {
 
-inline constexpr std::uint32_t kQuantCacheVersion = 1;
+inline constexpr std::uint32_t kQuantCacheVersion = 2;  // 2: four-lane checksum
 
 struct QuantCacheOptions {
     bool enabled = false;              // off: quantise at every load, as before (tests, read-only setups)
