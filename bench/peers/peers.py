@@ -202,18 +202,21 @@ def convert(src: Path, bins: Path, work: Path, llm_dir: Path, vit_dir: Path):
 
 # ----------------------------------------------------------------------------------------------- PyTorch
 def torch_phase(argv):
-    """One phase in this fresh process; prints one JSON line. Weights stay fp16 as stored (as the
-    project's as-stored precision); 2 intra-op threads."""
+    """One phase in this fresh process; prints one JSON line. --dtype float16 keeps the weights as stored
+    (the project's as-stored precision); float32 (the default) is what PyTorch runs fastest on a CPU without
+    AVX-512 FP16/BF16, where its fp16 matmuls are many times slower. --threads intra-op threads."""
     ap = argparse.ArgumentParser()
     ap.add_argument("phase", choices=["startup", "decode", "prefill", "image"])
     ap.add_argument("--model", required=True)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32")
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     import torch
     import transformers
     torch.set_num_threads(a.threads)
-    model = transformers.LlavaNextForConditionalGeneration.from_pretrained(a.model, dtype=torch.float16).eval()
+    dtype = getattr(torch, a.dtype)
+    model = transformers.LlavaNextForConditionalGeneration.from_pretrained(a.model, dtype=dtype).eval()
     lm = model.model.language_model if hasattr(model.model, "language_model") else model.language_model
     out = {"load_s": time.perf_counter() - t0}
     with torch.no_grad():
@@ -238,7 +241,7 @@ def torch_phase(argv):
                 steps.append(time.perf_counter() - t)
             out["decode_tok_s"] = 1.0 / statistics.median(steps)
         else:  # 672x672: the 2x2 grid + base = 5 crops through CLIP (penultimate layer) + projector
-            px = torch.randn(1, 5, 3, 336, 336, dtype=torch.float16)
+            px = torch.randn(1, 5, 3, 336, 336, dtype=dtype)
             sizes = torch.tensor([[672, 672]])
             t = time.perf_counter()
             feats = model.model.get_image_features(pixel_values=px, image_sizes=sizes,
@@ -248,9 +251,9 @@ def torch_phase(argv):
     print("RESULT " + json.dumps(out), flush=True)
 
 
-def torch_run(phase, model_dir, threads):
+def torch_run(phase, model_dir, threads, dtype):
     so, _, wall, rss = timed([sys.executable, __file__, "torch-phase", phase, "--model", model_dir,
-                              "--threads", threads])
+                              "--threads", threads, "--dtype", dtype])
     res = json.loads([l for l in so.splitlines() if l.startswith("RESULT ")][-1][7:])
     res.update(wall_s=wall, rss=rss)
     return res
@@ -295,7 +298,9 @@ def llama_mtmd(bins: Path, gguf: Path, mmproj: Path, threads, image=None):
     if image:
         cmd += ["--image", image]
     so, se, wall, rss = timed(cmd)
-    enc = [int(x) for x in re.findall(r"slice encoded in (\d+) ms", se)]
+    se = so + se  # the helper's log lines go to either stream depending on the build's logger
+    # "image slice encoded in N ms" (older helper) or "mtmd batch encoding done in N ms" (one line per slice)
+    enc = [int(x) for x in re.findall(r"(?:slice encoded|mtmd batch encoding done) in (\d+) ms", se)]
     ntok = re.findall(r"n_tokens\s*=\s*(\d+)", se)
     return {"image_s": sum(enc) / 1000 if enc else None, "wall_s": wall, "rss": rss,
             "log_tokens": ntok[-1] if ntok else None}
@@ -336,8 +341,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip", default="", help="comma list of peers to leave out: llama,torch")
-    ap.add_argument("--phases", default="startup,decode,prefill,image",
-                    help="comma list of phases to run (a loaded machine: startup alone is the weight-cache check)")
+    ap.add_argument("--phases", default="startup,quantise,decode,prefill,image",
+                    help="comma list of phases to run; quantise = the q8/q4 start-ups without the weight cache "
+                         "and the first (cache-building) one, the slowest rows")
+    ap.add_argument("--torch-dtype", default="float32", choices=["float32", "float16", "bfloat16"],
+                    help="PyTorch weights and compute (float32: its fastest on CPUs without AVX-512 FP16/BF16)")
     ap.add_argument("--out", help="also write the markdown table to this file")
     a = ap.parse_args()
     work = Path(a.work)
@@ -367,7 +375,8 @@ def main():
          + [f"l_rss_{q}" for q in ("F16", "Q8_0", "Q4_0", "Q4_K_M")]}
 
     def phase_of(key):
-        for word, phase in (("image", "image"), ("prefill", "prefill"), ("decode", "decode"), ("llama-bench", "decode")):
+        for word, phase in (("image", "image"), ("prefill", "prefill"), ("decode", "decode"), ("llama-bench", "decode"),
+                            ("no cache", "quantise"), ("build", "quantise")):
             if word in key:
                 return phase
         return "startup"
@@ -399,8 +408,9 @@ def main():
             s = attempt(f"project {key} no cache", lambda: project_run(cli, model_dir, t, key, "hi", 1, cache=False))
             if s:
                 R[f"p_start_{key}_nocache"].append(s["wall_s"]); R[f"p_rss_{key}_nocache"].append(s["rss"])
-            for old in model_dir.glob(f"llava-insight-{key}.qcache*"):
-                old.unlink()
+            if "quantise" in phases:  # the first-time row needs no cache; without that phase, keep it
+                for old in model_dir.glob(f"llava-insight-{key}.qcache*"):
+                    old.unlink()
             s = attempt(f"project {key} build", lambda: project_run(cli, model_dir, t, key, "hi", 1))
             if s:
                 R[f"p_start_{key}_build"].append(s["wall_s"]); R[f"p_rss_{key}_build"].append(s["rss"])
@@ -435,22 +445,23 @@ def main():
                 R["l_image"].append(s["image_s"]); R["l_rss_image"].append(s["rss"])
         # PyTorch
         if "torch" not in skip:
-            s = attempt("torch startup", lambda: torch_run("startup", model_dir, t))
+            s = attempt("torch startup", lambda: torch_run("startup", model_dir, t, a.torch_dtype))
             if s:
                 R["t_startup"].append(s["wall_s"]); R["t_rss_start"].append(s["rss"])
-            s = attempt("torch decode", lambda: torch_run("decode", model_dir, t))
+            s = attempt("torch decode", lambda: torch_run("decode", model_dir, t, a.torch_dtype))
             if s:
                 R["t_decode"].append(s["decode_tok_s"])
-            s = attempt("torch prefill", lambda: torch_run("prefill", model_dir, t))
+            s = attempt("torch prefill", lambda: torch_run("prefill", model_dir, t, a.torch_dtype))
             if s:
                 R["t_prefill"].append(s["prefill_tok_s"])
-            s = attempt("torch image", lambda: torch_run("image", model_dir, t))
+            s = attempt("torch image", lambda: torch_run("image", model_dir, t, a.torch_dtype))
             if s:
                 R["t_image"].append(s["image_s"]); R["t_rss_image"].append(s["rss"]); R["t_image_rows"].append(s["image_rows"])
         (work / "results.json").write_text(json.dumps(R, indent=1))
 
     GB = 1e-9
-    lines = [f"Interleaved rounds: {a.rounds}; {a.threads} threads; median (min–max). llama.cpp commit {commit}.",
+    lines = [f"Interleaved rounds: {a.rounds}; {a.threads} threads; median (min–max). llama.cpp commit {commit}. "
+             f"PyTorch in {a.torch_dtype}.",
              f"Model: random LLaVA-NeXT, CLIP ViT-L/336 + Mistral-shaped decoder d 2048 × 18 layers (0.94 B), fp16.",
              f"Project prefill row: {med(R['p_prefill_n'])[0]} prompt tokens; image tokens project {med(R['p_image_tok'])[0]}, "
              f"PyTorch image-feature rows {med(R['t_image_rows'])[0]}.", "",
