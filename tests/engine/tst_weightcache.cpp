@@ -229,6 +229,11 @@ private slots:
         QVERIFY2(build.weightCache.find("cached at") != std::string::npos, build.weightCache.c_str());
         QVERIFY(greedyIds(dir, p, true, &hit) == plain);
         QVERIFY2(hit.weightCache.rfind("read from", 0) == 0, hit.weightCache.c_str());
+        // From the cache the CPU backend multiplies straight from its mapping: the quantised matrices move
+        // from owned to mapped bytes, the total stays the same.
+        QVERIFY(hit.memory.mappedWeightBytes > off.memory.mappedWeightBytes);
+        QCOMPARE(hit.memory.weightBytes + hit.memory.mappedWeightBytes, off.memory.weightBytes + off.memory.mappedWeightBytes);
+        QCOMPARE(build.memory.mappedWeightBytes, hit.memory.mappedWeightBytes);  // the first load maps the new file too
     }
 };
 

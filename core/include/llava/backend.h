@@ -59,7 +59,7 @@ enum class AttentionMask : std::uint8_t { Causal, None };
 
 struct BackendMemory {
     std::uint64_t weightBytes = 0;    // buffers allocated with BufferRole::Weights (0 for in-place mmap use)
-    std::uint64_t mappedWeightBytes = 0;  // weights read in place from the checkpoint mapping (CPU)
+    std::uint64_t mappedWeightBytes = 0;  // weights read in place from the checkpoint or weight-cache mapping (CPU)
     std::uint64_t kvCacheBytes = 0;
     std::uint64_t scratchBytes = 0;
     std::uint64_t deviceTotalBytes = 0;   // 0 when unknown
@@ -113,6 +113,20 @@ public:
     // A weight from the checkpoint, converted to `precision` (vectors are stored as F32 or kept as-is).
     // The CPU backend with AsStored keeps a handle to the mapping (no copy): the Checkpoint must outlive it.
     virtual Result<Tensor> uploadWeight(const TensorView& view, WeightPrecision precision) = 0;
+    // True when adoptWeight uses the host bytes in place (the CPU backend): the caller must then keep them
+    // mapped for as long as the tensor lives. Otherwise adoptWeight copies them to the device.
+    virtual bool adoptsHostWeights() const { return false; }
+    // A weight already in its final storage format (e.g. a quantised-weight cache entry, `bytes` =
+    // storageBytes(format, shape)); in place or copied as adoptsHostWeights() says.
+    virtual Result<Tensor> adoptWeight(const Shape& shape, StorageFormat format, const std::byte* data, std::size_t bytes,
+                                       std::string_view name) {
+        LLAVA_ASSIGN_OR_RETURN(Tensor t, allocate(shape, format, BufferRole::Weights, name));
+        if (Status s = upload(t, data, bytes); !s.isOk()) {
+            release(t);
+            return s;
+        }
+        return t;
+    }
     virtual Status synchronize() = 0;
 
     // ---- ops ------------------------------------------------------------------------------------

@@ -26,9 +26,11 @@ Result<std::unique_ptr<LlavaModel>> LlavaModel::create(Backend& backend, const C
     const int side = model->m_config.vision.imageSize;
     for (const auto& [w, h] : model->m_config.gridPinpoints)
         if (side > 0) model->m_maxCrops = std::max(model->m_maxCrops, 1 + ((w + side - 1) / side) * ((h + side - 1) / side));
-    // Held only while loading: the backend keeps its own copy of each cached matrix.
-    const std::unique_ptr<QuantCache> cache = openOrBuildQuantCache(checkpoint, precision, cacheOptions, cacheReport);
+    // A backend that adopts host weights (CPU) multiplies straight from the cache mapping, so the model keeps
+    // the cache open; otherwise it is held only while loading (the device has its own copy).
+    std::unique_ptr<QuantCache> cache = openOrBuildQuantCache(checkpoint, precision, cacheOptions, cacheReport);
     LLAVA_TRY(model->loadWeights(checkpoint, precision, progress, cache.get()));
+    if (cache && backend.adoptsHostWeights()) model->m_quantCache = std::move(cache);
     LLAVA_TRY(model->allocateActivations());
     model->computeStageCosts();
     return model;
@@ -109,10 +111,9 @@ Status LlavaModel::loadWeights(const Checkpoint& checkpoint, WeightPrecision pre
             return makeError(ErrorCode::NotFound, "weight " + name + " missing from " + checkpoint.directory().string());
         }
         if (const QuantCacheEntry* cached = cache ? cache->find(name) : nullptr) {
-            LLAVA_ASSIGN_OR_RETURN(out, m_backend.allocate(cached->shape, cached->format, BufferRole::Weights, name));
+            LLAVA_ASSIGN_OR_RETURN(out, m_backend.adoptWeight(cached->shape, cached->format, cache->data(*cached), cached->bytes, name));
             m_owned.push_back(out);
-            LLAVA_TRY(m_backend.upload(out, cache->data(*cached), cached->bytes));
-            cache->dropPages(*cached);
+            if (!m_backend.adoptsHostWeights()) cache->dropPages(*cached);  // copied: the pages are not needed again
         } else {
             LLAVA_ASSIGN_OR_RETURN(out, m_backend.uploadWeight(*view, precision));
             m_owned.push_back(out);

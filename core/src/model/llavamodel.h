@@ -129,6 +129,9 @@ private:
     AttentionCapture* m_capture = nullptr;
     StageCosts m_costs;                  // weight bytes per stage, from the uploaded formats
     std::vector<Tensor> m_owned;         // everything allocated, released in the destructor
+    // The quantised-weight cache, when the backend multiplies from its mapping (CpuBackend::adoptWeight);
+    // released after m_owned (the destructor releases the tensors first).
+    std::unique_ptr<QuantCache> m_quantCache;
 
     // weights
     Tensor m_patchW, m_classEmb, m_posEmb, m_preW, m_preB;   // (dV,3,p,p), (dV), (577,dV), (dV) x2

@@ -34,6 +34,24 @@ Result<Tensor> CpuBackend::uploadWeight(const TensorView& view, WeightPrecision 
     return out;
 }
 
+Result<Tensor> CpuBackend::adoptWeight(const Shape& shape, StorageFormat format, const std::byte* data, std::size_t bytes,
+                                       std::string_view name) {
+    const auto expected = checkedStorageBytes(format, shape);
+    if (!expected || *expected != bytes)
+        return makeError(ErrorCode::InvalidArgument, "cpu: weight " + std::string(name) + " has " + std::to_string(bytes) +
+                                                         " bytes, not the size of its shape " + shapeToString(shape));
+    CpuBuffer buffer;
+    buffer.data = data;
+    buffer.bytes = bytes;
+    buffer.role = BufferRole::Weights;
+    buffer.mapped = true;
+    Tensor t;
+    t.shape = shape;
+    t.format = format;
+    t.buffer = m_buffers.add(std::move(buffer));
+    return t;
+}
+
 }  // namespace cpu
 
 std::unique_ptr<Backend> createCpuBackend(int threads) { return std::make_unique<cpu::CpuBackend>(threads); }

@@ -94,6 +94,9 @@ public:
     }
 
     Result<Tensor> uploadWeight(const TensorView& view, WeightPrecision precision) override;
+    bool adoptsHostWeights() const override { return true; }
+    Result<Tensor> adoptWeight(const Shape& shape, StorageFormat format, const std::byte* data, std::size_t bytes,
+                               std::string_view name) override;
     Status synchronize() override { return Status::ok(); }
 
     Status matmul(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& bias, MatmulMode mode) override;
